@@ -1,0 +1,3 @@
+//! The ModelArts client: no terminal in here.
+pub mod model;
+pub mod sign;

@@ -1,0 +1,3 @@
+//! nbwatch: a live terminal dashboard for Huawei Cloud ModelArts notebook instances.
+pub mod api;
+pub mod secret;
