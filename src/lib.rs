@@ -1,3 +1,13 @@
 //! nbwatch: a live terminal dashboard for Huawei Cloud ModelArts notebook instances.
+//!
+//! Data flows one way: the poller task ([`watch`]) fetches through the client
+//! ([`api`]) and sends messages; the app state applies them; the UI renders the
+//! state. The one-shot `list` command reuses the client and [`output`].
+#![forbid(unsafe_code)]
+
 pub mod api;
+pub mod cli;
+pub mod output;
 pub mod secret;
+pub mod timefmt;
+pub mod watch;

@@ -1,3 +1,11 @@
 //! The ModelArts client: no terminal in here.
+pub mod client;
+pub mod error;
 pub mod model;
+pub mod query;
 pub mod sign;
+
+pub use client::{Auth, Client, ClientOptions, Listing, RetryPolicy};
+pub use error::ApiError;
+pub use model::{Notebook, NotebookPage, Status};
+pub use query::{ListQuery, PageSize, WorkspaceParam};

@@ -1,0 +1,653 @@
+//! The ModelArts client: signed requests, every page, bounded concurrency,
+//! retries with backoff, timeouts and typed errors.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::error::{ApiError, HttpError};
+use super::model::{Notebook, NotebookPage};
+use super::query::ListQuery;
+use super::sign::{self, AkSk, RequestParts};
+use crate::secret::Secret;
+
+/// How requests are authenticated.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// `SDK-HMAC-SHA256` signatures, as the official SDKs do.
+    AkSk(AkSk),
+    /// An IAM token sent as `X-Auth-Token`; requests are not signed.
+    Token(Secret),
+}
+
+/// Bounded retries with exponential backoff, for 429, 5xx, timeouts and broken bodies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Default::default()
+        }
+    }
+
+    /// The wait before retry number `attempt` (1-based), honouring `Retry-After`.
+    pub fn delay(&self, attempt: u32, err: &ApiError) -> Duration {
+        if let Some(after) = err.retry_after() {
+            // The provider advises 2–5 s for throttling; never wait unboundedly.
+            return after.min(Duration::from_secs(60));
+        }
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_delay);
+        // ±20 % jitter so many watchers do not retry in lockstep.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let factor = 0.8 + f64::from(nanos % 400) / 1000.0;
+        capped.mul_f64(factor)
+    }
+}
+
+/// Everything a client needs to know.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// `https://modelarts.{region}.myhuaweicloud.com`, or any override (plain http allowed).
+    pub endpoint: String,
+    pub project_id: String,
+    pub auth: Auth,
+    /// Whole-request timeout (connect, headers and body).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Pages fetched at once after the first.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Added to this machine's clock when signing. Only for tests of clock skew.
+    pub clock_offset_secs: i64,
+}
+
+impl ClientOptions {
+    pub fn new(endpoint: impl Into<String>, project_id: impl Into<String>, auth: Auth) -> Self {
+        ClientOptions {
+            endpoint: endpoint.into(),
+            project_id: project_id.into(),
+            auth,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            concurrency: 4,
+            retry: RetryPolicy::default(),
+            clock_offset_secs: 0,
+        }
+    }
+}
+
+/// One page, and the request id that produced it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub page: NotebookPage,
+    pub request_id: Option<String>,
+}
+
+/// Every instance, read across all pages.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// In the service's order, each id once.
+    pub notebooks: Vec<Notebook>,
+    /// `total` as the last page reported it.
+    pub total: Option<i64>,
+    /// Requests this listing took, retries included.
+    pub requests: u64,
+    /// Full passes over the pages (more than one when `total` drifted).
+    pub passes: u32,
+}
+
+/// Largest listing we accept: a `total` past this is a broken response, not a project.
+const MAX_TOTAL: i64 = 1_000_000;
+const MAX_PASSES: u32 = 3;
+
+/// A ModelArts client for one endpoint and project.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    /// Path prefix of the endpoint (for proxies), without a trailing slash.
+    base_path: String,
+    opts: ClientOptions,
+    requests: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.opts.endpoint)
+            .field("project_id", &self.opts.project_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn install_crypto_provider() {
+    // reqwest is built without a default provider so that only ring (no C toolchain
+    // beyond cc, no OpenSSL) is linked. Installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Whether a host name is on this machine: no proxy is used for it.
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Result<Self, ApiError> {
+        install_crypto_provider();
+        let url = reqwest::Url::parse(&opts.endpoint).map_err(|e| {
+            ApiError::Request(format!("endpoint '{}' is not a URL: {e}", opts.endpoint))
+        })?;
+        let scheme = url.scheme().to_string();
+        if scheme != "http" && scheme != "https" {
+            return Err(ApiError::Request(format!(
+                "endpoint '{}' must start with https:// (or http:// for a local simulator)",
+                opts.endpoint
+            )));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| ApiError::Request(format!("endpoint '{}' has no host", opts.endpoint)))?
+            .to_string();
+        if opts.project_id.is_empty()
+            || !opts
+                .project_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ApiError::Request(
+                "project id must be letters, digits, '-' or '_' (find it under My Credentials > Projects)"
+                    .into(),
+            ));
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(opts.connect_timeout)
+            .user_agent(concat!("nbwatch/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(opts.concurrency.max(1));
+        if is_loopback(&host) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ApiError::Request(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            port: url.port(),
+            base_path: url.path().trim_end_matches('/').to_string(),
+            scheme,
+            host,
+            opts,
+            requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// Requests sent since this client (or any clone of it) was made.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn now_unix_secs(&self) -> i64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        i64::try_from(now)
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.opts.clock_offset_secs)
+    }
+
+    /// Sends one page request, once.
+    async fn send_once(&self, q: &ListQuery, offset: u64) -> Result<Page, ApiError> {
+        let path = format!(
+            "{}/v1/{}/notebooks/all",
+            self.base_path, self.opts.project_id
+        );
+        let pairs = q.pairs(offset);
+        let base_headers = [("Content-Type".to_string(), "application/json".to_string())];
+        let (url, headers) = match &self.opts.auth {
+            Auth::AkSk(creds) => {
+                let parts = RequestParts {
+                    method: "GET",
+                    scheme: &self.scheme,
+                    host: &self.host,
+                    port: self.port,
+                    path: &path,
+                    query: &pairs,
+                    headers: &base_headers,
+                    body: b"",
+                    project_id: Some(&self.opts.project_id),
+                };
+                let signed = sign::sign(&parts, creds, &sign::sdk_date(self.now_unix_secs()));
+                (signed.url, signed.headers)
+            }
+            Auth::Token(token) => {
+                let host = sign::host_header(&self.scheme, &self.host, self.port);
+                let query = sign::canonical_query(&pairs);
+                let mut headers = base_headers.to_vec();
+                headers.push(("X-Auth-Token".into(), token.expose().to_string()));
+                headers.push((sign::HEADER_PROJECT.into(), self.opts.project_id.clone()));
+                (format!("{}://{host}{path}?{query}", self.scheme), headers)
+            }
+        };
+        let mut map = HeaderMap::new();
+        for (k, v) in &headers {
+            // reqwest writes the same Host itself; sending ours too would duplicate it.
+            if k.eq_ignore_ascii_case("host") {
+                continue;
+            }
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| ApiError::Request(format!("invalid header name {k}")))?;
+            let mut value = HeaderValue::from_str(v).map_err(|_| {
+                ApiError::Request(format!("header {k} has characters HTTP cannot carry"))
+            })?;
+            if k.eq_ignore_ascii_case("authorization")
+                || k.eq_ignore_ascii_case("x-auth-token")
+                || k.eq_ignore_ascii_case(sign::HEADER_SECURITY_TOKEN)
+            {
+                value.set_sensitive(true);
+            }
+            map.insert(name, value);
+        }
+
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(offset, limit = q.page_size.get(), "GET notebooks/all");
+        let endpoint = &self.opts.endpoint;
+        let resp = self
+            .http
+            .get(&url)
+            .headers(map)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let server_date = resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| match self.transport_error(e) {
+                ApiError::Timeout { after, .. } => ApiError::Timeout {
+                    after,
+                    endpoint: endpoint.clone(),
+                },
+                ApiError::Connect { detail, .. } | ApiError::Decode { detail, .. } => {
+                    ApiError::Decode {
+                        detail: format!("the body was cut off ({detail})"),
+                        request_id: request_id.clone(),
+                    }
+                }
+                other => other,
+            })?;
+
+        if !(200..300).contains(&status) {
+            let (code, message) = super::error::parse_error_body(&body);
+            let err = ApiError::Http(HttpError {
+                status,
+                code,
+                message,
+                request_id,
+                retry_after,
+                clock_skew_secs: server_date.map(|d| d - self.now_unix_secs()),
+                token_auth: matches!(self.opts.auth, Auth::Token(_)),
+            });
+            tracing::warn!(status, error = %err.short(), "request failed");
+            return Err(err);
+        }
+        let page: NotebookPage = serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+            detail: if e.is_eof() {
+                format!(
+                    "the JSON ends early, at line {} column {} (truncated body)",
+                    e.line(),
+                    e.column()
+                )
+            } else {
+                format!(
+                    "malformed JSON at line {} column {}: {}",
+                    e.line(),
+                    e.column(),
+                    e
+                )
+            },
+            request_id: request_id.clone(),
+        })?;
+        if page.total.is_none() && page.data.is_empty() && !looks_like_page(&body) {
+            return Err(ApiError::Decode {
+                detail: "the body is JSON but not a notebook listing (no data, no total)".into(),
+                request_id,
+            });
+        }
+        Ok(Page { page, request_id })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ApiError {
+        let endpoint = self.opts.endpoint.clone();
+        if e.is_timeout() {
+            ApiError::Timeout {
+                after: self.opts.timeout,
+                endpoint,
+            }
+        } else if e.is_connect() {
+            ApiError::Connect {
+                endpoint,
+                detail: root_cause(&e),
+            }
+        } else if e.is_body() || e.is_decode() {
+            ApiError::Decode {
+                detail: root_cause(&e),
+                request_id: None,
+            }
+        } else {
+            ApiError::Connect {
+                endpoint,
+                detail: root_cause(&e),
+            }
+        }
+    }
+
+    /// One page, retried on 429, 5xx, timeouts and broken bodies; never on 401/403.
+    pub async fn fetch_page(&self, q: &ListQuery, offset: u64) -> Result<Page, ApiError> {
+        let mut attempt = 0;
+        loop {
+            match self.send_once(q, offset).await {
+                Ok(p) => return Ok(p),
+                Err(e) if e.is_retryable() && attempt < self.opts.retry.max_retries => {
+                    attempt += 1;
+                    let wait = self.opts.retry.delay(attempt, &e);
+                    tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %e.short(), "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Every instance: the first page, then the rest with bounded concurrency, in the
+    /// service's order, each id once. When `total` drifts between pages (instances
+    /// created or deleted meanwhile) the pages are read again so none is lost.
+    pub async fn fetch_all(&self, q: &ListQuery) -> Result<Listing, ApiError> {
+        q.validate().map_err(|e| ApiError::Request(e.to_string()))?;
+        let before = self.requests_sent();
+        let mut seen_passes: Vec<Vec<Notebook>> = Vec::new();
+        let mut total = None;
+        for pass in 1..=MAX_PASSES {
+            let (items, pass_total, consistent) = self.one_pass(q).await?;
+            total = pass_total;
+            if consistent {
+                return Ok(Listing {
+                    notebooks: dedup(vec![items]),
+                    total,
+                    requests: self.requests_sent() - before,
+                    passes: pass,
+                });
+            }
+            tracing::info!(pass, "total drifted between pages; reading again");
+            seen_passes.push(items);
+        }
+        // Still moving: keep everything seen (newest pass first), each id once.
+        seen_passes.reverse();
+        Ok(Listing {
+            notebooks: dedup(seen_passes),
+            total,
+            requests: self.requests_sent() - before,
+            passes: MAX_PASSES,
+        })
+    }
+
+    /// Reads every page once. Returns the items, the last `total`, and whether the
+    /// pages agreed with each other.
+    async fn one_pass(
+        &self,
+        q: &ListQuery,
+    ) -> Result<(Vec<Notebook>, Option<i64>, bool), ApiError> {
+        let limit = u64::from(q.page_size.get());
+        let first = self.fetch_page(q, 0).await?;
+        let first_total = first.page.total;
+        let total = match first_total {
+            Some(t) if t > MAX_TOTAL => {
+                return Err(ApiError::Decode {
+                    detail: format!("total {t} is not believable"),
+                    request_id: first.request_id,
+                });
+            }
+            Some(t) => t.max(0) as u64,
+            // No total: read on until a short page.
+            None => u64::MAX,
+        };
+        let mut consistent = true;
+        let mut last_total = first_total;
+        let mut items = first.page.data;
+        let mut short = (items.len() as u64) < limit;
+
+        if total != u64::MAX && !short {
+            let offsets: Vec<u64> = (1..)
+                .map(|i| i * limit)
+                .take_while(|o| *o < total)
+                .collect();
+            let pages: Vec<Page> = futures::stream::iter(offsets)
+                .map(|o| self.fetch_page(q, o))
+                .buffered(self.opts.concurrency.max(1))
+                .try_collect()
+                .await?;
+            for p in pages {
+                if p.page.total != first_total {
+                    consistent = false;
+                }
+                last_total = p.page.total.or(last_total);
+                short = (p.page.data.len() as u64) < limit;
+                items.extend(p.page.data);
+            }
+        }
+        // Instances created meanwhile (or no total at all): read on, one page at a time.
+        let mut offset = items.len() as u64;
+        let grown = |t: Option<i64>| t.map(|t| t.max(0) as u64).unwrap_or(u64::MAX);
+        while !short && offset < grown(last_total) && offset < MAX_TOTAL as u64 {
+            let p = self.fetch_page(q, offset).await?;
+            if p.page.total != first_total {
+                consistent = false;
+            }
+            last_total = p.page.total.or(last_total);
+            short = (p.page.data.len() as u64) < limit;
+            offset += limit;
+            items.extend(p.page.data);
+        }
+        let unique = items
+            .iter()
+            .filter_map(|n| n.id.as_deref())
+            .collect::<HashSet<_>>()
+            .len()
+            + items.iter().filter(|n| n.id.is_none()).count();
+        if let Some(t) = last_total {
+            if unique as i64 != t && first_total.is_some() {
+                consistent = false;
+            }
+        }
+        Ok((items, last_total, consistent))
+    }
+}
+
+/// Each id once, first occurrence wins; instances without an id are all kept.
+fn dedup(passes: Vec<Vec<Notebook>>) -> Vec<Notebook> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for nb in passes.into_iter().flatten() {
+        match nb.id.as_deref() {
+            Some(id) if !seen.insert(id.to_string()) => {}
+            _ => out.push(nb),
+        }
+    }
+    out
+}
+
+/// Whether a JSON body has the keys of a listing, even if empty.
+fn looks_like_page(body: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(m)) if m.contains_key("data") || m.contains_key("total")
+    )
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Parses an RFC 1123 HTTP date (`Sat, 28 Nov 2026 08:30:00 GMT`) to Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u32 = parts[1].parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == parts[2])?
+        + 1;
+    let year: u32 = parts[3].parse().ok()?;
+    let hms: Vec<&str> = parts[4].split(':').collect();
+    if hms.len() != 3 {
+        return None;
+    }
+    let compact = format!(
+        "{year:04}{month:02}{day:02}T{}{}{}Z",
+        hms[0], hms[1], hms[2]
+    );
+    sign::parse_sdk_date(&compact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(
+            parse_http_date("Sat, 28 Nov 2026 08:30:00 GMT"),
+            Some(1_795_854_600)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(parse_http_date("Sat, 28 Foo 2026 08:30:00 GMT"), None);
+    }
+
+    #[test]
+    fn dedup_keeps_first_and_idless() {
+        let nb = |id: Option<&str>, name: &str| Notebook {
+            id: id.map(String::from),
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        let out = dedup(vec![
+            vec![nb(Some("a"), "new"), nb(None, "x"), nb(Some("b"), "b")],
+            vec![nb(Some("a"), "old"), nb(None, "y"), nb(Some("c"), "c")],
+        ]);
+        let names: Vec<_> = out.iter().map(|n| n.name_str()).collect();
+        assert_eq!(names, ["new", "x", "b", "y", "c"]);
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        let e = ApiError::Timeout {
+            after: Duration::from_secs(1),
+            endpoint: String::new(),
+        };
+        let d1 = p.delay(1, &e);
+        let d4 = p.delay(4, &e);
+        assert!(
+            d1 >= Duration::from_millis(400) && d1 <= Duration::from_millis(600),
+            "{d1:?}"
+        );
+        assert!(
+            d4 >= Duration::from_millis(3200) && d4 <= Duration::from_millis(4800),
+            "{d4:?}"
+        );
+        assert!(p.delay(30, &e) <= Duration::from_millis(9600));
+        let throttled = ApiError::Http(HttpError {
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+            ..Default::default()
+        });
+        assert_eq!(p.delay(1, &throttled), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn loopback_hosts_skip_proxies() {
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]"));
+        assert!(!is_loopback("modelarts.cn-north-4.myhuaweicloud.com"));
+    }
+
+    #[test]
+    fn rejects_bad_endpoints_and_project_ids() {
+        let auth = Auth::Token(Secret::new("t"));
+        assert!(Client::new(ClientOptions::new("ftp://x", "p", auth.clone())).is_err());
+        assert!(Client::new(ClientOptions::new("not a url", "p", auth.clone())).is_err());
+        assert!(
+            Client::new(ClientOptions::new(
+                "http://127.0.0.1:1",
+                "a/b",
+                auth.clone()
+            ))
+            .is_err()
+        );
+        assert!(Client::new(ClientOptions::new("http://127.0.0.1:1", "abc123", auth)).is_ok());
+    }
+}

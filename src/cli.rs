@@ -1,0 +1,192 @@
+//! Command-line definitions. Global flags work before or after the subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nbwatch",
+    version,
+    about = "Watch Huawei Cloud ModelArts notebook instances live, from the terminal",
+    long_about = "Watch Huawei Cloud ModelArts notebook instances live, from the terminal.\n\n\
+        With no subcommand, opens the dashboard for the configured profile.\n\
+        Try it with no cloud account: nbwatch --demo\n\n\
+        Credentials: HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN),\n\
+        ~/.huaweicloud/credentials, NBWATCH_AUTH_TOKEN for an IAM token, or the config file.\n\
+        The SK is never taken as a command-line value: it would show in `ps`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every instance once (table, JSON or CSV) and exit: for scripts and quick looks.
+    List(ListArgs),
+    // Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
+    // Sim(crate::sim::SimArgs), -- wired when the simulator lands
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct GlobalArgs {
+    /// Config file [default: the platform config dir, e.g. ~/.config/nbwatch/config.toml]
+    #[arg(long, global = true, value_name = "PATH", env = "NBWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Profile of the config file to use
+    #[arg(long, global = true, value_name = "NAME", env = "NBWATCH_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Region, e.g. cn-north-4 (picks the endpoint)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint URL, overriding the region's (http:// allowed, e.g. a local simulator)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Project id [env: HUAWEICLOUD_SDK_PROJECT_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub project_id: Option<String>,
+
+    /// Seconds between polls of the dashboard [default: 5]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub interval: Option<f64>,
+
+    /// Pages fetched at once after the first [default: 4]
+    #[arg(long, global = true, value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Per-request timeout in seconds [default: 10]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<f64>,
+
+    /// Log file [default: nbwatch.log in the platform data dir]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// More log detail (-v debug, -vv trace); logs never go to the screen
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Run against a built-in simulator on a loopback port: no account needed
+    #[arg(long, global = true)]
+    pub demo: bool,
+}
+
+/// Server-side filters, for the dashboard and `list`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FilterArgs {
+    /// Only instances in this status (e.g. RUNNING, CREATE_FAILED)
+    #[arg(long, global = true, value_name = "STATUS")]
+    pub status: Option<String>,
+
+    /// Fuzzy name match (spaces, '*', non-ASCII are fine)
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub name: Option<String>,
+
+    /// NOTEBOOK (billed, the server's default) or DEFAULT (free CodeLab)
+    #[arg(long, global = true, value_name = "FEATURE")]
+    pub feature: Option<String>,
+
+    /// Dedicated resource pool id
+    #[arg(long, global = true, value_name = "ID")]
+    pub pool_id: Option<String>,
+
+    /// Owner user id (admins only)
+    #[arg(long, global = true, value_name = "USER_ID")]
+    pub owner: Option<String>,
+
+    /// Workspace id
+    #[arg(long, global = true, value_name = "ID")]
+    pub workspace_id: Option<String>,
+
+    /// Wire spelling of the workspace filter: workspace_id (SDKs) or workspaceId (reference page)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub workspace_param: Option<String>,
+
+    /// Sort fields, comma-separated (e.g. status,create_at)
+    #[arg(long, global = true, value_name = "FIELDS")]
+    pub sort_key: Option<String>,
+
+    /// ASC or DESC
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sort_dir: Option<String>,
+
+    /// Page size: 10, 20 or 50 [default: 50]
+    #[arg(long, global = true, value_name = "N")]
+    pub page_size: Option<u32>,
+
+    /// Extra query parameter the SDK accepts (flavor, image_id, id, billing, tags, swr_path,
+    /// pool_name, description, ip, username), as KEY=VALUE; repeatable
+    #[arg(long = "param", global = true, value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_before_or_after_the_subcommand() {
+        let a = Cli::try_parse_from([
+            "nbwatch",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "list",
+            "--status",
+            "RUNNING",
+        ])
+        .unwrap();
+        let b = Cli::try_parse_from([
+            "nbwatch",
+            "list",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--status",
+            "RUNNING",
+        ])
+        .unwrap();
+        assert_eq!(a.global.endpoint, b.global.endpoint);
+        assert_eq!(a.filters.status.as_deref(), Some("RUNNING"));
+        assert_eq!(b.filters.status.as_deref(), Some("RUNNING"));
+        let c =
+            Cli::try_parse_from(["nbwatch", "--project-id", "p", "list", "-o", "json"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::List(ListArgs {
+                output: Format::Json
+            }))
+        ));
+    }
+
+    #[test]
+    fn there_is_no_flag_for_the_sk() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(!help.contains("--sk "));
+        assert!(Cli::try_parse_from(["nbwatch", "--sk", "x"]).is_err());
+    }
+}
