@@ -173,6 +173,9 @@ fn friendly_type(t: &str) -> String {
         "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_string(),
         "f32" | "f64" => "a number".to_string(),
         "a string" | "string" => "a string (in quotes)".to_string(),
+        "struct RawProfile" => "a profile table, [profiles.NAME]".to_string(),
+        "map" | "a map" => "a table".to_string(),
+        t if t.starts_with("struct ") => "a table".to_string(),
         other => other.to_string(),
     }
 }

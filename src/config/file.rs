@@ -212,7 +212,7 @@ fn toml_error(path: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
 
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let key = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         return unknown_key(at, key, &section, &expected);
     }
 
@@ -220,6 +220,12 @@ fn toml_error(path: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
     if msg.starts_with("invalid type:") || msg.starts_with("invalid value:") {
         let what = describe_type_error(msg);
         let (problem, fix) = match key.as_deref() {
+            Some(k) if section == "profiles" => (
+                format!("wrong type for profile `{k}`: {what}"),
+                format!(
+                    "each profile is a table: write [profiles.{k}] on its own line, then its keys"
+                ),
+            ),
             Some(k) => (format!("wrong type for `{k}`: {what}"), type_fix(k)),
             None => (
                 format!("wrong type: {what}"),
@@ -253,12 +259,12 @@ fn toml_error(path: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
     } else {
         format!("TOML syntax error: {detail}")
     };
-    ConfigError::new(
-        ErrorKind::Syntax,
-        Some(at),
-        problem,
-        "fix the TOML syntax on this line: strings need double quotes, tables look like [profiles.NAME] (see config.example.toml)",
-    )
+    let fix = if msg.starts_with("duplicate key") {
+        "a key may appear once per table: remove or rename one of the two"
+    } else {
+        "fix the TOML syntax on this line: strings need double quotes, tables look like [profiles.NAME] (see config.example.toml)"
+    };
+    ConfigError::new(ErrorKind::Syntax, Some(at), problem, fix)
 }
 
 fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> ConfigError {
@@ -267,7 +273,18 @@ fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> Confi
     } else {
         format!("in [{section}]")
     };
-    let problem = format!("unknown key `{key}` {table}");
+    // A pasted secret can end up as a key: quote only what looks like a key name.
+    let looks_like_key = key.len() <= 32
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let problem = if looks_like_key {
+        format!("unknown key `{key}` {table}")
+    } else {
+        format!(
+            "unknown key {table} (not quoted here: it is long or unusual, maybe a pasted secret)"
+        )
+    };
     let mut fix = match closest(key, expected.iter().copied()) {
         Some(s) => format!("did you mean `{s}`?"),
         None => String::new(),

@@ -41,11 +41,83 @@ struct Got<T> {
 
 /// Resolves every setting. `env` and `dirs` are injected: pass [`super::ProcessEnv`] and
 /// [`Dirs::platform`] in the program, a map and [`Dirs::under`] a temp dir in tests.
+///
+/// As a last line of defence, every secret nbwatch can see up front (the secret environment
+/// variables, secrets written in the file and the variables its `*_env` keys name) is masked
+/// out of the returned error or warnings, in case a user pasted one into the wrong field.
 pub fn resolve(o: &Overrides, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
+    let mut known: Vec<String> = [vars::SDK_SK, vars::SDK_SECURITY_TOKEN, vars::AUTH_TOKEN]
+        .iter()
+        .filter_map(|v| env_value(env, v))
+        .collect();
+    let result = load_config(o, env, dirs).and_then(|file| {
+        if let Some(f) = &file {
+            known.extend(file_secrets(f, env));
+        }
+        resolve_with(o, env, dirs, file)
+    });
+    match result {
+        Ok(mut s) => {
+            if let Auth::AkSk(a) = &s.auth {
+                known.push(a.sk.expose().to_string());
+                known.extend(a.security_token.as_ref().map(|t| t.expose().to_string()));
+            }
+            if let Auth::Token(t) = &s.auth {
+                known.push(t.expose().to_string());
+            }
+            for w in &mut s.warnings {
+                *w = redact(w, &known);
+            }
+            Ok(s)
+        }
+        Err(mut e) => {
+            e.problem = redact(&e.problem, &known);
+            e.fix = redact(&e.fix, &known);
+            Err(e)
+        }
+    }
+}
+
+/// Secrets written in the file, and the values of the variables its `*_env` keys name.
+fn file_secrets(f: &ConfigFile, env: &dyn Env) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in f.raw.profiles.values() {
+        for s in [&p.sk, &p.security_token, &p.auth_token]
+            .into_iter()
+            .flatten()
+        {
+            out.push(s.get_ref().0.expose().trim().to_string());
+        }
+        for v in [&p.sk_env, &p.security_token_env, &p.auth_token_env]
+            .into_iter()
+            .flatten()
+        {
+            out.extend(env_value(env, v.get_ref().trim()));
+        }
+    }
+    out
+}
+
+/// Replaces every occurrence of a known secret (of a plausible length) with `***`.
+fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 6) {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
+}
+
+fn resolve_with(
+    o: &Overrides,
+    env: &dyn Env,
+    dirs: &Dirs,
+    file: Option<ConfigFile>,
+) -> Result<Settings, ConfigError> {
     let home = dirs.home.as_deref();
     let mut warnings = Vec::new();
 
-    let file = load_config(o, env, dirs)?;
     if let Some(f) = &file {
         if f.raw.profiles.values().any(RawProfile::holds_inline_secret) {
             warnings.extend(permission_warning(&f.path, "config file"));
@@ -182,11 +254,11 @@ pub fn resolve(o: &Overrides, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     let filters = cx.filters(o, &mut warnings)?;
 
     // Who we are.
-    let upper_creds = cx.env_credentials()?;
-    let upper_creds = match upper_creds {
-        Some(c) => Some(c),
-        None => cx.profile_credentials(&mut warnings)?,
-    };
+    // The profile's credentials are checked even when the environment's win, so a broken
+    // profile is reported now rather than the day the variables are unset.
+    let env_creds = cx.env_credentials()?;
+    let profile_creds = cx.profile_credentials(&mut warnings)?;
+    let upper_creds = env_creds.or(profile_creds);
     let upper_project = cx
         .pick(
             o.project_id.as_deref(),
