@@ -127,15 +127,20 @@ impl ConfigError {
 
 /// 1-based line and column (in characters) of byte offset `at` in `src`.
 pub fn line_col(src: &str, at: usize) -> (usize, usize) {
-    let mut at = at.min(src.len());
-    while !src.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &src[..at];
+    let before = prefix_upto(src, at);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
     (line, column)
+}
+
+/// `src` up to byte `at`, moved back to a char boundary and clamped to the end.
+pub(crate) fn prefix_upto(src: &str, at: usize) -> &str {
+    let mut at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    &src[..at]
 }
 
 /// Turns serde's `invalid type: string "x", expected u32` into

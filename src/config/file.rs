@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, ErrorKind, Origin, describe_type_error};
+use super::error::{ConfigError, ErrorKind, Origin, describe_type_error, prefix_upto};
 use super::values::parse_duration;
 use crate::region::closest;
 use crate::secret::Secret;
@@ -203,7 +203,7 @@ fn toml_error(path: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
     let start = e.span().map_or(0, |s| s.start);
     let at = Origin::in_file(path, src, start);
     let msg = e.message().trim();
-    let line_text = src[..start.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_text = prefix_upto(src, start).rfind('\n').map_or(0, |i| i + 1);
     let line_text = src
         .get(line_text..)
         .and_then(|rest| rest.lines().next())
@@ -336,7 +336,7 @@ fn key_on_line(line: &str) -> Option<String> {
 
 /// The name of the `[table]` or `[[array]]` header in force at byte `at`.
 fn section_at(src: &str, at: usize) -> String {
-    let upto = &src[..at.min(src.len())];
+    let upto = prefix_upto(src, at);
     upto.lines()
         .rev()
         .map(str::trim)
@@ -380,6 +380,23 @@ mod tests {
             section_at(src, src.find("x =").unwrap()),
             "profiles.a.filters"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gives_a_settings_file_or_one_located_error(src in "(\\PC|\n|\\[|\\]|=|\"){0,200}") {
+            if let Err(e) = ConfigFile::parse(Path::new("c.toml"), src) {
+                let is_file = matches!(e.at, Some(Origin::File { .. }));
+                proptest::prop_assert!(is_file);
+                proptest::prop_assert!(e.to_string().contains("\n  fix: "));
+            }
+        }
+
+        #[test]
+        fn profile_tables_with_random_values_never_panic(key in "[a-z_]{1,20}", value in "\\PC{0,30}") {
+            let src = format!("[profiles.p]\n{key} = {value}\n");
+            let _ = ConfigFile::parse(Path::new("c.toml"), src);
+        }
     }
 
     #[test]

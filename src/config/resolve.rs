@@ -355,15 +355,9 @@ fn load_config(
         }
     };
     let src = String::from_utf8(bytes).map_err(|e| {
-        let at = Origin::in_file(&path, "", 0);
-        let (line, column) = {
-            let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            super::error::line_col(&String::from_utf8_lossy(ok), ok.len())
-        };
-        let at = match at {
-            Origin::File { path, .. } => Origin::File { path, line, column },
-            other => other,
-        };
+        // Everything before the first bad byte is valid UTF-8, so it can be measured.
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        let at = Origin::in_file(&path, &valid, valid.len());
         ConfigError::new(
             ErrorKind::Unreadable,
             Some(at),
