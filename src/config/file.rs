@@ -400,6 +400,22 @@ mod tests {
     }
 
     #[test]
+    fn key_lists_are_exactly_what_serde_accepts() {
+        for (src, list) in [
+            ("zzzz = 1\n", ROOT_KEYS),
+            ("[profiles.p]\nzzzz = 1\n", PROFILE_KEYS),
+            ("[profiles.p.filters]\nzzzz = 1\n", FILTER_KEYS),
+        ] {
+            let e = ConfigFile::parse(Path::new("c.toml"), src.to_string()).unwrap_err();
+            assert!(
+                e.fix
+                    .ends_with(&format!("valid keys here: {}", list.join(", "))),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn profile_key_lists_match_the_schema() {
         // Every listed key parses; a typo of each is rejected (keeps the lists honest).
         for k in PROFILE_KEYS.iter().filter(|k| **k != "filters") {
