@@ -7,7 +7,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod output;
+pub mod region;
 pub mod secret;
 pub mod timefmt;
 pub mod watch;

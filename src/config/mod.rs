@@ -1,0 +1,299 @@
+//! Settings from four layers, highest first: command line > environment > config file > defaults.
+//!
+//! The config file is TOML with named profiles (`[profiles.NAME]`, chosen by `--profile`,
+//! `NBWATCH_PROFILE` or `default_profile`). Credentials follow the Huawei Cloud SDKs:
+//! `HUAWEICLOUD_SDK_AK`/`_SK`/`_SECURITY_TOKEN` (or `NBWATCH_AUTH_TOKEN` for an IAM token),
+//! then the profile, then `~/.huaweicloud/credentials` `[basic]`. The SK is never taken from
+//! the command line (it would show in `ps`) and never printed: every secret is a [`Secret`].
+//!
+//! Every problem becomes one [`ConfigError`] naming where (file:line:column, variable or
+//! option), what, and the fix. Nothing here reads the process environment or the real home
+//! directory unless asked to ([`ProcessEnv`], [`Dirs::platform`]), so tests inject both.
+
+mod credentials;
+mod error;
+mod file;
+mod resolve;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConfigError, ErrorKind, Origin};
+pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
+pub use resolve::resolve;
+pub use values::{parse_duration, parse_endpoint};
+
+use crate::api::sign::AkSk;
+use crate::secret::Secret;
+
+/// Built-in defaults (the lowest layer).
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const INTERVAL: Duration = Duration::from_secs(5);
+    pub const FAST_INTERVAL: Duration = Duration::from_secs(2);
+    pub const CONCURRENCY: usize = 4;
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const PAGE_SIZE: u32 = 50;
+    pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
+    pub const BUDGET_PER_MINUTE: u32 = 120;
+    /// Page sizes the service documents.
+    pub const PAGE_SIZES: [u32; 3] = [10, 20, 50];
+    /// The profile name used when the file chooses none.
+    pub const PROFILE: &str = "default";
+}
+
+/// Values given on the command line; `None` means "not given". Error messages name the
+/// option as written in each field's doc, so the CLI should use those spellings.
+/// There is deliberately no field for the SK, the security token or an IAM token.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--config PATH`
+    pub config_path: Option<PathBuf>,
+    /// `--profile NAME`
+    pub profile: Option<String>,
+    /// `--region NAME`
+    pub region: Option<String>,
+    /// `--endpoint URL`
+    pub endpoint: Option<String>,
+    /// `--project-id ID`
+    pub project_id: Option<String>,
+    /// `--interval SECS`
+    pub interval_secs: Option<f64>,
+    /// `--fast-interval SECS`
+    pub fast_interval_secs: Option<f64>,
+    /// `--concurrency N`
+    pub concurrency: Option<usize>,
+    /// `--timeout SECS`
+    pub timeout_secs: Option<f64>,
+    /// `--connect-timeout SECS`
+    pub connect_timeout_secs: Option<f64>,
+    /// `--page-size N`
+    pub page_size: Option<u32>,
+    /// `--stuck-after SECS`
+    pub stuck_after_secs: Option<f64>,
+    /// `--workspace-param workspace_id|workspaceId`
+    pub workspace_param: Option<String>,
+    /// `--budget N` (requests per minute)
+    pub budget_per_minute: Option<u32>,
+    /// `--log-file PATH`
+    pub log_file: Option<PathBuf>,
+    /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub feature: Option<String>,
+    pub pool_id: Option<String>,
+    pub owner: Option<String>,
+    pub workspace_id: Option<String>,
+    pub sort_key: Option<String>,
+    pub sort_dir: Option<String>,
+}
+
+/// Everything the rest of nbwatch needs, validated. `Debug` shows no secret.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The profile in use (`default` when the file names none).
+    pub profile: String,
+    /// The region, when one was given (an endpoint alone needs none).
+    pub region: Option<String>,
+    /// Base URL without a trailing slash, e.g. `https://modelarts.cn-north-4.myhuaweicloud.com`.
+    pub endpoint: String,
+    pub project_id: String,
+    pub auth: Auth,
+    /// Where the credentials came from, for the status line and `--debug` output.
+    pub auth_source: String,
+    pub interval: Duration,
+    /// The poll interval while some instance is in a transitional state.
+    pub fast_interval: Duration,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub page_size: u32,
+    /// A transitional state lasting longer than this is flagged as stuck.
+    pub stuck_after: Duration,
+    pub workspace_param: WorkspaceParam,
+    pub filters: Filters,
+    pub budget_per_minute: u32,
+    /// The log file: the one configured, else the platform default.
+    pub log_file: Option<PathBuf>,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
+    pub warnings: Vec<String>,
+}
+
+/// How requests authenticate.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// Sign every request with `SDK-HMAC-SHA256`.
+    AkSk(AkSk),
+    /// Send `X-Auth-Token` and do not sign.
+    Token(Secret),
+}
+
+/// The spelling of the workspace query parameter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WorkspaceParam {
+    /// `workspace_id`, what the official SDKs send (default).
+    #[default]
+    WorkspaceId,
+    /// `workspaceId`, what the reference page documents.
+    WorkspaceIdCamel,
+}
+
+impl WorkspaceParam {
+    /// The query parameter name to send.
+    pub fn key(self) -> &'static str {
+        match self {
+            WorkspaceParam::WorkspaceId => "workspace_id",
+            WorkspaceParam::WorkspaceIdCamel => "workspaceId",
+        }
+    }
+
+    /// Parses the spelling itself (`workspace_id` or `workspaceId`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "workspace_id" => Some(WorkspaceParam::WorkspaceId),
+            "workspaceId" => Some(WorkspaceParam::WorkspaceIdCamel),
+            _ => None,
+        }
+    }
+}
+
+/// Default query filters. Values are normalised: `status`, `feature` and `sort_dir` upper-case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub feature: Option<String>,
+    pub pool_id: Option<String>,
+    pub owner: Option<String>,
+    pub workspace_id: Option<String>,
+    pub sort_key: Option<String>,
+    pub sort_dir: Option<String>,
+}
+
+/// Environment variables, injectable so tests never touch the process environment.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Env for [(&str, &str)] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.as_slice().var(name)
+    }
+}
+
+/// The home directory and default file locations, injectable for tests.
+#[derive(Clone, Debug, Default)]
+pub struct Dirs {
+    /// For `~/.huaweicloud/credentials` and `~` in paths.
+    pub home: Option<PathBuf>,
+    /// The config file read when neither `--config` nor `NBWATCH_CONFIG` names one.
+    pub config_file: Option<PathBuf>,
+    /// The log file used when none is configured.
+    pub log_file: Option<PathBuf>,
+}
+
+impl Dirs {
+    /// The platform's locations (`directories`).
+    pub fn platform() -> Dirs {
+        Dirs {
+            home: directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()),
+            config_file: default_config_path(),
+            log_file: default_log_path(),
+        }
+    }
+
+    /// Locations under one root directory, as on Linux with `HOME=root`. For tests.
+    pub fn under(root: &std::path::Path) -> Dirs {
+        Dirs {
+            home: Some(root.to_path_buf()),
+            config_file: Some(root.join(".config/nbwatch/config.toml")),
+            log_file: Some(root.join(".local/share/nbwatch/nbwatch.log")),
+        }
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "nbwatch")
+}
+
+/// `config.toml` in the platform config dir (e.g. `~/.config/nbwatch/config.toml`).
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+/// `nbwatch.log` in the platform data dir (e.g. `~/.local/share/nbwatch/nbwatch.log`).
+pub fn default_log_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.data_dir().join("nbwatch.log"))
+}
+
+/// Environment variable names read by [`resolve`].
+pub mod vars {
+    pub const CONFIG: &str = "NBWATCH_CONFIG";
+    pub const PROFILE: &str = "NBWATCH_PROFILE";
+    pub const REGION: &str = "NBWATCH_REGION";
+    pub const ENDPOINT: &str = "NBWATCH_ENDPOINT";
+    pub const PROJECT_ID: &str = "NBWATCH_PROJECT_ID";
+    pub const INTERVAL: &str = "NBWATCH_INTERVAL";
+    pub const FAST_INTERVAL: &str = "NBWATCH_FAST_INTERVAL";
+    pub const CONCURRENCY: &str = "NBWATCH_CONCURRENCY";
+    pub const TIMEOUT: &str = "NBWATCH_TIMEOUT";
+    pub const CONNECT_TIMEOUT: &str = "NBWATCH_CONNECT_TIMEOUT";
+    pub const PAGE_SIZE: &str = "NBWATCH_PAGE_SIZE";
+    pub const STUCK_AFTER: &str = "NBWATCH_STUCK_AFTER";
+    pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
+    pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
+    pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
+    pub const STATUS: &str = "NBWATCH_STATUS";
+    pub const NAME: &str = "NBWATCH_NAME";
+    pub const FEATURE: &str = "NBWATCH_FEATURE";
+    pub const POOL_ID: &str = "NBWATCH_POOL_ID";
+    pub const OWNER: &str = "NBWATCH_OWNER";
+    pub const WORKSPACE_ID: &str = "NBWATCH_WORKSPACE_ID";
+    pub const SORT_KEY: &str = "NBWATCH_SORT_KEY";
+    pub const SORT_DIR: &str = "NBWATCH_SORT_DIR";
+    pub const AUTH_TOKEN: &str = "NBWATCH_AUTH_TOKEN";
+    pub const SDK_AK: &str = "HUAWEICLOUD_SDK_AK";
+    pub const SDK_SK: &str = "HUAWEICLOUD_SDK_SK";
+    pub const SDK_PROJECT_ID: &str = "HUAWEICLOUD_SDK_PROJECT_ID";
+    pub const SDK_SECURITY_TOKEN: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+    pub const SDK_CREDENTIALS_FILE: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
+}
