@@ -40,11 +40,11 @@ pub enum Command {
 #[derive(Debug, Args, Default, Clone)]
 pub struct GlobalArgs {
     /// Config file [default: the platform config dir, e.g. ~/.config/nbwatch/config.toml]
-    #[arg(long, global = true, value_name = "PATH", env = "NBWATCH_CONFIG")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Profile of the config file to use
-    #[arg(long, global = true, value_name = "NAME", env = "NBWATCH_PROFILE")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Region, e.g. cn-north-4 (picks the endpoint)
@@ -62,6 +62,18 @@ pub struct GlobalArgs {
     /// Seconds between polls of the dashboard [default: 5]
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
+
+    /// Seconds between polls while an instance is changing state [default: 2]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub fast_interval: Option<f64>,
+
+    /// Most requests per minute the dashboard may send [default: 120]
+    #[arg(long, global = true, value_name = "N")]
+    pub budget: Option<u32>,
+
+    /// Seconds in a transitional status before an instance is marked stuck [default: 600]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub stuck_after: Option<f64>,
 
     /// Pages fetched at once after the first [default: 4]
     #[arg(long, global = true, value_name = "N")]

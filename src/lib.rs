@@ -8,8 +8,10 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod logging;
 pub mod output;
 pub mod region;
 pub mod secret;
+pub mod term;
 pub mod timefmt;
 pub mod watch;

@@ -12,15 +12,17 @@ pub enum WorkspaceParam {
 }
 
 impl WorkspaceParam {
-    pub fn name(self) -> &'static str {
+    /// The query parameter name to send.
+    pub fn key(self) -> &'static str {
         match self {
             WorkspaceParam::WorkspaceId => "workspace_id",
             WorkspaceParam::WorkspaceIdCamel => "workspaceId",
         }
     }
 
+    /// Parses the spelling itself (`workspace_id` or `workspaceId`).
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
+        match s.trim() {
             "workspace_id" => Some(WorkspaceParam::WorkspaceId),
             "workspaceId" => Some(WorkspaceParam::WorkspaceIdCamel),
             _ => None,
@@ -166,7 +168,7 @@ impl ListQuery {
         put("sort_dir", &self.sort_dir);
         put("sort_key", &self.sort_key);
         put("status", &self.status);
-        put(self.workspace_param.name(), &self.workspace_id);
+        put(self.workspace_param.key(), &self.workspace_id);
         out.push(("limit".to_string(), self.page_size.get().to_string()));
         out.push(("offset".to_string(), offset.to_string()));
         out.extend(self.extra.iter().cloned());

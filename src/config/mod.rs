@@ -28,9 +28,6 @@ pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use values::{parse_duration, parse_endpoint};
 
-use crate::api::sign::AkSk;
-use crate::secret::Secret;
-
 /// Built-in defaults (the lowest layer).
 pub mod defaults {
     use std::time::Duration;
@@ -128,40 +125,37 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-/// How requests authenticate.
-#[derive(Clone, Debug)]
-pub enum Auth {
-    /// Sign every request with `SDK-HMAC-SHA256`.
-    AkSk(AkSk),
-    /// Send `X-Auth-Token` and do not sign.
-    Token(Secret),
-}
+pub use crate::api::Auth;
+pub use crate::api::WorkspaceParam;
 
-/// The spelling of the workspace query parameter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum WorkspaceParam {
-    /// `workspace_id`, what the official SDKs send (default).
-    #[default]
-    WorkspaceId,
-    /// `workspaceId`, what the reference page documents.
-    WorkspaceIdCamel,
-}
-
-impl WorkspaceParam {
-    /// The query parameter name to send.
-    pub fn key(self) -> &'static str {
-        match self {
-            WorkspaceParam::WorkspaceId => "workspace_id",
-            WorkspaceParam::WorkspaceIdCamel => "workspaceId",
-        }
-    }
-
-    /// Parses the spelling itself (`workspace_id` or `workspaceId`).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim() {
-            "workspace_id" => Some(WorkspaceParam::WorkspaceId),
-            "workspaceId" => Some(WorkspaceParam::WorkspaceIdCamel),
-            _ => None,
+impl Settings {
+    /// Defaults for one endpoint, project and credentials, with no file or
+    /// environment involved: what demo mode and tests start from.
+    pub fn for_endpoint(
+        endpoint: impl Into<String>,
+        project_id: impl Into<String>,
+        auth: Auth,
+    ) -> Settings {
+        Settings {
+            profile: defaults::PROFILE.to_string(),
+            region: None,
+            endpoint: endpoint.into(),
+            project_id: project_id.into(),
+            auth,
+            auth_source: "built in".to_string(),
+            interval: defaults::INTERVAL,
+            fast_interval: defaults::FAST_INTERVAL,
+            concurrency: defaults::CONCURRENCY,
+            timeout: defaults::TIMEOUT,
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            page_size: defaults::PAGE_SIZE,
+            stuck_after: defaults::STUCK_AFTER,
+            workspace_param: WorkspaceParam::default(),
+            filters: Filters::default(),
+            budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            log_file: None,
+            config_file: None,
+            warnings: Vec::new(),
         }
     }
 }
