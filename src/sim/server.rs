@@ -255,14 +255,18 @@ fn truncated(page: String, full_length: bool) -> Response {
     }
     let prefix = Bytes::from(page.into_bytes()).slice(..cut);
     let mut r = if full_length {
-        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-            Ok(prefix),
+        use futures::StreamExt;
+        // The prefix goes out (headers with it), then the body fails: hyper
+        // drops the connection short of the declared length.
+        let head = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(prefix) });
+        let tail = futures::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
             Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
                 "simulated truncation",
-            )),
-        ];
-        let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+            ))
+        });
+        let mut r = Response::new(Body::from_stream(head.chain(tail)));
         r.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
         r
