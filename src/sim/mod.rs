@@ -254,20 +254,7 @@ pub async fn spawn(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     };
     let engine = engine::Engine::new(cfg.seed, cfg.instances, start, cfg.lively);
     let (stop, stop_rx) = watch::channel(false);
-    let shared = Arc::new(server::Shared::new(
-        engine,
-        faults::Faults::new(&cfg.faults),
-        clock,
-        auth::Credentials {
-            ak: cfg.ak.clone(),
-            sk: cfg.sk.clone(),
-            token: cfg.token.clone(),
-        },
-        cfg.project_id.clone(),
-        cfg.latency_ms,
-        cfg.seed,
-        stop_rx.clone(),
-    ));
+    let shared = Arc::new(server::Shared::new(engine, clock, &cfg, stop_rx.clone()));
     let app = server::router(shared.clone());
     let mut signal = stop_rx;
     let task = tokio::spawn(async move {
@@ -427,4 +414,134 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     eprintln!("nbwatch sim: stopping");
     handle.shutdown(Duration::from_secs(2)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    #[test]
+    fn cli_defaults_and_fault_flags() {
+        let cli = Cli::try_parse_from(["nbwatch"]).unwrap();
+        assert_eq!(cli.sim.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(cli.sim.instances, 60);
+        assert_eq!(cli.sim.ak, DEMO_AK);
+        assert!(cli.sim.faults.is_empty());
+        let cli = Cli::try_parse_from([
+            "nbwatch",
+            "--listen",
+            "127.0.0.1:0",
+            "--instances",
+            "5",
+            "--seed",
+            "9",
+            "--speed",
+            "10",
+            "--latency-ms",
+            "30",
+            "--fault",
+            "500:count=1",
+            "--fault",
+            "flap:3",
+            "--manual-clock",
+        ])
+        .unwrap();
+        let cfg = SimConfig::from(&cli.sim);
+        assert_eq!(cfg.instances, 5);
+        assert_eq!(cfg.seed, 9);
+        assert_eq!(cfg.latency_ms, 30);
+        assert!(cfg.manual_clock && cfg.lively);
+        assert_eq!(
+            cfg.faults.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            ["500:count=1", "flap:3"]
+        );
+        let err = Cli::try_parse_from(["nbwatch", "--fault", "teapot"]).unwrap_err();
+        assert!(err.to_string().contains("unknown fault"), "{err}");
+        let help = Cli::command().render_long_help().to_string();
+        for needle in [
+            "--fault <SPEC>",
+            "429[:retry-after=S]",
+            "/_sim/advance",
+            ":count=N",
+            "127.0.0.1:8080",
+        ] {
+            assert!(help.contains(needle), "help lacks {needle}:\n{help}");
+        }
+    }
+
+    #[test]
+    fn config_is_validated() {
+        let bad = [
+            SimConfig {
+                speed: 0.0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                speed: f64::INFINITY,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                instances: MAX_INSTANCES + 1,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                project_id: "a/b".into(),
+                ..SimConfig::default()
+            },
+            SimConfig {
+                sk: Secret::new(""),
+                ..SimConfig::default()
+            },
+        ];
+        for cfg in bad {
+            assert!(cfg.validate().is_err(), "{cfg:?}");
+        }
+        assert!(SimConfig::demo().validate().is_ok());
+        // Debug never shows the SK or token.
+        let dbg = format!("{:?}", SimConfig::default());
+        assert!(!dbg.contains(DEMO_SK) && !dbg.contains(DEMO_TOKEN));
+    }
+
+    #[tokio::test]
+    async fn the_banner_says_how_to_connect() {
+        let cfg = SimConfig {
+            faults: vec!["latency:5".parse().unwrap()],
+            ..SimConfig::manual_at(0)
+        };
+        let h = spawn(cfg.clone()).await.unwrap();
+        let b = banner(&h, &cfg);
+        for needle in [
+            h.endpoint().as_str(),
+            DEMO_PROJECT_ID,
+            DEMO_AK,
+            DEMO_SK,
+            DEMO_TOKEN,
+            "HUAWEICLOUD_SDK_AK=",
+            "nbwatch --endpoint http://127.0.0.1:",
+            "faults latency:5",
+            "manual",
+        ] {
+            assert!(b.contains(needle), "banner lacks {needle}:\n{b}");
+        }
+        h.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn spawn_reports_a_busy_port() {
+        let first = spawn(SimConfig::manual_at(0)).await.unwrap();
+        let err = spawn(SimConfig {
+            listen: first.addr,
+            ..SimConfig::manual_at(0)
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot listen on"), "{err}");
+    }
 }

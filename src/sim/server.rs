@@ -40,22 +40,22 @@ pub struct Shared {
 impl Shared {
     pub fn new(
         engine: Engine,
-        faults: Faults,
         clock: SimClock,
-        creds: Credentials,
-        project_id: String,
-        latency_ms: u64,
-        seed: u64,
+        cfg: &super::SimConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Shared {
             engine: Mutex::new(engine),
-            faults: Mutex::new(faults),
+            faults: Mutex::new(Faults::new(&cfg.faults)),
             clock,
-            creds,
-            project_id,
-            latency_ms,
-            seed,
+            creds: Credentials {
+                ak: cfg.ak.clone(),
+                sk: cfg.sk.clone(),
+                token: cfg.token.clone(),
+            },
+            project_id: cfg.project_id.clone(),
+            latency_ms: cfg.latency_ms,
+            seed: cfg.seed,
             api_requests: AtomicU64::new(0),
             control_requests: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
