@@ -190,6 +190,27 @@ async fn filters_select_what_they_say() {
     let r = list(&sim, &[("workspaceId", "nope")]).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "ModelArts.0102"));
 
+    // ip, username, image_id, tags (SDK extras)
+    let with_ip = everything.iter().find(|n| n["ip"].is_string()).unwrap();
+    let got = list_all(&sim, &[("ip", with_ip["ip"].as_str().unwrap())]).await;
+    assert!(got.iter().any(|n| n["id"] == with_ip["id"]));
+    assert!(got.iter().all(|n| n["ip"] == with_ip["ip"]));
+    let uname = field(&everything[0], &["user", "name"]);
+    let got = list_all(&sim, &[("username", &uname)]).await;
+    assert!(!got.is_empty() && got.iter().all(|n| n["user"]["name"] == uname.as_str()));
+    let img = field(&everything[0], &["image", "id"]);
+    let got = list_all(&sim, &[("image_id", &img)]).await;
+    assert!(!got.is_empty() && got.iter().all(|n| n["image"]["id"] == img.as_str()));
+    let got = list_all(&sim, &[("tags", "team|nlp")]).await;
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|n| {
+        n["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["key"] == "team" && t["value"] == "nlp")
+    }));
+
     // filters combine
     let got = list_all(&sim, &[("status", "RUNNING"), ("workspace_id", "0")]).await;
     assert!(

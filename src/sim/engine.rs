@@ -419,6 +419,15 @@ impl Engine {
         }
     }
 
+    /// Inserts a scripted instance, possibly over an existing one: the
+    /// generation carries on so the old instance's pending event is ignored.
+    fn replace(&mut self, mut inst: Instance) {
+        if let Some(old) = self.instances.get(&inst.serial) {
+            inst.generation = old.generation.wrapping_add(1);
+        }
+        self.instances.insert(inst.serial, inst);
+    }
+
     fn set_step(&mut self, serial: u32, k: usize, s: Step) {
         if let Some(step) = self
             .instances
@@ -457,7 +466,7 @@ impl Engine {
         i.lease.enable = true;
         i.lease.duration = 2 * HOUR;
         i.update_at = now - 2 * SEC;
-        self.instances.insert(s, i);
+        self.replace(i);
         self.schedule(s, now + 2 * SEC);
 
         // 2 and 3: leases ending in 45 s and 100 s.
@@ -480,7 +489,7 @@ impl Engine {
                 update_at: now + left - HOUR,
             };
             i.update_at = i.lease.create_at;
-            self.instances.insert(s, i);
+            self.replace(i);
             self.plan_running(s, now, Rng::new(u64::from(k)));
         }
 
@@ -491,7 +500,7 @@ impl Engine {
         let (step, reason) = catalog::CREATE_FAILURES[1];
         instance::fail_creation(&mut i, step - 1, reason);
         i.update_at = now - 24 * MIN;
-        self.instances.insert(s, i);
+        self.replace(i);
         self.schedule(s, now + 2 * HOUR);
 
         // 5: frozen.
@@ -502,7 +511,7 @@ impl Engine {
         i.steps = [Step::Completed; 4];
         i.fail_reason = Some(catalog::FROZEN_REASONS[0]);
         i.update_at = now - 3 * HOUR;
-        self.instances.insert(s, i);
+        self.replace(i);
         self.schedule(s, now + 24 * HOUR);
 
         // A new instance appears after 30 s.
@@ -529,10 +538,6 @@ impl Engine {
 
     pub fn instances(&self) -> impl Iterator<Item = &Instance> {
         self.instances.values()
-    }
-
-    pub fn get_by_id(&self, id: &str) -> Option<&Instance> {
-        self.instances.values().find(|i| i.id == id)
     }
 
     /// How many times each transition happened (DELETED→DELETED counts removals).
@@ -739,6 +744,12 @@ mod tests {
             e.instances[&3].state,
             State::Stopping | State::Stopped
         ));
+        // The scripted failures stay put: the events of the instances they
+        // replaced do not fire on them.
+        e.advance_to(T0 + 30 * MIN);
+        assert_eq!(e.instances[&4].state, State::CreateFailed);
+        assert_eq!(e.instances[&4].update_at, T0 - 24 * MIN);
+        assert_eq!(e.instances[&5].state, State::Frozen);
     }
 
     #[test]

@@ -297,11 +297,8 @@ impl ListQuery {
         {
             return false;
         }
-        if self.ip.is_some() {
-            let served = render::notebook(i, 0);
-            if served.get("ip").and_then(Value::as_str) != self.ip.as_deref() {
-                return false;
-            }
+        if self.ip.is_some() && render::ip(i) != self.ip {
+            return false;
         }
         for (k, v) in &self.tags {
             let has = catalog::TAGS.iter().enumerate().any(|(b, (tk, tv))| {

@@ -22,7 +22,16 @@ fn url(inst: &Instance) -> String {
     )
 }
 
-fn ip(inst: &Instance) -> String {
+/// The instance's private IP, present while it has a container.
+pub fn ip(inst: &Instance) -> Option<String> {
+    matches!(
+        inst.state,
+        State::Running | State::Snapshotting | State::Stopping | State::Starting
+    )
+    .then(|| ip_of(inst))
+}
+
+fn ip_of(inst: &Instance) -> String {
     let m = mix(inst.seed ^ 0x1b);
     format!("192.168.{}.{}", (m >> 8) % 250 + 1, m % 250 + 2)
 }
@@ -53,11 +62,8 @@ pub fn notebook(inst: &Instance, now: i64) -> Value {
     if let Some(r) = inst.fail_reason {
         o.insert("fail_reason".into(), json!(r));
     }
-    if matches!(
-        inst.state,
-        State::Running | State::Snapshotting | State::Stopping | State::Starting
-    ) {
-        o.insert("ip".into(), json!(ip(inst)));
+    if let Some(ip) = ip(inst) {
+        o.insert("ip".into(), json!(ip));
     }
     let user = inst.user_info();
     o.insert("user_id".into(), json!(user.id));
