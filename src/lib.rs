@@ -12,6 +12,7 @@ pub mod logging;
 pub mod output;
 pub mod region;
 pub mod secret;
+pub mod sim;
 pub mod term;
 pub mod timefmt;
 pub mod watch;
