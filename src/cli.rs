@@ -33,8 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Print every instance once (table, JSON or CSV) and exit: for scripts and quick looks.
     List(ListArgs),
-    // Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
-    // Sim(crate::sim::SimArgs), -- wired when the simulator lands
+    /// Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
+    Sim(crate::sim::SimArgs),
 }
 
 #[derive(Debug, Args, Default, Clone)]

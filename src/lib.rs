@@ -11,6 +11,7 @@ pub mod config;
 pub mod logging;
 pub mod output;
 pub mod region;
+pub mod run;
 pub mod secret;
 pub mod sim;
 pub mod term;

@@ -1,3 +1,24 @@
-fn main() {
-    println!("nbwatch: under construction");
+//! `nbwatch`: parse the command line, run one mode. Nothing else lives here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = nbwatch::cli::Cli::parse();
+    // Read the local UTC offset while the process is still single-threaded: the
+    // `time` crate refuses to read it once threads exist.
+    let utc_offset = nbwatch::timefmt::local_offset_secs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nbwatch: cannot start the async runtime: {e}");
+            return ExitCode::from(nbwatch::run::EXIT_CONFIG);
+        }
+    };
+    runtime.block_on(nbwatch::run::main(cli, utc_offset))
 }
