@@ -1,3 +1,4 @@
 //! nbwatch: a live terminal dashboard for Huawei Cloud ModelArts notebook instances.
 pub mod api;
+pub mod app;
 pub mod secret;
