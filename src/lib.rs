@@ -2,3 +2,4 @@
 pub mod api;
 pub mod app;
 pub mod secret;
+pub mod ui;
