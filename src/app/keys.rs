@@ -217,12 +217,13 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Esc), P(K::Char('?')), P(K::Char('q'))], A::CloseHelp,          C::Help,   "close help",                           Some("close")),
 ];
 
-/// The contexts a mode consults, in hint-bar order. No key is bound in two of
-/// them (a test checks), so the order never changes what a key does.
+/// The contexts a mode consults, most specific first (also the hint-bar order).
+/// No key is bound in two of them (a test checks), so the order never changes
+/// what a key does.
 pub fn contexts_for(mode: ModeKind) -> &'static [Context] {
     match mode {
-        ModeKind::Table => &[C::Always, C::Main, C::Table],
-        ModeKind::Detail => &[C::Always, C::Main, C::Detail],
+        ModeKind::Table => &[C::Always, C::Table, C::Main],
+        ModeKind::Detail => &[C::Always, C::Detail, C::Main],
         ModeKind::Filter => &[C::Always, C::Filter],
         ModeKind::Picker => &[C::Always, C::Picker],
         ModeKind::Help => &[C::Always, C::Help],

@@ -22,14 +22,19 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
     let t = ctx.theme;
     let now = ctx.now_ms;
     let poll = app.poll();
-    let right = Span::styled(
-        format!(
-            " every {}s · {} req/min ",
-            poll.interval.as_secs(),
-            poll.requests_per_min(now)
-        ),
-        t.muted,
-    );
+    // After an auth stop nothing polls: the room goes to saying how to resume.
+    let right = if poll.auth_stopped {
+        Span::raw("")
+    } else {
+        Span::styled(
+            format!(
+                " every {}s · {} req/min ",
+                poll.interval.as_secs(),
+                poll.requests_per_min(now)
+            ),
+            t.muted,
+        )
+    };
     let room = usize::from(area.width).saturating_sub(right.width() + 1);
     let mut left: Vec<Span<'static>> = vec![Span::raw(" ")];
     let error = poll.last_error.as_ref();
@@ -37,7 +42,7 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
         (Freshness::AuthStopped { .. }, Some(e)) => {
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
             left.push(Span::styled(
-                " · polling stopped so the AK does not get locked · fix credentials, press r",
+                " · polling stopped so the AK is not locked · press r to retry",
                 t.warn.add_modifier(Modifier::BOLD),
             ));
             push_request_id(&mut left, e.request_id.as_deref(), ctx);

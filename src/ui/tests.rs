@@ -287,6 +287,13 @@ fn auth_stop_says_why_and_how_to_resume_80x24() {
     snap("auth_stopped_80x24", &term);
     let buf = term.backend().buffer();
     assert_eq!(fg_at(buf, "✗ 401 APIGW.0301 · polling stopped"), Color::Red);
+    assert_eq!(
+        fg_at(
+            buf,
+            "polling stopped so the AK is not locked · press r to retry"
+        ),
+        Color::Yellow
+    );
 }
 
 #[test]
