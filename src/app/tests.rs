@@ -695,8 +695,87 @@ fn perf_filter_keystroke_over_10k() {
     let t = std::time::Instant::now();
     press(&mut app, KeyCode::Backspace);
     let widen = t.elapsed();
+    let data = fixtures::many(10_000);
     let t = std::time::Instant::now();
-    app.apply_snapshot(fixtures::many(10_000), NOW + 10_000);
+    app.apply_snapshot(data, NOW + 10_000);
     let snapshot = t.elapsed();
     println!("filter keystroke {first:?}, backspace {widen:?}, snapshot {snapshot:?}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Keep the fixtures whose bit is set, cycling some statuses.
+        Snapshot(u16, u8),
+        Key(char),
+        Tick(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (any::<u16>(), any::<u8>()).prop_map(|(m, s)| Op::Snapshot(m, s)),
+            prop::sample::select(vec![
+                'j', 'k', 'g', 'G', 'n', 'N', 'o', 'O', '!', '/', 'e', 'r', '\u{8}', '\n',
+                '\u{1b}', 's', ' ', 'q',
+            ])
+            .prop_map(Op::Key),
+            (0i64..20 * MIN).prop_map(Op::Tick),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_cursor_is_always_on_a_shown_row(ops in prop::collection::vec(op(), 1..80)) {
+            let mut app = App::new(Settings::default());
+            app.set_viewport(Viewport { table_body: Rect::new(0, 3, 80, 5), ..Default::default() });
+            let mut now = NOW;
+            for op in ops {
+                match op {
+                    Op::Snapshot(mask, seed) => {
+                        now += 10_000;
+                        let statuses = ["RUNNING", "CREATING", "ERROR", "STOPPED", "HIBERNATING"];
+                        let nbs = fixtures::notebooks()
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| mask & (1 << i) != 0)
+                            .map(|(i, mut n)| {
+                                if (i + usize::from(seed)) % 3 == 0 {
+                                    n.status = Some(Status::parse(statuses[usize::from(seed) % 5]));
+                                }
+                                n
+                            })
+                            .collect();
+                        app.apply_snapshot(nbs, now);
+                    }
+                    Op::Key(c) => {
+                        let code = match c {
+                            '\u{8}' => KeyCode::Backspace,
+                            '\n' => KeyCode::Enter,
+                            '\u{1b}' => KeyCode::Esc,
+                            c => KeyCode::Char(c),
+                        };
+                        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), now);
+                    }
+                    Op::Tick(dt) => {
+                        now += dt;
+                        app.tick(now);
+                    }
+                }
+                if app.shown() > 0 {
+                    let sel = app.selected().expect("a shown row is selected");
+                    let cursor = app.cursor().unwrap();
+                    prop_assert!(cursor < app.shown());
+                    prop_assert_eq!(&app.rows(cursor, 1).next().unwrap().key, &sel.key);
+                    let off = app.scroll_offset(5);
+                    prop_assert!(off <= cursor && cursor < off + 5);
+                } else {
+                    prop_assert!(app.selected().is_none());
+                }
+                prop_assert!(app.shown() <= app.total());
+            }
+        }
+    }
 }
