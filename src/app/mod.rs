@@ -150,6 +150,8 @@ pub struct App {
     view_pos: Vec<u32>,
     /// The filter `view` was computed with.
     view_filter: Filter,
+    /// Rows of `view` in a transitional status.
+    view_transitional: usize,
     /// The selection, by instance key. Survives refreshes, filters and sorts;
     /// remembered even while filtered out.
     selected: Option<String>,
@@ -181,6 +183,7 @@ impl App {
             view: Vec::new(),
             view_pos: Vec::new(),
             view_filter: Filter::default(),
+            view_transitional: 0,
             selected: None,
             cursor: 0,
             offset: 0,
@@ -252,6 +255,7 @@ impl App {
         self.index = index;
         self.has_data = true;
         self.poll.last_ok_ms = Some(at);
+        self.poll.in_flight_since_ms = None;
         self.poll.last_error = None;
         self.poll.last_error_at_ms = None;
         self.poll.auth_stopped = false;
@@ -265,14 +269,25 @@ impl App {
 
     /// A failed poll. The last good data stays.
     pub fn apply_error(&mut self, error: PollErrorInfo, at_ms: i64) {
+        self.poll.in_flight_since_ms = None;
         self.poll.auth_stopped = error.auth;
         self.poll.last_error = Some(error);
         self.poll.last_error_at_ms = Some(at_ms);
     }
 
-    /// The poller sent `count` HTTP requests at `at_ms` (one per page).
-    pub fn record_requests(&mut self, count: u32, at_ms: i64) {
-        self.poll.record_requests(count, at_ms);
+    /// The poller's count of HTTP requests sent in the minute before `at_ms`.
+    pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
+        self.poll.record_requests(requests_last_minute, at_ms);
+    }
+
+    /// A poll has started (the header shows it is in flight).
+    pub fn poll_started(&mut self, at_ms: i64) {
+        self.poll.in_flight_since_ms = Some(at_ms);
+    }
+
+    /// Some instance in the table is in a transitional status: worth polling faster.
+    pub fn any_visible_transitional(&self) -> bool {
+        self.view_transitional > 0
     }
 
     /// Called on the UI tick: instances that became stuck since the last call join
@@ -454,6 +469,11 @@ impl App {
             self.view = self.order.iter().copied().filter(keep).collect();
         }
         self.view_filter = self.filter.clone();
+        self.view_transitional = self
+            .view
+            .iter()
+            .filter(|i| self.instances[**i].status.is_transitional())
+            .count();
         self.view_pos.clear();
         self.view_pos.resize(self.instances.len(), NOT_IN_VIEW);
         for (pos, i) in self.view.iter().enumerate() {

@@ -2,7 +2,6 @@
 //! pause, the stop after an authentication failure, the interval and request rate.
 //! The poller itself lives elsewhere; it reports here through `App`.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 /// A failed poll as the poller reports it.
@@ -61,8 +60,10 @@ pub struct PollState {
     pub last_error_at_ms: Option<i64>,
     pub paused_since_ms: Option<i64>,
     pub auth_stopped: bool,
-    /// Times of HTTP requests sent in the last minute.
-    requests: VecDeque<i64>,
+    /// A poll has started and not yet reported.
+    pub in_flight_since_ms: Option<i64>,
+    /// The poller's count of HTTP requests in the minute before `.1`.
+    requests: Option<(u32, i64)>,
 }
 
 impl PollState {
@@ -74,7 +75,8 @@ impl PollState {
             last_error_at_ms: None,
             paused_since_ms: None,
             auth_stopped: false,
-            requests: VecDeque::new(),
+            in_flight_since_ms: None,
+            requests: None,
         }
     }
 
@@ -114,25 +116,16 @@ impl PollState {
             .unwrap_or(self.interval)
     }
 
-    pub fn record_requests(&mut self, count: u32, at_ms: i64) {
-        for _ in 0..count.min(10_000) {
-            self.requests.push_back(at_ms);
-        }
-        self.forget_requests_before(at_ms - 60_000);
+    pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
+        self.requests = Some((requests_last_minute, at_ms));
     }
 
-    /// HTTP requests sent in the minute before `now_ms`.
-    pub fn requests_per_min(&self, now_ms: i64) -> usize {
-        let from = now_ms - 60_000;
-        self.requests
-            .iter()
-            .filter(|t| **t > from && **t <= now_ms)
-            .count()
-    }
-
-    fn forget_requests_before(&mut self, t: i64) {
-        while self.requests.front().is_some_and(|x| *x <= t) {
-            self.requests.pop_front();
+    /// HTTP requests in the minute before `now_ms`, as last reported. A report
+    /// older than a minute (paused, stopped) no longer describes the last minute.
+    pub fn requests_per_min(&self, now_ms: i64) -> u32 {
+        match self.requests {
+            Some((n, at)) if now_ms.saturating_sub(at) < 60_000 => n,
+            _ => 0,
         }
     }
 }

@@ -661,13 +661,31 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
 }
 
 #[test]
-fn requests_per_minute_is_a_sliding_window() {
+fn request_rate_is_what_the_poller_last_reported_within_a_minute() {
     let mut app = App::new(Settings::default());
-    app.record_requests(2, NOW);
-    app.record_requests(1, NOW + 30_000);
-    assert_eq!(app.poll().requests_per_min(NOW + 30_000), 3);
-    assert_eq!(app.poll().requests_per_min(NOW + 60_000), 1);
+    assert_eq!(app.poll().requests_per_min(NOW), 0);
+    app.record_requests(6, NOW);
+    assert_eq!(app.poll().requests_per_min(NOW + 30_000), 6);
+    app.record_requests(4, NOW + 30_000);
+    assert_eq!(app.poll().requests_per_min(NOW + 89_999), 4);
+    // Nothing reported for a minute (paused): nothing sent in the last minute.
     assert_eq!(app.poll().requests_per_min(NOW + 90_000), 0);
+}
+
+#[test]
+fn in_flight_and_transitional_markers() {
+    let mut app = App::new(Settings::default());
+    app.poll_started(NOW);
+    assert_eq!(app.poll().in_flight_since_ms, Some(NOW));
+    app.apply_snapshot(vec![nb("a", "a", "RUNNING"), nb("b", "b", "CREATING")], NOW);
+    assert_eq!(app.poll().in_flight_since_ms, None);
+    assert!(app.any_visible_transitional());
+    chr(&mut app, '/');
+    chr(&mut app, 'a');
+    assert!(!app.any_visible_transitional());
+    app.poll_started(NOW + 1);
+    app.apply_error(PollErrorInfo::default(), NOW + 2);
+    assert_eq!(app.poll().in_flight_since_ms, None);
 }
 
 #[test]

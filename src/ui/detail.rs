@@ -20,7 +20,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-use super::ViewContext;
+use super::Env;
 use super::format::{clock, duration, fit, local_time, offset_label, width};
 use super::header::display_name;
 use super::table::lease_cell;
@@ -37,7 +37,7 @@ pub fn inner(area: Rect) -> Rect {
         .inner(area)
 }
 
-pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
+pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     let t = ctx.theme;
     let Some(tr) = app.selected() else {
         let block = Block::bordered()
@@ -90,7 +90,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
 }
 
 /// Every line of detail for `tr`, wrapped to `width` cells.
-pub fn lines(tr: &Tracked, app: &App, ctx: &ViewContext, width: u16) -> Vec<Line<'static>> {
+pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static>> {
     let mut d = Detail {
         out: Vec::new(),
         width: usize::from(width),
@@ -318,7 +318,7 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &ViewContext, width: u16) -> Vec<Line
 struct Detail<'c, 'a> {
     out: Vec<Line<'static>>,
     width: usize,
-    ctx: &'c ViewContext<'a>,
+    ctx: &'c Env<'a>,
 }
 
 impl Detail<'_, '_> {

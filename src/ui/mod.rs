@@ -43,25 +43,40 @@ pub const MEDIUM: u16 = 100;
 /// Height needed for the detail pane below the table.
 pub const MEDIUM_HEIGHT: u16 = 30;
 
-/// Where the data comes from, for the header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Source {
+/// What the dashboard shows besides the state: where the data comes from, the
+/// theme, the local UTC offset. Built once at start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewContext {
     pub profile: String,
     pub region: String,
     pub project_id: String,
     pub endpoint: String,
-    /// The built-in simulator: says DEMO loudly.
+    /// The built-in simulator: the header says DEMO.
     pub demo: bool,
+    pub theme: Theme,
+    /// For local times in the detail pane; tests use 0 (UTC).
+    pub utc_offset_secs: i32,
 }
 
-/// Everything rendering needs besides the state.
+/// One frame's view of the context: the context plus the time of the frame.
 #[derive(Debug, Clone, Copy)]
-pub struct ViewContext<'a> {
-    pub now_ms: i64,
-    pub theme: &'a Theme,
-    pub source: &'a Source,
-    /// For local times in the detail pane; tests use UTC.
-    pub utc_offset: UtcOffset,
+struct Env<'a> {
+    now_ms: i64,
+    theme: &'a Theme,
+    source: &'a ViewContext,
+    utc_offset: UtcOffset,
+}
+
+impl<'a> Env<'a> {
+    fn new(ctx: &'a ViewContext, now_ms: i64) -> Env<'a> {
+        Env {
+            now_ms,
+            theme: &ctx.theme,
+            source: ctx,
+            utc_offset: UtcOffset::from_whole_seconds(ctx.utc_offset_secs)
+                .unwrap_or(UtcOffset::UTC),
+        }
+    }
 }
 
 /// The screen regions for a terminal of `area`.
@@ -108,42 +123,46 @@ fn screen(area: Rect, app: &App) -> Screen {
     }
 }
 
-/// Draws the whole dashboard.
-pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext) {
+/// Draws the whole dashboard as of `now_ms`, and returns the geometry the state
+/// needs for paging, scrolling and mouse clicks: pass it to `App::set_viewport`.
+pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Viewport {
+    let env = Env::new(ctx, now_ms);
     let area = frame.area();
     let s = screen(area, app);
     let buf = frame.buffer_mut();
-    header::draw_header(buf, s.header, app, ctx);
-    header::draw_counts(buf, s.counts, app, ctx);
+    header::draw_header(buf, s.header, app, &env);
+    header::draw_counts(buf, s.counts, app, &env);
     if let Some(t) = s.table {
-        table::draw(buf, t, app, ctx);
+        table::draw(buf, t, app, &env);
     }
     if let Some(d) = s.detail {
-        detail::draw(buf, d, app, ctx);
+        detail::draw(buf, d, app, &env);
     }
-    statusbar::draw_status(buf, s.status, app, ctx);
-    statusbar::draw_hints(buf, s.hints, app, ctx);
+    statusbar::draw_status(buf, s.status, app, &env);
+    statusbar::draw_hints(buf, s.hints, app, &env);
     match app.mode() {
-        Mode::Picker(p) => picker::draw(buf, area, p, ctx),
-        Mode::Help { .. } => help::draw(buf, area, app, ctx),
+        Mode::Picker(p) => picker::draw(buf, area, p, &env),
+        Mode::Help { .. } => help::draw(buf, area, app, &env),
         _ => {}
     }
+    layout(&s, area, app, &env)
 }
 
-/// The geometry the state needs for paging, scrolling and mouse clicks, for a
-/// terminal of `area`. Call it before handling input and drawing:
-/// `app.set_viewport(ui::viewport(size, &app, &ctx))`.
-pub fn viewport(area: Rect, app: &App, ctx: &ViewContext) -> Viewport {
-    let s = screen(area, app);
+/// The same geometry `draw` returns, without drawing: for handling input before
+/// the first frame or right after a resize.
+pub fn viewport(area: Rect, app: &App, ctx: &ViewContext, now_ms: i64) -> Viewport {
+    layout(&screen(area, app), area, app, &Env::new(ctx, now_ms))
+}
+
+fn layout(s: &Screen, area: Rect, app: &App, env: &Env) -> Viewport {
     let detail = s.detail.map(detail::inner).unwrap_or_default();
-    let help = help::inner(area);
     Viewport {
         table_body: s.table.map(table::body).unwrap_or_default(),
         detail,
         detail_lines: app
             .selected()
-            .map_or(0, |t| detail::lines(t, app, ctx, detail.width).len()),
-        help,
-        help_lines: help::lines(ctx.theme).len(),
+            .map_or(0, |t| detail::lines(t, app, env, detail.width).len()),
+        help: help::inner(area),
+        help_lines: help::lines(env.theme).len(),
     }
 }

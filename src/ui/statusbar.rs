@@ -12,13 +12,13 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::ViewContext;
+use super::Env;
 use super::format::{clock, width};
 use super::header::{display_name, fit_spans};
 use crate::app::keys::hints;
 use crate::app::{App, EventKind, Freshness, Mode};
 
-pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
+pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     let t = ctx.theme;
     let now = ctx.now_ms;
     let poll = app.poll();
@@ -98,13 +98,13 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
     Line::from(right).right_aligned().render(area, buf);
 }
 
-fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &ViewContext) {
+fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Env) {
     if let Some(id) = id {
         spans.push(Span::styled(format!(" · request {id}"), ctx.theme.muted));
     }
 }
 
-pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &ViewContext) {
+pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     let t = ctx.theme;
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
     if matches!(app.mode(), Mode::Filter) {

@@ -7,52 +7,48 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
-use time::UtcOffset;
 
 use super::*;
 use crate::app::fixtures::{self, HOUR, MIN, NOW};
 use crate::app::{App, PollErrorInfo, Settings};
 
-fn source() -> Source {
-    Source {
+fn context() -> ViewContext {
+    ViewContext {
         profile: "default".into(),
         region: "cn-north-4".into(),
         project_id: "0a1b2c3d4e5f60718293a4b5c6d7e8f9".into(),
         endpoint: "https://modelarts.cn-north-4.myhuaweicloud.com".into(),
         demo: false,
+        theme: Theme::colored(),
+        utc_offset_secs: 0,
     }
 }
 
 struct View {
-    theme: Theme,
-    source: Source,
+    ctx: ViewContext,
     now_ms: i64,
 }
 
 impl View {
     fn new(now_ms: i64) -> View {
         View {
-            theme: Theme::colored(),
-            source: source(),
+            ctx: context(),
             now_ms,
         }
     }
 
-    fn ctx(&self) -> ViewContext<'_> {
-        ViewContext {
-            now_ms: self.now_ms,
-            theme: &self.theme,
-            source: &self.source,
-            utc_offset: UtcOffset::UTC,
-        }
-    }
-
-    /// Renders as the event loop will: viewport first, then the frame.
+    /// Renders as the event loop does: input first sees the geometry of the
+    /// frame before, so give the state one frame's geometry, then draw.
     fn render(&self, app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        let ctx = self.ctx();
-        app.set_viewport(viewport(Rect::new(0, 0, w, h), app, &ctx));
-        term.draw(|f| draw(f, app, &ctx)).unwrap();
+        app.set_viewport(viewport(Rect::new(0, 0, w, h), app, &self.ctx, self.now_ms));
+        let mut drawn = None;
+        term.draw(|f| drawn = Some(draw(f, app, &self.ctx, self.now_ms)))
+            .unwrap();
+        assert_eq!(
+            drawn,
+            Some(viewport(Rect::new(0, 0, w, h), app, &self.ctx, self.now_ms))
+        );
         term
     }
 }
@@ -473,7 +469,7 @@ fn typing_a_filter_80x24() {
 #[test]
 fn no_color_uses_no_colour_at_all_80x24() {
     let mut v = View::new(NOW);
-    v.theme = Theme::from_no_color(Some("1"));
+    v.ctx.theme = Theme::from_no_color(Some("1"));
     let mut app = loaded();
     let term = v.render(&mut app, 80, 24);
     snap("no_color_80x24", &term);
@@ -488,14 +484,23 @@ fn no_color_uses_no_colour_at_all_80x24() {
 }
 
 #[test]
+fn a_poll_in_flight_turns_the_dot_into_a_spinner() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    app.poll_started(NOW - 100);
+    let term = v.render(&mut app, 80, 24);
+    find(term.backend().buffer(), "⟳ updated 3s ago");
+}
+
+#[test]
 fn demo_mode_says_so() {
     let mut v = View::new(NOW);
-    v.source = Source {
+    v.ctx = ViewContext {
         profile: String::new(),
-        region: "cn-north-4".into(),
         project_id: "demo".into(),
         endpoint: "http://127.0.0.1:8088".into(),
         demo: true,
+        ..context()
     };
     let mut app = loaded();
     let term = v.render(&mut app, 120, 40);
@@ -536,12 +541,14 @@ fn perf_frame_over_10k() {
     let mut app = App::new(Settings::default());
     app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    let ctx = v.ctx();
-    app.set_viewport(viewport(Rect::new(0, 0, 200, 50), &app, &ctx));
+    app.set_viewport(viewport(Rect::new(0, 0, 200, 50), &app, &v.ctx, NOW));
     let n = 200;
     let t = std::time::Instant::now();
     for _ in 0..n {
-        term.draw(|f| draw(f, &app, &ctx)).unwrap();
+        term.draw(|f| {
+            draw(f, &app, &v.ctx, NOW);
+        })
+        .unwrap();
     }
     println!("frame over 10k instances: {:?}", t.elapsed() / n);
 }

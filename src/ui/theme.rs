@@ -28,6 +28,12 @@ pub struct Theme {
     pub error: Style,
 }
 
+impl Default for Theme {
+    fn default() -> Self {
+        Theme::colored()
+    }
+}
+
 impl Theme {
     pub fn colored() -> Theme {
         let fg = |c| Style::new().fg(c);
