@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
@@ -16,4 +17,5 @@ pub mod secret;
 pub mod sim;
 pub mod term;
 pub mod timefmt;
+pub mod ui;
 pub mod watch;

@@ -1,0 +1,622 @@
+//! The dashboard's state: instances by id, the filtered and sorted view, the
+//! selection (kept by id, never by row), transitions seen between polls and what is
+//! known about polling. No terminal and no I/O: data comes in through
+//! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
+//! and everything that needs the time takes `now_ms`.
+
+pub mod clipboard;
+pub mod filter;
+mod input;
+pub mod keys;
+pub mod poll;
+pub mod sort;
+pub mod tracked;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Duration;
+
+use ratatui::layout::Rect;
+
+use crate::api::model::{Notebook, Status};
+
+pub use clipboard::osc52_sequence;
+pub use filter::Filter;
+pub use keys::{Action, ModeKind};
+pub use poll::{Freshness, PollErrorInfo, PollState};
+pub use sort::{Sort, SortColumn};
+pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
+
+/// How long a flash message (copied, no problems…) stays in the status bar.
+pub const FLASH_MS: i64 = 4_000;
+/// Entries kept in the recent-events log.
+pub const MAX_EVENTS: usize = 200;
+/// How many rows on each side of the cursor are candidates when the selected
+/// instance disappears.
+const NEIGHBOURS: usize = 64;
+const NOT_IN_VIEW: u32 = u32::MAX;
+
+/// Knobs the configuration decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Poll interval at start.
+    pub interval: Duration,
+    /// How long an instance may stay in a transitional status before it is "stuck".
+    pub stuck_after: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: Duration::from_secs(10),
+            stuck_after: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// What the event loop must do after a key or mouse event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Poll now. Also resumes polling after an authentication stop.
+    RefreshNow,
+    /// Stop or restart the poller's timer.
+    SetPaused(bool),
+    SetInterval(Duration),
+    /// Write `osc52_sequence(text)` to the terminal.
+    CopyToClipboard(String),
+}
+
+/// The interaction mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Table,
+    /// The selected instance, full screen.
+    Detail,
+    /// Typing a name filter; it applies as it is typed.
+    Filter,
+    Picker(Picker),
+    Help {
+        /// Where `Esc` returns to.
+        from_detail: bool,
+    },
+}
+
+impl Mode {
+    pub fn kind(&self) -> ModeKind {
+        match self {
+            Mode::Table => ModeKind::Table,
+            Mode::Detail => ModeKind::Detail,
+            Mode::Filter => ModeKind::Filter,
+            Mode::Picker(_) => ModeKind::Picker,
+            Mode::Help { .. } => ModeKind::Help,
+        }
+    }
+}
+
+/// The status picker: every status with how many instances have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picker {
+    pub entries: Vec<(Status, usize)>,
+    pub cursor: usize,
+    /// What Enter will apply. Empty means every status.
+    pub chosen: BTreeSet<Status>,
+}
+
+/// Something that happened to an instance between polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    Appeared(Status),
+    Changed { from: Status, to: Status },
+    Gone { last: Status },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentEvent {
+    pub at_ms: i64,
+    pub key: String,
+    pub name: String,
+    pub kind: EventKind,
+}
+
+/// Screen geometry the renderer computed (see `ui::viewport`): the state needs it
+/// for paging, scrolling and mouse clicks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Viewport {
+    /// The table's data rows (header excluded).
+    pub table_body: Rect,
+    /// The detail pane (side, below or full screen), if shown.
+    pub detail: Rect,
+    /// Lines of detail for the selected instance.
+    pub detail_lines: usize,
+    /// The help popup's inner area, when open.
+    pub help: Rect,
+    pub help_lines: usize,
+}
+
+pub struct App {
+    settings: Settings,
+    instances: Vec<Tracked>,
+    index: HashMap<String, usize>,
+    /// Every instance, sorted. Recomputed only when data or the sort change.
+    order: Vec<usize>,
+    /// The filtered subset of `order`: the table. Recomputed when the filter changes.
+    view: Vec<usize>,
+    /// Instance index → position in `view`, or `NOT_IN_VIEW`.
+    view_pos: Vec<u32>,
+    /// The filter `view` was computed with.
+    view_filter: Filter,
+    /// Rows of `view` in a transitional status.
+    view_transitional: usize,
+    /// The selection, by instance key. Survives refreshes, filters and sorts;
+    /// remembered even while filtered out.
+    selected: Option<String>,
+    cursor: usize,
+    offset: usize,
+    filter: Filter,
+    sort: Sort,
+    mode: Mode,
+    poll: PollState,
+    has_data: bool,
+    status_counts: Vec<(Status, usize)>,
+    attention: usize,
+    /// The next time an instance crosses the stuck threshold.
+    next_stuck_at_ms: Option<i64>,
+    events: VecDeque<RecentEvent>,
+    flash: Option<(String, i64)>,
+    viewport: Viewport,
+    detail_scroll: usize,
+    help_scroll: usize,
+}
+
+impl App {
+    pub fn new(settings: Settings) -> App {
+        App {
+            settings,
+            instances: Vec::new(),
+            index: HashMap::new(),
+            order: Vec::new(),
+            view: Vec::new(),
+            view_pos: Vec::new(),
+            view_filter: Filter::default(),
+            view_transitional: 0,
+            selected: None,
+            cursor: 0,
+            offset: 0,
+            filter: Filter::default(),
+            sort: Sort::default(),
+            mode: Mode::Table,
+            poll: PollState::new(settings.interval),
+            has_data: false,
+            status_counts: Vec::new(),
+            attention: 0,
+            next_stuck_at_ms: None,
+            events: VecDeque::new(),
+            flash: None,
+            viewport: Viewport::default(),
+            detail_scroll: 0,
+            help_scroll: 0,
+        }
+    }
+
+    // ---- data in -------------------------------------------------------------
+
+    /// A complete list from a poll fetched at `fetched_at_ms`: the new truth.
+    /// Instances missing from it are gone.
+    pub fn apply_snapshot(&mut self, notebooks: Vec<Notebook>, fetched_at_ms: i64) {
+        let at = fetched_at_ms;
+        let announce = self.has_data;
+        let neighbours = self.neighbour_keys();
+        let old_cursor = self.cursor;
+
+        let mut old: Vec<Option<Tracked>> = std::mem::take(&mut self.instances)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let old_index = std::mem::take(&mut self.index);
+        let mut instances = Vec::with_capacity(notebooks.len());
+        let mut index = HashMap::with_capacity(notebooks.len());
+        for nb in notebooks {
+            let key = unique_key(&nb, &index);
+            let tracked = match old_index.get(&key).and_then(|i| old.get_mut(*i)?.take()) {
+                Some(mut t) => {
+                    if let Some(tr) = t.update(nb, at) {
+                        self.log(
+                            at,
+                            &t,
+                            EventKind::Changed {
+                                from: tr.from,
+                                to: tr.to,
+                            },
+                        );
+                    }
+                    t
+                }
+                None => {
+                    let t = Tracked::new(key, nb, at, announce);
+                    if announce {
+                        self.log(at, &t, EventKind::Appeared(t.status.clone()));
+                    }
+                    t
+                }
+            };
+            index.insert(tracked.key.clone(), instances.len());
+            instances.push(tracked);
+        }
+        for gone in old.into_iter().flatten() {
+            let last = gone.status.clone();
+            self.log(at, &gone, EventKind::Gone { last });
+        }
+        self.instances = instances;
+        self.index = index;
+        self.has_data = true;
+        self.poll.last_ok_ms = Some(at);
+        self.poll.in_flight_since_ms = None;
+        self.poll.last_error = None;
+        self.poll.last_error_at_ms = None;
+        self.poll.auth_stopped = false;
+
+        self.count_statuses();
+        self.resort();
+        self.refilter(at, false);
+        self.restore_selection(&neighbours, old_cursor);
+        self.recount_attention(at);
+    }
+
+    /// A failed poll. The last good data stays.
+    pub fn apply_error(&mut self, error: PollErrorInfo, at_ms: i64) {
+        self.poll.in_flight_since_ms = None;
+        self.poll.auth_stopped = error.auth;
+        self.poll.last_error = Some(error);
+        self.poll.last_error_at_ms = Some(at_ms);
+    }
+
+    /// The poller's count of HTTP requests sent in the minute before `at_ms`.
+    pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
+        self.poll.record_requests(requests_last_minute, at_ms);
+    }
+
+    /// A poll has started (the header shows it is in flight).
+    pub fn poll_started(&mut self, at_ms: i64) {
+        self.poll.in_flight_since_ms = Some(at_ms);
+    }
+
+    /// Some instance in the table is in a transitional status: worth polling faster.
+    pub fn any_visible_transitional(&self) -> bool {
+        self.view_transitional > 0
+    }
+
+    /// Called on the UI tick: instances that became stuck since the last call join
+    /// the problem count (and the view, under "problems only").
+    pub fn tick(&mut self, now_ms: i64) {
+        if self.next_stuck_at_ms.is_some_and(|t| t <= now_ms) {
+            if self.filter.problems_only {
+                let neighbours = self.neighbour_keys();
+                let old_cursor = self.cursor;
+                self.refilter(now_ms, false);
+                self.restore_selection(&neighbours, old_cursor);
+            }
+            self.recount_attention(now_ms);
+        }
+    }
+
+    pub fn set_viewport(&mut self, viewport: Viewport) {
+        self.viewport = viewport;
+        self.scroll_to_cursor();
+        self.detail_scroll = self.detail_scroll.min(self.max_detail_scroll());
+        self.help_scroll = self.help_scroll.min(self.max_help_scroll());
+    }
+
+    // ---- reading -------------------------------------------------------------
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.has_data
+    }
+
+    /// Every instance, in the order of the last snapshot.
+    pub fn instances(&self) -> &[Tracked] {
+        &self.instances
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Tracked> {
+        self.index.get(key).map(|i| &self.instances[*i])
+    }
+
+    pub fn total(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Rows in the table after filtering.
+    pub fn shown(&self) -> usize {
+        self.view.len()
+    }
+
+    /// The table rows `start..start+len` (clamped): only what is drawn is touched.
+    pub fn rows(&self, start: usize, len: usize) -> impl Iterator<Item = &Tracked> {
+        let start = start.min(self.view.len());
+        let end = start.saturating_add(len).min(self.view.len());
+        self.view[start..end].iter().map(|i| &self.instances[*i])
+    }
+
+    /// The selected instance, if it is in the table.
+    pub fn selected(&self) -> Option<&Tracked> {
+        let i = *self.index.get(self.selected.as_deref()?)?;
+        (self.view_pos.get(i).copied() != Some(NOT_IN_VIEW)).then(|| &self.instances[i])
+    }
+
+    /// The selected key, even while filtered out.
+    pub fn selected_key(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Row of the selection in the table.
+    pub fn cursor(&self) -> Option<usize> {
+        self.selected().map(|_| self.cursor)
+    }
+
+    /// The first row to draw in a table body of `rows` lines, keeping the cursor visible.
+    pub fn scroll_offset(&self, rows: usize) -> usize {
+        offset_for(self.offset, self.cursor, rows, self.view.len())
+    }
+
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    pub fn sort(&self) -> Sort {
+        self.sort
+    }
+
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    pub fn poll(&self) -> &PollState {
+        &self.poll
+    }
+
+    pub fn freshness(&self, now_ms: i64) -> Freshness {
+        self.poll.freshness(now_ms)
+    }
+
+    /// Instances per status over all instances (not just the filtered ones), in
+    /// lifecycle order, unknown statuses last.
+    pub fn status_counts(&self) -> &[(Status, usize)] {
+        &self.status_counts
+    }
+
+    /// Failed, errored, frozen or stuck instances (as of the last tick).
+    pub fn attention_count(&self) -> usize {
+        self.attention
+    }
+
+    pub fn stuck_after_ms(&self) -> i64 {
+        i64::try_from(self.settings.stuck_after.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Newest last.
+    pub fn events(&self) -> &VecDeque<RecentEvent> {
+        &self.events
+    }
+
+    /// The flash message, while it is fresh.
+    pub fn flash(&self, now_ms: i64) -> Option<&str> {
+        self.flash
+            .as_ref()
+            .filter(|(_, at)| now_ms >= *at && now_ms - at < FLASH_MS)
+            .map(|(m, _)| m.as_str())
+    }
+
+    pub fn detail_scroll(&self) -> usize {
+        self.detail_scroll
+    }
+
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
+    pub fn viewport(&self) -> &Viewport {
+        &self.viewport
+    }
+
+    // ---- view maintenance ----------------------------------------------------
+
+    fn count_statuses(&mut self) {
+        let mut counts: HashMap<&Status, usize> = HashMap::new();
+        for t in &self.instances {
+            *counts.entry(&t.status).or_default() += 1;
+        }
+        let mut out: Vec<(Status, usize)> = Status::ALL
+            .iter()
+            .filter_map(|s| counts.get(s).map(|n| (s.clone(), *n)))
+            .collect();
+        let mut unknown: Vec<(Status, usize)> = counts
+            .iter()
+            .filter(|(s, _)| !s.is_known())
+            .map(|(s, n)| ((*s).clone(), *n))
+            .collect();
+        unknown.sort();
+        out.extend(unknown);
+        self.status_counts = out;
+    }
+
+    fn resort(&mut self) {
+        let mut order: Vec<usize> = (0..self.instances.len()).collect();
+        let sort = self.sort;
+        let inst = &self.instances;
+        order.sort_unstable_by(|a, b| sort::compare(&inst[*a], &inst[*b], sort));
+        self.order = order;
+    }
+
+    /// Recomputes the view from `order`, or by narrowing the current view when
+    /// `narrow` is allowed and the new filter only adds characters to the name.
+    fn refilter(&mut self, now_ms: i64, narrow: bool) {
+        let needle = self.filter.name.to_lowercase();
+        let stuck = self.stuck_after_ms();
+        let (inst, filter) = (&self.instances, &self.filter);
+        let keep = |i: &usize| filter.matches(&inst[*i], &needle, now_ms, stuck);
+        if narrow && self.filter.narrows(&self.view_filter) {
+            self.view.retain(keep);
+        } else {
+            self.view = self.order.iter().copied().filter(keep).collect();
+        }
+        self.view_filter = self.filter.clone();
+        self.view_transitional = self
+            .view
+            .iter()
+            .filter(|i| self.instances[**i].status.is_transitional())
+            .count();
+        self.view_pos.clear();
+        self.view_pos.resize(self.instances.len(), NOT_IN_VIEW);
+        for (pos, i) in self.view.iter().enumerate() {
+            self.view_pos[*i] = pos as u32;
+        }
+    }
+
+    fn recount_attention(&mut self, now_ms: i64) {
+        let stuck = self.stuck_after_ms();
+        self.attention = self
+            .instances
+            .iter()
+            .filter(|t| t.needs_attention(now_ms, stuck))
+            .count();
+        self.next_stuck_at_ms = self
+            .instances
+            .iter()
+            .filter_map(|t| t.stuck_at_ms(stuck))
+            .filter(|t| *t > now_ms)
+            .min();
+    }
+
+    /// Keys of the rows around the cursor, nearest first (next, then previous),
+    /// taken before the view changes.
+    fn neighbour_keys(&self) -> Vec<String> {
+        if self.selected().is_none() {
+            return Vec::new();
+        }
+        let mut keys = Vec::new();
+        for d in 1..=NEIGHBOURS {
+            for pos in [self.cursor.checked_add(d), self.cursor.checked_sub(d)]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(i) = self.view.get(pos) {
+                    keys.push(self.instances[*i].key.clone());
+                }
+            }
+        }
+        keys
+    }
+
+    /// Puts the cursor back on the selected instance; if it left the view, on the
+    /// nearest surviving neighbour; failing that, on the same row.
+    fn restore_selection(&mut self, neighbours: &[String], old_cursor: usize) {
+        let before = self.selected.clone();
+        let pos_of = |key: &str| {
+            let i = *self.index.get(key)?;
+            let pos = *self.view_pos.get(i)?;
+            (pos != NOT_IN_VIEW).then_some(pos as usize)
+        };
+        let target = match self.selected.as_deref().and_then(pos_of) {
+            Some(pos) => Some(pos),
+            None if self.view.is_empty() => None,
+            None => neighbours
+                .iter()
+                .find_map(|k| pos_of(k))
+                .or(Some(old_cursor.min(self.view.len() - 1))),
+        };
+        match target {
+            Some(pos) => self.select_pos(pos),
+            // Nothing to show: remember the selection for when the view refills.
+            None => self.cursor = 0,
+        }
+        if self.selected != before {
+            self.detail_scroll = 0;
+        }
+    }
+
+    fn select_pos(&mut self, pos: usize) {
+        let Some(i) = self.view.get(pos) else {
+            return;
+        };
+        let key = &self.instances[*i].key;
+        if self.selected.as_deref() != Some(key) {
+            self.selected = Some(key.clone());
+            self.detail_scroll = 0;
+        }
+        self.cursor = pos;
+        self.scroll_to_cursor();
+    }
+
+    fn scroll_to_cursor(&mut self) {
+        let rows = usize::from(self.viewport.table_body.height);
+        self.offset = offset_for(self.offset, self.cursor, rows, self.view.len());
+    }
+
+    fn max_detail_scroll(&self) -> usize {
+        self.viewport
+            .detail_lines
+            .saturating_sub(usize::from(self.viewport.detail.height))
+    }
+
+    fn max_help_scroll(&self) -> usize {
+        self.viewport
+            .help_lines
+            .saturating_sub(usize::from(self.viewport.help.height))
+    }
+
+    fn log(&mut self, at_ms: i64, t: &Tracked, kind: EventKind) {
+        if self.events.len() == MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(RecentEvent {
+            at_ms,
+            key: t.key.clone(),
+            name: t.name().to_string(),
+            kind,
+        });
+    }
+
+    fn flash_message(&mut self, message: impl Into<String>, now_ms: i64) {
+        self.flash = Some((message.into(), now_ms));
+    }
+}
+
+/// Keeps the previous offset when the cursor is still on screen (no jumping while
+/// moving), scrolls just enough otherwise, and never leaves blank rows at the end.
+fn offset_for(offset: usize, cursor: usize, rows: usize, len: usize) -> usize {
+    if rows == 0 {
+        return offset.min(cursor);
+    }
+    let mut offset = offset.min(len.saturating_sub(rows));
+    if cursor < offset {
+        offset = cursor;
+    } else if cursor >= offset + rows {
+        offset = cursor + 1 - rows;
+    }
+    offset
+}
+
+/// The instance's id; a stand-in when the service left it out, made unique so two
+/// id-less instances never merge.
+fn unique_key(nb: &Notebook, taken: &HashMap<String, usize>) -> String {
+    let base = match nb.id.as_deref() {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => format!("(no id) {}", nb.name_str()),
+    };
+    if !taken.contains_key(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base} #{n}"))
+        .find(|k| !taken.contains_key(k))
+        .unwrap_or(base)
+}

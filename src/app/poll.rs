@@ -1,0 +1,131 @@
+//! What the dashboard knows about polling: when data last arrived, the last error,
+//! pause, the stop after an authentication failure, the interval and request rate.
+//! The poller itself lives elsewhere; it reports here through `App`.
+
+use std::time::Duration;
+
+/// A failed poll as the poller reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PollErrorInfo {
+    /// HTTP status, when a response arrived at all.
+    pub status: Option<u16>,
+    /// Service error code, e.g. `APIGW.0308`.
+    pub code: Option<String>,
+    pub message: String,
+    /// `X-Request-Id`, which support asks for.
+    pub request_id: Option<String>,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+    /// Consecutive failed attempts, 1 for the first.
+    pub attempt: u32,
+    /// 401/403: the poller has stopped so the AK does not get locked.
+    pub auth: bool,
+}
+
+impl PollErrorInfo {
+    /// `429 APIGW.0308`, `401`, or `network` when nothing came back.
+    pub fn short_code(&self) -> String {
+        match (self.status, &self.code) {
+            (Some(s), Some(c)) => format!("{s} {c}"),
+            (Some(s), None) => s.to_string(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => "network".to_string(),
+        }
+    }
+}
+
+/// How fresh the data on screen is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// No data and no error yet.
+    Loading,
+    /// Data younger than twice the interval.
+    Fresh { age_ms: i64 },
+    /// Data older than twice the interval (the poller is slow or paused).
+    Stale { age_ms: i64 },
+    /// The last poll failed; `age_ms` is the age of the last good data, if any.
+    Failing { age_ms: Option<i64> },
+    /// Polling stopped after an authentication failure until the user asks again.
+    AuthStopped { age_ms: Option<i64> },
+}
+
+/// The intervals `+`/`-` step through.
+pub const INTERVAL_STEPS_S: [u64; 9] = [2, 3, 5, 10, 15, 30, 60, 120, 300];
+
+#[derive(Debug, Clone)]
+pub struct PollState {
+    pub interval: Duration,
+    pub last_ok_ms: Option<i64>,
+    pub last_error: Option<PollErrorInfo>,
+    pub last_error_at_ms: Option<i64>,
+    pub paused_since_ms: Option<i64>,
+    pub auth_stopped: bool,
+    /// A poll has started and not yet reported.
+    pub in_flight_since_ms: Option<i64>,
+    /// The poller's count of HTTP requests in the minute before `.1`.
+    requests: Option<(u32, i64)>,
+}
+
+impl PollState {
+    pub fn new(interval: Duration) -> PollState {
+        PollState {
+            interval,
+            last_ok_ms: None,
+            last_error: None,
+            last_error_at_ms: None,
+            paused_since_ms: None,
+            auth_stopped: false,
+            in_flight_since_ms: None,
+            requests: None,
+        }
+    }
+
+    pub fn freshness(&self, now_ms: i64) -> Freshness {
+        let age_ms = self.last_ok_ms.map(|t| now_ms.saturating_sub(t).max(0));
+        if self.auth_stopped {
+            return Freshness::AuthStopped { age_ms };
+        }
+        if self.last_error.is_some() {
+            return Freshness::Failing { age_ms };
+        }
+        match age_ms {
+            None => Freshness::Loading,
+            Some(age_ms) if age_ms > 2 * self.interval_ms() => Freshness::Stale { age_ms },
+            Some(age_ms) => Freshness::Fresh { age_ms },
+        }
+    }
+
+    pub fn interval_ms(&self) -> i64 {
+        i64::try_from(self.interval.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub fn paused_for_ms(&self, now_ms: i64) -> Option<i64> {
+        self.paused_since_ms
+            .map(|since| now_ms.saturating_sub(since).max(0))
+    }
+
+    /// The next step up (`faster == false`) or down from the current interval.
+    pub fn stepped_interval(&self, faster: bool) -> Duration {
+        let cur = self.interval.as_secs();
+        let next = if faster {
+            INTERVAL_STEPS_S.iter().rev().find(|s| **s < cur)
+        } else {
+            INTERVAL_STEPS_S.iter().find(|s| **s > cur)
+        };
+        next.map(|s| Duration::from_secs(*s))
+            .unwrap_or(self.interval)
+    }
+
+    pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
+        self.requests = Some((requests_last_minute, at_ms));
+    }
+
+    /// HTTP requests in the minute before `now_ms`, as last reported. A report
+    /// older than a minute (paused, stopped) no longer describes the last minute.
+    pub fn requests_per_min(&self, now_ms: i64) -> u32 {
+        match self.requests {
+            Some((n, at)) if now_ms.saturating_sub(at) < 60_000 => n,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Sort columns and the comparison behind them. Every key is time-invariant (an
+//! absolute timestamp rather than an age), so the sorted order only changes when
+//! data or the sort change, never with the clock.
+
+use std::cmp::Ordering;
+
+use crate::api::model::Status;
+
+use super::tracked::Tracked;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    Name,
+    Status,
+    Feature,
+    Flavor,
+    Image,
+    Lease,
+    Age,
+    InStatus,
+}
+
+impl SortColumn {
+    /// Table order; `o` cycles through it.
+    pub const ALL: [SortColumn; 8] = [
+        SortColumn::Name,
+        SortColumn::Status,
+        SortColumn::Feature,
+        SortColumn::Flavor,
+        SortColumn::Image,
+        SortColumn::Lease,
+        SortColumn::Age,
+        SortColumn::InStatus,
+    ];
+
+    pub fn next(self) -> SortColumn {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortColumn::Name => "name",
+            SortColumn::Status => "status",
+            SortColumn::Feature => "feature",
+            SortColumn::Flavor => "flavor",
+            SortColumn::Image => "image",
+            SortColumn::Lease => "lease",
+            SortColumn::Age => "age",
+            SortColumn::InStatus => "in status",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            column: SortColumn::Name,
+            descending: false,
+        }
+    }
+}
+
+/// Where a status sorts: what needs a human first, then what is moving, then what is settled.
+pub fn status_rank(s: &Status) -> u8 {
+    match s {
+        Status::CreateFailed
+        | Status::StartFailed
+        | Status::DeleteFailed
+        | Status::Error
+        | Status::Frozen => 0,
+        Status::Unknown(_) => 1,
+        Status::Init
+        | Status::Creating
+        | Status::Starting
+        | Status::Stopping
+        | Status::Deleting
+        | Status::Snapshotting => 2,
+        Status::Running => 3,
+        Status::Stopped => 4,
+        Status::Deleted => 5,
+    }
+}
+
+/// Orders two instances; ties fall back to name then key so the order is total
+/// and stable across polls. Missing values sort last in either direction.
+pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
+    let primary = match sort.column {
+        SortColumn::Name => Some(a.name_lower.cmp(&b.name_lower)),
+        SortColumn::Status => Some(
+            status_rank(&a.status)
+                .cmp(&status_rank(&b.status))
+                .then_with(|| a.status.as_str().cmp(b.status.as_str())),
+        ),
+        SortColumn::Feature => opt(&a.notebook.feature, &b.notebook.feature),
+        SortColumn::Flavor => opt(&a.notebook.flavor, &b.notebook.flavor),
+        SortColumn::Image => opt(&non_empty(&a.image_label), &non_empty(&b.image_label)),
+        SortColumn::Lease => opt(&lease_end(a), &lease_end(b)),
+        // Youngest first: a later creation time means a smaller age.
+        SortColumn::Age => opt(&b.notebook.create_at, &a.notebook.create_at),
+        SortColumn::InStatus => Some(b.status_since_ms.cmp(&a.status_since_ms)),
+    };
+    let primary = match primary {
+        Some(o) if sort.descending => o.reverse(),
+        Some(o) => o,
+        None => missing_last(sort.column, a, b),
+    };
+    primary
+        .then_with(|| a.name_lower.cmp(&b.name_lower))
+        .then_with(|| a.key.cmp(&b.key))
+}
+
+/// `Some` ordering when both are present, `None` when at least one is missing.
+fn opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Option<Ordering> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn missing_last(column: SortColumn, a: &Tracked, b: &Tracked) -> Ordering {
+    let has = |t: &Tracked| match column {
+        SortColumn::Feature => t.notebook.feature.is_some(),
+        SortColumn::Flavor => t.notebook.flavor.is_some(),
+        SortColumn::Image => !t.image_label.is_empty(),
+        SortColumn::Lease => lease_end(t).is_some(),
+        SortColumn::Age => t.notebook.create_at.is_some(),
+        SortColumn::Name | SortColumn::Status | SortColumn::InStatus => true,
+    };
+    has(b).cmp(&has(a))
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn lease_end(t: &Tracked) -> Option<i64> {
+    if super::tracked::lease_applies(&t.status) {
+        t.notebook.lease_end_ms()
+    } else {
+        None
+    }
+}

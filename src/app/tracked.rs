@@ -1,0 +1,188 @@
+//! One instance as the dashboard has seen it across polls: the latest notebook plus
+//! what only a watcher can know (since when it is in its status, the transitions seen).
+
+use crate::api::model::{Notebook, Status};
+
+/// How long a changed row stays marked.
+pub const CHANGE_MARK_MS: i64 = 5_000;
+/// Transitions kept per instance; older ones are dropped.
+pub const MAX_TRANSITIONS: usize = 32;
+
+/// A status change observed between two polls, stamped with the fetch time of the
+/// poll that first showed the new status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: Status,
+    pub to: Status,
+    pub at_ms: i64,
+}
+
+/// How long an instance has been in its status. `at_least` is set when the change
+/// itself was never observed (the instance was already in it when first seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusAge {
+    pub ms: i64,
+    pub at_least: bool,
+}
+
+/// How urgent a lease countdown is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LeaseUrgency {
+    /// More than ten minutes left.
+    Calm,
+    /// Under ten minutes.
+    Soon,
+    /// Under two minutes, or overdue.
+    Imminent,
+}
+
+impl LeaseUrgency {
+    pub const SOON_MS: i64 = 10 * 60_000;
+    pub const IMMINENT_MS: i64 = 2 * 60_000;
+
+    pub fn of(remaining_ms: i64) -> LeaseUrgency {
+        if remaining_ms < Self::IMMINENT_MS {
+            LeaseUrgency::Imminent
+        } else if remaining_ms < Self::SOON_MS {
+            LeaseUrgency::Soon
+        } else {
+            LeaseUrgency::Calm
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// The instance id (or a stand-in when the service omitted it); the identity
+    /// the selection follows.
+    pub key: String,
+    pub notebook: Notebook,
+    pub status: Status,
+    /// `name:tag` of the image, computed once for sorting and display.
+    pub image_label: String,
+    /// Lowercased name, so a filter keystroke does not allocate per instance.
+    pub(crate) name_lower: String,
+    pub first_seen_ms: i64,
+    pub status_since_ms: i64,
+    /// False while the current status predates the first sighting.
+    pub since_observed: bool,
+    /// When a visible field last changed (or the instance appeared mid-session).
+    pub changed_at_ms: Option<i64>,
+    /// Oldest first.
+    pub transitions: Vec<Transition>,
+}
+
+impl Tracked {
+    /// An instance seen for the first time at `at_ms`. `mark` highlights it as new.
+    pub fn new(key: String, notebook: Notebook, at_ms: i64, mark: bool) -> Tracked {
+        let status = notebook.status_or_unknown();
+        Tracked {
+            key,
+            image_label: image_label(&notebook),
+            name_lower: notebook.name_str().to_lowercase(),
+            status,
+            notebook,
+            first_seen_ms: at_ms,
+            status_since_ms: at_ms,
+            since_observed: false,
+            changed_at_ms: mark.then_some(at_ms),
+            transitions: Vec::new(),
+        }
+    }
+
+    /// Takes the newer notebook from a poll fetched at `at_ms`; returns the status
+    /// transition if there was one.
+    pub fn update(&mut self, notebook: Notebook, at_ms: i64) -> Option<Transition> {
+        let status = notebook.status_or_unknown();
+        let visible_change = self.notebook.name != notebook.name
+            || self.notebook.flavor != notebook.flavor
+            || self.notebook.feature != notebook.feature
+            || self.notebook.fail_reason != notebook.fail_reason
+            || self.notebook.lease_end_ms() != notebook.lease_end_ms()
+            || self.notebook.image != notebook.image;
+        if self.notebook.name != notebook.name {
+            self.name_lower = notebook.name_str().to_lowercase();
+        }
+        if self.notebook.image != notebook.image {
+            self.image_label = image_label(&notebook);
+        }
+        self.notebook = notebook;
+        let transition = (status != self.status).then(|| Transition {
+            from: std::mem::replace(&mut self.status, status.clone()),
+            to: status,
+            at_ms,
+        });
+        if let Some(t) = &transition {
+            self.status_since_ms = at_ms;
+            self.since_observed = true;
+            if self.transitions.len() == MAX_TRANSITIONS {
+                self.transitions.remove(0);
+            }
+            self.transitions.push(t.clone());
+        }
+        if transition.is_some() || visible_change {
+            self.changed_at_ms = Some(at_ms);
+        }
+        transition
+    }
+
+    pub fn name(&self) -> &str {
+        self.notebook.name_str()
+    }
+
+    pub fn time_in_status(&self, now_ms: i64) -> StatusAge {
+        StatusAge {
+            ms: now_ms.saturating_sub(self.status_since_ms).max(0),
+            at_least: !self.since_observed,
+        }
+    }
+
+    /// In a transitional status for longer than `stuck_after_ms`. An instance first
+    /// seen mid-transition counts from the first sighting: a lower bound, so a
+    /// "stuck" badge is never shown too early.
+    pub fn is_stuck(&self, now_ms: i64, stuck_after_ms: i64) -> bool {
+        self.status.is_transitional()
+            && now_ms.saturating_sub(self.status_since_ms) >= stuck_after_ms
+    }
+
+    /// When this instance will become stuck if it stays where it is.
+    pub fn stuck_at_ms(&self, stuck_after_ms: i64) -> Option<i64> {
+        self.status
+            .is_transitional()
+            .then(|| self.status_since_ms.saturating_add(stuck_after_ms))
+    }
+
+    /// Failed, errored, frozen or stuck: needs a human.
+    pub fn needs_attention(&self, now_ms: i64, stuck_after_ms: i64) -> bool {
+        self.status.is_problem() || self.is_stuck(now_ms, stuck_after_ms)
+    }
+
+    pub fn is_marked(&self, now_ms: i64) -> bool {
+        self.changed_at_ms
+            .is_some_and(|at| now_ms >= at && now_ms - at < CHANGE_MARK_MS)
+    }
+
+    /// Auto-stop countdown, only while a lease can actually stop the instance.
+    pub fn lease_remaining_ms(&self, now_ms: i64) -> Option<i64> {
+        if !lease_applies(&self.status) {
+            return None;
+        }
+        self.notebook
+            .lease
+            .as_ref()
+            .and_then(|l| l.remaining_at(now_ms))
+    }
+
+    pub fn lease_enabled(&self) -> bool {
+        self.notebook.lease.as_ref().is_some_and(|l| l.enabled())
+    }
+}
+
+/// A lease only stops an instance that is up.
+pub fn lease_applies(status: &Status) -> bool {
+    matches!(status, Status::Running | Status::Starting)
+}
+
+fn image_label(nb: &Notebook) -> String {
+    nb.image.as_ref().map(|i| i.label()).unwrap_or_default()
+}

@@ -1,0 +1,128 @@
+//! The two bottom lines: what went wrong (or what just happened) with the poll
+//! interval and request rate; then the key hints, or the name filter being typed.
+//!
+//! ```text
+//! ✗ 429 APIGW.0308 too many requests · attempt 3 · request 4f2a…   every 10s · 6 req/min
+//! q quit  ? help  / filter  s status  ! problems  n next problem  o sort  y copy id …
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::Env;
+use super::format::{clock, width};
+use super::header::{display_name, fit_spans};
+use crate::app::keys::hints;
+use crate::app::{App, EventKind, Freshness, Mode};
+
+pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+    let t = ctx.theme;
+    let now = ctx.now_ms;
+    let poll = app.poll();
+    // After an auth stop nothing polls: the room goes to saying how to resume.
+    let right = if poll.auth_stopped {
+        Span::raw("")
+    } else {
+        Span::styled(
+            format!(
+                " every {}s · {} req/min ",
+                poll.interval.as_secs(),
+                poll.requests_per_min(now)
+            ),
+            t.muted,
+        )
+    };
+    let room = usize::from(area.width).saturating_sub(right.width() + 1);
+    let mut left: Vec<Span<'static>> = vec![Span::raw(" ")];
+    let error = poll.last_error.as_ref();
+    match (app.freshness(now), error) {
+        (Freshness::AuthStopped { .. }, Some(e)) => {
+            left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            left.push(Span::styled(
+                " · polling stopped so the AK is not locked · press r to retry",
+                t.warn.add_modifier(Modifier::BOLD),
+            ));
+            push_request_id(&mut left, e.request_id.as_deref(), ctx);
+            if !e.message.is_empty() {
+                left.push(Span::styled(format!(" · {}", e.message), t.error));
+            }
+        }
+        (Freshness::Failing { .. }, Some(e)) => {
+            // Most useful first: a long message is what gets cut.
+            left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
+            push_request_id(&mut left, e.request_id.as_deref(), ctx);
+            if let Some(h) = &e.hint {
+                left.push(Span::styled(format!(" · {h}"), t.warn));
+            }
+            if !e.message.is_empty() {
+                left.push(Span::styled(format!(" · {}", e.message), t.error));
+            }
+        }
+        _ => {
+            if let Some(msg) = app.flash(now) {
+                left.push(Span::styled(msg.to_string(), t.accent));
+            } else if let Some(ev) = app.events().back() {
+                left.push(Span::styled(
+                    format!("{} ", clock(ev.at_ms, ctx.utc_offset)),
+                    t.muted,
+                ));
+                left.push(Span::styled(format!("{} ", ev.name), t.text));
+                match &ev.kind {
+                    EventKind::Appeared(s) => left.push(Span::styled(
+                        format!("appeared, {}", display_name(s)),
+                        t.status(s),
+                    )),
+                    EventKind::Changed { from, to } => {
+                        left.push(Span::styled(display_name(from).to_string(), t.status(from)));
+                        left.push(Span::styled(" → ", t.text));
+                        left.push(Span::styled(display_name(to).to_string(), t.status(to)));
+                    }
+                    EventKind::Gone { last } => left.push(Span::styled(
+                        format!("gone (was {})", display_name(last)),
+                        t.muted,
+                    )),
+                }
+            }
+        }
+    }
+    let left = if Line::from(left.clone()).width() > room {
+        fit_spans(left, room)
+    } else {
+        left
+    };
+    Line::from(left).render(area, buf);
+    Line::from(right).right_aligned().render(area, buf);
+}
+
+fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Env) {
+    if let Some(id) = id {
+        spans.push(Span::styled(format!(" · request {id}"), ctx.theme.muted));
+    }
+}
+
+pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+    let t = ctx.theme;
+    let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
+    if matches!(app.mode(), Mode::Filter) {
+        spans.push(Span::styled("/", t.accent.add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(app.filter().name.clone(), t.text));
+        spans.push(Span::styled("▏", t.accent));
+        spans.push(Span::raw("   "));
+    }
+    let room = usize::from(area.width);
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    for (key, word) in hints(app.mode().kind()) {
+        let w = width(&key) + 1 + width(word) + 2;
+        if used + w > room {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(key, t.accent.add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(format!(" {word}  "), t.muted));
+    }
+    Line::from(spans).render(area, buf);
+}

@@ -1,0 +1,344 @@
+//! The instance table. Only the rows on screen are built, so a frame costs the
+//! same for 10 instances or 10,000.
+//!
+//! ```text
+//! ┌ Notebooks 12/13 · sort name ▲ ─────────────────────────────────────────────┐
+//! │  NAME ▲          STATUS          FEATURE  FLAVOR   IMAGE   LEASE  AGE  IN …  │
+//! │• train-bert…     ● RUNNING       NOTEBOOK modelar… pytor…  3h12m  3d04h ≥0s  │
+//! └ filter: name ~ "bert" · problems only · Esc clears ────────────────────────┘
+//! ```
+//! Columns drop from the right end of their priority list as the terminal narrows:
+//! image first, then feature, flavor, age, lease; name, status and time in status stay.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget, Wrap};
+
+use super::Env;
+use super::format::{duration, fit};
+use super::header::display_name;
+use super::theme::status_symbol;
+use crate::app::{App, Freshness, LeaseUrgency, SortColumn, Tracked};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Column {
+    sort: SortColumn,
+    title: &'static str,
+    min: u16,
+    /// Width this column grows to before the next flexible one gets space.
+    max: u16,
+    /// Dropped first when space runs out: the higher, the sooner.
+    drop: u8,
+}
+
+const COLUMNS: [Column; 8] = [
+    col(SortColumn::Name, "NAME", 16, 24, 0),
+    col(SortColumn::Status, "STATUS", 15, 15, 0),
+    col(SortColumn::Feature, "FEATURE", 8, 8, 6),
+    col(SortColumn::Flavor, "FLAVOR", 12, 22, 4),
+    col(SortColumn::Image, "IMAGE", 14, 36, 7),
+    col(SortColumn::Lease, "LEASE", 7, 7, 2),
+    col(SortColumn::Age, "AGE", 6, 6, 3),
+    col(SortColumn::InStatus, "IN STATUS", 9, 9, 1),
+];
+
+const fn col(sort: SortColumn, title: &'static str, min: u16, max: u16, drop: u8) -> Column {
+    Column {
+        sort,
+        title,
+        min,
+        max,
+        drop,
+    }
+}
+
+/// The columns that fit in `width` cells (inside the borders), with their widths.
+fn layout_columns(width: u16) -> Vec<(Column, u16)> {
+    // One cell for the change mark, one space between columns.
+    let avail = width.saturating_sub(1);
+    let mut cols: Vec<Column> = COLUMNS.to_vec();
+    let need = |cols: &[Column]| cols.iter().map(|c| c.min + 1).sum::<u16>();
+    while need(&cols) > avail {
+        let Some(worst) = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.drop > 0)
+            .max_by_key(|(_, c)| c.drop)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        cols.remove(worst);
+    }
+    let mut widths: Vec<(Column, u16)> = cols.iter().map(|c| (*c, c.min)).collect();
+    let mut extra = avail.saturating_sub(need(&cols));
+    // Each flexible column grows to a comfortable width in turn, then the name
+    // and image take what is left.
+    let stages = [
+        (SortColumn::Name, 0),
+        (SortColumn::Flavor, 0),
+        (SortColumn::Image, 0),
+        (SortColumn::Name, 40),
+        (SortColumn::Image, 80),
+    ];
+    for (grow, cap) in stages {
+        if let Some((c, w)) = widths.iter_mut().find(|(c, _)| c.sort == grow) {
+            let cap = if cap == 0 { c.max } else { cap };
+            let add = extra.min(cap.saturating_sub(*w));
+            *w += add;
+            extra -= add;
+        }
+    }
+    if let Some((_, w)) = widths.first_mut() {
+        *w += extra;
+    }
+    widths
+}
+
+fn block<'a>(app: &App, ctx: &Env) -> Block<'a> {
+    let t = ctx.theme;
+    let sort = app.sort();
+    let arrow = if sort.descending { "▼" } else { "▲" };
+    let mut title = vec![
+        Span::styled(" Notebooks ", t.heading),
+        Span::styled(
+            format!("{}/{}", app.shown(), app.total()),
+            t.text.add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!(" · sort {} {arrow} ", sort.column.label()), t.muted),
+    ];
+    if app.filter().is_active() {
+        title.insert(2, Span::styled(" filtered", t.warn));
+    }
+    let mut b = Block::bordered()
+        .border_style(t.border)
+        .title(Line::from(title));
+    if let Some(f) = filter_summary(app, ctx) {
+        b = b.title_bottom(f);
+    }
+    b
+}
+
+/// `filter: name ~ "bert" · status RUNNING, STOPPED · problems only`, or nothing.
+pub fn filter_summary(app: &App, ctx: &Env) -> Option<Line<'static>> {
+    let f = app.filter();
+    if !f.is_active() {
+        return None;
+    }
+    let t = ctx.theme;
+    let mut parts = Vec::new();
+    if !f.name.is_empty() {
+        parts.push(format!("name ~ \"{}\"", f.name));
+    }
+    if !f.statuses.is_empty() {
+        let names: Vec<&str> = f.statuses.iter().map(display_name).collect();
+        parts.push(format!("status {}", names.join(", ")));
+    }
+    if f.problems_only {
+        parts.push("problems only".to_string());
+    }
+    Some(Line::from(vec![
+        Span::styled(" filter: ", t.warn.add_modifier(Modifier::BOLD)),
+        Span::styled(parts.join(" · "), t.warn),
+        Span::styled(" · Esc clears ", t.muted),
+    ]))
+}
+
+/// The data rows' area for a table drawn in `area`.
+pub fn body(area: Rect) -> Rect {
+    let inner = Block::bordered().inner(area);
+    Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    }
+}
+
+pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+    let t = ctx.theme;
+    let block = block(app, ctx);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if app.shown() == 0 {
+        let msg = empty_message(app, ctx);
+        let y = inner.y + inner.height / 3;
+        let msg_area = Rect {
+            y,
+            height: inner.height.saturating_sub(y - inner.y),
+            ..inner
+        };
+        Paragraph::new(msg)
+            .centered()
+            .wrap(Wrap { trim: true })
+            .render(msg_area, buf);
+        return;
+    }
+    let cols = layout_columns(inner.width);
+    let body = body(area);
+    let rows = usize::from(body.height);
+    let offset = app.scroll_offset(rows);
+    let sort = app.sort();
+    let arrow = if sort.descending { " ▼" } else { " ▲" };
+    let header = Row::new(
+        std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| {
+            let mut title = c.title.to_string();
+            if c.sort == sort.column {
+                title.push_str(arrow);
+            }
+            Cell::from(title)
+        })),
+    )
+    .style(t.heading);
+    let selected = app.cursor();
+    let stuck_after = app.stuck_after_ms();
+    let body_rows = app.rows(offset, rows).enumerate().map(|(i, tr)| {
+        let is_selected = selected == Some(offset + i);
+        row(tr, &cols, is_selected, stuck_after, ctx)
+    });
+    let widths = std::iter::once(Constraint::Length(1))
+        .chain(cols.iter().map(|(_, w)| Constraint::Length(*w)));
+    Table::new(body_rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .render(inner, buf);
+}
+
+fn row<'a>(
+    tr: &'a Tracked,
+    cols: &[(Column, u16)],
+    selected: bool,
+    stuck_after: i64,
+    ctx: &Env,
+) -> Row<'a> {
+    let t = ctx.theme;
+    let now = ctx.now_ms;
+    let nb = &tr.notebook;
+    let mark = if tr.is_marked(now) {
+        Cell::from(Span::styled("•", t.changed))
+    } else {
+        Cell::from("")
+    };
+    let cells = cols.iter().map(|(c, w)| {
+        let w = usize::from(*w);
+        let text = |s: &str| Cell::from(fit(s, w).into_owned());
+        match c.sort {
+            SortColumn::Name => text(tr.name()),
+            SortColumn::Status => {
+                let label = format!("{} {}", status_symbol(&tr.status), display_name(&tr.status));
+                Cell::from(Span::styled(
+                    fit(&label, w).into_owned(),
+                    t.status(&tr.status),
+                ))
+            }
+            SortColumn::Feature => text(nb.feature.as_deref().unwrap_or("–")),
+            SortColumn::Flavor => text(short_flavor(nb.flavor.as_deref().unwrap_or("–"))),
+            SortColumn::Image => text(&tr.image_label),
+            SortColumn::Lease => {
+                let (s, style) = lease_cell(tr, ctx);
+                Cell::from(Span::styled(s, style))
+            }
+            SortColumn::Age => text(&nb.age_ms(now).map_or("–".into(), duration)),
+            SortColumn::InStatus => {
+                let age = tr.time_in_status(now);
+                if tr.is_stuck(now, stuck_after) {
+                    let s = format!("stuck {}", duration(age.ms));
+                    Cell::from(Span::styled(
+                        fit(&s, w).into_owned(),
+                        t.warn.add_modifier(Modifier::BOLD),
+                    ))
+                } else {
+                    let ge = if age.at_least { "≥" } else { "" };
+                    text(&format!("{ge}{}", duration(age.ms)))
+                }
+            }
+        }
+    });
+    let mut style = if tr.status.is_problem() {
+        t.problem
+    } else {
+        Style::new()
+    };
+    if selected {
+        style = style.patch(t.selected);
+    }
+    Row::new(std::iter::once(mark).chain(cells)).style(style)
+}
+
+/// Every flavor starts with `modelarts.`; the table keeps the part that differs.
+fn short_flavor(f: &str) -> &str {
+    f.strip_prefix("modelarts.").unwrap_or(f)
+}
+
+/// The lease countdown and its colour: yellow under 10 minutes, red under 2.
+pub fn lease_cell(tr: &Tracked, ctx: &Env) -> (String, Style) {
+    let t = ctx.theme;
+    match tr.lease_remaining_ms(ctx.now_ms) {
+        Some(r) if r < 0 => ("overdue".into(), t.error),
+        Some(r) => {
+            let style = match LeaseUrgency::of(r) {
+                LeaseUrgency::Calm => t.text,
+                LeaseUrgency::Soon => t.warn,
+                LeaseUrgency::Imminent => t.error,
+            };
+            (duration(r), style)
+        }
+        None if tr.notebook.lease.is_some() && !tr.lease_enabled() => ("off".into(), t.muted),
+        None => ("–".into(), t.muted),
+    }
+}
+
+fn empty_message(app: &App, ctx: &Env) -> Vec<Line<'static>> {
+    let t = ctx.theme;
+    if !app.has_data() {
+        return match app.freshness(ctx.now_ms) {
+            Freshness::Failing { .. } | Freshness::AuthStopped { .. } => vec![
+                Line::styled("No data yet: the first poll failed.", t.error),
+                Line::styled("See the status bar below.", t.muted),
+            ],
+            _ => vec![Line::styled("Loading notebook instances…", t.accent)],
+        };
+    }
+    if app.total() == 0 {
+        return vec![
+            Line::styled("No notebook instances in this project.", t.text),
+            Line::styled("Check the region and project in the header.", t.muted),
+        ];
+    }
+    let mut lines = vec![Line::styled(
+        format!("None of the {} instances match the filters:", app.total()),
+        t.text,
+    )];
+    if let Some(f) = filter_summary(app, ctx) {
+        lines.push(f);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn titles(width: u16) -> Vec<&'static str> {
+        layout_columns(width).iter().map(|(c, _)| c.title).collect()
+    }
+
+    #[test]
+    fn columns_drop_by_priority_and_fill_the_width() {
+        assert_eq!(
+            titles(78),
+            ["NAME", "STATUS", "FLAVOR", "LEASE", "AGE", "IN STATUS"]
+        );
+        assert_eq!(titles(44), ["NAME", "STATUS", "IN STATUS"]);
+        assert_eq!(titles(40), ["NAME", "STATUS"]);
+        assert_eq!(titles(200).len(), 8);
+        for w in [20, 40, 78, 118, 198] {
+            let cols = layout_columns(w);
+            let used: u16 = 1 + cols.iter().map(|(_, w)| w + 1).sum::<u16>();
+            if w >= 34 {
+                assert_eq!(used, w, "width {w}");
+            }
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! Snapshots of every screen region in every state, at 80×24, 120×40 and 200×50,
+//! plus per-cell colour checks where colour carries meaning (text snapshots drop it).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+
+use super::*;
+use crate::app::fixtures::{self, HOUR, MIN, NOW};
+use crate::app::{App, PollErrorInfo, Settings};
+
+fn context() -> ViewContext {
+    ViewContext {
+        profile: "default".into(),
+        region: "cn-north-4".into(),
+        project_id: "0a1b2c3d4e5f60718293a4b5c6d7e8f9".into(),
+        endpoint: "https://modelarts.cn-north-4.myhuaweicloud.com".into(),
+        demo: false,
+        theme: Theme::colored(),
+        utc_offset_secs: 0,
+    }
+}
+
+struct View {
+    ctx: ViewContext,
+    now_ms: i64,
+}
+
+impl View {
+    fn new(now_ms: i64) -> View {
+        View {
+            ctx: context(),
+            now_ms,
+        }
+    }
+
+    /// Renders as the event loop does: input first sees the geometry of the
+    /// frame before, so give the state one frame's geometry, then draw.
+    fn render(&self, app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        app.set_viewport(viewport(Rect::new(0, 0, w, h), app, &self.ctx, self.now_ms));
+        let mut drawn = None;
+        term.draw(|f| drawn = Some(draw(f, app, &self.ctx, self.now_ms)))
+            .unwrap();
+        assert_eq!(
+            drawn,
+            Some(viewport(Rect::new(0, 0, w, h), app, &self.ctx, self.now_ms))
+        );
+        term
+    }
+}
+
+/// Data fetched 3 s before the frame.
+fn loaded() -> App {
+    let mut app = App::new(Settings::default());
+    app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
+    app.record_requests(6, NOW - 3_000);
+    app
+}
+
+fn key(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), NOW);
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), NOW);
+}
+
+fn select(app: &mut App, name: &str) {
+    key(app, 'g');
+    for _ in 0..app.shown() {
+        if app.selected().is_some_and(|t| t.name() == name) {
+            return;
+        }
+        key(app, 'j');
+    }
+    panic!("{name} not in view");
+}
+
+/// The cell where `needle` starts on the first line containing it.
+fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+    let area = buf.area;
+    for y in 0..area.height {
+        for x in 0..area.width {
+            let mut s = String::new();
+            for cx in x..area.width {
+                s.push_str(buf[(cx, y)].symbol());
+                if s.len() >= needle.len() {
+                    break;
+                }
+            }
+            if s.starts_with(needle) {
+                return (x, y);
+            }
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(buf));
+}
+
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn fg_at(buf: &Buffer, needle: &str) -> Color {
+    let (x, y) = find(buf, needle);
+    buf[(x, y)].fg
+}
+
+fn snap(name: &str, term: &Terminal<TestBackend>) {
+    insta::assert_snapshot!(name, term.backend());
+}
+
+// ---- the dashboard at three sizes -------------------------------------------
+
+#[test]
+fn dashboard_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    let term = v.render(&mut app, 80, 24);
+    snap("dashboard_80x24", &term);
+    let buf = term.backend().buffer();
+    // Failed and frozen rows are red, name included; a running row is not.
+    assert_eq!(fg_at(buf, "llm-finetune-a100"), Color::Red);
+    assert_eq!(fg_at(buf, "frozen-account-nb"), Color::Red);
+    assert_eq!(fg_at(buf, "broken-kernel"), Color::Red);
+    assert_eq!(fg_at(buf, "● RUNNING"), Color::Green);
+    // Lease countdowns: 8 minutes yellow, 90 seconds red.
+    assert_eq!(fg_at(buf, "8m00s"), Color::Yellow);
+    assert_eq!(fg_at(buf, "1m30s"), Color::Red);
+    // The selected row stands out by its background.
+    let (_, y) = find(buf, "broken-kernel");
+    assert_ne!(buf[(5, y)].bg, Color::Reset);
+    // Fresh data: a green dot, no warning.
+    assert_eq!(fg_at(buf, "● updated 3s ago"), Color::Green);
+}
+
+#[test]
+fn dashboard_120x40_puts_the_detail_below() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    let term = v.render(&mut app, 120, 40);
+    snap("dashboard_120x40", &term);
+    let buf = term.backend().buffer();
+    let (_, table_row) = find(buf, "quick-test");
+    let (_, detail_row) = find(buf, "3f6a2c1e-0b7d-4e8a-9c55-1d2e3f4a5b6c");
+    assert!(detail_row > table_row);
+}
+
+#[test]
+fn dashboard_200x50_puts_the_detail_beside() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "llm-finetune-a100");
+    let term = v.render(&mut app, 200, 50);
+    snap("dashboard_200x50", &term);
+    let buf = term.backend().buffer();
+    let (tx, _) = find(buf, "quick-test");
+    let (dx, _) = find(buf, "Insufficient resources");
+    assert!(dx > tx + 60);
+    // The failed step is red and highlighted.
+    let (x, y) = find(buf, "✗ 2 prepare compute");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    assert!(buf[(x + 2, y)].modifier.contains(Modifier::REVERSED));
+}
+
+// ---- data states ------------------------------------------------------------
+
+#[test]
+fn loading_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(Settings::default());
+    let term = v.render(&mut app, 80, 24);
+    snap("loading_80x24", &term);
+    find(term.backend().buffer(), "Loading notebook instances…");
+}
+
+#[test]
+fn empty_project_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(Settings::default());
+    app.apply_snapshot(Vec::new(), NOW - 1_000);
+    let term = v.render(&mut app, 80, 24);
+    snap("empty_project_80x24", &term);
+    find(
+        term.backend().buffer(),
+        "No notebook instances in this project.",
+    );
+}
+
+#[test]
+fn nothing_matches_says_which_filters_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    key(&mut app, '!');
+    key(&mut app, '/');
+    for c in "bert".chars() {
+        key(&mut app, c);
+    }
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 80, 24);
+    snap("nothing_matches_80x24", &term);
+    let buf = term.backend().buffer();
+    find(buf, "None of the 13 instances match the filters:");
+    find(buf, "name ~ \"bert\" · problems only");
+}
+
+#[test]
+fn error_keeps_the_last_data_120x40() {
+    let v = View::new(NOW + 75_000);
+    let mut app = loaded();
+    app.apply_error(
+        PollErrorInfo {
+            status: Some(429),
+            code: Some("APIGW.0308".into()),
+            message: "The throttling threshold has been reached".into(),
+            request_id: Some("4f2a9c1e7b".into()),
+            hint: Some("backing off".into()),
+            attempt: 3,
+            auth: false,
+        },
+        NOW + 70_000,
+    );
+    let term = v.render(&mut app, 120, 40);
+    snap("error_120x40", &term);
+    let buf = term.backend().buffer();
+    assert_eq!(fg_at(buf, "✗ 429 APIGW.0308 · retry 3"), Color::Red);
+    find(buf, "request 4f2a9c1e7b");
+    // The table still shows the last good data.
+    find(buf, "train-bert-large");
+}
+
+#[test]
+fn first_poll_failed_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(Settings::default());
+    app.apply_error(
+        PollErrorInfo {
+            status: None,
+            code: None,
+            message: "connection refused".into(),
+            attempt: 1,
+            ..Default::default()
+        },
+        NOW - 500,
+    );
+    let term = v.render(&mut app, 80, 24);
+    snap("first_poll_failed_80x24", &term);
+    find(
+        term.backend().buffer(),
+        "No data yet: the first poll failed.",
+    );
+}
+
+#[test]
+fn auth_stop_says_why_and_how_to_resume_80x24() {
+    let v = View::new(NOW + 60_000);
+    let mut app = loaded();
+    app.apply_error(
+        PollErrorInfo {
+            status: Some(401),
+            code: Some("APIGW.0301".into()),
+            message: "Incorrect IAM authentication information".into(),
+            request_id: Some("a1b2c3".into()),
+            attempt: 1,
+            auth: true,
+            ..Default::default()
+        },
+        NOW + 55_000,
+    );
+    let term = v.render(&mut app, 80, 24);
+    snap("auth_stopped_80x24", &term);
+    let buf = term.backend().buffer();
+    assert_eq!(fg_at(buf, "✗ 401 APIGW.0301 · polling stopped"), Color::Red);
+    assert_eq!(
+        fg_at(
+            buf,
+            "polling stopped so the AK is not locked · press r to retry"
+        ),
+        Color::Yellow
+    );
+}
+
+#[test]
+fn stale_header_is_yellow_80x24() {
+    // Interval 10 s: 47 s old is stale.
+    let v = View::new(NOW + 44_000);
+    let mut app = loaded();
+    let term = v.render(&mut app, 80, 24);
+    snap("stale_80x24", &term);
+    assert_eq!(
+        fg_at(term.backend().buffer(), "▲ stale: updated 47s ago"),
+        Color::Yellow
+    );
+}
+
+#[test]
+fn paused_shows_for_how_long_80x24() {
+    let v = View::new(NOW + 72_000);
+    let mut app = loaded();
+    key(&mut app, 'p');
+    let term = v.render(&mut app, 80, 24);
+    snap("paused_80x24", &term);
+    let buf = term.backend().buffer();
+    find(buf, "⏸ PAUSED 1m12s");
+    // Old data while paused is expected: no stale alarm.
+    assert!(!text(buf).contains("stale"));
+}
+
+#[test]
+fn problems_only_with_stuck_instances_120x40() {
+    let now = NOW + 14 * MIN;
+    let v = View::new(now);
+    let mut app = loaded();
+    app.apply_snapshot(fixtures::notebooks(), now - 2_000);
+    app.tick(now);
+    app.handle_key(KeyEvent::new(KeyCode::Char('!'), KeyModifiers::NONE), now);
+    let term = v.render(&mut app, 120, 40);
+    snap("problems_only_120x40", &term);
+    let buf = term.backend().buffer();
+    find(buf, "Notebooks 6/13");
+    find(buf, "filter: problems only");
+    assert_eq!(fg_at(buf, "stuck 14m"), Color::Yellow);
+    assert_eq!(fg_at(buf, "⚠ 6 problems"), Color::Red);
+}
+
+#[test]
+fn transitions_mark_rows_and_show_in_the_detail_200x50() {
+    let t1 = NOW + 10_000;
+    let mut app = loaded();
+    let mut next = fixtures::notebooks();
+    for n in &mut next {
+        if n.name_str() == "new-instance" {
+            n.status = Some(crate::api::model::Status::Running);
+            n.action_progress.clear();
+        }
+    }
+    next.push(fixtures::nb("fresh-1", "aaa-just-created", "INIT"));
+    app.apply_snapshot(next, t1);
+    select(&mut app, "new-instance");
+    let v = View::new(t1 + 2_000);
+    let term = v.render(&mut app, 200, 50);
+    snap("transitions_200x50", &term);
+    let buf = term.backend().buffer();
+    // The changed row carries a mark; the detail lists the transition.
+    assert_eq!(fg_at(buf, "• new-instance"), Color::Cyan);
+    find(buf, "CREATING → ● RUNNING  2s ago");
+    // The status bar tells the last event.
+    find(buf, "aaa-just-created appeared, INIT");
+}
+
+// ---- detail, help, picker, filter input ---------------------------------------
+
+#[test]
+fn full_detail_of_a_failed_instance_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "llm-finetune-a100");
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 80, 24);
+    snap("detail_failed_80x24", &term);
+    assert_eq!(fg_at(term.backend().buffer(), "Insufficient"), Color::Red);
+}
+
+#[test]
+fn full_detail_scrolls_to_the_end_120x40() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    press(&mut app, KeyCode::Enter);
+    v.render(&mut app, 120, 40);
+    key(&mut app, 'G');
+    let term = v.render(&mut app, 120, 40);
+    snap("detail_scrolled_120x40", &term);
+    let buf = term.backend().buffer();
+    // The token is masked; the clear value appears nowhere.
+    find(buf, "••••••••0737");
+    assert!(!text(buf).contains("58ba50c6"));
+}
+
+#[test]
+fn detail_countdown_colours() {
+    for (name, colour) in [
+        ("ds-exploration", Color::Yellow),
+        ("quick-test", Color::Red),
+    ] {
+        let v = View::new(NOW);
+        let mut app = loaded();
+        select(&mut app, name);
+        press(&mut app, KeyCode::Enter);
+        let term = v.render(&mut app, 120, 40);
+        assert_eq!(fg_at(term.backend().buffer(), "in "), colour, "{name}");
+    }
+    // Calm with hours left; `auto-stop off` without a lease.
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 120, 40);
+    assert_eq!(fg_at(term.backend().buffer(), "in 3h12m"), Color::Reset);
+    press(&mut app, KeyCode::Esc);
+    select(&mut app, "训练-中文-ü");
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 120, 40);
+    find(term.backend().buffer(), "auto-stop off");
+}
+
+#[test]
+fn help_80x24_and_120x40() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    key(&mut app, '?');
+    snap("help_80x24", &v.render(&mut app, 80, 24));
+    snap("help_120x40", &v.render(&mut app, 120, 40));
+}
+
+#[test]
+fn help_lists_every_binding() {
+    let lines: Vec<String> = help::lines(&Theme::plain())
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    for bnd in crate::app::keys::KEYMAP {
+        assert!(
+            lines.iter().any(|l| l.contains(bnd.description)),
+            "{} missing from help",
+            bnd.description
+        );
+    }
+}
+
+#[test]
+fn status_picker_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    key(&mut app, 's');
+    key(&mut app, 'j');
+    key(&mut app, ' ');
+    key(&mut app, 'j');
+    let term = v.render(&mut app, 80, 24);
+    snap("picker_80x24", &term);
+    let buf = term.backend().buffer();
+    find(buf, "[x] ◐ CREATING");
+    find(buf, "? HIBERNATING");
+}
+
+#[test]
+fn typing_a_filter_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    key(&mut app, '/');
+    for c in "in".chars() {
+        key(&mut app, c);
+    }
+    snap("filter_typing_80x24", &v.render(&mut app, 80, 24));
+}
+
+#[test]
+fn no_color_uses_no_colour_at_all_80x24() {
+    let mut v = View::new(NOW);
+    v.ctx.theme = Theme::from_no_color(Some("1"));
+    let mut app = loaded();
+    let term = v.render(&mut app, 80, 24);
+    snap("no_color_80x24", &term);
+    let buf = term.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+    }
+    // Selection is still visible.
+    let (x, y) = find(buf, "broken-kernel");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    assert_eq!(Theme::from_no_color(Some("")), Theme::colored());
+}
+
+#[test]
+fn a_poll_in_flight_turns_the_dot_into_a_spinner() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    app.poll_started(NOW - 100);
+    let term = v.render(&mut app, 80, 24);
+    find(term.backend().buffer(), "⟳ updated 3s ago");
+}
+
+#[test]
+fn demo_mode_says_so() {
+    let mut v = View::new(NOW);
+    v.ctx = ViewContext {
+        profile: String::new(),
+        project_id: "demo".into(),
+        endpoint: "http://127.0.0.1:8088".into(),
+        demo: true,
+        ..context()
+    };
+    let mut app = loaded();
+    let term = v.render(&mut app, 120, 40);
+    find(term.backend().buffer(), "DEMO");
+}
+
+#[test]
+fn tiny_and_odd_terminals_do_not_panic() {
+    let v = View::new(NOW);
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (80, 6), (300, 100)] {
+        for mode in ['x', '?', 's', '/'] {
+            let mut app = loaded();
+            key(&mut app, mode);
+            v.render(&mut app, w, h);
+            press(&mut app, KeyCode::Esc);
+            press(&mut app, KeyCode::Enter);
+            v.render(&mut app, w, h);
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_instances_render_the_visible_rows() {
+    let v = View::new(NOW);
+    let mut app = App::new(Settings::default());
+    app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
+    key(&mut app, 'G');
+    let term = v.render(&mut app, 120, 40);
+    let buf = term.backend().buffer();
+    find(buf, "Notebooks 10000/10000");
+    find(buf, "worker-009999-job");
+}
+
+#[test]
+#[ignore = "timing: run with --release -- --ignored --nocapture"]
+fn perf_frame_over_10k() {
+    let v = View::new(NOW);
+    let mut app = App::new(Settings::default());
+    app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    app.set_viewport(viewport(Rect::new(0, 0, 200, 50), &app, &v.ctx, NOW));
+    let n = 200;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        term.draw(|f| {
+            draw(f, &app, &v.ctx, NOW);
+        })
+        .unwrap();
+    }
+    println!("frame over 10k instances: {:?}", t.elapsed() / n);
+}
