@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod logging;
 pub mod output;
 pub mod region;

@@ -94,11 +94,13 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
         Some(Command::Sim(_)) => ExitCode::SUCCESS,
-        None => {
-            let _ = (origin, utc_offset_secs);
-            eprintln!("nbwatch: the dashboard is not built yet; use `nbwatch list`");
-            ExitCode::from(EXIT_CONFIG)
-        }
+        None => match crate::dashboard::run(&settings, query, origin, utc_offset_secs).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nbwatch: {e:#}");
+                ExitCode::from(EXIT_API)
+            }
+        },
     }
 }
 

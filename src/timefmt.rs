@@ -1,16 +1,18 @@
 //! Human-readable times and durations, shared by the one-shot output and the dashboard.
 
-/// A compact duration: `45s`, `3m12s`, `2h05m`, `4d03h`. Negative values read as zero.
+/// A compact duration: `45s`, `7m05s` (under ten minutes, for live countdowns),
+/// `12m`, `3h12m`, `3d04h`, and `107d` past 99 days so it fits a 6-cell column.
+/// Negative durations read as zero.
 pub fn human_duration_ms(ms: i64) -> String {
     let s = ms.max(0) / 1000;
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else if s < 86_400 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600)
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match s {
+        0..60 => format!("{sec}s"),
+        60..600 => format!("{m}m{sec:02}s"),
+        600..3600 => format!("{m}m"),
+        3600..86_400 => format!("{h}h{m:02}m"),
+        86_400..8_640_000 => format!("{d}d{h:02}h"),
+        _ => format!("{d}d"),
     }
 }
 
@@ -27,12 +29,6 @@ pub fn iso_utc(ms: i64) -> String {
         &d[11..13],
         &d[13..15]
     )
-}
-
-/// `2026-11-28 16:30:00` in a zone `offset_secs` east of UTC.
-pub fn local_time(ms: i64, offset_secs: i32) -> String {
-    let iso = iso_utc(ms.saturating_add(i64::from(offset_secs) * 1000));
-    format!("{} {}", &iso[0..10], &iso[11..19])
 }
 
 /// This machine's UTC offset now, in seconds (0 where it cannot be known).
@@ -59,20 +55,14 @@ mod tests {
         assert_eq!(human_duration_ms(-5), "0s");
         assert_eq!(human_duration_ms(45_000), "45s");
         assert_eq!(human_duration_ms(192_000), "3m12s");
+        assert_eq!(human_duration_ms(1_500_000), "25m");
         assert_eq!(human_duration_ms(7_500_000), "2h05m");
         assert_eq!(human_duration_ms(3 * 86_400_000 + 3_600_000), "3d01h");
+        assert_eq!(human_duration_ms(107 * 86_400_000 + 3_600_000), "107d");
     }
 
     #[test]
-    fn times_format_in_utc_and_local() {
+    fn times_format_in_utc() {
         assert_eq!(iso_utc(1_795_854_600_000), "2026-11-28T08:30:00Z");
-        assert_eq!(
-            local_time(1_795_854_600_000, 8 * 3600),
-            "2026-11-28 16:30:00"
-        );
-        assert_eq!(
-            local_time(1_795_854_600_000, -9 * 3600),
-            "2026-11-27 23:30:00"
-        );
     }
 }

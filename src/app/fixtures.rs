@@ -22,7 +22,7 @@ pub fn nb(id: &str, name: &str, status: &str) -> Notebook {
         flavor: Some("modelarts.vm.cpu.8u".into()),
         description: Some(String::new()),
         create_at: Some(NOW - 2 * DAY),
-        update_at: Some(NOW - HOUR),
+        update_at: Some(NOW),
         workspace_id: Some("0".into()),
         image: Some(Image {
             name: Some("pytorch1.8-cuda10.2-cudnn7-ubuntu18.04".into()),

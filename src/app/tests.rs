@@ -797,3 +797,32 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
+    let mut app = App::new(Settings::default());
+    let mut a = nb("u1", "updated-an-hour-ago", "CREATING");
+    a.update_at = Some(NOW - HOUR);
+    let mut future = nb("u2", "clock-ahead", "RUNNING");
+    future.update_at = Some(NOW + HOUR);
+    app.apply_snapshot(vec![a, future], NOW);
+    let t = app.get("u1").unwrap();
+    assert_eq!(
+        t.time_in_status(NOW),
+        StatusAge {
+            ms: HOUR,
+            at_least: true
+        }
+    );
+    // An hour in CREATING is past the 10-minute threshold: stuck at once.
+    assert!(t.is_stuck(NOW, app.stuck_after_ms()));
+    // An update time ahead of our clock is not believed.
+    let f = app.get("u2").unwrap();
+    assert_eq!(
+        f.time_in_status(NOW),
+        StatusAge {
+            ms: 0,
+            at_least: true
+        }
+    );
+}

@@ -76,6 +76,12 @@ impl Tracked {
     /// An instance seen for the first time at `at_ms`. `mark` highlights it as new.
     pub fn new(key: String, notebook: Notebook, at_ms: i64, mark: bool) -> Tracked {
         let status = notebook.status_or_unknown();
+        // The status changed no later than the last update, so `update_at` is a
+        // better lower bound for the time in status than the first sighting.
+        let since = notebook
+            .update_at
+            .filter(|u| *u > 0 && *u <= at_ms)
+            .unwrap_or(at_ms);
         Tracked {
             key,
             image_label: image_label(&notebook),
@@ -83,7 +89,7 @@ impl Tracked {
             status,
             notebook,
             first_seen_ms: at_ms,
-            status_since_ms: at_ms,
+            status_since_ms: since,
             since_observed: false,
             changed_at_ms: mark.then_some(at_ms),
             transitions: Vec::new(),

@@ -6,19 +6,7 @@ use std::borrow::Cow;
 use ratatui::text::Span;
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
-/// Compact duration: `45s`, `7m05s` (under ten minutes, for live countdowns), `12m`,
-/// `3h12m`, `3d04h`. Negative durations are shown as zero.
-pub fn duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    match s {
-        0..60 => format!("{sec}s"),
-        60..600 => format!("{m}m{sec:02}s"),
-        600..3600 => format!("{m}m"),
-        3600..86_400 => format!("{h}h{m:02}m"),
-        _ => format!("{d}d{h:02}h"),
-    }
-}
+pub use crate::timefmt::human_duration_ms as duration;
 
 /// `2024-05-29 16:26:40` in the given offset; `?` for a time out of range.
 pub fn local_time(ms: i64, offset: UtcOffset) -> String {

@@ -1,0 +1,206 @@
+//! The dashboard's event loop: poller messages, terminal input, a 1 s tick and
+//! signals in; state updates and redraws out. Network code never runs here: the
+//! poller task owns the client.
+//!
+//! ```text
+//!  poller task ──Message──┐
+//!  EventStream ──key/mouse┼──► App (state) ──► ui::draw ──► terminal
+//!  1 s tick ──────────────┤        │
+//!  SIGTERM/SIGHUP ────────┘        └─Effect──► poller commands, clipboard, quit
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+
+use crate::api::{ApiError, ListQuery, RetryPolicy};
+use crate::app::{self, App, Effect, PollErrorInfo};
+use crate::config::Settings;
+use crate::run::Origin;
+use crate::timefmt::now_ms;
+use crate::ui;
+use crate::watch::{self, ClientSource, Command, Message, PollerConfig};
+
+/// Maps a client error to what the state model shows.
+pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
+    PollErrorInfo {
+        status: e.status(),
+        code: e.code().map(str::to_string),
+        message: e.message(),
+        request_id: e.request_id().map(str::to_string),
+        hint: e.hint(),
+        attempt: consecutive,
+        auth: e.is_auth(),
+    }
+}
+
+/// Runs the dashboard until the user quits or a signal arrives.
+pub async fn run(
+    settings: &Settings,
+    query: ListQuery,
+    origin: Origin,
+    utc_offset_secs: i32,
+) -> anyhow::Result<()> {
+    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
+    let retry = RetryPolicy {
+        max_retries: 1,
+        ..RetryPolicy::default()
+    };
+    let client = crate::run::client(settings, retry).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let counter = client.clone();
+    let poller = watch::spawn(
+        Arc::new(ClientSource { client, query }),
+        PollerConfig {
+            interval: settings.interval,
+            fast_interval: settings.fast_interval,
+            budget_per_minute: settings.budget_per_minute,
+            ..PollerConfig::default()
+        },
+        Arc::new(move || counter.requests_sent()),
+    );
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        ui::Theme::plain()
+    } else {
+        ui::Theme::default()
+    };
+    let ctx = ui::ViewContext {
+        profile: origin.profile,
+        region: origin.region.unwrap_or_default(),
+        project_id: origin.project_id,
+        endpoint: origin.endpoint,
+        demo: origin.demo,
+        theme,
+        utc_offset_secs,
+    };
+    let mut app = App::new(app::Settings {
+        interval: settings.interval,
+        stuck_after: settings.stuck_after,
+    });
+
+    let mut guard =
+        crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
+    tracing::info!(endpoint = %ctx.endpoint, "dashboard started");
+    let result = event_loop(&mut guard, &mut app, &ctx, poller).await;
+    drop(guard);
+    tracing::info!("dashboard stopped");
+    result
+}
+
+async fn event_loop(
+    guard: &mut crate::term::TerminalGuard,
+    app: &mut App,
+    ctx: &ui::ViewContext,
+    mut poller: watch::Handle,
+) -> anyhow::Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKindName::Terminate)?;
+    let mut sighup = signal(SignalKindName::Hangup)?;
+    let mut hot = false;
+
+    draw(guard, app, ctx)?;
+    loop {
+        let mut redraw = true;
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    let effects = app.handle_key(k, now_ms());
+                    if apply_effects(effects, &poller)? { return Ok(()); }
+                }
+                Some(Ok(Event::Mouse(m))) => {
+                    let effects = app.handle_mouse(m, now_ms());
+                    if apply_effects(effects, &poller)? { return Ok(()); }
+                }
+                Some(Ok(Event::Resize(..))) => {}
+                Some(Ok(_)) => redraw = false,
+                Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
+                None => return Ok(()),
+            },
+            msg = poller.messages.recv() => match msg {
+                Some(Message::Started) => app.poll_started(now_ms()),
+                Some(Message::Snapshot { listing, stats, .. }) => {
+                    let now = now_ms();
+                    app.record_requests(stats.requests_last_minute, now);
+                    app.apply_snapshot(listing.notebooks, now);
+                }
+                Some(Message::Failed { error, consecutive, stats, .. }) => {
+                    let now = now_ms();
+                    tracing::warn!(error = %error, consecutive, "poll failed");
+                    app.record_requests(stats.requests_last_minute, now);
+                    app.apply_error(poll_error(&error, consecutive), now);
+                }
+                None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
+            },
+            _ = tick.tick() => app.tick(now_ms()),
+            _ = sigterm.recv() => return Ok(()),
+            _ = sighup.recv() => return Ok(()),
+        }
+        // Poll faster while an instance on screen is changing state.
+        let now_hot = app.any_visible_transitional();
+        if now_hot != hot {
+            hot = now_hot;
+            let _ = poller.commands.send(Command::SetHot(hot));
+        }
+        if redraw {
+            draw(guard, app, ctx)?;
+        }
+    }
+}
+
+/// Carries out what a key asked for. Returns true to quit.
+fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result<bool> {
+    for e in effects {
+        match e {
+            Effect::Quit => return Ok(true),
+            Effect::RefreshNow => {
+                let _ = poller.commands.send(Command::RefreshNow);
+            }
+            Effect::SetPaused(p) => {
+                let _ = poller.commands.send(Command::SetPaused(p));
+            }
+            Effect::SetInterval(d) => {
+                let _ = poller.commands.send(Command::SetInterval(d));
+            }
+            Effect::CopyToClipboard(text) => {
+                crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn draw(
+    guard: &mut crate::term::TerminalGuard,
+    app: &mut App,
+    ctx: &ui::ViewContext,
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut viewport = None;
+    guard
+        .terminal
+        .draw(|f| viewport = Some(ui::draw(f, app, ctx, now)))
+        .context("drawing the screen failed")?;
+    if let Some(v) = viewport {
+        app.set_viewport(v);
+    }
+    Ok(())
+}
+
+enum SignalKindName {
+    Terminate,
+    Hangup,
+}
+
+#[cfg(unix)]
+fn signal(kind: SignalKindName) -> anyhow::Result<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let k = match kind {
+        SignalKindName::Terminate => SignalKind::terminate(),
+        SignalKindName::Hangup => SignalKind::hangup(),
+    };
+    signal(k).context("cannot listen for signals")
+}
