@@ -101,6 +101,11 @@ async fn event_loop(
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
     let mut hot = false;
+    // Hidden test hook: panic after N ms, to prove the terminal is restored on panic.
+    let panic_at = std::env::var("NBWATCH_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
 
     draw(guard, app, ctx)?;
     loop {
@@ -136,6 +141,9 @@ async fn event_loop(
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
             _ = tick.tick() => app.tick(now_ms()),
+            _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
+            }
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
