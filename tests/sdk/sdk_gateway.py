@@ -86,8 +86,9 @@ class _RecordingSigner(SdkSigner):
 
 
 class Verdict:
-    def __init__(self, ok, reason, canonical_query=True, canonical_request=None, ak=None):
+    def __init__(self, ok, reason, canonical_query=True, canonical_request=None, ak=None, signed_headers=None):
         self.ok = ok
+        self.signed_headers = signed_headers
         self.reason = reason
         self.canonical_query = canonical_query
         self.canonical_request = canonical_request
@@ -149,6 +150,8 @@ def verify(method, target, headers, body, ak, sk, now=None, security_token=None)
     if got_ak != ak:
         return Verdict(False, "unknown AK", ak=got_ak)
     claimed = got_signed.split(";")
+    if not all(claimed):
+        return Verdict(False, "empty name in SignedHeaders", ak=got_ak)
     for must in ("host", "x-sdk-date"):
         if must not in claimed:
             return Verdict(False, "%s is not among the signed headers" % must, ak=got_ak)
@@ -211,7 +214,7 @@ def verify(method, target, headers, body, ak, sk, now=None, security_token=None)
         )
     if not hmac.compare_digest(want_sig.lower(), got_sig.lower()):
         return Verdict(False, "signature mismatch", canonical_query, signer.canonical_request, got_ak)
-    return Verdict(True, "signature ok", canonical_query, signer.canonical_request, got_ak)
+    return Verdict(True, "signature ok", canonical_query, signer.canonical_request, got_ak, got_signed)
 
 
 def _mask_canonical(cr):
@@ -271,6 +274,7 @@ class Gateway:
                         "ok": verdict.ok,
                         "reason": verdict.reason,
                         "canonical_query": verdict.canonical_query,
+                        "signed_headers": verdict.signed_headers,
                         "request_id": request_id,
                         "status": status,
                     }
