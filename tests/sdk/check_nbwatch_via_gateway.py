@@ -142,9 +142,8 @@ def main():
 
         # The simulator's own names: a non-ASCII one, as nbwatch users will type it.
         names = [i.get("name") or "" for i in sdk_reference(info, [])]
-        wide = next((n for n in names if any(ord(ch) > 127 for ch in n)), None)
-        if wide:
-            probe = wide[:4]
+        probe = harness.non_ascii_probe(names)
+        if probe:
             CASES.append(("--name %r (simulator names)" % probe, ["--name", probe], [("name", probe)], 50))
 
     c.hide(sk)

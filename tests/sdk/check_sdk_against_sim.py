@@ -278,7 +278,12 @@ def main():
                      default="")
         if common:
             probes.append(common)
-    probes += ["no-such-notebook-zz"]
+        wide = harness.non_ascii_probe(names)
+        if wide:
+            probes.append(wide.upper())  # non-ASCII (in another case where it has one)
+    # Values the SDK percent-encodes: the simulator must verify the SDK's signature
+    # of each (a 401 here is a signing mismatch) and match them literally.
+    probes += ["no-such-notebook-zz", "my nb*中文+~/=&x:y", "100%", "a;b", "q?x#y", "a b"]
     for probe in probes:
         _, nraws = lst.all(limit=50, name=probe)
         got = [i.get("id") for i in items(nraws)]

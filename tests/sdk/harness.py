@@ -174,6 +174,15 @@ def start_sim(nbwatch, args=(), timeout=30.0):
     return started, info
 
 
+def non_ascii_probe(names):
+    """The 3-character piece starting at a non-ASCII character that the most
+    names contain (a realistic fuzzy --name that needs percent-encoding)."""
+    pieces = {n[k:k + 3] for n in names for k, ch in enumerate(n) if ord(ch) > 127 and len(n) >= k + 3}
+    if not pieces:
+        return None
+    return max(sorted(pieces), key=lambda p: sum(p.lower() in n.lower() for n in names))
+
+
 class Checks:
     """PASS/FAIL lines and a summary; exit status 1 if anything failed."""
 

@@ -227,7 +227,8 @@ def _mask_canonical(cr):
 
 class Gateway:
     def __init__(self, ak, sk, skew_check=True, upstream=None, instances=None, security_token=None,
-                 verbose=False, max_verdicts=2000):
+                 verbose=False, max_verdicts=2000, log=True):
+        self.log = log
         self.ak = ak
         self.sk = sk
         self.skew_check = skew_check
@@ -279,6 +280,8 @@ class Gateway:
                         "status": status,
                     }
                 )
+        if not self.log:
+            return
         note = "" if verdict.canonical_query else " (query on the wire is not the SDK's canonical query)"
         print(
             "[gateway] %s %s %s -> %s rid=%s: %s%s"

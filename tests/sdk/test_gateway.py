@@ -125,7 +125,7 @@ class VectorTests(unittest.TestCase):
 
 class GatewayServer:
     def __init__(self, **kw):
-        self.gateway = sdk_gateway.Gateway(AK, SK, **kw)
+        self.gateway = sdk_gateway.Gateway(AK, SK, log=os.environ.get("SDKCHECK_ECHO") == "1", **kw)
         self.server = sdk_gateway.make_server(self.gateway)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
