@@ -152,7 +152,7 @@ fn http_hint(h: &HttpError) -> Option<String> {
             )
         }
         401 => {
-            "check the AK/SK pair, that this machine's clock is within 15 minutes of UTC, and the region; polling stops so the AK is not locked"
+            "check the AK/SK pair, that this machine's clock is within 15 minutes of UTC, and the region; nbwatch does not retry it, so the AK is not locked"
                 .into()
         }
         403 => "the account lacks ModelArts permission for this project: ask an admin to grant it".into(),
