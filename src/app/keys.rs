@@ -291,6 +291,24 @@ pub fn hints(mode: ModeKind) -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The key table of the README, generated from [`KEYMAP`] so the two never drift
+/// (a test compares it with README.md).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| where | keys | what they do |\n|---|---|---|\n");
+    for ctx in Context::ALL {
+        for bnd in bindings(ctx) {
+            let keys = keys_label(bnd).replace('|', "\\|");
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                ctx.title(),
+                keys,
+                bnd.description
+            ));
+        }
+    }
+    out
+}
+
 /// The hint bar shows only the first key of a binding, to stay short.
 fn hint_keys(bnd: &Binding) -> String {
     bnd.keys.first().map(|k| k.label()).unwrap_or_default()
@@ -298,6 +316,21 @@ fn hint_keys(bnd: &Binding) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn readme_key_table_is_generated_from_the_keymap() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("<!-- keys:start -->\n").map(|i| i + 20);
+        let end = readme.find("<!-- keys:end -->");
+        let (Some(start), Some(end)) = (start, end) else {
+            panic!("README.md lacks the <!-- keys:start --> / <!-- keys:end --> markers");
+        };
+        let expected = super::markdown_table();
+        assert!(
+            readme[start..end] == expected,
+            "README.md's key table is out of date; replace it with:\n{expected}"
+        );
+    }
+
     use super::*;
     use std::collections::HashSet;
 
