@@ -12,7 +12,7 @@ use nbwatch::api::{
     WorkspaceParam,
 };
 use nbwatch::secret::Secret;
-use nbwatch::sim::{Fault, SimHandle};
+use nbwatch::sim::{Fault, SimConfig, SimHandle};
 use serde_json::Value;
 use sim_common::*;
 
@@ -710,35 +710,132 @@ async fn a_flapping_server_is_read_through_with_retries() {
     assert!(seen > pages, "some requests failed and were retried");
 }
 
-#[tokio::test]
-async fn drift_loses_nothing_and_duplicates_nothing() {
-    let sim = manual(POPULATION).await;
-    let before: HashSet<String> = raw_ids(&list_all(&sim, &[]).await).into_iter().collect();
-
-    // total moves before every page, for the whole listing.
+/// Lists with `drift` on for the whole listing; returns (before, listing, after).
+async fn drifting_listing(
+    seed: u64,
+    page_size: u32,
+    concurrency: usize,
+) -> (HashSet<String>, Listing, HashSet<String>) {
+    let sim = start(SimConfig {
+        instances: 137,
+        seed,
+        ..SimConfig::manual_at(T0)
+    })
+    .await;
+    let before = raw_ids(&list_all(&sim, &[]).await).into_iter().collect();
     sim.set_faults(&faults(&["drift"]));
     let mut o = opts(&sim);
-    o.concurrency = 4;
-    let listing = client(o).fetch_all(&query(10)).await.unwrap();
+    o.concurrency = concurrency;
+    let listing = client(o).fetch_all(&query(page_size)).await.unwrap();
     sim.clear_faults();
-    let after: HashSet<String> = raw_ids(&list_all(&sim, &[]).await).into_iter().collect();
-    let got = ids(&listing);
-    assert_unique(&got);
-    assert!(listing.passes > 1, "the drift was noticed");
-    let got_set: HashSet<&String> = got.iter().collect();
-    let throughout: Vec<&String> = before.intersection(&after).collect();
-    assert!(throughout.len() > 200);
-    let lost: Vec<&&String> = throughout
-        .iter()
-        .filter(|id| !got_set.contains(*id))
-        .collect();
-    assert!(lost.is_empty(), "lost {lost:?}");
-    assert_ne!(before, after, "the population really moved");
+    let after = raw_ids(&list_all(&sim, &[]).await).into_iter().collect();
+    (before, listing, after)
+}
 
-    // A drift that stops: the next pass is consistent and is exactly the new population.
+#[tokio::test]
+async fn drift_loses_nothing_and_duplicates_nothing() {
+    // An instance appears or disappears before every page request, all along.
+    // Seeds 2, 3, 6 and 7 each lost an instance on a page boundary before the
+    // client overlapped its pages once drift was seen.
+    for seed in [1, 2, 3, 6, 7] {
+        for concurrency in [1, 4] {
+            let what = format!("seed {seed}, concurrency {concurrency}");
+            let (before, listing, after) = drifting_listing(seed, 10, concurrency).await;
+            let got = ids(&listing);
+            assert_unique(&got);
+            assert!(listing.passes > 1, "{what}: the drift was noticed");
+            assert_ne!(before, after, "{what}: the population really moved");
+            let got: HashSet<&String> = got.iter().collect();
+            let throughout: Vec<&String> = before.intersection(&after).collect();
+            assert!(throughout.len() > 100, "{what}");
+            let lost: Vec<&&String> = throughout.iter().filter(|id| !got.contains(*id)).collect();
+            assert!(lost.is_empty(), "{what}: lost {lost:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_drift_that_stops_gives_exactly_the_new_population() {
+    let sim = manual(POPULATION).await;
+    // Three requests drift; the second pass is consistent and is the truth.
     sim.set_faults(&faults(&["drift:count=3"]));
-    let listing = client(opts(&sim)).fetch_all(&query(10)).await.unwrap();
+    let (r, seen) = fetch(&sim, &client(opts(&sim)), &query(10)).await;
+    let listing = r.unwrap();
     let now = raw_ids(&list_all(&sim, &[]).await);
     assert_eq!(listing.passes, 2);
-    assert_eq!(ids(&listing), now);
+    assert_eq!(
+        ids(&listing),
+        now,
+        "the new population, in order, each once"
+    );
+    assert_eq!(listing.requests, seen);
+}
+
+// ---------------------------------------------------------------- other ways in
+
+#[tokio::test]
+async fn hostnames_trailing_slashes_security_tokens_and_iam_tokens_all_verify() {
+    let sim = manual(60).await;
+    let reference = raw_ids(&list_all(&sim, &[]).await);
+    let filtered = {
+        let q = ListQuery {
+            name: Some("中文".into()),
+            workspace_id: Some("0".into()),
+            workspace_param: WorkspaceParam::WorkspaceIdCamel,
+            ..query(10)
+        };
+        let want = raw_ids(&list_all(&sim, &[("name", "中文"), ("workspaceId", "0")]).await);
+        (q, want)
+    };
+
+    // A host name rather than an address: the signed Host header carries it.
+    let mut o = opts(&sim);
+    o.endpoint = format!("http://localhost:{}/", sim.addr.port());
+    let listing = client(o).fetch_all(&query(20)).await.unwrap();
+    assert_eq!(ids(&listing), reference);
+
+    // Temporary credentials: the security token is sent and signed.
+    let mut o = opts(&sim);
+    let (ak, sk) = sim.credentials();
+    o.auth = Auth::AkSk(AkSk {
+        ak,
+        sk,
+        security_token: Some(Secret::new("temporary-security-token")),
+    });
+    let c = client(o);
+    assert_eq!(ids(&c.fetch_all(&query(20)).await.unwrap()), reference);
+    assert_eq!(ids(&c.fetch_all(&filtered.0).await.unwrap()), filtered.1);
+
+    // An IAM token: nothing signed, the query still encoded right.
+    let mut o = opts(&sim);
+    o.auth = Auth::Token(Secret::new(nbwatch::sim::DEMO_TOKEN));
+    let c = client(o);
+    assert!(!filtered.1.is_empty());
+    assert_eq!(ids(&c.fetch_all(&filtered.0).await.unwrap()), filtered.1);
+}
+
+#[tokio::test]
+async fn a_query_the_client_knows_is_wrong_is_refused_before_any_request() {
+    let sim = manual(10).await;
+    let c = client(opts(&sim));
+    for q in [
+        ListQuery {
+            sort_dir: Some("UP".into()),
+            ..query(10)
+        },
+        ListQuery {
+            feature: Some("GPU".into()),
+            ..query(10)
+        },
+        ListQuery {
+            name: Some("x".repeat(129)),
+            ..query(10)
+        },
+    ] {
+        let (r, seen) = fetch(&sim, &c, &q).await;
+        let e = r.unwrap_err();
+        assert!(matches!(e, ApiError::Request(_)), "{e:?}");
+        assert!(!e.is_retryable());
+        assert_eq!(seen, 0, "{q:?}");
+    }
 }
