@@ -52,7 +52,7 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         ) {
             Ok(s) => (s, None),
             Err(e) => {
-                eprintln!("nbwatch: {e}");
+                eprintln!("nbwatch: {}", one_line(&e));
                 return ExitCode::from(EXIT_CONFIG);
             }
         }
@@ -102,6 +102,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             }
         },
     }
+}
+
+/// A configuration error as one stderr line (`where: problem; fix: how`), like
+/// every other error `list` reports, so scripts can log it as one record.
+fn one_line(e: &config::ConfigError) -> String {
+    let text = match &e.at {
+        Some(at) => format!("{at}: {}; fix: {}", e.problem, e.fix),
+        None => format!("{}; fix: {}", e.problem, e.fix),
+    };
+    text.replace(['\r', '\n'], " ")
 }
 
 /// The command line's part of the configuration.

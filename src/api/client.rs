@@ -423,7 +423,14 @@ impl Client {
         let mut seen_passes: Vec<Vec<Notebook>> = Vec::new();
         let mut total = None;
         for pass in 1..=MAX_PASSES {
-            let (items, pass_total, consistent) = self.one_pass(q).await?;
+            // A deletion between two page reads shifts the rest of the listing up,
+            // so the instance on the page boundary slips into the page already read,
+            // and a steady drift slips it again on every pass. Once drift is seen,
+            // pages overlap by half: a boundary instance is then read unless more
+            // than half a page was deleted before it between two reads.
+            let limit = u64::from(q.page_size.get());
+            let step = if pass == 1 { limit } else { limit - limit / 2 };
+            let (items, pass_total, consistent) = self.one_pass(q, step).await?;
             total = pass_total;
             if consistent {
                 return Ok(Listing {
@@ -446,11 +453,13 @@ impl Client {
         })
     }
 
-    /// Reads every page once. Returns the items, the last `total`, and whether the
-    /// pages agreed with each other.
+    /// Reads every page once, at offsets `0, step, 2 * step, …` (`step` ≤ limit;
+    /// pages overlap when it is smaller). Returns the items (an id may come twice),
+    /// the last `total`, and whether the pages agreed.
     async fn one_pass(
         &self,
         q: &ListQuery,
+        step: u64,
     ) -> Result<(Vec<Notebook>, Option<i64>, bool), ApiError> {
         let limit = u64::from(q.page_size.get());
         let first = self.fetch_page(q, 0).await?;
@@ -470,12 +479,16 @@ impl Client {
         let mut last_total = first_total;
         let mut items = first.page.data;
         let mut short = (items.len() as u64) < limit;
+        let step = step.clamp(1, limit.max(1));
+        // The offset of the last page read: pages go on while it ends short of `total`.
+        let mut last_offset = 0;
 
         if total != u64::MAX && !short {
             let offsets: Vec<u64> = (1..)
-                .map(|i| i * limit)
-                .take_while(|o| *o < total)
+                .map(|i| i * step)
+                .take_while(|o| o - step + limit < total)
                 .collect();
+            last_offset = offsets.last().copied().unwrap_or(0);
             let pages: Vec<Page> = futures::stream::iter(offsets)
                 .map(|o| self.fetch_page(q, o))
                 .buffered(self.opts.concurrency.max(1))
@@ -491,16 +504,16 @@ impl Client {
             }
         }
         // Instances created meanwhile (or no total at all): read on, one page at a time.
-        let mut offset = items.len() as u64;
         let grown = |t: Option<i64>| t.map(|t| t.max(0) as u64).unwrap_or(u64::MAX);
-        while !short && offset < grown(last_total) && offset < MAX_TOTAL as u64 {
+        while !short && last_offset + limit < grown(last_total) && last_offset < MAX_TOTAL as u64 {
+            let offset = last_offset + step;
             let p = self.fetch_page(q, offset).await?;
             if p.page.total != first_total {
                 consistent = false;
             }
             last_total = p.page.total.or(last_total);
             short = (p.page.data.len() as u64) < limit;
-            offset += limit;
+            last_offset = offset;
             items.extend(p.page.data);
         }
         let unique = items

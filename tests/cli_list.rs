@@ -1,0 +1,601 @@
+//! `nbwatch list` as a user runs it: the real binary, a clean environment, and a
+//! simulator in this test process on a loopback port.
+mod sim_common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use nbwatch::api::model::mask_secret;
+use nbwatch::sim::{Fault, SimHandle};
+use serde_json::Value;
+use sim_common::*;
+
+/// A fresh, empty HOME, removed afterwards.
+struct TempHome(PathBuf);
+
+impl TempHome {
+    fn new() -> TempHome {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "nbwatch-cli-list-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempHome(dir)
+    }
+
+    /// Every file nbwatch wrote under HOME (logs), as text.
+    fn written(&self) -> String {
+        fn walk(p: &Path, out: &mut String) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        walk(&path, out);
+                    } else if let Ok(b) = std::fs::read(&path) {
+                        out.push_str(&String::from_utf8_lossy(&b));
+                    }
+                }
+            }
+        }
+        let mut s = String::new();
+        walk(&self.0, &mut s);
+        s
+    }
+}
+
+impl Drop for TempHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    /// What nbwatch left in its HOME (the log file).
+    files: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.json()
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        assert_eq!(self.stderr, "", "nothing on stderr when all is well");
+        self
+    }
+}
+
+/// Runs the binary with only PATH, HOME and `env` set, killing it after 20 s.
+async fn nbwatch(args: &[&str], env: &[(&str, &str)]) -> Out {
+    let home = TempHome::new();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &home.0)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("the binary starts");
+    let pid = child.id();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await;
+    let output = match waited {
+        Ok(joined) => joined.unwrap().unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("nbwatch {args:?} did not finish within 20 s");
+        }
+    };
+    Out {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        files: home.written(),
+    }
+}
+
+/// The simulator's AK/SK in the SDK's variables.
+fn creds(sim: &SimHandle) -> Vec<(&'static str, String)> {
+    let (ak, sk) = sim.credentials();
+    vec![
+        ("HUAWEICLOUD_SDK_AK", ak),
+        ("HUAWEICLOUD_SDK_SK", sk.expose().to_string()),
+    ]
+}
+
+/// `list --endpoint E --project-id P ARGS...` with the simulator's AK/SK.
+async fn list_cli(sim: &SimHandle, args: &[&str]) -> Out {
+    let ep = sim.endpoint();
+    let mut all = vec!["list", "--endpoint", &ep, "--project-id", sim.project_id()];
+    all.extend_from_slice(args);
+    let env = creds(sim);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    nbwatch(&all, &env).await
+}
+
+fn raw_ids(v: &[Value]) -> Vec<String> {
+    v.iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `got` says what `want` says. Two known, harmless differences of the typed model
+/// (src/api/model.rs) are allowed: a list the service sent empty (`data_volumes: []`)
+/// is left out, and numbers compare by value (`custom_spec.cpu` 24 prints as 24.0).
+fn assert_same(got: &Value, want: &Value, at: &str) {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => assert_same(gv, wv, &format!("{at}.{k}")),
+                    None if wv.as_array().is_some_and(|a| a.is_empty()) => {}
+                    None => panic!("{at}.{k} dropped (was {wv})"),
+                }
+            }
+            for k in g.keys() {
+                assert!(w.contains_key(k), "{at}.{k} invented");
+            }
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            assert_eq!(g.len(), w.len(), "{at}");
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                assert_same(gv, wv, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Number(g), Value::Number(w)) => {
+            assert_eq!(g.as_f64(), w.as_f64(), "{at}");
+        }
+        _ => assert_eq!(got, want, "{at}"),
+    }
+}
+
+#[tokio::test]
+async fn json_lists_every_instance_with_every_field_and_masked_tokens() {
+    let sim = manual(75).await;
+    let raw = list_all(&sim, &[]).await;
+    let before = sim.request_count();
+    let out = list_cli(&sim, &["--output", "json", "-vv"]).await.ok();
+    assert_eq!(sim.request_count() - before, 2, "two pages of 50");
+    assert!(
+        out.files.contains("listed"),
+        "trace log written: {:?}",
+        out.files
+    );
+
+    let printed = out.json();
+    let printed = printed.as_array().unwrap();
+    assert_eq!(
+        out.ids(),
+        raw_ids(&raw),
+        "every instance, in the service's order"
+    );
+    let mut tokens = HashSet::new();
+    for (p, r) in printed.iter().zip(&raw) {
+        let token = r["token"].as_str().unwrap();
+        tokens.insert(token.to_string());
+        assert_eq!(p["token"], mask_secret(token).as_str());
+        // Everything else as the service sent it, unknown fields included.
+        let mut want = r.clone();
+        want["token"] = p["token"].clone();
+        assert_same(p, &want, &format!("instance {}", r["id"]));
+    }
+    assert!(
+        printed.iter().any(|p| p.get("billing_items").is_some()),
+        "fields beyond the typed model survive"
+    );
+    assert_eq!(tokens.len(), raw.len());
+    for t in &tokens {
+        assert!(
+            !out.stdout.contains(t.as_str()),
+            "token {t} printed in clear"
+        );
+        assert!(!out.files.contains(t.as_str()), "token {t} logged");
+    }
+    let sk = sim.credentials().1;
+    assert!(!out.stdout.contains(sk.expose()) && !out.files.contains(sk.expose()));
+}
+
+#[tokio::test]
+async fn table_and_csv_have_a_header_and_a_row_per_instance() {
+    let sim = manual(40).await;
+    let ids = raw_ids(&list_all(&sim, &[]).await);
+    let tokens: Vec<String> = list_all(&sim, &[])
+        .await
+        .iter()
+        .map(|n| n["token"].as_str().unwrap().to_string())
+        .collect();
+
+    let table = list_cli(&sim, &[]).await.ok();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), ids.len() + 2, "{}", table.stdout);
+    for col in ["NAME", "STATUS", "FLAVOR", "AGE", "AUTO-STOP", "ID"] {
+        assert!(lines[0].contains(col), "{}", lines[0]);
+    }
+    for (line, id) in lines[1..=ids.len()].iter().zip(&ids) {
+        assert!(line.ends_with(id.as_str()), "{line}");
+    }
+    assert_eq!(lines[ids.len() + 1], format!("{} instances", ids.len()));
+
+    let csv = list_cli(&sim, &["-o", "csv"]).await.ok();
+    let rows: Vec<&str> = csv.stdout.split("\r\n").collect();
+    assert_eq!(
+        rows.len(),
+        ids.len() + 2,
+        "header, rows, and the final CRLF"
+    );
+    assert!(rows[0].starts_with("id,name,status,"), "{}", rows[0]);
+    assert_eq!(rows[ids.len() + 1], "");
+    for (row, id) in rows[1..=ids.len()].iter().zip(&ids) {
+        assert!(row.starts_with(&format!("{id},")), "{row}");
+    }
+    for t in &tokens {
+        assert!(!table.stdout.contains(t.as_str()) && !csv.stdout.contains(t.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn filters_with_odd_characters_are_signed_and_verified() {
+    let sim = manual(120).await;
+    let everything = list_all(&sim, &[]).await;
+
+    for name in ["my nb*中文", "a b", "中文", "ÜBER"] {
+        let before = sim.request_count();
+        let out = list_cli(&sim, &["--name", name, "-o", "json"]).await.ok();
+        assert_eq!(sim.request_count() - before, 1, "{name}");
+        let needle = name.to_lowercase();
+        let want: Vec<Value> = everything
+            .iter()
+            .filter(|n| n["name"].as_str().unwrap().to_lowercase().contains(&needle))
+            .cloned()
+            .collect();
+        assert_eq!(out.ids(), raw_ids(&want), "{name}");
+        if name == "中文" || name == "ÜBER" {
+            assert!(!want.is_empty(), "{name} matches some instance");
+        }
+    }
+
+    let out = list_cli(
+        &sim,
+        &[
+            "--sort-key",
+            "name,create_at",
+            "--sort-dir",
+            "ASC",
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .ok();
+    let printed = out.json();
+    let keys: Vec<(String, i64)> = printed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["create_at"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), everything.len());
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+
+    let before = sim.request_count();
+    let out = list_cli(&sim, &["--page-size", "10", "-o", "json"])
+        .await
+        .ok();
+    assert_eq!(out.ids(), raw_ids(&everything));
+    assert_eq!(
+        sim.request_count() - before,
+        everything.len().div_ceil(10) as u64
+    );
+
+    let out = list_cli(
+        &sim,
+        &[
+            "--status",
+            "RUNNING",
+            "--param",
+            "flavor=modelarts.vm.gpu.t4",
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .ok();
+    let want: Vec<Value> = everything
+        .iter()
+        .filter(|n| n["status"] == "RUNNING" && n["flavor"] == "modelarts.vm.gpu.t4")
+        .cloned()
+        .collect();
+    assert_eq!(out.ids(), raw_ids(&want));
+}
+
+#[tokio::test]
+async fn a_wrong_sk_is_one_line_on_stderr_exit_1_and_one_request() {
+    let sim = manual(20).await;
+    let (ak, sk) = sim.credentials();
+    let wrong = "wrongSecretKeyWrongSecretKey0123456789ab";
+    let ep = sim.endpoint();
+    let out = nbwatch(
+        &[
+            "list",
+            "-vv",
+            "--endpoint",
+            &ep,
+            "--project-id",
+            sim.project_id(),
+        ],
+        &[("HUAWEICLOUD_SDK_AK", &ak), ("HUAWEICLOUD_SDK_SK", wrong)],
+    )
+    .await;
+    assert!(
+        out.files.contains("list failed"),
+        "the failure is logged (to the default log under HOME): {:?}",
+        out.files
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.ends_with('\n'));
+    let line = out.stderr.trim_end();
+    assert!(line.contains("APIGW.0301"), "{line}");
+    let rid = line
+        .split("(request id ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no request id in {line}"));
+    assert_eq!(rid.len(), 32, "{line}");
+    assert!(line.contains("hint: check the AK/SK"), "{line}");
+    assert_eq!(sim.request_count(), 1, "a 401 is never retried");
+    for secret in [wrong, sk.expose()] {
+        for (what, text) in [
+            ("stdout", &out.stdout),
+            ("stderr", &out.stderr),
+            ("log", &out.files),
+        ] {
+            assert!(!text.contains(secret), "a secret key in the {what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn global_flags_go_before_or_after_the_subcommand() {
+    let sim = manual(15).await;
+    let ids = raw_ids(&list_all(&sim, &[]).await);
+    let ep = sim.endpoint();
+    let env = creds(&sim);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let after = nbwatch(
+        &[
+            "list",
+            "-o",
+            "json",
+            "--endpoint",
+            &ep,
+            "--project-id",
+            sim.project_id(),
+            "--timeout",
+            "5",
+        ],
+        &env,
+    )
+    .await
+    .ok();
+    let before = nbwatch(
+        &[
+            "--endpoint",
+            &ep,
+            "--project-id",
+            sim.project_id(),
+            "--timeout",
+            "5",
+            "list",
+            "-o",
+            "json",
+        ],
+        &env,
+    )
+    .await
+    .ok();
+    assert_eq!(after.ids(), ids);
+    assert_eq!(before.ids(), ids);
+}
+
+#[tokio::test]
+async fn bad_usage_is_exit_2_with_one_line_and_no_request() {
+    let sim = manual(5).await;
+    let out = list_cli(&sim, &["--page-size", "30"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.starts_with("nbwatch: "), "{}", out.stderr);
+    assert!(out.stderr.contains("--page-size"), "{}", out.stderr);
+    assert!(out.stderr.contains("page size 30"), "{}", out.stderr);
+    assert!(out.stderr.contains("10, 20 or 50"), "{}", out.stderr);
+
+    let out = list_cli(&sim, &["--param", "nope=1"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("flavor"),
+        "lists the known ones: {}",
+        out.stderr
+    );
+
+    assert_eq!(sim.request_count(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn demo_list_needs_no_configuration() {
+    let out = nbwatch(&["--demo", "list", "-o", "json"], &[]).await.ok();
+    let printed = out.json();
+    let printed = printed.as_array().unwrap();
+    assert!(printed.len() > 10, "{} instances", printed.len());
+    let statuses: HashSet<&str> = printed
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    for s in ["CREATE_FAILED", "FROZEN", "RUNNING"] {
+        assert!(statuses.contains(s), "{s} missing from {statuses:?}");
+    }
+    assert!(
+        printed
+            .iter()
+            .filter(|n| n["status"] == "CREATE_FAILED")
+            .all(|n| n["fail_reason"].is_string()),
+        "a failed creation says why"
+    );
+    assert!(!out.stdout.contains(nbwatch::sim::DEMO_SK));
+}
+
+#[tokio::test]
+async fn a_persistent_server_error_is_exit_1_with_nothing_half_printed() {
+    let sim = manual(80).await;
+    sim.set_faults(&["500".parse::<Fault>().unwrap()]);
+    let out = list_cli(&sim, &["--page-size", "10"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing half-printed");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    let line = out.stderr.trim_end();
+    assert!(line.contains("HTTP 500 ModelArts.0010"), "{line}");
+    assert!(line.contains("(request id "), "{line}");
+    assert!(line.contains("hint: "), "{line}");
+    assert_eq!(sim.request_count(), 4, "one attempt and three retries");
+}
+
+#[tokio::test]
+async fn a_failure_on_a_later_page_prints_no_part_of_the_listing() {
+    let sim = manual(80).await;
+    // Request 1 (page one) succeeds; requests 2 to 5 (page two and its three
+    // retries) all fail: 2 and 4 by flap:2, 3 by flap:3, 5 by flap:5.
+    let faults: Vec<Fault> = ["flap:2", "flap:3", "flap:5"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    sim.set_faults(&faults);
+    let out = list_cli(
+        &sim,
+        &["--page-size", "10", "--concurrency", "1", "-o", "csv"],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "page one is not printed alone");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("ModelArts.0010"), "{}", out.stderr);
+    assert_eq!(sim.request_count(), 5);
+}
+
+#[tokio::test]
+async fn an_iam_token_works_instead_of_aksk() {
+    let sim = manual(25).await;
+    let ids = raw_ids(&list_all(&sim, &[]).await);
+    let ep = sim.endpoint();
+    let out = nbwatch(
+        &[
+            "list",
+            "-o",
+            "json",
+            "--endpoint",
+            &ep,
+            "--project-id",
+            sim.project_id(),
+        ],
+        &[("NBWATCH_AUTH_TOKEN", nbwatch::sim::DEMO_TOKEN)],
+    )
+    .await
+    .ok();
+    assert_eq!(out.ids(), ids);
+    assert!(
+        !out.files.contains(nbwatch::sim::DEMO_TOKEN),
+        "token logged"
+    );
+
+    let out = nbwatch(
+        &["list", "--endpoint", &ep, "--project-id", sim.project_id()],
+        &[("NBWATCH_AUTH_TOKEN", "stale-token-123456")],
+    )
+    .await;
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1);
+    assert!(
+        out.stderr.contains("token is invalid or expired"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("stale-token-123456"));
+}
+
+#[tokio::test]
+async fn a_skewed_clock_is_named_in_the_error() {
+    let sim = manual(5).await;
+    let ep = sim.endpoint();
+    let mut env = creds(&sim);
+    env.push(("NBWATCH_TEST_CLOCK_OFFSET_SECS", "-7200".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = nbwatch(
+        &["list", "--endpoint", &ep, "--project-id", sim.project_id()],
+        &env,
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("APIGW.0301"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("clock is 2h00m behind")
+            || out.stderr.contains("clock is 1h59m behind"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sim.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_project_id_is_a_usage_error() {
+    let sim = manual(5).await;
+    let out = nbwatch(
+        &["list", "--endpoint", &sim.endpoint(), "--project-id", "a/b"],
+        &[("NBWATCH_AUTH_TOKEN", nbwatch::sim::DEMO_TOKEN)],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("project id"), "{}", out.stderr);
+    assert_eq!(sim.request_count(), 0);
+}
