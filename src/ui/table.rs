@@ -293,10 +293,25 @@ fn empty_message(app: &App, ctx: &Env) -> Vec<Line<'static>> {
     let t = ctx.theme;
     if !app.has_data() {
         return match app.freshness(ctx.now_ms) {
-            Freshness::Failing { .. } | Freshness::AuthStopped { .. } => vec![
-                Line::styled("No data yet: the first poll failed.", t.error),
-                Line::styled("See the status bar below.", t.muted),
-            ],
+            Freshness::Failing { .. } | Freshness::AuthStopped { .. } => {
+                // Nothing else is on screen yet: spell the whole error out here.
+                let mut lines = vec![Line::styled("No data yet: the first poll failed.", t.error)];
+                if let Some(e) = &app.poll().last_error {
+                    lines.push(Line::styled(
+                        format!("{}: {}", e.short_code(), e.message),
+                        t.error,
+                    ));
+                    if let Some(h) = &e.hint {
+                        lines.push(Line::styled(format!("What to do: {h}"), t.text));
+                    }
+                    if let Some(id) = &e.request_id {
+                        lines.push(Line::styled(format!("request id {id}"), t.muted));
+                    }
+                } else {
+                    lines.push(Line::styled("See the status bar below.", t.muted));
+                }
+                lines
+            }
             _ => vec![Line::styled("Loading notebook instances…", t.accent)],
         };
     }
