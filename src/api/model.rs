@@ -3,195 +3,272 @@
 //! Every field is optional and tolerant: a field that is absent, `null` or of an
 //! unexpected type becomes `None` instead of failing the whole page, and fields we
 //! do not know are kept in `extra` so JSON output can hand them back to the user.
+//!
+//! Parsing is streaming: a page of 10,000 instances is read straight into these
+//! types without building a `serde_json::Value` first (only unknown fields become
+//! `Value`s). The `model_struct!` macro writes the `Serialize`/`Deserialize` impls
+//! and the `lenient` module decides, per field type, what a wrong-typed value
+//! turns into.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// Unknown fields, kept verbatim.
 pub type Extra = BTreeMap<String, Value>;
 
+/// Declares one tolerant model struct and its serde impls.
+///
+/// Write the struct as usual (every field `pub`, of a type that implements
+/// `lenient::Field`); a field whose JSON name differs from its Rust name says so
+/// with `as "name"` after its type. The macro appends `pub extra: Extra` and writes:
+///
+/// - `Deserialize`: one pass over the object; a known key goes through its
+///   type's lenient reading (a wrong type gives `None` / an empty list), an
+///   unknown key is kept in `extra` as a `Value`. A repeated key: the last one wins.
+/// - `Serialize`: the fields in declaration order, skipping `None` and empty lists,
+///   then the `extra` entries, all in one flat object (what `#[serde(flatten)]` gave).
+macro_rules! model_struct {
+    (@wire $field:ident) => {
+        stringify!($field)
+    };
+    (@wire $field:ident $wire:literal) => {
+        $wire
+    };
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$field_attr:meta])*
+                pub $field:ident : $ty:ty $(as $wire:literal)?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        pub struct $name {
+            $(
+                $(#[$field_attr])*
+                pub $field: $ty,
+            )*
+            /// Fields this version does not know, kept verbatim.
+            pub extra: Extra,
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(None)?;
+                $(
+                    if !lenient::Field::is_absent(&self.$field) {
+                        map.serialize_entry(model_struct!(@wire $field $($wire)?), &self.$field)?;
+                    }
+                )*
+                for (key, value) in &self.extra {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #[allow(non_camel_case_types)]
+                enum Key {
+                    $($field,)*
+                    Unknown(String),
+                }
+
+                impl Key {
+                    fn known(name: &str) -> Option<Key> {
+                        Some(match name {
+                            $(model_struct!(@wire $field $($wire)?) => Key::$field,)*
+                            _ => return None,
+                        })
+                    }
+                }
+
+                struct KeyVisitor;
+
+                impl<'de> Visitor<'de> for KeyVisitor {
+                    type Value = Key;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a field name")
+                    }
+
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                        Ok(Key::known(v).unwrap_or_else(|| Key::Unknown(v.to_owned())))
+                    }
+
+                    fn visit_string<E: de::Error>(self, v: String) -> Result<Key, E> {
+                        Ok(Key::known(&v).unwrap_or(Key::Unknown(v)))
+                    }
+                }
+
+                impl<'de> Deserialize<'de> for Key {
+                    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+                        d.deserialize_identifier(KeyVisitor)
+                    }
+                }
+
+                struct ObjectVisitor;
+
+                impl<'de> Visitor<'de> for ObjectVisitor {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " object"))
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut out = $name {
+                            $($field: Default::default(),)*
+                            extra: Extra::new(),
+                        };
+                        while let Some(found) = map.next_key::<Key>()? {
+                            match found {
+                                $(
+                                    Key::$field => {
+                                        out.$field = map.next_value::<lenient::Lenient<$ty>>()?.0;
+                                    }
+                                )*
+                                Key::Unknown(name) => {
+                                    let value: Value = map.next_value()?;
+                                    out.extra.insert(name, value);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+
+                deserializer.deserialize_map(ObjectVisitor)
+            }
+        }
+
+        impl lenient::Object for $name {}
+    };
+}
+
 /// One page of `GET /v1/{project_id}/notebooks/all`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Unknown top-level keys are ignored; a repeated key: the last one wins.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NotebookPage {
-    #[serde(default, deserialize_with = "lenient::int")]
     pub current: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::vec")]
     pub data: Vec<Notebook>,
-    #[serde(default, deserialize_with = "lenient::int")]
     pub pages: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
     pub size: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
     pub total: Option<i64>,
 }
 
-/// One notebook instance (`NotebookResp`).
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Notebook {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub description: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::status"
-    )]
-    pub status: Option<Status>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub fail_reason: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub feature: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub flavor: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub url: Option<String>,
-    /// Authenticates to the running notebook: a secret. Never displayed in clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub token: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub workspace_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub ip: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub user_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub jupyter_version: Option<String>,
-    /// Epoch milliseconds, UTC.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub create_at: Option<i64>,
-    /// Epoch milliseconds, UTC.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub update_at: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::vec"
-    )]
-    pub action_progress: Vec<JobProgress>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::vec"
-    )]
-    pub endpoints: Vec<Endpoint>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub image: Option<Image>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub lease: Option<Lease>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub volume: Option<Volume>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::vec"
-    )]
-    pub data_volumes: Vec<DataVolume>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub pool: Option<Pool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub user: Option<User>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub billing_items: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::vec"
-    )]
-    pub tags: Vec<Tag>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub custom_spec: Option<CustomSpec>,
-    #[serde(flatten)]
-    pub extra: Extra,
+impl<'de> Deserialize<'de> for NotebookPage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        enum Key {
+            Current,
+            Data,
+            Pages,
+            Size,
+            Total,
+            Other,
+        }
+
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "current" => Key::Current,
+                    "data" => Key::Data,
+                    "pages" => Key::Pages,
+                    "size" => Key::Size,
+                    "total" => Key::Total,
+                    _ => Key::Other,
+                })
+            }
+        }
+
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+
+        struct PageVisitor;
+
+        impl<'de> Visitor<'de> for PageVisitor {
+            type Value = NotebookPage;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NotebookPage object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotebookPage, A::Error> {
+                use lenient::Lenient;
+                let mut page = NotebookPage::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Current => page.current = map.next_value::<Lenient<_>>()?.0,
+                        Key::Data => page.data = map.next_value::<Lenient<_>>()?.0,
+                        Key::Pages => page.pages = map.next_value::<Lenient<_>>()?.0,
+                        Key::Size => page.size = map.next_value::<Lenient<_>>()?.0,
+                        Key::Total => page.total = map.next_value::<Lenient<_>>()?.0,
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(page)
+            }
+        }
+
+        deserializer.deserialize_map(PageVisitor)
+    }
+}
+
+model_struct! {
+    /// One notebook instance (`NotebookResp`).
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Notebook {
+        pub id: Option<String>,
+        pub name: Option<String>,
+        pub description: Option<String>,
+        pub status: Option<Status>,
+        pub fail_reason: Option<String>,
+        pub feature: Option<String>,
+        pub flavor: Option<String>,
+        pub url: Option<String>,
+        /// Authenticates to the running notebook: a secret. Never displayed in clear.
+        pub token: Option<String>,
+        pub workspace_id: Option<String>,
+        pub ip: Option<String>,
+        pub user_id: Option<String>,
+        pub jupyter_version: Option<String>,
+        /// Epoch milliseconds, UTC.
+        pub create_at: Option<i64>,
+        /// Epoch milliseconds, UTC.
+        pub update_at: Option<i64>,
+        pub action_progress: Vec<JobProgress>,
+        pub endpoints: Vec<Endpoint>,
+        pub image: Option<Image>,
+        pub lease: Option<Lease>,
+        pub volume: Option<Volume>,
+        pub data_volumes: Vec<DataVolume>,
+        pub pool: Option<Pool>,
+        pub user: Option<User>,
+        pub billing_items: Vec<String>,
+        pub tags: Vec<Tag>,
+        pub custom_spec: Option<CustomSpec>,
+    }
 }
 
 impl fmt::Debug for Notebook {
@@ -390,43 +467,18 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
-/// One of the four creation steps (`JobProgress`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct JobProgress {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub notebook_id: Option<String>,
-    /// `WAITING`, `PROCESSING`, `FAILED` or `COMPLETED`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub status: Option<String>,
-    /// 1 prepare storage, 2 prepare compute, 3 configure network, 4 initialise instance.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub step: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub step_description: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub description: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// One of the four creation steps (`JobProgress`).
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct JobProgress {
+        pub notebook_id: Option<String>,
+        /// `WAITING`, `PROCESSING`, `FAILED` or `COMPLETED`.
+        pub status: Option<String>,
+        /// 1 prepare storage, 2 prepare compute, 3 configure network, 4 initialise instance.
+        pub step: Option<i64>,
+        pub step_description: Option<String>,
+        pub description: Option<String>,
+    }
 }
 
 impl JobProgress {
@@ -442,196 +494,50 @@ impl JobProgress {
     }
 }
 
-/// An access endpoint (`EndpointsRes`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub service: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub dev_service: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub uri: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub ssh_keys: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub key_pair_names: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub allowed_access_ips: Vec<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// An access endpoint (`EndpointsRes`).
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Endpoint {
+        pub service: Option<String>,
+        pub dev_service: Option<String>,
+        pub uri: Option<String>,
+        pub ssh_keys: Vec<String>,
+        pub key_pair_names: Vec<String>,
+        pub allowed_access_ips: Vec<String>,
+    }
 }
 
-/// The instance's image.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Image {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub namespace: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub swr_path: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub tag: Option<String>,
-    /// `BUILD_IN` or `DEDICATED`.
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub kind: Option<String>,
-    /// `X86_64` or `AARCH64`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub arch: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub description: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub origin: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub service_type: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub status: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub status_message: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub visibility: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub workspace_id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub flavor_type: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub show_name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub show_tag: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub create_at: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub update_at: Option<i64>,
-    /// Size in KB.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub size: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub dev_services: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub resource_categories: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "lenient::string_vec"
-    )]
-    pub support_res_categories: Vec<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// The instance's image.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Image {
+        pub id: Option<String>,
+        pub name: Option<String>,
+        pub namespace: Option<String>,
+        pub swr_path: Option<String>,
+        pub tag: Option<String>,
+        /// `BUILD_IN` or `DEDICATED`.
+        pub kind: Option<String> as "type",
+        /// `X86_64` or `AARCH64`.
+        pub arch: Option<String>,
+        pub description: Option<String>,
+        pub origin: Option<String>,
+        pub service_type: Option<String>,
+        pub status: Option<String>,
+        pub status_message: Option<String>,
+        pub visibility: Option<String>,
+        pub workspace_id: Option<String>,
+        pub flavor_type: Option<String>,
+        pub show_name: Option<String>,
+        pub show_tag: Option<String>,
+        pub create_at: Option<i64>,
+        pub update_at: Option<i64>,
+        /// Size in KB.
+        pub size: Option<i64>,
+        pub dev_services: Vec<String>,
+        pub resource_categories: Vec<String>,
+        pub support_res_categories: Vec<String>,
+    }
 }
 
 impl Image {
@@ -646,44 +552,18 @@ impl Image {
     }
 }
 
-/// Auto-stop settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Lease {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub create_at: Option<i64>,
-    /// Milliseconds.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub duration: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::boolean"
-    )]
-    pub enable: Option<bool>,
-    /// `timing` or `idle`, in any case.
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub kind: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub update_at: Option<i64>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// Auto-stop settings.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Lease {
+        pub create_at: Option<i64>,
+        /// Milliseconds.
+        pub duration: Option<i64>,
+        pub enable: Option<bool>,
+        /// `timing` or `idle`, in any case.
+        pub kind: Option<String> as "type",
+        pub update_at: Option<i64>,
+    }
 }
 
 impl Lease {
@@ -705,321 +585,484 @@ impl Lease {
     }
 }
 
-/// The instance's storage (`VolumeRes`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Volume {
-    /// GB.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::int"
-    )]
-    pub capacity: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub category: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub mount_path: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub ownership: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub status: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::boolean"
-    )]
-    pub read_only: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub uri: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub mount_type: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// The instance's storage (`VolumeRes`).
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Volume {
+        /// GB.
+        pub capacity: Option<i64>,
+        pub category: Option<String>,
+        pub mount_path: Option<String>,
+        pub ownership: Option<String>,
+        pub status: Option<String>,
+        pub read_only: Option<bool>,
+        pub id: Option<String>,
+        pub uri: Option<String>,
+        pub mount_type: Option<String>,
+    }
 }
 
-/// An extra data volume.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DataVolume {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub category: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub mount_path: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub url: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub status: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub mount_type: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// An extra data volume.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct DataVolume {
+        pub category: Option<String>,
+        pub mount_path: Option<String>,
+        pub url: Option<String>,
+        pub status: Option<String>,
+        pub mount_type: Option<String>,
+    }
 }
 
-/// A dedicated resource pool.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Pool {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub name: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// A dedicated resource pool.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Pool {
+        pub id: Option<String>,
+        pub name: Option<String>,
+    }
 }
 
-/// The owner of the instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct User {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::object"
-    )]
-    pub domain: Option<Domain>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// The owner of the instance.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct User {
+        pub id: Option<String>,
+        pub name: Option<String>,
+        pub domain: Option<Domain>,
+    }
 }
 
-/// The account a user belongs to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Domain {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub id: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub name: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// The account a user belongs to.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Domain {
+        pub id: Option<String>,
+        pub name: Option<String>,
+    }
 }
 
-/// A resource tag.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Tag {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub key: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub value: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// A resource tag.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Tag {
+        pub key: Option<String>,
+        pub value: Option<String>,
+    }
 }
 
-/// A custom compute spec.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CustomSpec {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::float"
-    )]
-    pub gpu: Option<f64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::float"
-    )]
-    pub cpu: Option<f64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::float"
-    )]
-    pub memory: Option<f64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub gpu_type: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub arch: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub category: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::string"
-    )]
-    pub resource_flavor: Option<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
+model_struct! {
+    /// A custom compute spec.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct CustomSpec {
+        pub gpu: Option<f64>,
+        pub cpu: Option<f64>,
+        pub memory: Option<f64>,
+        pub gpu_type: Option<String>,
+        pub arch: Option<String>,
+        pub category: Option<String>,
+        pub resource_flavor: Option<String>,
+    }
 }
 
-/// Deserializers that turn a value of the wrong type into `None` (or an empty list)
-/// instead of failing the whole response: one odd field must not blank the dashboard.
+/// How each field type reads a value of the wrong type: as `None` (or an empty list)
+/// instead of failing the whole response, because one odd field must not blank the
+/// dashboard. Everything streams: no `Value` is built for a known field, and a
+/// value of the wrong shape (an object where a string belongs, …) is skipped with
+/// `IgnoredAny`.
+///
+/// | field type        | accepts                                                    |
+/// |-------------------|------------------------------------------------------------|
+/// | `Option<String>`  | string; number or bool, as their JSON text                 |
+/// | `Option<Status>`  | the same, then [`Status::parse`]                           |
+/// | `Option<i64>`     | integer (a `u64` above `i64::MAX` saturates); float, truncated; a string holding an integer |
+/// | `Option<f64>`     | any number; a string holding a number                      |
+/// | `Option<bool>`    | bool; the string `true`/`false` in any case                |
+/// | `Option<T>`       | an object, read as `T` (a model struct)                    |
+/// | `Vec<T>`          | an array; elements that are not objects are dropped        |
+/// | `Vec<String>`     | an array of strings/numbers (others dropped); a comma-separated string |
 mod lenient {
-    use super::Status;
-    use serde::de::DeserializeOwned;
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde::{Deserialize, Deserializer};
-    use serde_json::Value;
 
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        })
+    use super::Status;
+
+    /// Visitor methods for the non-string scalars a field of this shape does not
+    /// take: the value is dropped and the field keeps its default.
+    macro_rules! skip_non_strings {
+        ($out:ty) => {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+        };
     }
 
-    pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Status>, D::Error> {
-        Ok(string(d)?.map(|s| Status::parse(&s)))
+    /// [`skip_non_strings!`], and strings too.
+    macro_rules! skip_scalars {
+        ($out:ty) => {
+            skip_non_strings!($out);
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<$out, E> {
+                Ok(Default::default())
+            }
+        };
     }
 
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        })
+    /// A field type of the model: how it reads leniently, and when it is left out
+    /// of the output.
+    pub trait Field: Sized {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+        /// `None` or an empty list: not written on output.
+        fn is_absent(&self) -> bool;
     }
 
-    pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        })
+    /// A model struct, read from an object (implemented by `model_struct!`).
+    pub trait Object: for<'de> Deserialize<'de> {}
+
+    /// Reads a `T` through [`Field::deserialize_lenient`].
+    pub struct Lenient<T>(pub T);
+
+    impl<'de, T: Field> Deserialize<'de> for Lenient<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            T::deserialize_lenient(d).map(Lenient)
+        }
     }
 
-    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Bool(b) => Some(b),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
+    /// Drains whatever is left of an object or array of the wrong shape.
+    fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    /// The scalar a field holds, or `Absent` for null and for any object/array.
+    enum Scalar<'de> {
+        Str(Cow<'de, str>),
+        I64(i64),
+        U64(u64),
+        F64(f64),
+        Bool(bool),
+        Absent,
+    }
+
+    struct ScalarVisitor;
+
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Scalar<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Bool(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::I64(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::U64(v))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::F64(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Str(Cow::Borrowed(v)))
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Str(Cow::Owned(v)))
+        }
+
+        fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Absent)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Absent)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+            Ok(Scalar::Absent)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
+            drain_map(map).map(|()| Scalar::Absent)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
+            drain_seq(seq).map(|()| Scalar::Absent)
+        }
+    }
+
+    fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+
+    /// A float as JSON writes it (`50.0`, `1e20`), as `serde_json::Value` would.
+    fn float_text(v: f64) -> Option<String> {
+        serde_json::Number::from_f64(v).map(|n| n.to_string())
+    }
+
+    impl Scalar<'_> {
+        fn into_text(self) -> Option<String> {
+            match self {
+                Scalar::Str(s) => Some(s.into_owned()),
+                Scalar::I64(v) => Some(v.to_string()),
+                Scalar::U64(v) => Some(v.to_string()),
+                Scalar::F64(v) => float_text(v),
+                Scalar::Bool(v) => Some(v.to_string()),
+                Scalar::Absent => None,
+            }
+        }
+    }
+
+    impl Field for Option<String> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            scalar(d).map(Scalar::into_text)
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_none()
+        }
+    }
+
+    impl Field for Option<Status> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(match scalar(d)? {
+                Scalar::Str(s) => Some(Status::parse(&s)),
+                other => other.into_text().map(|s| Status::parse(&s)),
+            })
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_none()
+        }
+    }
+
+    impl Field for Option<i64> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(match scalar(d)? {
+                Scalar::I64(v) => Some(v),
+                Scalar::U64(v) => Some(i64::try_from(v).unwrap_or(i64::MAX)),
+                // `as` saturates; JSON has no NaN.
+                Scalar::F64(v) => Some(v as i64),
+                Scalar::Str(s) => s.trim().parse().ok(),
+                Scalar::Bool(_) | Scalar::Absent => None,
+            })
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_none()
+        }
+    }
+
+    impl Field for Option<f64> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(match scalar(d)? {
+                Scalar::I64(v) => Some(v as f64),
+                Scalar::U64(v) => Some(v as f64),
+                Scalar::F64(v) => Some(v),
+                Scalar::Str(s) => s.trim().parse().ok(),
+                Scalar::Bool(_) | Scalar::Absent => None,
+            })
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_none()
+        }
+    }
+
+    impl Field for Option<bool> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(match scalar(d)? {
+                Scalar::Bool(v) => Some(v),
+                Scalar::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
+                Scalar::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
                 _ => None,
-            },
-            _ => None,
-        })
-    }
+            })
+        }
 
-    pub fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(
-        d: D,
-    ) -> Result<Option<T>, D::Error> {
-        match Value::deserialize(d)? {
-            v @ Value::Object(_) => Ok(serde_json::from_value(v).ok()),
-            _ => Ok(None),
+        fn is_absent(&self) -> bool {
+            self.is_none()
         }
     }
 
-    pub fn vec<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Array(items) => Ok(items
-                .into_iter()
-                .filter_map(|v| serde_json::from_value(v).ok())
-                .collect()),
-            _ => Ok(Vec::new()),
+    /// `Some(T)` from an object; `None` (the value skipped) from anything else.
+    struct ObjectVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
+            drain_seq(seq).map(|()| None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        skip_scalars!(Option<T>);
+    }
+
+    impl<T: Object> Field for Option<T> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ObjectVisitor(PhantomData))
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_none()
         }
     }
 
-    pub fn string_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Array(items) => Ok(items
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::String(s) => Some(s),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .collect()),
-            Value::String(s) => Ok(s
-                .split(',')
+    /// The objects of an array; anything else in it is skipped. Not an array: empty.
+    struct ObjectListVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Object> Visitor<'de> for ObjectListVisitor<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of objects")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(Lenient(item)) = seq.next_element::<Lenient<Option<T>>>()? {
+                out.extend(item);
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            drain_map(map).map(|()| Vec::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        skip_scalars!(Vec<T>);
+    }
+
+    impl<T: Object> Field for Vec<T> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ObjectListVisitor(PhantomData))
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_empty()
+        }
+    }
+
+    /// One element of a string list: strings and numbers (as their JSON text).
+    struct ListItem(Option<String>);
+
+    impl<'de> Deserialize<'de> for ListItem {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(ListItem(match scalar(d)? {
+                Scalar::Bool(_) => None,
+                other => other.into_text(),
+            }))
+        }
+    }
+
+    /// An array of strings, or one comma-separated string. Anything else: empty.
+    struct StringListVisitor;
+
+    impl<'de> Visitor<'de> for StringListVisitor {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of strings")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(ListItem(item)) = seq.next_element()? {
+                out.extend(item);
+            }
+            Ok(out)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(v.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)
-                .collect()),
-            _ => Ok(Vec::new()),
+                .collect())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<String>, A::Error> {
+            drain_map(map).map(|()| Vec::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        skip_non_strings!(Vec<String>);
+    }
+
+    impl Field for Vec<String> {
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StringListVisitor)
+        }
+
+        fn is_absent(&self) -> bool {
+            self.is_empty()
         }
     }
 }
