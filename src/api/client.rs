@@ -124,6 +124,9 @@ pub struct Listing {
     pub passes: u32,
 }
 
+/// Longest `Retry-After` honoured; the poller's longest interval.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// Largest listing we accept: a `total` past this is a broken response, not a project.
 const MAX_TOTAL: i64 = 1_000_000;
 const MAX_PASSES: u32 = 3;
@@ -308,8 +311,9 @@ impl Client {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            // A broken proxy may send anything: never panic, never wait for years.
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .map(|d| d.min(MAX_RETRY_AFTER));
         let server_date = resp
             .headers()
             .get("date")
