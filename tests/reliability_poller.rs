@@ -752,3 +752,52 @@ async fn pause_holds_polling_through_a_fault_and_refresh_resumes_at_once() {
     h.commands.send(Command::SetPaused(false)).unwrap();
     assert!(matches!(outcome(&mut h).await, Message::Snapshot { .. }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absurd_retry_after_neither_panics_nor_stops_polling_for_years() {
+    // Retry-After values a broken proxy could send: huge, exponent notation.
+    for header in ["1e300", "99999999999999999999", "31536000"] {
+        let (endpoint, hits) = {
+            let hits = Arc::new(Mutex::new(0u64));
+            let h2 = hits.clone();
+            let app = axum::Router::new().fallback(move || {
+                let hits = h2.clone();
+                async move {
+                    *hits.lock().unwrap() += 1;
+                    axum::response::Response::builder()
+                        .status(429)
+                        .header("retry-after", header)
+                        .body(axum::body::Body::from(
+                            r#"{"error_code":"APIGW.0308","error_msg":"throttled"}"#,
+                        ))
+                        .unwrap()
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            (format!("http://{addr}"), hits)
+        };
+        let client = client_to(
+            &endpoint,
+            "p1",
+            Auth::Token(Secret::new("tok")),
+            Duration::from_secs(5),
+        );
+        let mut h = start(client, query(50));
+        let m = outcome(&mut h).await;
+        let Message::Failed { error, next_in, .. } = m else {
+            panic!("{header}: {m:?}")
+        };
+        assert_eq!(error.status(), Some(429), "{header}");
+        let next_in = next_in.expect("still polling");
+        assert!(
+            next_in <= Duration::from_secs(300),
+            "{header}: next poll in {next_in:?}"
+        );
+        assert!(!h.task.is_finished(), "{header}: the poller is alive");
+        assert_eq!(*hits.lock().unwrap(), 1);
+    }
+}
