@@ -497,8 +497,19 @@ impl Client {
         // Instances created meanwhile (or no total at all): read on, one page at a time.
         let mut offset = items.len() as u64;
         let grown = |t: Option<i64>| t.map(|t| t.max(0) as u64).unwrap_or(u64::MAX);
+        let mut seen: HashSet<String> = items.iter().filter_map(|n| n.id.clone()).collect();
         while !short && offset < grown(last_total) && offset < MAX_TOTAL as u64 {
             let p = self.fetch_page(q, offset).await?;
+            // A full page of nothing new: the server (or a proxy) ignores `offset`.
+            // Reading on would request the same page up to MAX_TOTAL / limit times.
+            let mut fresh = false;
+            for n in &p.page.data {
+                fresh |= n.id.as_ref().is_none_or(|id| seen.insert(id.clone()));
+            }
+            if !fresh && !p.page.data.is_empty() {
+                tracing::warn!(offset, "a page repeated earlier instances; stopping here");
+                break;
+            }
             if p.page.total != first_total {
                 consistent = false;
             }
