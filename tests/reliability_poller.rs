@@ -801,3 +801,32 @@ async fn an_absurd_retry_after_neither_panics_nor_stops_polling_for_years() {
         assert_eq!(*hits.lock().unwrap(), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_offset_and_sends_no_total_is_not_read_forever() {
+    // Ten full pages of the same ten ids, no `total`: a proxy that drops the query.
+    let page: &'static str = Box::leak(
+        format!(
+            r#"{{"data":[{}]}}"#,
+            (0..10)
+                .map(|i| format!(r#"{{"id":"same-{i}","status":"RUNNING"}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+        .into_boxed_str(),
+    );
+    let (endpoint, hits) = crafted(vec![(200, page)]).await;
+    let client = client_to(
+        &endpoint,
+        "p1",
+        Auth::Token(Secret::new("tok")),
+        Duration::from_secs(5),
+    );
+    let listing = tokio::time::timeout(Duration::from_secs(20), client.fetch_all(&query(10)))
+        .await
+        .expect("the listing ends");
+    let requests = *hits.lock().unwrap();
+    assert!(requests <= 10, "{requests} requests for one listing");
+    let listing = listing.unwrap();
+    assert_eq!(listing.notebooks.len(), 10);
+}
