@@ -50,7 +50,7 @@ fn error_body() -> impl Strategy<Value = Vec<u8>> {
                 Just("message")
             ],
             prop_oneof![
-                "\\PC{0,40}".prop_map(|s| serde_json::Value::String(s)),
+                "\\PC{0,40}".prop_map(serde_json::Value::String),
                 any::<i64>().prop_map(serde_json::Value::from),
                 any::<f64>().prop_map(serde_json::Value::from),
                 Just(serde_json::Value::Null),
