@@ -124,6 +124,9 @@ pub struct Listing {
     pub passes: u32,
 }
 
+/// Longest `Retry-After` honoured; the poller's longest interval.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// Largest listing we accept: a `total` past this is a broken response, not a project.
 const MAX_TOTAL: i64 = 1_000_000;
 const MAX_PASSES: u32 = 3;
@@ -308,8 +311,9 @@ impl Client {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            // A broken proxy may send anything: never panic, never wait for years.
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .map(|d| d.min(MAX_RETRY_AFTER));
         let server_date = resp
             .headers()
             .get("date")
@@ -505,9 +509,20 @@ impl Client {
         }
         // Instances created meanwhile (or no total at all): read on, one page at a time.
         let grown = |t: Option<i64>| t.map(|t| t.max(0) as u64).unwrap_or(u64::MAX);
+        let mut seen: HashSet<String> = items.iter().filter_map(|n| n.id.clone()).collect();
         while !short && last_offset + limit < grown(last_total) && last_offset < MAX_TOTAL as u64 {
             let offset = last_offset + step;
             let p = self.fetch_page(q, offset).await?;
+            // A full page of nothing new: the server (or a proxy) ignores `offset`.
+            // Reading on would request the same page up to MAX_TOTAL / limit times.
+            let mut fresh = false;
+            for n in &p.page.data {
+                fresh |= n.id.as_ref().is_none_or(|id| seen.insert(id.clone()));
+            }
+            if !fresh && !p.page.data.is_empty() {
+                tracing::warn!(offset, "a page repeated earlier instances; stopping here");
+                break;
+            }
             if p.page.total != first_total {
                 consistent = false;
             }

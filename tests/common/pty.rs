@@ -25,7 +25,12 @@ impl Pty {
     pub fn spawn(program: &str, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
         let system = native_pty_system();
         let pair = system
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
@@ -58,7 +63,14 @@ impl Pty {
                 let _ = tx.send(());
             });
         }
-        Pty { parser, raw, writer, child, eof, _master: pair.master }
+        Pty {
+            parser,
+            raw,
+            writer,
+            child,
+            eof,
+            _master: pair.master,
+        }
     }
 
     /// The screen as text, one line per row.
