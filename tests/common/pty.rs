@@ -1,5 +1,5 @@
-//! Runs the real `nbwatch` binary in a pseudo-terminal and reads its screen through
-//! a terminal emulator (vt100), the way a user sees it.
+//! Runs a program in a pseudo-terminal and reads its screen through a terminal
+//! emulator (vt100), the way a user sees it.
 
 #![allow(dead_code)]
 
@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+/// How often the screen is looked at while waiting for something.
+pub const POLL: Duration = Duration::from_millis(25);
+
 pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
     /// Every byte the program wrote, for checks on escape sequences.
@@ -17,23 +20,42 @@ pub struct Pty {
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     eof: Receiver<()>,
+    exit: Option<u32>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
+/// A command with a clean environment: only `PATH`, `TERM=xterm-256color` and `env`.
+/// Nothing of the caller's environment leaks in (no `NO_COLOR`, no credentials, no
+/// `HOME`, no `XDG_*`).
+pub fn clean_command(program: &str, args: &[&str], env: &[(&str, &str)]) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(program);
+    cmd.args(args);
+    cmd.env_clear();
+    cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
 impl Pty {
-    /// Starts `program args` in a `cols`×`rows` terminal with `env` added.
+    /// Starts `program args` in a `cols`×`rows` terminal with a clean environment
+    /// plus `env` (see [`clean_command`]).
     pub fn spawn(program: &str, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
+        Pty::spawn_command(clean_command(program, args, env), cols, rows)
+    }
+
+    pub fn spawn_command(cmd: CommandBuilder, cols: u16, rows: u16) -> Pty {
         let system = native_pty_system();
         let pair = system
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(program);
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("NO_COLOR");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -58,7 +80,15 @@ impl Pty {
                 let _ = tx.send(());
             });
         }
-        Pty { parser, raw, writer, child, eof, _master: pair.master }
+        Pty {
+            parser,
+            raw,
+            writer,
+            child,
+            eof,
+            exit: None,
+            _master: pair.master,
+        }
     }
 
     /// The screen as text, one line per row.
@@ -66,27 +96,28 @@ impl Pty {
         self.parser.lock().unwrap().screen().contents()
     }
 
+    /// Runs `f` on the emulator's screen (cells, colours, modes).
+    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
+        f(self.parser.lock().unwrap().screen())
+    }
+
     pub fn raw(&self) -> Vec<u8> {
         self.raw.lock().unwrap().clone()
     }
 
     pub fn alternate_screen(&self) -> bool {
-        self.parser.lock().unwrap().screen().alternate_screen()
+        self.with_screen(|s| s.alternate_screen())
     }
 
     /// The foreground colour of the first cell where `text` starts, if on screen.
     pub fn fg_of(&self, text: &str) -> Option<vt100::Color> {
-        let p = self.parser.lock().unwrap();
-        let screen = p.screen();
-        let (rows, cols) = screen.size();
-        for r in 0..rows {
-            let line = screen.contents_between(r, 0, r, cols);
-            if let Some(byte_idx) = line.find(text) {
-                let col = unicode_cols(&line[..byte_idx]);
-                return screen.cell(r, col).map(|c| c.fgcolor());
-            }
-        }
-        None
+        self.with_screen(|screen| {
+            let (rows, _) = screen.size();
+            (0..rows).find_map(|r| {
+                let col = find_col(&row_text(screen, r), text)?;
+                screen.cell(r, col).map(|c| c.fgcolor())
+            })
+        })
     }
 
     pub fn send(&mut self, s: &str) {
@@ -105,7 +136,29 @@ impl Pty {
             if start.elapsed() > timeout {
                 panic!("timed out after {timeout:?} waiting for {what}; screen:\n{s}");
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Like [`wait_for`](Self::wait_for), with the whole emulator screen.
+    pub fn wait_screen<R>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&vt100::Screen) -> Option<R>,
+    ) -> R {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.with_screen(&mut pred) {
+                return r;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(POLL);
         }
     }
 
@@ -113,20 +166,30 @@ impl Pty {
         self.wait_for(&format!("{text:?}"), timeout, |s| s.contains(text))
     }
 
-    /// Waits for the program to exit and its output to drain; returns its exit code.
+    /// Waits for the program to exit and its output to drain; returns its exit code,
+    /// or `None` (after killing it) if it is still running after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<u32> {
+        if let Some(code) = self.exit {
+            return Some(code);
+        }
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let _ = self.eof.recv_timeout(Duration::from_secs(2));
-                return Some(status.exit_code());
+                self.exit = Some(status.exit_code());
+                return self.exit;
             }
             if start.elapsed() > timeout {
                 let _ = self.child.kill();
                 return None;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(POLL);
         }
+    }
+
+    /// Whether the program has exited (without waiting).
+    pub fn has_exited(&mut self) -> bool {
+        self.exit.is_some() || matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -140,7 +203,62 @@ impl Drop for Pty {
     }
 }
 
-fn unicode_cols(s: &str) -> u16 {
+/// Row `r` of the screen as text (wide characters once, as the terminal shows them).
+pub fn row_text(screen: &vt100::Screen, r: u16) -> String {
+    let (_, cols) = screen.size();
+    screen.contents_between(r, 0, r, cols)
+}
+
+/// Every row of the screen as text.
+pub fn rows_text(screen: &vt100::Screen) -> Vec<String> {
+    let (rows, _) = screen.size();
+    (0..rows).map(|r| row_text(screen, r)).collect()
+}
+
+/// The screen column where `needle` starts in `line`, counting wide characters as two.
+pub fn find_col(line: &str, needle: &str) -> Option<u16> {
+    line.find(needle).map(|i| unicode_cols(&line[..i]))
+}
+
+pub fn unicode_cols(s: &str) -> u16 {
     use unicode_width::UnicodeWidthStr;
     u16::try_from(s.width()).unwrap_or(u16::MAX)
+}
+
+// ---- processes ---------------------------------------------------------------------
+
+/// Children of `parent` whose command name is `name` (from /proc).
+pub fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let comm = &stat[open + 1..close];
+        let ppid: u32 = stat[close + 1..].split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == parent && comm == name).then_some(pid)
+    })
+    .collect()
+}
+
+/// Whether process `pid` still exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rfind(')')
+            .and_then(|i| s[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
+}
+
+/// Sends signal `sig` (e.g. "TERM", "HUP", "KILL") to `pid`.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args(["-s", sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -s {sig} {pid} failed");
 }
