@@ -14,14 +14,50 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 pub const POLL: Duration = Duration::from_millis(25);
 
 pub struct Pty {
-    parser: Arc<Mutex<vt100::Parser>>,
-    /// Every byte the program wrote, for checks on escape sequences.
-    raw: Arc<Mutex<Vec<u8>>>,
+    term: Arc<Mutex<Term>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     eof: Receiver<()>,
     exit: Option<u32>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+/// The emulator, fed whole frames only.
+///
+/// A frame arrives in several reads, and on a loaded machine the program can be
+/// descheduled halfway through one: a screen read then would show half of the old
+/// frame and half of the new. Ratatui ends every frame by hiding (or showing and
+/// placing) the cursor, so bytes are handed to the emulator up to the last such
+/// sequence; the rest waits for the next one, or for the end of the output.
+struct Term {
+    parser: vt100::Parser,
+    pending: Vec<u8>,
+    /// Every byte the program wrote, for checks on escape sequences.
+    raw: Vec<u8>,
+}
+
+const FRAME_ENDS: [&[u8]; 2] = [b"\x1b[?25l", b"\x1b[?25h"];
+
+impl Term {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+        self.pending.extend_from_slice(bytes);
+        let end = self
+            .pending
+            .windows(6)
+            .rposition(|w| FRAME_ENDS.contains(&w))
+            .map(|i| i + 6);
+        if let Some(end) = end {
+            self.parser.process(&self.pending[..end]);
+            self.pending.drain(..end);
+        }
+    }
+
+    /// Everything written so far goes to the emulator (the output has ended).
+    fn flush(&mut self) {
+        let rest = std::mem::take(&mut self.pending);
+        self.parser.process(&rest);
+    }
 }
 
 /// A command with a clean environment: only `PATH`, `TERM=xterm-256color` and `env`.
@@ -60,29 +96,28 @@ impl Pty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
         let writer = pair.master.take_writer().expect("writer");
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
+        let term = Arc::new(Mutex::new(Term {
+            parser: vt100::Parser::new(rows, cols, 0),
+            pending: Vec::new(),
+            raw: Vec::new(),
+        }));
         let (tx, eof) = channel();
         {
-            let parser = parser.clone();
-            let raw = raw.clone();
+            let term = term.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 loop {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            parser.lock().unwrap().process(&buf[..n]);
-                            raw.lock().unwrap().extend_from_slice(&buf[..n]);
-                        }
+                        Ok(n) => term.lock().unwrap().feed(&buf[..n]),
                     }
                 }
+                term.lock().unwrap().flush();
                 let _ = tx.send(());
             });
         }
         Pty {
-            parser,
-            raw,
+            term,
             writer,
             child,
             eof,
@@ -91,18 +126,19 @@ impl Pty {
         }
     }
 
-    /// The screen as text, one line per row.
+    /// The screen as text, one line per row (as of the last whole frame).
     pub fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
+        self.with_screen(|s| s.contents())
     }
 
     /// Runs `f` on the emulator's screen (cells, colours, modes).
     pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
-        f(self.parser.lock().unwrap().screen())
+        f(self.term.lock().unwrap().parser.screen())
     }
 
+    /// Every byte the program wrote so far.
     pub fn raw(&self) -> Vec<u8> {
-        self.raw.lock().unwrap().clone()
+        self.term.lock().unwrap().raw.clone()
     }
 
     pub fn alternate_screen(&self) -> bool {
@@ -176,6 +212,8 @@ impl Pty {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let _ = self.eof.recv_timeout(Duration::from_secs(2));
+                // Even if a straggler still holds the terminal open: show what came.
+                self.term.lock().unwrap().flush();
                 self.exit = Some(status.exit_code());
                 return self.exit;
             }
