@@ -401,7 +401,15 @@ fn a_wrong_secret_stops_polling_until_r() {
         .lines()
         .find(|l| l.contains("press r"))
         .unwrap_or_else(|| panic!("no hint:\n{s}"));
-    assert!(bar.contains("401"), "the bar says why: {bar}");
+    assert!(
+        bar.contains("✗ 401 APIGW.0301"),
+        "the bar says what failed: {bar}"
+    );
+    assert!(
+        bar.contains("polling stopped so the AK is not locked"),
+        "and why it stopped: {bar}"
+    );
+    assert!(s.lines().next().unwrap().contains("no data yet"), "{s}");
     assert!(
         !s.contains("not-the-right-secret"),
         "the SK never reaches the screen"
