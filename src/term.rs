@@ -3,6 +3,7 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -20,6 +21,8 @@ pub struct TerminalGuard {
 }
 
 static PANIC_HOOK: Once = Once::new();
+/// True while the terminal is taken over: only then is there anything to give back.
+static ENTERED: AtomicBool = AtomicBool::new(false);
 
 /// Takes over the terminal. The panic hook installed here restores it before the
 /// panic message is printed, so a crash never leaves the shell in raw mode.
@@ -32,6 +35,7 @@ pub fn enter() -> io::Result<TerminalGuard> {
         }));
     });
     enable_raw_mode()?;
+    ENTERED.store(true, Ordering::SeqCst);
     let mut out = io::stdout();
     if let Err(e) = execute!(
         out,
@@ -46,8 +50,15 @@ pub fn enter() -> io::Result<TerminalGuard> {
     Ok(TerminalGuard { terminal })
 }
 
-/// Gives the terminal back. Safe to call more than once.
+/// Gives the terminal back. Safe to call more than once: only the first call after
+/// [`enter`] does anything. A second `LeaveAlternateScreen` would restore the cursor
+/// saved on entry again, so whatever was printed in between (the panic message,
+/// written by the panic hook before the guard is dropped) would be overwritten by
+/// the shell prompt.
 pub fn restore() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = io::stdout();
     let _ = execute!(
