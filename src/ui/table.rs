@@ -104,7 +104,12 @@ fn block<'a>(app: &App, ctx: &Env) -> Block<'a> {
     let mut title = vec![
         Span::styled(" Notebooks ", t.heading),
         Span::styled(
-            format!("{}/{}", app.shown(), app.total()),
+            // Before the first good poll there is no count to show, not a count of zero.
+            if app.has_data() {
+                format!("{}/{}", app.shown(), app.total())
+            } else {
+                "–/–".to_string()
+            },
             t.text.add_modifier(Modifier::BOLD),
         ),
         Span::styled(format!(" · sort {} {arrow} ", sort.column.label()), t.muted),
