@@ -1,59 +1,17 @@
 //! `nbwatch list` as a user runs it: the real binary, a clean environment, and a
 //! simulator in this test process on a loopback port.
+mod reliability_common;
 mod sim_common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use nbwatch::api::model::mask_secret;
 use nbwatch::sim::{Fault, SimHandle};
+use reliability_common::Home;
 use serde_json::Value;
 use sim_common::*;
-
-/// A fresh, empty HOME, removed afterwards.
-struct TempHome(PathBuf);
-
-impl TempHome {
-    fn new() -> TempHome {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nbwatch-cli-list-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempHome(dir)
-    }
-
-    /// Every file nbwatch wrote under HOME (logs), as text.
-    fn written(&self) -> String {
-        fn walk(p: &Path, out: &mut String) {
-            if let Ok(rd) = std::fs::read_dir(p) {
-                for e in rd.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        walk(&path, out);
-                    } else if let Ok(b) = std::fs::read(&path) {
-                        out.push_str(&String::from_utf8_lossy(&b));
-                    }
-                }
-            }
-        }
-        let mut s = String::new();
-        walk(&self.0, &mut s);
-        s
-    }
-}
-
-impl Drop for TempHome {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Out {
     code: i32,
@@ -87,7 +45,7 @@ impl Out {
 
 /// Runs the binary with only PATH, HOME and `env` set, killing it after 20 s.
 async fn nbwatch(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let home = TempHome::new();
+    let home = Home::new("cli-list");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
