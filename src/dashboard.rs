@@ -49,8 +49,10 @@ pub async fn run(
         max_retries: 1,
         ..RetryPolicy::default()
     };
-    let client = crate::run::client(settings, retry).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let counter = client.clone();
+    // Every page of every poll (retries too) waits for a slot under the budget.
+    let client = crate::run::client(settings, retry)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_rate_limit(Some(settings.budget_per_minute));
     let poller = watch::spawn(
         Arc::new(ClientSource { client, query }),
         PollerConfig {
@@ -59,7 +61,6 @@ pub async fn run(
             budget_per_minute: settings.budget_per_minute,
             ..PollerConfig::default()
         },
-        Arc::new(move || counter.requests_sent()),
     );
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::plain()

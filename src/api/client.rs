@@ -164,13 +164,14 @@ impl RateLimiter {
         }
     }
 
-    /// The burst for a limit when `concurrency` pages are fetched at once: a
-    /// quarter of the minute's budget, and at least one round of pages.
+    /// The burst for a limit when `concurrency` pages are fetched at once: half
+    /// the minute's budget (a refresh up to that size goes at full speed when
+    /// polls are paced to the budget), and at least one round of pages.
     pub fn default_burst(per_minute: u32, concurrency: usize) -> u32 {
         let round = u32::try_from(concurrency)
             .unwrap_or(u32::MAX)
             .saturating_add(1);
-        (per_minute / 4).max(round).min(per_minute.max(1))
+        (per_minute / 2).max(round).min(per_minute.max(1))
     }
 
     /// The limit, if any.
@@ -905,9 +906,9 @@ mod tests {
     }
 
     #[test]
-    fn default_burst_is_a_quarter_and_at_least_a_round() {
-        assert_eq!(RateLimiter::default_burst(120, 8), 30);
-        assert_eq!(RateLimiter::default_burst(20, 8), 9);
+    fn default_burst_is_half_and_at_least_a_round() {
+        assert_eq!(RateLimiter::default_burst(120, 8), 60);
+        assert_eq!(RateLimiter::default_burst(10, 8), 9);
         assert_eq!(RateLimiter::default_burst(4, 8), 4);
         assert_eq!(RateLimiter::default_burst(0, 8), 1);
     }
