@@ -126,6 +126,8 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 pub struct RateLimiter {
     limit: Option<Limit>,
     state: Mutex<LimiterState>,
+    /// Requests that had to wait for their slot.
+    delayed: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +151,7 @@ impl RateLimiter {
         RateLimiter {
             limit: None,
             state: Mutex::new(LimiterState::default()),
+            delayed: AtomicU64::new(0),
         }
     }
 
@@ -161,6 +164,7 @@ impl RateLimiter {
                 burst: burst.clamp(1, per_minute),
             }),
             state: Mutex::new(LimiterState::default()),
+            delayed: AtomicU64::new(0),
         }
     }
 
@@ -213,7 +217,15 @@ impl RateLimiter {
         }
         st.log.push_back(slot);
         st.tat = Some(st.tat.map_or(slot, |t| t.max(slot)) + spacing);
+        if slot > now {
+            self.delayed.fetch_add(1, Ordering::Relaxed);
+        }
         slot
+    }
+
+    /// Requests so far that had to wait for their slot.
+    pub fn delayed(&self) -> u64 {
+        self.delayed.load(Ordering::Relaxed)
     }
 
     /// Waits for a slot to send one request.
@@ -584,6 +596,7 @@ impl Client {
         let before = self.requests_sent();
         let mut seen_passes: Vec<Vec<Notebook>> = Vec::new();
         let mut total = None;
+        let mut passes = 0;
         for pass in 1..=MAX_PASSES {
             // A deletion between two page reads shifts the rest of the listing up,
             // so the instance on the page boundary slips into the page already read,
@@ -592,8 +605,10 @@ impl Client {
             // than half a page was deleted before it between two reads.
             let limit = u64::from(q.page_size.get());
             let step = if pass == 1 { limit } else { limit - limit / 2 };
+            let waits_before = self.limiter.delayed();
             let (items, pass_total, consistent) = self.one_pass(q, step).await?;
             total = pass_total;
+            passes = pass;
             if consistent {
                 return Ok(Listing {
                     notebooks: dedup(vec![items]),
@@ -602,8 +617,19 @@ impl Client {
                     passes: pass,
                 });
             }
-            tracing::info!(pass, "total drifted between pages; reading again");
             seen_passes.push(items);
+            if self.limiter.delayed() > waits_before {
+                // The request budget spread this pass out: reading again would take
+                // as long (twice the pages, overlapped), drift again, and spend the
+                // budget of the next refreshes. Keep what was seen; the next
+                // refresh corrects it.
+                tracing::info!(
+                    pass,
+                    "total drifted between pages spaced by the request budget; not reading again"
+                );
+                break;
+            }
+            tracing::info!(pass, "total drifted between pages; reading again");
         }
         // Still moving: keep everything seen (newest pass first), each id once.
         seen_passes.reverse();
@@ -611,7 +637,7 @@ impl Client {
             notebooks: dedup(seen_passes),
             total,
             requests: self.requests_sent() - before,
-            passes: MAX_PASSES,
+            passes,
         })
     }
 
@@ -903,6 +929,51 @@ mod tests {
         assert_eq!(l.sent_in_window(t0 + Duration::from_secs(59)), 500);
         assert_eq!(l.sent_in_window(t0 + RATE_WINDOW), 0, "aged out");
         assert_eq!(l.per_minute(), None);
+    }
+
+    /// A client of the in-process simulator, whose every page drifts the total.
+    async fn drifting(instances: usize) -> (crate::sim::SimHandle, ClientOptions, ListQuery) {
+        let sim = crate::sim::spawn(crate::sim::SimConfig {
+            instances,
+            faults: vec!["drift".parse().unwrap()],
+            ..crate::sim::SimConfig::manual_at(1_795_854_600_000)
+        })
+        .await
+        .unwrap();
+        let (ak, sk) = sim.credentials();
+        let mut o = ClientOptions::new(
+            sim.endpoint(),
+            sim.project_id(),
+            Auth::AkSk(AkSk {
+                ak,
+                sk,
+                security_token: None,
+            }),
+        );
+        o.retry = RetryPolicy::none();
+        let q = ListQuery {
+            page_size: super::super::query::PageSize::new(10).unwrap(),
+            ..ListQuery::default()
+        };
+        (sim, o, q)
+    }
+
+    #[tokio::test]
+    async fn a_pass_spaced_by_the_budget_is_not_read_again_on_drift() {
+        let (sim, o, q) = drifting(40).await;
+        // Unlimited: the drift is noticed and the pages are read again.
+        let free = Client::new(o.clone()).unwrap();
+        let l = free.fetch_all(&q).await.unwrap();
+        assert!(l.passes > 1, "{} passes", l.passes);
+        // Spaced by a budget (one request per 50 ms, no burst): one pass only.
+        let mut paced = Client::new(o).unwrap();
+        paced.limiter = Arc::new(RateLimiter::new(1200, 1));
+        let l = paced.fetch_all(&q).await.unwrap();
+        assert_eq!(l.passes, 1);
+        assert!(l.requests <= 6, "{} requests", l.requests);
+        assert!(l.notebooks.len() >= 35, "{} instances", l.notebooks.len());
+        assert!(paced.limiter.delayed() > 0);
+        sim.shutdown(Duration::from_secs(1)).await;
     }
 
     #[test]
