@@ -267,7 +267,14 @@ impl State {
     /// did: the average rate since the last start, and room in the last minute.
     fn earliest_start(&mut self, now: Instant) -> Instant {
         let cost = self.last_cost.max(1);
-        let fits = self.budget.earliest(now, cost, self.budget());
+        // A poll larger than the budget never fits in a minute: the client spaces
+        // its pages, and the average rate alone decides. (Waiting for all of it to
+        // leave the window would count its requests as if sent at its end.)
+        let fits = if cost <= self.budget() {
+            self.budget.earliest(now, cost, self.budget())
+        } else {
+            now
+        };
         match self.last_started {
             Some(s) => fits.max(s + self.pace(cost)),
             None => fits,
@@ -668,6 +675,30 @@ mod tests {
         assert_eq!(s.interval, Duration::from_secs(5));
         assert_eq!(s.effective_interval, Duration::from_secs(100));
         assert_eq!(src.requests.load(Ordering::SeqCst), 600);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_paced_refresh_is_followed_by_the_next_on_the_average_rate() {
+        // The client spaced the 200 pages over 70 s: the next refresh starts 100 s
+        // after this one started, not a minute after it ended.
+        let requests = Arc::new(AtomicU64::new(0));
+        let src = Arc::new(Scripted {
+            results: Mutex::new(VecDeque::new()),
+            cost: 200,
+            requests: requests.clone(),
+            delay: Duration::from_secs(70),
+        });
+        let cfg = PollerConfig {
+            budget_per_minute: 120,
+            ..Default::default()
+        };
+        let mut h = spawn(src, cfg);
+        let (_, t1) = next_outcome(&mut h).await;
+        let (m, t2) = next_outcome(&mut h).await;
+        assert_eq!(t2 - t1, Duration::from_secs(100));
+        let s = stats_of(&m);
+        assert!(s.budget_limited);
+        assert_eq!(s.effective_interval, Duration::from_secs(100));
     }
 
     #[tokio::test(start_paused = true)]
