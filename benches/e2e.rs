@@ -373,7 +373,7 @@ fn idle(a: &Args, sim: &Sim, instances: usize, label: &str, extra: &[&str], keys
     let mut d = Dash::spawn(&a.bin, &args, &env);
     // The simulator is live: instances come and go, so wait for "most of them".
     let want = (instances as u64) * 9 / 10;
-    d.wait_for("the full table", Duration::from_secs(180), |s| {
+    d.wait_for("the full table", Duration::from_secs(300), |s| {
         table_rows_shown(s).is_some_and(|n| n >= want)
     });
     if !keys.is_empty() {
