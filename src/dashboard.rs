@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::api::{ApiError, ListQuery, RetryPolicy};
+use crate::api::{ApiError, Client, ListQuery, RetryPolicy};
 use crate::app::{self, App, Effect, PollErrorInfo};
 use crate::config::Settings;
 use crate::run::Origin;
@@ -49,8 +49,11 @@ pub async fn run(
         max_retries: 1,
         ..RetryPolicy::default()
     };
-    let client = crate::run::client(settings, retry).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let counter = client.clone();
+    // Every page of every poll (retries too) waits for a slot under the budget.
+    let client = crate::run::client(settings, retry)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_rate_limit(Some(settings.budget_per_minute));
+    let meter = client.clone();
     let poller = watch::spawn(
         Arc::new(ClientSource { client, query }),
         PollerConfig {
@@ -59,7 +62,6 @@ pub async fn run(
             budget_per_minute: settings.budget_per_minute,
             ..PollerConfig::default()
         },
-        Arc::new(move || counter.requests_sent()),
     );
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::plain()
@@ -83,7 +85,7 @@ pub async fn run(
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
     tracing::info!(endpoint = %ctx.endpoint, "dashboard started");
-    let result = event_loop(&mut guard, &mut app, &ctx, poller).await;
+    let result = event_loop(&mut guard, &mut app, &ctx, poller, &meter, settings).await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -94,6 +96,8 @@ async fn event_loop(
     app: &mut App,
     ctx: &ui::ViewContext,
     mut poller: watch::Handle,
+    meter: &Client,
+    settings: &Settings,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -130,17 +134,26 @@ async fn event_loop(
                 Some(Message::Snapshot { listing, stats, .. }) => {
                     let now = now_ms();
                     app.record_requests(stats.requests_last_minute, now);
+                    app.record_pace(pace(&stats));
                     app.apply_snapshot(listing.notebooks, now);
                 }
                 Some(Message::Failed { error, consecutive, stats, .. }) => {
                     let now = now_ms();
                     tracing::warn!(error = %error, consecutive, "poll failed");
                     app.record_requests(stats.requests_last_minute, now);
+                    app.record_pace(pace(&stats));
                     app.apply_error(poll_error(&error, consecutive), now);
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
-            _ = tick.tick() => app.tick(now_ms()),
+            _ = tick.tick() => {
+                let now = now_ms();
+                // A refresh spread out by the budget takes minutes: count its
+                // requests as they go, not only when it ends.
+                let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
+                app.record_requests(sent, now);
+                app.tick(now);
+            }
             _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
             }
@@ -152,10 +165,22 @@ async fn event_loop(
         if now_hot != hot {
             hot = now_hot;
             let _ = poller.commands.send(Command::SetHot(hot));
+            app.record_pace(app::Pace {
+                fast: hot.then_some(settings.fast_interval),
+                budget: app.poll().pace.budget,
+            });
         }
         if redraw {
             draw(guard, app, ctx)?;
         }
+    }
+}
+
+/// What the status bar says about the schedule the poller planned.
+fn pace(stats: &watch::Stats) -> app::Pace {
+    app::Pace {
+        fast: stats.fast.then_some(stats.interval),
+        budget: stats.budget_limited.then_some(stats.effective_interval),
     }
 }
 

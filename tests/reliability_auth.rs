@@ -52,7 +52,6 @@ fn poller(sim: &SimHandle, auth: Auth, clock_offset_secs: i64) -> Handle {
     };
     o.clock_offset_secs = clock_offset_secs;
     let client = Client::new(o).unwrap();
-    let counter = client.clone();
     watch::spawn(
         Arc::new(ClientSource {
             client,
@@ -64,7 +63,6 @@ fn poller(sim: &SimHandle, auth: Auth, clock_offset_secs: i64) -> Handle {
             budget_per_minute: 100_000,
             max_backoff: Duration::from_millis(200),
         },
-        Arc::new(move || counter.requests_sent()),
     )
 }
 

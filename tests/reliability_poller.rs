@@ -84,12 +84,7 @@ fn poller_cfg() -> PollerConfig {
 }
 
 fn start(client: Client, q: ListQuery) -> Handle {
-    let counter = client.clone();
-    watch::spawn(
-        Arc::new(ClientSource { client, query: q }),
-        poller_cfg(),
-        Arc::new(move || counter.requests_sent()),
-    )
+    watch::spawn(Arc::new(ClientSource { client, query: q }), poller_cfg())
 }
 
 /// The next message that is not `Started`.

@@ -1,10 +1,12 @@
 //! The ModelArts client: signed requests, every page, bounded concurrency,
 //! retries with backoff, timeouts and typed errors.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -87,6 +89,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Added to this machine's clock when signing. Only for tests of clock skew.
     pub clock_offset_secs: i64,
+    /// At most this many requests (retries included) in any 60 s, shared by every
+    /// page and every clone of the client: requests wait for a slot, spaced when a
+    /// refresh costs more than the burst. `None`: no limit (`list`).
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 impl ClientOptions {
@@ -100,7 +106,146 @@ impl ClientOptions {
             concurrency: 4,
             retry: RetryPolicy::default(),
             clock_offset_secs: 0,
+            rate_limit_per_minute: None,
         }
+    }
+}
+
+/// The sliding window every limit and count is over.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Send times of recent requests, and an optional limit on them.
+///
+/// The limit is exact: no 60 s window (`(t - 60 s, t]`) ever holds more than
+/// `per_minute` requests, because request `k + per_minute` is never sent before
+/// request `k` is 60 s old. Within that, requests are paced like a token bucket
+/// (GCRA): a burst of `burst` at once, then one every `60 s / per_minute`, so a
+/// refresh larger than the burst is spread out instead of stalling for a minute.
+/// Slots are reserved in arrival order, so waiting requests are served FIFO.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: Option<Limit>,
+    state: Mutex<LimiterState>,
+    /// Requests that had to wait for their slot.
+    delayed: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limit {
+    per_minute: u32,
+    burst: u32,
+}
+
+#[derive(Debug, Default)]
+struct LimiterState {
+    /// GCRA's theoretical arrival time: when the bucket is full again.
+    tat: Option<Instant>,
+    /// Reserved send times (some may lie ahead), non-decreasing, none older than
+    /// the window.
+    log: VecDeque<Instant>,
+}
+
+impl RateLimiter {
+    /// Counts requests, never delays them.
+    pub fn unlimited() -> Self {
+        RateLimiter {
+            limit: None,
+            state: Mutex::new(LimiterState::default()),
+            delayed: AtomicU64::new(0),
+        }
+    }
+
+    /// At most `per_minute` requests in any 60 s, bursts of up to `burst`.
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let per_minute = per_minute.max(1);
+        RateLimiter {
+            limit: Some(Limit {
+                per_minute,
+                burst: burst.clamp(1, per_minute),
+            }),
+            state: Mutex::new(LimiterState::default()),
+            delayed: AtomicU64::new(0),
+        }
+    }
+
+    /// The burst for a limit when `concurrency` pages are fetched at once: half
+    /// the minute's budget (a refresh up to that size goes at full speed when
+    /// polls are paced to the budget), and at least one round of pages.
+    pub fn default_burst(per_minute: u32, concurrency: usize) -> u32 {
+        let round = u32::try_from(concurrency)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        (per_minute / 2).max(round).min(per_minute.max(1))
+    }
+
+    /// The limit, if any.
+    pub fn per_minute(&self) -> Option<u32> {
+        self.limit.map(|l| l.per_minute)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        // The state stays consistent between statements: a panic elsewhere
+        // cannot leave it half-updated, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reserves the next send time at or after `now` and returns it.
+    pub fn reserve(&self, now: Instant) -> Instant {
+        let mut st = self.lock();
+        while st.log.front().is_some_and(|t| *t + RATE_WINDOW <= now) {
+            st.log.pop_front();
+        }
+        let Some(Limit { per_minute, burst }) = self.limit else {
+            st.log.push_back(now);
+            return now;
+        };
+        let spacing = RATE_WINDOW / per_minute;
+        let tolerance = spacing * (burst - 1);
+        let mut slot = match st.tat {
+            Some(tat) => tat.checked_sub(tolerance).map_or(now, |t| t.max(now)),
+            None => now,
+        };
+        let n = st.log.len();
+        let cap = per_minute as usize;
+        if n >= cap {
+            // The request `per_minute` back must have left the window.
+            slot = slot.max(st.log[n - cap] + RATE_WINDOW);
+        }
+        // Never before an earlier reservation: FIFO, and the log stays sorted.
+        if let Some(last) = st.log.back() {
+            slot = slot.max(*last);
+        }
+        st.log.push_back(slot);
+        st.tat = Some(st.tat.map_or(slot, |t| t.max(slot)) + spacing);
+        if slot > now {
+            self.delayed.fetch_add(1, Ordering::Relaxed);
+        }
+        slot
+    }
+
+    /// Requests so far that had to wait for their slot.
+    pub fn delayed(&self) -> u64 {
+        self.delayed.load(Ordering::Relaxed)
+    }
+
+    /// Waits for a slot to send one request.
+    pub async fn acquire(&self) {
+        let at = self.reserve(Instant::now());
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Requests sent in the 60 s before `now` (reservations still ahead excluded).
+    pub fn sent_in_window(&self, now: Instant) -> u64 {
+        let st = self.lock();
+        st.log
+            .iter()
+            .filter(|t| **t <= now && now.duration_since(**t) < RATE_WINDOW)
+            .count() as u64
+    }
+
+    /// Requests waiting for their slot at `now`.
+    pub fn waiting(&self, now: Instant) -> u64 {
+        self.lock().log.iter().filter(|t| **t > now).count() as u64
     }
 }
 
@@ -142,6 +287,7 @@ pub struct Client {
     base_path: String,
     opts: ClientOptions,
     requests: Arc<AtomicU64>,
+    limiter: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -207,7 +353,12 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| ApiError::Request(format!("cannot build the HTTP client: {e}")))?;
+        let limiter = match opts.rate_limit_per_minute {
+            Some(n) => RateLimiter::new(n, RateLimiter::default_burst(n, opts.concurrency)),
+            None => RateLimiter::unlimited(),
+        };
         Ok(Client {
+            limiter: Arc::new(limiter),
             http,
             port: url.port(),
             base_path: url.path().trim_end_matches('/').to_string(),
@@ -227,6 +378,27 @@ impl Client {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests this client and its clones sent in the last 60 s.
+    pub fn requests_last_minute(&self) -> u64 {
+        self.limiter.sent_in_window(Instant::now())
+    }
+
+    /// This client with a request limit (`None`: none), shared by its clones
+    /// from here on. The dashboard limits its poller; `list` does not.
+    pub fn with_rate_limit(mut self, per_minute: Option<u32>) -> Client {
+        self.opts.rate_limit_per_minute = per_minute;
+        self.limiter = Arc::new(match per_minute {
+            Some(n) => RateLimiter::new(n, RateLimiter::default_burst(n, self.opts.concurrency)),
+            None => RateLimiter::unlimited(),
+        });
+        self
+    }
+
+    /// The request limit in force, if any.
+    pub fn rate_limit_per_minute(&self) -> Option<u32> {
+        self.limiter.per_minute()
+    }
+
     fn now_unix_secs(&self) -> i64 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -237,8 +409,10 @@ impl Client {
             .saturating_add(self.opts.clock_offset_secs)
     }
 
-    /// Sends one page request, once.
+    /// Sends one page request, once (after waiting for a slot under the rate
+    /// limit, so the signature's date is the time of sending).
     async fn send_once(&self, q: &ListQuery, offset: u64) -> Result<Page, ApiError> {
+        self.limiter.acquire().await;
         let path = format!(
             "{}/v1/{}/notebooks/all",
             self.base_path, self.opts.project_id
@@ -426,6 +600,7 @@ impl Client {
         let before = self.requests_sent();
         let mut seen_passes: Vec<Vec<Notebook>> = Vec::new();
         let mut total = None;
+        let mut passes = 0;
         for pass in 1..=MAX_PASSES {
             // A deletion between two page reads shifts the rest of the listing up,
             // so the instance on the page boundary slips into the page already read,
@@ -434,8 +609,10 @@ impl Client {
             // than half a page was deleted before it between two reads.
             let limit = u64::from(q.page_size.get());
             let step = if pass == 1 { limit } else { limit - limit / 2 };
+            let waits_before = self.limiter.delayed();
             let (items, pass_total, consistent) = self.one_pass(q, step).await?;
             total = pass_total;
+            passes = pass;
             if consistent {
                 return Ok(Listing {
                     notebooks: dedup(vec![items]),
@@ -444,8 +621,19 @@ impl Client {
                     passes: pass,
                 });
             }
-            tracing::info!(pass, "total drifted between pages; reading again");
             seen_passes.push(items);
+            if self.limiter.delayed() > waits_before {
+                // The request budget spread this pass out: reading again would take
+                // as long (twice the pages, overlapped), drift again, and spend the
+                // budget of the next refreshes. Keep what was seen; the next
+                // refresh corrects it.
+                tracing::info!(
+                    pass,
+                    "total drifted between pages spaced by the request budget; not reading again"
+                );
+                break;
+            }
+            tracing::info!(pass, "total drifted between pages; reading again");
         }
         // Still moving: keep everything seen (newest pass first), each id once.
         seen_passes.reverse();
@@ -453,7 +641,7 @@ impl Client {
             notebooks: dedup(seen_passes),
             total,
             requests: self.requests_sent() - before,
-            passes: MAX_PASSES,
+            passes,
         })
     }
 
@@ -653,6 +841,162 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(p.delay(1, &throttled), Duration::from_secs(2));
+    }
+
+    /// Largest number of slots in any window `(t - 60 s, t]`.
+    fn max_in_window(slots: &[Instant]) -> usize {
+        slots
+            .iter()
+            .map(|end| {
+                slots
+                    .iter()
+                    .filter(|s| **s <= *end && end.duration_since(**s) < RATE_WINDOW)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_larger_than_the_budget_is_spaced_never_bursts_past_it() {
+        // 10,000 instances at 50 per page: 200 pages against 120 a minute.
+        let l = RateLimiter::new(120, 30);
+        let t0 = Instant::now();
+        let slots: Vec<Instant> = (0..200).map(|_| l.reserve(t0)).collect();
+        assert!(
+            slots[..30].iter().all(|s| *s == t0),
+            "the burst goes at once"
+        );
+        assert_eq!(
+            slots[30] - t0,
+            Duration::from_millis(500),
+            "then one per 0.5 s"
+        );
+        assert_eq!(slots[31] - slots[30], Duration::from_millis(500));
+        assert_eq!(max_in_window(&slots), 120);
+        for w in slots.windows(121) {
+            assert!(w[120] - w[0] >= RATE_WINDOW);
+        }
+        // Two pages a second on average: 200 pages take about 100 s.
+        let took = slots[199] - t0;
+        assert!(
+            took >= Duration::from_secs(80) && took <= Duration::from_secs(100),
+            "{took:?}"
+        );
+        assert_eq!(l.sent_in_window(t0), 30);
+        assert_eq!(l.waiting(t0), 170);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_waiters_are_released_in_time_and_within_the_window() {
+        let l = Arc::new(RateLimiter::new(60, 8));
+        let t0 = Instant::now();
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        let mut sent = Vec::new();
+        for t in tasks {
+            sent.push(t.await.unwrap());
+        }
+        sent.sort();
+        assert_eq!(sent.iter().filter(|s| **s == t0).count(), 8);
+        assert_eq!(max_in_window(&sent), 60);
+        assert!(sent[99] - t0 >= RATE_WINDOW, "{:?}", sent[99] - t0);
+        // Everyone who waited has gone: the count is what was sent.
+        assert_eq!(l.waiting(Instant::now()), 0);
+        assert_eq!(l.sent_in_window(Instant::now()), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn irregular_arrivals_never_exceed_the_window() {
+        let l = RateLimiter::new(50, 20);
+        let mut now = Instant::now();
+        let mut slots = Vec::new();
+        for i in 0u64..600 {
+            // Quiet spells, bursts and trickles.
+            now += Duration::from_millis(match i % 97 {
+                0 => 45_000,
+                1..=40 => 0,
+                _ => (i * 7919) % 900,
+            });
+            let s = l.reserve(now);
+            assert!(s >= now);
+            slots.push(s);
+        }
+        assert!(max_in_window(&slots) <= 50);
+        assert!(slots.windows(2).all(|w| w[0] <= w[1]), "FIFO");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_counts_but_never_waits() {
+        let l = RateLimiter::unlimited();
+        let t0 = Instant::now();
+        for _ in 0..500 {
+            assert_eq!(l.reserve(t0), t0);
+        }
+        assert_eq!(l.sent_in_window(t0), 500);
+        assert_eq!(l.sent_in_window(t0 + Duration::from_secs(59)), 500);
+        assert_eq!(l.sent_in_window(t0 + RATE_WINDOW), 0, "aged out");
+        assert_eq!(l.per_minute(), None);
+    }
+
+    /// A client of the in-process simulator, whose every page drifts the total.
+    async fn drifting(instances: usize) -> (crate::sim::SimHandle, ClientOptions, ListQuery) {
+        let sim = crate::sim::spawn(crate::sim::SimConfig {
+            instances,
+            faults: vec!["drift".parse().unwrap()],
+            ..crate::sim::SimConfig::manual_at(1_795_854_600_000)
+        })
+        .await
+        .unwrap();
+        let (ak, sk) = sim.credentials();
+        let mut o = ClientOptions::new(
+            sim.endpoint(),
+            sim.project_id(),
+            Auth::AkSk(AkSk {
+                ak,
+                sk,
+                security_token: None,
+            }),
+        );
+        o.retry = RetryPolicy::none();
+        let q = ListQuery {
+            page_size: super::super::query::PageSize::new(10).unwrap(),
+            ..ListQuery::default()
+        };
+        (sim, o, q)
+    }
+
+    #[tokio::test]
+    async fn a_pass_spaced_by_the_budget_is_not_read_again_on_drift() {
+        let (sim, o, q) = drifting(40).await;
+        // Unlimited: the drift is noticed and the pages are read again.
+        let free = Client::new(o.clone()).unwrap();
+        let l = free.fetch_all(&q).await.unwrap();
+        assert!(l.passes > 1, "{} passes", l.passes);
+        // Spaced by a budget (one request per 50 ms, no burst): one pass only.
+        let mut paced = Client::new(o).unwrap();
+        paced.limiter = Arc::new(RateLimiter::new(1200, 1));
+        let l = paced.fetch_all(&q).await.unwrap();
+        assert_eq!(l.passes, 1);
+        assert!(l.requests <= 6, "{} requests", l.requests);
+        assert!(l.notebooks.len() >= 35, "{} instances", l.notebooks.len());
+        assert!(paced.limiter.delayed() > 0);
+        sim.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[test]
+    fn default_burst_is_half_and_at_least_a_round() {
+        assert_eq!(RateLimiter::default_burst(120, 8), 60);
+        assert_eq!(RateLimiter::default_burst(10, 8), 9);
+        assert_eq!(RateLimiter::default_burst(4, 8), 4);
+        assert_eq!(RateLimiter::default_burst(0, 8), 1);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::api::model::{Notebook, Status};
 pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
-pub use poll::{Freshness, PollErrorInfo, PollState};
+pub use poll::{Freshness, Pace, PollErrorInfo, PollState};
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
 
@@ -278,6 +278,11 @@ impl App {
     /// The poller's count of HTTP requests sent in the minute before `at_ms`.
     pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
         self.poll.record_requests(requests_last_minute, at_ms);
+    }
+
+    /// Fast polling and the budget's stretch of the interval, for the status bar.
+    pub fn record_pace(&mut self, pace: Pace) {
+        self.poll.pace = pace;
     }
 
     /// A poll has started (the header shows it is in flight).

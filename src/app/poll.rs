@@ -49,6 +49,15 @@ pub enum Freshness {
     AuthStopped { age_ms: Option<i64> },
 }
 
+/// What changes the poll interval from the one set, as the poller last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pace {
+    /// The fast interval, while an instance on screen is changing state.
+    pub fast: Option<Duration>,
+    /// Start to start, when the request budget stretches the interval.
+    pub budget: Option<Duration>,
+}
+
 /// The intervals `+`/`-` step through.
 pub const INTERVAL_STEPS_S: [u64; 9] = [2, 3, 5, 10, 15, 30, 60, 120, 300];
 
@@ -64,6 +73,8 @@ pub struct PollState {
     pub in_flight_since_ms: Option<i64>,
     /// The poller's count of HTTP requests in the minute before `.1`.
     requests: Option<(u32, i64)>,
+    /// Fast polling and the budget's stretch.
+    pub pace: Pace,
 }
 
 impl PollState {
@@ -77,6 +88,7 @@ impl PollState {
             auth_stopped: false,
             in_flight_since_ms: None,
             requests: None,
+            pace: Pace::default(),
         }
     }
 
@@ -114,6 +126,14 @@ impl PollState {
         };
         next.map(|s| Duration::from_secs(*s))
             .unwrap_or(self.interval)
+    }
+
+    /// The interval actually asked for: the fast one while it is shorter.
+    pub fn asked_interval(&self) -> Duration {
+        match self.pace.fast {
+            Some(f) if f < self.interval => f,
+            _ => self.interval,
+        }
     }
 
     pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {

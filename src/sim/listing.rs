@@ -342,12 +342,17 @@ pub fn page(engine: &Engine, q: &ListQuery, owner_only: Option<&str>) -> Value {
     let total = hits.len();
     let end = q.offset.saturating_add(q.limit).min(total);
     let data: Vec<Value> = if q.offset < total {
-        // Only the page needs a full order.
+        // Only the page needs a full order: partition around its last and first
+        // ranks (linear on average), then sort the page alone. Sorting everything
+        // before it made late pages O(n log n) under the engine lock.
         if end < total {
             hits.select_nth_unstable_by(end - 1, |a, b| q.compare(a, b));
             hits.truncate(end);
         }
-        hits.sort_unstable_by(|a, b| q.compare(a, b));
+        if q.offset > 0 {
+            hits.select_nth_unstable_by(q.offset, |a, b| q.compare(a, b));
+        }
+        hits[q.offset..].sort_unstable_by(|a, b| q.compare(a, b));
         hits[q.offset..end]
             .iter()
             .map(|i| render::notebook(i, engine.now()))

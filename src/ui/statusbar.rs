@@ -28,8 +28,8 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     } else {
         Span::styled(
             format!(
-                " every {}s · {} req/min ",
-                poll.interval.as_secs(),
+                " {} · {} req/min ",
+                schedule(poll),
                 poll.requests_per_min(now)
             ),
             t.muted,
@@ -98,6 +98,31 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     Line::from(right).right_aligned().render(area, buf);
 }
 
+/// `every 5s`, `every 2s (fast)`, `every 5s → 100s (budget)`.
+fn schedule(poll: &crate::app::PollState) -> String {
+    let asked = poll.asked_interval();
+    let mut s = format!("every {}", secs(asked));
+    if asked < poll.interval {
+        s.push_str(" (fast)");
+    }
+    // Polls are timed from the end of the last one: a stretch of a few percent
+    // is the poll's own duration, not news.
+    if let Some(b) = poll.pace.budget.filter(|b| *b > asked.mul_f64(1.1)) {
+        s.push_str(&format!(" → {} (budget)", secs(b)));
+    }
+    s
+}
+
+/// Whole seconds, rounded (the interval may be fractional, e.g. 1.5 s).
+fn secs(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 10_000 && ms % 1000 != 0 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}s", (ms + 500) / 1000)
+    }
+}
+
 fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Env) {
     if let Some(id) = id {
         spans.push(Span::styled(format!(" · request {id}"), ctx.theme.muted));
@@ -125,4 +150,47 @@ pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
         spans.push(Span::styled(format!(" {word}  "), t.muted));
     }
     Line::from(spans).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::schedule;
+    use crate::app::{Pace, PollState};
+
+    fn poll(interval: u64, pace: Pace) -> PollState {
+        let mut p = PollState::new(Duration::from_secs(interval));
+        p.pace = pace;
+        p
+    }
+
+    #[test]
+    fn says_the_interval_in_force_and_why() {
+        let s = |p: &PollState| schedule(p);
+        assert_eq!(s(&poll(5, Pace::default())), "every 5s");
+        let fast = Pace {
+            fast: Some(Duration::from_secs(2)),
+            budget: None,
+        };
+        assert_eq!(s(&poll(5, fast)), "every 2s (fast)");
+        // A fast interval no shorter than the normal one changes nothing.
+        assert_eq!(s(&poll(2, fast)), "every 2s");
+        let stretched = Pace {
+            fast: None,
+            budget: Some(Duration::from_millis(100_040)),
+        };
+        assert_eq!(s(&poll(5, stretched)), "every 5s → 100s (budget)");
+        let both = Pace {
+            fast: Some(Duration::from_millis(1500)),
+            budget: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(s(&poll(5, both)), "every 1.5s (fast) → 30s (budget)");
+        // A plan a few ms past the interval is not a stretch worth showing.
+        let jitter = Pace {
+            fast: None,
+            budget: Some(Duration::from_millis(5_100)),
+        };
+        assert_eq!(s(&poll(5, jitter)), "every 5s");
+    }
 }

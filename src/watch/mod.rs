@@ -2,6 +2,14 @@
 //! backs off on errors, stops after an authentication failure, keeps within a
 //! request budget, and sends what it saw as messages.
 //!
+//! The budget is kept twice. The client's rate limiter is the guarantee: no 60 s
+//! window ever holds more requests than the budget, whatever the poller does
+//! (pages wait for a slot). The poller plans so that pages seldom wait: it starts
+//! a refresh of `cost` requests no sooner than `cost × 60 s / budget` after the
+//! previous one started (the average rate), and, when the refresh fits in the
+//! budget, only once the last minute has room for all of it. When that stretches
+//! the interval, the stats say so and the status bar shows it.
+//!
 //! ```text
 //!   commands (refresh, pause, interval, hot)      messages (started, snapshot, failed)
 //!   app ───────────────────────────────► poller ───────────────────────────────► app
@@ -25,6 +33,13 @@ use crate::api::{ApiError, Client, ListQuery, Listing};
 /// Something that can list every instance.
 pub trait Source: Send + Sync + 'static {
     fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + '_>>;
+    /// Requests sent so far (retries included): a poll's cost is the difference.
+    fn requests_sent(&self) -> u64;
+    /// Requests sent in the last 60 s, if the source keeps time stamps. Without
+    /// them the poller counts each poll's requests at the time it ended.
+    fn requests_last_minute(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The real source: a client and the server-side filters.
@@ -36,6 +51,14 @@ pub struct ClientSource {
 impl Source for ClientSource {
     fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + '_>> {
         Box::pin(self.client.fetch_all(&self.query))
+    }
+
+    fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    fn requests_last_minute(&self) -> Option<u64> {
+        Some(self.client.requests_last_minute())
     }
 }
 
@@ -73,13 +96,20 @@ pub enum Message {
     },
 }
 
-/// Request accounting, shown in the status bar.
+/// Request accounting and the schedule, shown in the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Stats {
     /// Requests sent in the last 60 s.
     pub requests_last_minute: u32,
-    /// The interval in force after this poll (stretched when the budget demands it).
+    /// The interval asked for: the fast one while hot, else the normal one.
+    pub interval: Duration,
+    /// Whether the fast interval is in force.
+    pub fast: bool,
+    /// From the start of this poll to the start of the next, as planned. Longer
+    /// than `interval` while backing off or when the budget demands it.
     pub effective_interval: Duration,
+    /// The budget (not an error) is what stretched the interval.
+    pub budget_limited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,14 +146,10 @@ pub struct Handle {
 
 /// Starts the poller; it polls at once, then on its timer. It ends when the
 /// command sender is dropped.
-pub fn spawn(
-    source: Arc<dyn Source>,
-    cfg: PollerConfig,
-    requests: Arc<dyn Fn() -> u64 + Send + Sync>,
-) -> Handle {
+pub fn spawn(source: Arc<dyn Source>, cfg: PollerConfig) -> Handle {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(source, cfg, requests, cmd_rx, msg_tx));
+    let task = tokio::spawn(run(source, cfg, cmd_rx, msg_tx));
     Handle {
         commands: cmd_tx,
         messages: msg_rx,
@@ -156,8 +182,11 @@ impl Budget {
         self.polls.iter().map(|(_, n)| n).sum()
     }
 
-    /// The earliest time a poll costing `cost` fits in `budget`.
+    /// The earliest time a poll costing `cost` fits in `budget`. A poll costing
+    /// more than the whole budget can never fit: it is planned for when the
+    /// window is empty, and the client spaces its pages.
     fn earliest(&mut self, now: Instant, cost: u64, budget: u64) -> Instant {
+        let cost = cost.min(budget);
         let mut used = self.used(now);
         if used + cost <= budget {
             return now;
@@ -180,6 +209,8 @@ struct State {
     consecutive_failures: u32,
     last_cost: u64,
     budget: Budget,
+    last_started: Option<Instant>,
+    planned: Plan,
 }
 
 impl State {
@@ -191,8 +222,28 @@ impl State {
         }
     }
 
-    /// When the next poll is due after one that ended at `now`.
-    fn next_due(&mut self, now: Instant, err: Option<&ApiError>) -> Instant {
+    fn budget(&self) -> u64 {
+        u64::from(self.cfg.budget_per_minute.max(1))
+    }
+
+    /// The shortest time from one poll's start to the next that keeps polls
+    /// costing `cost` within the budget: as many whole polls a minute as fit,
+    /// or, when one poll costs more than the budget, its share of minutes (the
+    /// client spaces its pages meanwhile).
+    fn pace(&self, cost: u64) -> Duration {
+        let budget = self.budget();
+        let cost = cost.max(1);
+        if cost <= budget {
+            let per_window = u32::try_from(budget / cost).unwrap_or(u32::MAX);
+            Budget::WINDOW / per_window
+        } else {
+            Budget::WINDOW.mul_f64(cost as f64 / budget as f64)
+        }
+    }
+
+    /// When the next poll is due after one that started at `started` and ended
+    /// at `now`; records the plan for the stats.
+    fn next_due(&mut self, started: Instant, now: Instant, err: Option<&ApiError>) -> Instant {
         let mut wait = self.base_interval();
         if self.consecutive_failures > 0 {
             let exp = wait.saturating_mul(1 << (self.consecutive_failures - 1).min(6));
@@ -201,20 +252,58 @@ impl State {
                 wait = wait.max(after);
             }
         }
-        let budget_ok = self.budget.earliest(
-            now,
-            self.last_cost.max(1),
-            u64::from(self.cfg.budget_per_minute.max(1)),
-        );
-        (now + wait).max(budget_ok)
+        let plain = now + wait;
+        self.last_started = Some(started);
+        let due = plain.max(self.earliest_start(now));
+        self.planned = Plan {
+            started,
+            due,
+            budget_limited: due > plain,
+        };
+        due
     }
 
-    fn stats(&mut self, now: Instant, next: Instant) -> Stats {
-        Stats {
-            requests_last_minute: u32::try_from(self.budget.used(now)).unwrap_or(u32::MAX),
-            effective_interval: next.saturating_duration_since(now),
+    /// The earliest start the budget allows for a poll costing what the last one
+    /// did: the average rate since the last start, and room in the last minute.
+    fn earliest_start(&mut self, now: Instant) -> Instant {
+        let cost = self.last_cost.max(1);
+        // A poll larger than the budget never fits in a minute: the client spaces
+        // its pages, and the average rate alone decides. (Waiting for all of it to
+        // leave the window would count its requests as if sent at its end.)
+        let fits = if cost <= self.budget() {
+            self.budget.earliest(now, cost, self.budget())
+        } else {
+            now
+        };
+        match self.last_started {
+            Some(s) => fits.max(s + self.pace(cost)),
+            None => fits,
         }
     }
+
+    fn stats(&mut self, now: Instant, source: &dyn Source) -> Stats {
+        let used = source
+            .requests_last_minute()
+            .unwrap_or_else(|| self.budget.used(now));
+        Stats {
+            requests_last_minute: u32::try_from(used).unwrap_or(u32::MAX),
+            interval: self.base_interval(),
+            fast: self.hot && self.cfg.fast_interval < self.cfg.interval,
+            effective_interval: self
+                .planned
+                .due
+                .saturating_duration_since(self.planned.started),
+            budget_limited: self.planned.budget_limited,
+        }
+    }
+}
+
+/// The schedule decided after the last poll.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    started: Instant,
+    due: Instant,
+    budget_limited: bool,
 }
 
 type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>>;
@@ -222,10 +311,10 @@ type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + S
 async fn run(
     source: Arc<dyn Source>,
     cfg: PollerConfig,
-    requests: Arc<dyn Fn() -> u64 + Send + Sync>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     messages: mpsc::UnboundedSender<Message>,
 ) {
+    let start = Instant::now();
     let mut st = State {
         cfg,
         paused: false,
@@ -234,8 +323,17 @@ async fn run(
         consecutive_failures: 0,
         last_cost: 1,
         budget: Budget::default(),
+        last_started: None,
+        planned: Plan {
+            started: start,
+            due: start,
+            budget_limited: false,
+        },
     };
-    let mut due = Instant::now();
+    let mut due = start;
+    // A refresh the user asked for starts at once; the client still holds its
+    // pages to the budget.
+    let mut forced = false;
     let mut inflight: Option<(PollFuture<'_>, Instant, u64)> = None;
     loop {
         let can_start = inflight.is_none() && !st.paused && !st.auth_stopped;
@@ -243,14 +341,14 @@ async fn run(
             result = async { match inflight.as_mut() { Some((f, _, _)) => f.await, None => std::future::pending().await } } => {
                 let Some((_, started, before)) = inflight.take() else { continue };
                 let now = Instant::now();
-                let cost = requests().saturating_sub(before);
+                let cost = source.requests_sent().saturating_sub(before);
                 st.budget.record(now, cost);
                 st.last_cost = cost.max(1);
                 let msg = match result {
                     Ok(listing) => {
                         st.consecutive_failures = 0;
-                        due = st.next_due(now, None);
-                        Message::Snapshot { listing, took: now - started, stats: st.stats(now, due) }
+                        due = st.next_due(started, now, None);
+                        Message::Snapshot { listing, took: now - started, stats: st.stats(now, source.as_ref()) }
                     }
                     Err(error) => {
                         st.consecutive_failures += 1;
@@ -259,10 +357,10 @@ async fn run(
                             st.auth_stopped = true;
                             None
                         } else {
-                            due = st.next_due(now, Some(&error));
+                            due = st.next_due(started, now, Some(&error));
                             Some(due - now)
                         };
-                        let stats = st.stats(now, due);
+                        let stats = st.stats(now, source.as_ref());
                         Message::Failed { error, consecutive: st.consecutive_failures, next_in, stats }
                     }
                 };
@@ -274,6 +372,7 @@ async fn run(
                 None => return,
                 Some(Command::RefreshNow) => {
                     st.auth_stopped = false;
+                    forced = true;
                     due = Instant::now();
                 }
                 Some(Command::SetPaused(p)) => {
@@ -296,15 +395,17 @@ async fn run(
             },
             _ = tokio::time::sleep_until(due), if can_start => {
                 let now = Instant::now();
-                let budget_at = st.budget.earliest(now, st.last_cost, u64::from(st.cfg.budget_per_minute.max(1)));
-                if budget_at > now {
+                // Commands may have brought the poll forward: the budget still holds.
+                let budget_at = st.earliest_start(now);
+                if budget_at > now && !forced {
                     due = budget_at;
                     continue;
                 }
+                forced = false;
                 if messages.send(Message::Started).is_err() {
                     return;
                 }
-                inflight = Some((source.fetch(), now, requests()));
+                inflight = Some((source.fetch(), now, source.requests_sent()));
             }
         }
     }
@@ -337,6 +438,10 @@ mod tests {
                     .unwrap_or_else(|| Ok(Listing::default()))
             })
         }
+
+        fn requests_sent(&self) -> u64 {
+            self.requests.load(Ordering::SeqCst)
+        }
     }
 
     fn start(
@@ -351,8 +456,7 @@ mod tests {
             requests: requests.clone(),
             delay: Duration::from_millis(100),
         });
-        let r = requests.clone();
-        let h = spawn(src.clone(), cfg, Arc::new(move || r.load(Ordering::SeqCst)));
+        let h = spawn(src.clone(), cfg);
         (h, src)
     }
 
@@ -471,27 +575,143 @@ mod tests {
         assert!(src.requests.load(Ordering::SeqCst) - before <= 1);
     }
 
+    fn stats_of(m: &Message) -> Stats {
+        match m {
+            Message::Snapshot { stats, .. } | Message::Failed { stats, .. } => *stats,
+            Message::Started => panic!("no stats in Started"),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn hot_mode_polls_faster_and_budget_slows_it() {
-        let cfg = PollerConfig {
-            budget_per_minute: 100,
-            ..Default::default()
-        };
-        let (mut h, _) = start(vec![], 40, cfg);
+    async fn hot_mode_polls_at_the_fast_interval_then_back() {
+        let (mut h, _) = start(vec![], 1, PollerConfig::default());
+        let (m, t1) = next_outcome(&mut h).await;
+        assert!(!stats_of(&m).fast);
+        // An instance starts moving: the next poll comes at the fast interval,
+        // counted from the last one, not after the rest of the normal one.
         h.commands.send(Command::SetHot(true)).unwrap();
-        let (_, t1) = next_outcome(&mut h).await;
         let (m, t2) = next_outcome(&mut h).await;
         assert_eq!(
             t2 - t1,
             Duration::from_millis(2100),
             "fast interval while hot"
         );
-        let Message::Snapshot { stats, .. } = m else {
-            panic!()
-        };
-        assert_eq!(stats.requests_last_minute, 80);
-        // A third poll of 40 would pass 100/min: it waits for the first to age out.
+        let s = stats_of(&m);
+        assert!(s.fast && !s.budget_limited);
+        assert_eq!(s.interval, Duration::from_secs(2));
+        assert_eq!(
+            s.effective_interval,
+            Duration::from_secs(2) + Duration::from_millis(100)
+        );
         let (_, t3) = next_outcome(&mut h).await;
-        assert!(t3 - t1 >= Duration::from_secs(60), "{:?}", t3 - t1);
+        assert_eq!(t3 - t2, Duration::from_millis(2100));
+        // Everything settled: back to the normal interval.
+        h.commands.send(Command::SetHot(false)).unwrap();
+        let (_, t4) = next_outcome(&mut h).await;
+        let (m, t5) = next_outcome(&mut h).await;
+        assert_eq!(t4 - t3, Duration::from_millis(2100), "already planned");
+        assert_eq!(t5 - t4, Duration::from_millis(5100));
+        assert!(!stats_of(&m).fast);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budget_stretches_the_fast_interval_and_says_so() {
+        let cfg = PollerConfig {
+            budget_per_minute: 100,
+            ..Default::default()
+        };
+        let (mut h, _) = start(vec![], 40, cfg);
+        h.commands.send(Command::SetHot(true)).unwrap();
+        let mut outcomes = vec![];
+        for _ in 0..12 {
+            outcomes.push(next_outcome(&mut h).await);
+        }
+        // 40 requests a poll at 100 a minute: two polls a minute, evenly, not
+        // one every 2 s until the minute is used up.
+        for w in outcomes.windows(2) {
+            let gap = w[1].1 - w[0].1;
+            // A poll's requests count from its end (100 ms after its start).
+            assert!(
+                gap >= Duration::from_secs(30) && gap <= Duration::from_millis(30_100),
+                "{gap:?}"
+            );
+        }
+        let s = stats_of(&outcomes[3].0);
+        assert!(s.fast && s.budget_limited, "{s:?}");
+        assert_eq!(s.interval, Duration::from_secs(2));
+        assert!(
+            s.effective_interval >= Duration::from_secs(30)
+                && s.effective_interval <= Duration::from_millis(30_100),
+            "{s:?}"
+        );
+        // No 60 s window holds more than the budget.
+        for (i, (_, end)) in outcomes.iter().enumerate() {
+            let in_window = outcomes[..=i]
+                .iter()
+                .filter(|(_, t)| *end - *t < Duration::from_secs(60))
+                .count() as u32;
+            assert!(in_window * 40 <= 100, "{in_window} polls in a minute");
+        }
+        assert!(s.requests_last_minute <= 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_larger_than_the_budget_keeps_polling_paced() {
+        // 10,000 instances at 50 a page against the default 120 a minute.
+        let cfg = PollerConfig {
+            budget_per_minute: 120,
+            ..Default::default()
+        };
+        let (mut h, src) = start(vec![], 200, cfg);
+        let (_, t1) = next_outcome(&mut h).await;
+        let (m, t2) = next_outcome(&mut h).await;
+        let (_, t3) = next_outcome(&mut h).await;
+        // Polling goes on (it used to stop for good), every 100 s: 200 per 100 s
+        // is 120 a minute on average.
+        assert_eq!(t2 - t1, Duration::from_secs(100));
+        assert_eq!(t3 - t2, Duration::from_secs(100));
+        let s = stats_of(&m);
+        assert!(s.budget_limited && !s.fast, "{s:?}");
+        assert_eq!(s.interval, Duration::from_secs(5));
+        assert_eq!(s.effective_interval, Duration::from_secs(100));
+        assert_eq!(src.requests.load(Ordering::SeqCst), 600);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_paced_refresh_is_followed_by_the_next_on_the_average_rate() {
+        // The client spaced the 200 pages over 70 s: the next refresh starts 100 s
+        // after this one started, not a minute after it ended.
+        let requests = Arc::new(AtomicU64::new(0));
+        let src = Arc::new(Scripted {
+            results: Mutex::new(VecDeque::new()),
+            cost: 200,
+            requests: requests.clone(),
+            delay: Duration::from_secs(70),
+        });
+        let cfg = PollerConfig {
+            budget_per_minute: 120,
+            ..Default::default()
+        };
+        let mut h = spawn(src, cfg);
+        let (_, t1) = next_outcome(&mut h).await;
+        let (m, t2) = next_outcome(&mut h).await;
+        assert_eq!(t2 - t1, Duration::from_secs(100));
+        let s = stats_of(&m);
+        assert!(s.budget_limited);
+        assert_eq!(s.effective_interval, Duration::from_secs(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refresh_now_is_not_held_back_by_the_plan() {
+        let cfg = PollerConfig {
+            budget_per_minute: 120,
+            ..Default::default()
+        };
+        let (mut h, _) = start(vec![], 200, cfg);
+        let (_, t1) = next_outcome(&mut h).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        h.commands.send(Command::RefreshNow).unwrap();
+        let (_, t2) = next_outcome(&mut h).await;
+        assert_eq!(t2 - t1, Duration::from_millis(3100));
     }
 }

@@ -1,0 +1,473 @@
+//! End-to-end measurements of the real binary in a pseudo-terminal (200×50):
+//!
+//! - first paint of `--demo`: spawn → first frame, and spawn → first frame whose
+//!   table has rows;
+//! - idle CPU (utime + stime from /proc/PID/stat) and memory (VmRSS, VmHWM from
+//!   /proc/PID/status) of the dashboard watching a `nbwatch sim` with 10,000
+//!   instances in another process: polling under the default budget, paused (`p`:
+//!   only the 1 s countdown ticks), and polling every 5 s with the budget lifted
+//!   (the cost of polling alone); 60 instances as the baseline.
+//!
+//! ```text
+//! cargo build --release --bin nbwatch
+//! cargo bench --bench e2e -- [--secs 60] [--instances 10000] [--paint-runs 10] [--bin PATH] [--quick]
+//! ```
+//!
+//! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
+//! debug binary when no release one is built. Linux only (/proc).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const COLS: u16 = 200;
+const ROWS: u16 = 50;
+
+struct Args {
+    secs: u64,
+    instances: usize,
+    paint_runs: usize,
+    bin: String,
+    quick: bool,
+}
+
+fn parse_args() -> Args {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut a = Args {
+        secs: 60,
+        instances: 10_000,
+        paint_runs: 10,
+        bin: std::env::var("NBWATCH_BIN")
+            .unwrap_or_else(|_| format!("{root}/target/release/nbwatch")),
+        quick: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--secs" => a.secs = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.secs),
+            "--instances" => {
+                a.instances = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.instances)
+            }
+            "--paint-runs" => {
+                a.paint_runs = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.paint_runs)
+                    .max(1)
+            }
+            "--bin" => a.bin = it.next().unwrap_or(a.bin),
+            "--quick" | "--test" => a.quick = true,
+            _ => {}
+        }
+    }
+    if a.quick {
+        a.secs = 3;
+        a.instances = a.instances.min(300);
+        a.paint_runs = 1;
+        if !std::path::Path::new(&a.bin).exists() {
+            a.bin = format!("{root}/target/debug/nbwatch");
+        }
+    }
+    a
+}
+
+/// What the reader thread saw: the screen and when things first appeared.
+struct Seen {
+    parser: vt100::Parser,
+    first_output: Option<Instant>,
+    first_table: Option<Instant>,
+}
+
+/// The table has rows: its title reads `Notebooks N/M` with N > 0.
+fn table_rows_shown(screen: &str) -> Option<u64> {
+    let i = screen.find("Notebooks ")?;
+    let rest = &screen[i + "Notebooks ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if !rest[digits.len()..].starts_with('/') {
+        return None;
+    }
+    digits.parse().ok().filter(|n| *n > 0)
+}
+
+struct Dash {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    seen: Arc<Mutex<Seen>>,
+    spawned: Instant,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    _home: TempDir,
+}
+
+impl Dash {
+    fn spawn(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Dash {
+        let home = TempDir::new();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(bin);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        // No user configuration, no log file in the user's directories.
+        cmd.env("HOME", &home.0);
+        cmd.env("XDG_CONFIG_HOME", &home.0);
+        cmd.env("XDG_STATE_HOME", &home.0);
+        cmd.env("XDG_DATA_HOME", &home.0);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let seen = Arc::new(Mutex::new(Seen {
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+            first_output: None,
+            first_table: None,
+        }));
+        let spawned = Instant::now();
+        let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let now = Instant::now();
+                            let mut s = seen.lock().unwrap();
+                            s.parser.process(&buf[..n]);
+                            s.first_output.get_or_insert(now);
+                            if s.first_table.is_none()
+                                && table_rows_shown(&s.parser.screen().contents()).is_some()
+                            {
+                                s.first_table = Some(now);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Dash {
+            child,
+            writer,
+            seen,
+            spawned,
+            _master: pair.master,
+            _home: home,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.process_id().expect("pid")
+    }
+
+    fn screen(&self) -> String {
+        self.seen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).expect("write to pty");
+        self.writer.flush().expect("flush pty");
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if pred(&self.screen()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+    }
+
+    fn quit(mut self) {
+        self.send("q");
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "nbwatch-e2e-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ rand_ish()
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+fn rand_ish() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of proc(5); `after` starts at field 3.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    ticks as f64 / clk_tck()
+}
+
+fn clk_tck() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// (VmRSS, VmHWM) in MiB.
+fn memory_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let kb = |key: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
+/// `nbwatch sim` in its own process; killed on drop.
+struct Sim {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sim(bin: &str, instances: usize) -> Sim {
+    let mut child = Command::new(bin)
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--instances",
+            &instances.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nbwatch sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut sim = Sim {
+        child,
+        endpoint: String::new(),
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("sim output");
+        if let Some(ep) = line.trim().strip_prefix("endpoint") {
+            sim.endpoint = ep.trim().to_string();
+            // Keep reading: a closed pipe would kill the simulator at its next print.
+            std::thread::spawn(move || lines.for_each(drop));
+            return sim;
+        }
+    }
+    panic!("the simulator printed no endpoint");
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn first_paint(a: &Args) {
+    let mut any = Vec::new();
+    let mut table = Vec::new();
+    for _ in 0..a.paint_runs {
+        let d = Dash::spawn(&a.bin, &["--demo"], &[]);
+        d.wait_for("the demo table", Duration::from_secs(20), |s| {
+            table_rows_shown(s).is_some()
+        });
+        let (o, t) = {
+            let s = d.seen.lock().unwrap();
+            (s.first_output, s.first_table)
+        };
+        any.push(o.expect("output").duration_since(d.spawned).as_secs_f64() * 1000.0);
+        table.push(t.expect("table").duration_since(d.spawned).as_secs_f64() * 1000.0);
+        d.quit();
+    }
+    let (ma, mt) = (median(&mut any.clone()), median(&mut table.clone()));
+    println!(
+        "first paint of --demo, {} runs (spawn → bytes on the terminal):",
+        a.paint_runs
+    );
+    println!(
+        "  first frame:           median {ma:6.1} ms   min {:6.1}   max {:6.1}",
+        any.iter().copied().fold(f64::MAX, f64::min),
+        any.iter().copied().fold(0.0, f64::max)
+    );
+    println!(
+        "  first frame with rows: median {mt:6.1} ms   min {:6.1}   max {:6.1}",
+        table.iter().copied().fold(f64::MAX, f64::min),
+        table.iter().copied().fold(0.0, f64::max)
+    );
+}
+
+struct Idle {
+    label: String,
+    cpu_pct: f64,
+    sim_cpu_pct: f64,
+    rss: f64,
+    hwm: f64,
+}
+
+/// Runs the dashboard against `sim`, waits for the first full table, applies
+/// `keys`, then measures CPU over `secs`.
+fn idle(a: &Args, sim: &Sim, instances: usize, label: &str, extra: &[&str], keys: &str) -> Idle {
+    let mut args = vec![
+        "--endpoint",
+        &sim.endpoint,
+        "--project-id",
+        nbwatch::sim::DEMO_PROJECT_ID,
+    ];
+    args.extend_from_slice(extra);
+    let env = [
+        ("HUAWEICLOUD_SDK_AK", nbwatch::sim::DEMO_AK),
+        ("HUAWEICLOUD_SDK_SK", nbwatch::sim::DEMO_SK),
+    ];
+    let mut d = Dash::spawn(&a.bin, &args, &env);
+    // The simulator is live: instances come and go, so wait for "most of them".
+    let want = (instances as u64) * 9 / 10;
+    d.wait_for("the full table", Duration::from_secs(300), |s| {
+        table_rows_shown(s).is_some_and(|n| n >= want)
+    });
+    if !keys.is_empty() {
+        d.send(keys);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = d.pid();
+    let sim_pid = sim.child.id();
+    let (c0, s0, t0) = (cpu_secs(pid), cpu_secs(sim_pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(a.secs));
+    let (c1, s1, wall) = (cpu_secs(pid), cpu_secs(sim_pid), t0.elapsed().as_secs_f64());
+    let (rss, hwm) = memory_mib(pid);
+    let status_line = d
+        .screen()
+        .lines()
+        .nth(usize::from(ROWS) - 2)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    d.quit();
+    println!("  {label:<52} status bar: {status_line}");
+    Idle {
+        label: label.to_string(),
+        cpu_pct: (c1 - c0) / wall * 100.0,
+        sim_cpu_pct: (s1 - s0) / wall * 100.0,
+        rss,
+        hwm,
+    }
+}
+
+fn main() {
+    let a = parse_args();
+    assert!(
+        std::path::Path::new(&a.bin).exists(),
+        "{} not found: cargo build --release --bin nbwatch (or pass --bin)",
+        a.bin
+    );
+    println!("binary: {}", a.bin);
+    first_paint(&a);
+
+    let big = start_sim(&a.bin, a.instances);
+    let small = start_sim(&a.bin, 60);
+    println!("idle dashboard, {} s windows, {COLS}×{ROWS}:", a.secs);
+    let n = a.instances;
+    let rows = [
+        idle(
+            &a,
+            &big,
+            n,
+            &format!("{n} instances, polling (defaults)"),
+            &[],
+            "",
+        ),
+        idle(&a, &big, n, &format!("{n} instances, paused (p)"), &[], "p"),
+        idle(
+            &a,
+            &big,
+            n,
+            &format!("{n} instances, every 5 s, budget lifted"),
+            &[
+                "--interval",
+                "5",
+                "--budget",
+                "100000",
+                "--concurrency",
+                "8",
+            ],
+            "",
+        ),
+        idle(
+            &a,
+            &small,
+            60,
+            "60 instances, polling (defaults) [baseline]",
+            &[],
+            "",
+        ),
+        idle(
+            &a,
+            &small,
+            60,
+            "60 instances, paused (p) [baseline]",
+            &[],
+            "p",
+        ),
+    ];
+    println!(
+        "{:<52} {:>12} {:>12} {:>10} {:>10}",
+        "scenario", "nbwatch CPU", "sim CPU", "VmRSS", "VmHWM"
+    );
+    for r in &rows {
+        println!(
+            "{:<52} {:>10.2} % {:>10.2} % {:>6.1} MiB {:>6.1} MiB",
+            r.label, r.cpu_pct, r.sim_cpu_pct, r.rss, r.hwm
+        );
+    }
+}
