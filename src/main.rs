@@ -4,11 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// mimalloc returns freed memory to the system far better than the platform allocator
-// under this workload (a 10,000-instance snapshot rebuilt every poll): see BENCHMARKS.md.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = nbwatch::cli::Cli::parse();
     // Read the local UTC offset while the process is still single-threaded: the
