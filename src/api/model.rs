@@ -322,6 +322,12 @@ impl Notebook {
 }
 
 /// Masks a secret for display: only the last 4 characters of a long value survive.
+///
+/// ```
+/// use nbwatch::api::model::mask_secret;
+/// assert_eq!(mask_secret("58ba50c6-e8ff-245c-4840-49e51aa70737"), "••••••••0737");
+/// assert_eq!(mask_secret("short"), "••••••••");
+/// ```
 pub fn mask_secret(s: &str) -> String {
     let n = s.chars().count();
     if n < 12 {

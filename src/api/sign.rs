@@ -113,6 +113,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Percent-encodes everything but `A-Za-z0-9-_.~`, uppercase hex over UTF-8.
+///
+/// ```
+/// assert_eq!(nbwatch::api::sign::encode("my nb*中"), "my%20nb%2A%E4%B8%AD");
+/// ```
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
