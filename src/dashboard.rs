@@ -34,6 +34,7 @@ pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
         hint: e.hint(),
         attempt: consecutive,
         auth: e.is_auth(),
+        next_retry_at_ms: None,
     }
 }
 
@@ -137,12 +138,15 @@ async fn event_loop(
                     app.record_pace(pace(&stats));
                     app.apply_snapshot(listing.notebooks, now);
                 }
-                Some(Message::Failed { error, consecutive, stats, .. }) => {
+                Some(Message::Failed { error, consecutive, next_in, stats }) => {
                     let now = now_ms();
                     tracing::warn!(error = %error, consecutive, "poll failed");
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    app.apply_error(poll_error(&error, consecutive), now);
+                    let mut info = poll_error(&error, consecutive);
+                    info.next_retry_at_ms = next_in
+                        .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+                    app.apply_error(info, now);
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },

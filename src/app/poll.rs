@@ -20,6 +20,8 @@ pub struct PollErrorInfo {
     pub attempt: u32,
     /// 401/403: the poller has stopped so the AK does not get locked.
     pub auth: bool,
+    /// When the poller tries again (epoch ms); `None` when it has stopped or did not say.
+    pub next_retry_at_ms: Option<i64>,
 }
 
 impl PollErrorInfo {

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::Env;
-use super::format::{clock, width};
+use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
 use crate::app::keys::hints;
 use crate::app::{App, EventKind, Freshness, Mode};
@@ -54,6 +54,14 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
             // Most useful first: a long message is what gets cut.
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
             left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
+            if let Some(at) = e.next_retry_at_ms {
+                let next = if at > now {
+                    format!(" · next try in {}", duration(at - now))
+                } else {
+                    " · trying again".to_string()
+                };
+                left.push(Span::styled(next, t.text));
+            }
             push_request_id(&mut left, e.request_id.as_deref(), ctx);
             if let Some(h) = &e.hint {
                 left.push(Span::styled(format!(" · {h}"), t.warn));

@@ -229,6 +229,7 @@ fn error_keeps_the_last_data_120x40() {
             hint: Some("backing off".into()),
             attempt: 3,
             auth: false,
+            next_retry_at_ms: Some(NOW + 83_000),
         },
         NOW + 70_000,
     );
@@ -237,6 +238,8 @@ fn error_keeps_the_last_data_120x40() {
     let buf = term.backend().buffer();
     assert_eq!(fg_at(buf, "✗ 429 APIGW.0308 · retry 3"), Color::Red);
     find(buf, "request 4f2a9c1e7b");
+    // Rendered at NOW + 75 s: the poller tries again 8 s later.
+    find(buf, "next try in 8s");
     // The table still shows the last good data.
     find(buf, "train-bert-large");
 }
