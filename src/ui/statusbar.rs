@@ -55,8 +55,9 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
             left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
             if let Some(at) = e.next_retry_at_ms {
+                // Rounded up: "in 0s" would read as if the poll were overdue.
                 let next = if at > now {
-                    format!(" · next try in {}", duration(at - now))
+                    format!(" · next try in {}", duration(at - now + 999))
                 } else {
                     " · trying again".to_string()
                 };
