@@ -400,12 +400,8 @@ impl Client {
     }
 
     fn now_unix_secs(&self) -> i64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        i64::try_from(now)
-            .unwrap_or(i64::MAX)
+        crate::timefmt::now_ms()
+            .div_euclid(1000)
             .saturating_add(self.opts.clock_offset_secs)
     }
 

@@ -73,12 +73,7 @@ impl SimClock {
 }
 
 /// Wall-clock epoch milliseconds: read only at the edges (server start, auth).
-pub fn wall_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::timefmt::now_ms as wall_now_ms;
 
 #[cfg(test)]
 mod tests {
