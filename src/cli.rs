@@ -71,6 +71,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub budget: Option<u32>,
 
+    /// Requests the first sweep may send past the budget, so a large project's
+    /// rows arrive in seconds; 0 for none [default: 250]
+    #[arg(long, global = true, value_name = "N")]
+    pub first_burst: Option<u32>,
+
     /// Seconds in a transitional status before an instance is marked stuck [default: 600]
     #[arg(long, global = true, value_name = "SECS")]
     pub stuck_after: Option<f64>,

@@ -53,7 +53,8 @@ pub async fn run(
     // Every page of every poll (retries too) waits for a slot under the budget.
     let client = crate::run::client(settings, retry)
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .with_rate_limit(Some(settings.budget_per_minute));
+        .with_rate_limit(Some(settings.budget_per_minute))
+        .with_first_burst(settings.first_sweep_burst);
     let meter = client.clone();
     let poller = watch::spawn(
         Arc::new(ClientSource { client, query }),
@@ -132,11 +133,19 @@ async fn event_loop(
             },
             msg = poller.messages.recv() => match msg {
                 Some(Message::Started) => app.poll_started(now_ms()),
+                Some(Message::Page { notebooks, loaded, total }) => {
+                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, now_ms());
+                }
                 Some(Message::Snapshot { listing, stats, .. }) => {
                     let now = now_ms();
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    app.apply_snapshot(listing.notebooks, now);
+                    app.record_burst(stats.burst_left);
+                    if !listing.notebooks.is_empty() {
+                        let n = listing.notebooks.len() as u64;
+                        app.apply_page(listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
+                    }
+                    app.finish_sweep(listing.complete, now);
                 }
                 Some(Message::Failed { error, consecutive, next_in, stats }) => {
                     let now = now_ms();
@@ -156,6 +165,7 @@ async fn event_loop(
                 // requests as they go, not only when it ends.
                 let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
                 app.record_requests(sent, now);
+                app.record_burst(meter.burst().left());
                 app.tick(now);
             }
             _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {

@@ -131,6 +131,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         stuck_after_secs: g.stuck_after,
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
+        first_sweep_burst: g.first_burst,
         log_file: g.log_file.clone(),
         status: f.status.clone(),
         name: f.name.clone(),

@@ -88,14 +88,34 @@ fn start(client: Client, q: ListQuery) -> Handle {
 }
 
 /// The next message that is not `Started`.
+/// The next outcome of a poll. The pages a sweep sent ahead of its snapshot are
+/// folded into the snapshot's listing (each id once), so a test sees the whole sweep.
 async fn outcome(h: &mut Handle) -> Message {
+    let mut paged = Vec::new();
     loop {
         let m = tokio::time::timeout(PATIENCE, h.messages.recv())
             .await
             .expect("the poller reports within the patience")
             .expect("the poller is alive");
-        if !matches!(m, Message::Started) {
-            return m;
+        match m {
+            Message::Started => {}
+            Message::Page { notebooks, .. } => paged.extend(notebooks),
+            Message::Snapshot {
+                mut listing,
+                took,
+                stats,
+            } => {
+                let mut seen = std::collections::HashSet::new();
+                paged.retain(|n: &nbwatch::api::Notebook| seen.insert(n.id_str().to_string()));
+                paged.append(&mut listing.notebooks);
+                listing.notebooks = paged;
+                return Message::Snapshot {
+                    listing,
+                    took,
+                    stats,
+                };
+            }
+            other => return other,
         }
     }
 }
@@ -125,7 +145,7 @@ impl Dash {
     fn feed(&mut self, m: &Message) {
         let now = self.now();
         match m {
-            Message::Started => self.app.poll_started(now),
+            Message::Started | Message::Page { .. } => self.app.poll_started(now),
             Message::Snapshot { listing, stats, .. } => {
                 self.app.record_requests(stats.requests_last_minute, now);
                 self.app.apply_snapshot(listing.notebooks.clone(), now);
@@ -208,7 +228,7 @@ async fn fault_matrix_case(specs: &[&str], n: u32, page_size: u32) -> FaultRun {
                 failures.push((error, consecutive, next_in));
                 assert!(failures.len() <= n as usize, "more failures than faults");
             }
-            Message::Started => unreachable!(),
+            Message::Started | Message::Page { .. } => unreachable!(),
         }
     };
     assert_eq!(failures.len(), n as usize, "one failed poll per fault");
@@ -355,7 +375,7 @@ async fn a_hanging_server_is_cut_by_the_timeout_and_polling_goes_on() {
                 seen.push(next_in);
             }
             Message::Snapshot { listing, .. } => break listing,
-            Message::Started => unreachable!(),
+            Message::Started | Message::Page { .. } => unreachable!(),
         }
     };
     assert_eq!(seen, doubling(2));
@@ -425,7 +445,7 @@ async fn a_refused_connection_backs_off_until_the_server_comes_up() {
             Message::Failed { error, .. } => {
                 assert!(matches!(error, ApiError::Connect { .. }), "{error:?}")
             }
-            Message::Started => unreachable!(),
+            Message::Started | Message::Page { .. } => unreachable!(),
         }
     };
     assert_eq!(listing.notebooks.len(), truth(&sim).await);
@@ -467,7 +487,7 @@ async fn a_flapping_server_alternates_and_the_failure_count_resets() {
                 assert_eq!(*next_in, Some(INTERVAL));
                 assert_eq!(dash.app.total(), n, "last good data kept");
             }
-            Message::Started => unreachable!(),
+            Message::Started | Message::Page { .. } => unreachable!(),
         }
     }
     assert_eq!(kinds, ["ok", "fail", "ok", "fail", "ok", "fail"]);

@@ -40,6 +40,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "stuck_after",
     "workspace_param",
     "budget_per_minute",
+    "first_sweep_burst",
     "log_file",
     "filters",
 ];
@@ -92,6 +93,7 @@ pub struct RawProfile {
     pub stuck_after: Option<Spanned<Seconds>>,
     pub workspace_param: Option<Spanned<String>>,
     pub budget_per_minute: Option<Spanned<i64>>,
+    pub first_sweep_burst: Option<Spanned<i64>>,
     pub log_file: Option<Spanned<String>>,
     #[serde(default)]
     pub filters: RawFilters,
@@ -313,6 +315,9 @@ fn type_fix(key: &str) -> String {
     match key {
         "concurrency" => "write a whole number without quotes, e.g. concurrency = 4".into(),
         "page_size" => "write one of 10, 20, 50 without quotes, e.g. page_size = 50".into(),
+        "first_sweep_burst" => {
+            "write a whole number without quotes, e.g. first_sweep_burst = 250".into()
+        }
         "budget_per_minute" => {
             "write a whole number without quotes, e.g. budget_per_minute = 120".into()
         }

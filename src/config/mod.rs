@@ -40,6 +40,7 @@ pub mod defaults {
     pub const PAGE_SIZE: u32 = 50;
     pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
     pub const BUDGET_PER_MINUTE: u32 = 120;
+    pub const FIRST_SWEEP_BURST: u32 = crate::api::burst::DEFAULT_FIRST_BURST;
     /// Page sizes the service documents.
     pub const PAGE_SIZES: [u32; 3] = [10, 20, 50];
     /// The profile name used when the file chooses none.
@@ -79,6 +80,8 @@ pub struct Overrides {
     pub workspace_param: Option<String>,
     /// `--budget N` (requests per minute)
     pub budget_per_minute: Option<u32>,
+    /// `--first-burst N` (requests the first sweep may send past the budget)
+    pub first_sweep_burst: Option<u32>,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
@@ -117,6 +120,8 @@ pub struct Settings {
     pub workspace_param: WorkspaceParam,
     pub filters: Filters,
     pub budget_per_minute: u32,
+    /// Requests the first sweep of a session may send past the budget.
+    pub first_sweep_burst: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
     /// The config file that was read, if any.
@@ -153,6 +158,7 @@ impl Settings {
             workspace_param: WorkspaceParam::default(),
             filters: Filters::default(),
             budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            first_sweep_burst: defaults::FIRST_SWEEP_BURST,
             log_file: None,
             config_file: None,
             warnings: Vec::new(),
@@ -275,6 +281,7 @@ pub mod vars {
     pub const STUCK_AFTER: &str = "NBWATCH_STUCK_AFTER";
     pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
     pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
+    pub const FIRST_SWEEP_BURST: &str = "NBWATCH_FIRST_SWEEP_BURST";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";

@@ -234,6 +234,19 @@ fn resolve_with(
             ))
         },
     )? as u32;
+    let first_sweep_burst = cx.integer(
+        o.first_sweep_burst.map(u64::from),
+        "--first-burst",
+        vars::FIRST_SWEEP_BURST,
+        p.first_sweep_burst.as_ref(),
+        ("first_sweep_burst", u64::from(defaults::FIRST_SWEEP_BURST)),
+        |v| {
+            (0..=100_000).contains(&v).then_some(()).ok_or((
+                format!("first-sweep burst {v} is out of range"),
+                "use a number of requests from 0 (no burst) to 100000 (default 250)".to_string(),
+            ))
+        },
+    )? as u32;
     let workspace_param = match cx.pick(
         o.workspace_param.as_deref(),
         "--workspace-param",
@@ -304,6 +317,7 @@ fn resolve_with(
         workspace_param,
         filters,
         budget_per_minute,
+        first_sweep_burst,
         log_file,
         config_file: file.map(|f| f.path),
         warnings,

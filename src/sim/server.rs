@@ -386,6 +386,21 @@ async fn control(sh: &Shared, req: Request) -> Response {
             }
         }
         (&Method::GET, "/_sim/stats") => json_response(200, stats(sh).to_string()),
+        (&Method::GET, "/_sim/journal") => {
+            let num = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.parse::<i64>().ok())
+            };
+            match (num("from"), num("to")) {
+                (Some(from), Some(to)) if from <= to => {
+                    let truth = sh.engine_now().ground_truth(from, to);
+                    json_response(200, serde_json::to_string(&truth).unwrap_or_default())
+                }
+                _ => control_error("journal needs ?from=MS&to=MS (simulated epoch ms, from <= to)"),
+            }
+        }
         _ => not_found(),
     }
 }

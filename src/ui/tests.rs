@@ -142,7 +142,7 @@ fn dashboard_80x24() {
     let (_, y) = find(buf, "broken-kernel");
     assert_ne!(buf[(5, y)].bg, Color::Reset);
     // Fresh data: a green dot, no warning.
-    assert_eq!(fg_at(buf, "● updated 3s ago"), Color::Green);
+    assert_eq!(fg_at(buf, "● last complete sweep 3s ago"), Color::Green);
 }
 
 #[test]
@@ -303,7 +303,10 @@ fn stale_header_is_yellow_80x24() {
     let term = v.render(&mut app, 80, 24);
     snap("stale_80x24", &term);
     assert_eq!(
-        fg_at(term.backend().buffer(), "▲ stale: updated 47s ago"),
+        fg_at(
+            term.backend().buffer(),
+            "▲ late: last complete sweep 47s ago"
+        ),
         Color::Yellow
     );
 }
@@ -318,7 +321,7 @@ fn paused_shows_for_how_long_80x24() {
     let buf = term.backend().buffer();
     find(buf, "⏸ PAUSED 1m12s");
     // Old data while paused is expected: no stale alarm.
-    assert!(!text(buf).contains("stale"));
+    assert!(!text(buf).contains("late"));
 }
 
 #[test]
@@ -492,7 +495,10 @@ fn a_poll_in_flight_turns_the_dot_into_a_spinner() {
     let mut app = loaded();
     app.poll_started(NOW - 100);
     let term = v.render(&mut app, 80, 24);
-    find(term.backend().buffer(), "⟳ updated 3s ago");
+    find(
+        term.backend().buffer(),
+        "⟳ sweep in progress · last complete 3s ago",
+    );
 }
 
 #[test]
