@@ -11,7 +11,6 @@ use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, PageSize};
 use nbwatch::app::{App, EventKind, Settings, SweepProgress};
 use nbwatch::sim::{SimConfig, SimHandle};
-use sim_common::*;
 
 /// Pages straight into the dashboard's state, as the event loop applies them.
 struct IntoApp<'a> {
