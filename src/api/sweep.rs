@@ -334,7 +334,7 @@ impl Client {
                 .collect();
             let mut stream = futures::stream::iter(offsets)
                 .map(|o| async move { self.fetch_page_as::<P>(q, o).await.map(|p| (o, p.0)) })
-                .buffered(self.options().concurrency.max(1));
+                .buffered(self.concurrency());
             while let Some(r) = stream.next().await {
                 let (o, page) = r?;
                 pages.push(run.take(o, page));
@@ -342,7 +342,13 @@ impl Client {
         }
         // The listing grew past the plan (or there is no total): read on while
         // pages come back full.
-        while let Some(last) = pages.last().filter(|p| p.len == limit) {
+        let grown = |total: Option<i64>, last: &Seen| {
+            total.is_none_or(|t| last.offset + limit < t.max(0) as u64)
+        };
+        while let Some(last) = pages
+            .last()
+            .filter(|p| p.len == limit && grown(run.report.total, p))
+        {
             let offset = last.offset + step;
             if offset >= MAX_TOTAL {
                 break;

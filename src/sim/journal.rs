@@ -69,10 +69,10 @@ impl Journal {
     }
 
     pub fn changed(&mut self, inst: &Instance, from: State, to: State, at_ms: i64) {
-        if self.changes.len() == MAX_ENTRIES {
-            if let Some(old) = self.changes.pop_front() {
-                self.since_ms = self.since_ms.max(old.at_ms);
-            }
+        if self.changes.len() == MAX_ENTRIES
+            && let Some(old) = self.changes.pop_front()
+        {
+            self.since_ms = self.since_ms.max(old.at_ms);
         }
         self.changes.push_back(Change {
             id: inst.id.clone(),
@@ -83,10 +83,10 @@ impl Journal {
     }
 
     pub fn removed(&mut self, inst: &Instance, at_ms: i64) {
-        if self.removals.len() == MAX_ENTRIES {
-            if let Some(old) = self.removals.pop_front() {
-                self.since_ms = self.since_ms.max(old.at_ms);
-            }
+        if self.removals.len() == MAX_ENTRIES
+            && let Some(old) = self.removals.pop_front()
+        {
+            self.since_ms = self.since_ms.max(old.at_ms);
         }
         self.removals.push_back(Removal {
             id: inst.id.clone(),

@@ -33,6 +33,7 @@ use crate::api::{ApiError, Client, ListQuery, Listing, Notebook, NotebookPage};
 
 /// Where a source sends the pages of a sweep as they arrive.
 pub type PageSender = mpsc::UnboundedSender<Message>;
+use crate::defaults;
 
 /// Something that can list every instance.
 pub trait Source: Send + Sync + 'static {
@@ -114,7 +115,7 @@ impl Source for ClientSource {
 
 /// What the app can ask of the poller.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub enum Control {
     /// Poll now (also resumes after an authentication failure).
     RefreshNow,
     /// Stop or restart polling.
@@ -187,10 +188,10 @@ pub struct PollerConfig {
 impl Default for PollerConfig {
     fn default() -> Self {
         PollerConfig {
-            interval: Duration::from_secs(5),
-            fast_interval: Duration::from_secs(2),
-            budget_per_minute: 600,
-            max_backoff: Duration::from_secs(60),
+            interval: defaults::INTERVAL,
+            fast_interval: defaults::FAST_INTERVAL,
+            budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            max_backoff: defaults::MAX_BACKOFF,
         }
     }
 }
@@ -200,7 +201,7 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
 
 /// A running poller.
 pub struct Handle {
-    pub commands: mpsc::UnboundedSender<Command>,
+    pub commands: mpsc::UnboundedSender<Control>,
     pub messages: mpsc::UnboundedReceiver<Message>,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -380,7 +381,7 @@ type Inflight<'a> = (PollFuture<'a>, Instant, u64);
 async fn run(
     source: Arc<dyn Source>,
     cfg: PollerConfig,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut commands: mpsc::UnboundedReceiver<Control>,
     messages: mpsc::UnboundedSender<Message>,
 ) {
     let start = Instant::now();
@@ -474,23 +475,23 @@ impl State {
     }
 
     /// What the app asked for.
-    fn command(&mut self, cmd: Command) {
+    fn command(&mut self, cmd: Control) {
         let now = Instant::now();
         match cmd {
-            Command::RefreshNow => {
+            Control::RefreshNow => {
                 self.auth_stopped = false;
                 // A refresh the user asked for starts at once; the client still
                 // holds its pages to the budget.
                 self.forced = true;
                 self.due = now;
             }
-            Command::SetPaused(p) => {
+            Control::SetPaused(p) => {
                 self.paused = p;
                 if !p {
                     self.due = self.due.min(now + self.base_interval());
                 }
             }
-            Command::SetInterval(d) => {
+            Control::SetInterval(d) => {
                 let d = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
                 let old = self.base_interval();
                 self.cfg.interval = d;
@@ -499,7 +500,7 @@ impl State {
                     self.due = self.due.min(now + self.base_interval());
                 }
             }
-            Command::SetHot(h) => {
+            Control::SetHot(h) => {
                 if h != self.hot {
                     self.hot = h;
                     if h && self.consecutive_failures == 0 {
@@ -665,7 +666,7 @@ mod tests {
             1,
             "no request while stopped"
         );
-        h.commands.send(Command::RefreshNow).unwrap();
+        h.commands.send(Control::RefreshNow).unwrap();
         let (m, _) = next_outcome(&mut h).await;
         assert!(matches!(m, Message::Snapshot { .. }));
         assert_eq!(src.requests.load(Ordering::SeqCst), 2);
@@ -675,15 +676,15 @@ mod tests {
     async fn pause_stops_polling_and_refresh_never_overlaps() {
         let (mut h, src) = start(vec![], 1, PollerConfig::default());
         next_outcome(&mut h).await;
-        h.commands.send(Command::SetPaused(true)).unwrap();
+        h.commands.send(Control::SetPaused(true)).unwrap();
         tokio::time::sleep(Duration::from_secs(120)).await;
         assert_eq!(src.requests.load(Ordering::SeqCst), 1);
-        h.commands.send(Command::SetPaused(false)).unwrap();
+        h.commands.send(Control::SetPaused(false)).unwrap();
         next_outcome(&mut h).await;
         // Many refreshes while a poll is in flight start no second poll.
         let _ = h.messages.recv().await; // Started
         for _ in 0..5 {
-            h.commands.send(Command::RefreshNow).unwrap();
+            h.commands.send(Control::RefreshNow).unwrap();
         }
         let before = src.requests.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -704,7 +705,7 @@ mod tests {
         assert!(!stats_of(&m).fast);
         // An instance starts moving: the next poll comes at the fast interval,
         // counted from the last one, not after the rest of the normal one.
-        h.commands.send(Command::SetHot(true)).unwrap();
+        h.commands.send(Control::SetHot(true)).unwrap();
         let (m, t2) = next_outcome(&mut h).await;
         assert_eq!(
             t2 - t1,
@@ -721,7 +722,7 @@ mod tests {
         let (_, t3) = next_outcome(&mut h).await;
         assert_eq!(t3 - t2, Duration::from_millis(2100));
         // Everything settled: back to the normal interval.
-        h.commands.send(Command::SetHot(false)).unwrap();
+        h.commands.send(Control::SetHot(false)).unwrap();
         let (_, t4) = next_outcome(&mut h).await;
         let (m, t5) = next_outcome(&mut h).await;
         assert_eq!(t4 - t3, Duration::from_millis(2100), "already planned");
@@ -736,7 +737,7 @@ mod tests {
             ..Default::default()
         };
         let (mut h, _) = start(vec![], 40, cfg);
-        h.commands.send(Command::SetHot(true)).unwrap();
+        h.commands.send(Control::SetHot(true)).unwrap();
         let mut outcomes = vec![];
         for _ in 0..12 {
             outcomes.push(next_outcome(&mut h).await);
@@ -825,7 +826,7 @@ mod tests {
         let (mut h, _) = start(vec![], 200, cfg);
         let (_, t1) = next_outcome(&mut h).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        h.commands.send(Command::RefreshNow).unwrap();
+        h.commands.send(Control::RefreshNow).unwrap();
         let (_, t2) = next_outcome(&mut h).await;
         assert_eq!(t2 - t1, Duration::from_millis(3100));
     }

@@ -2,14 +2,14 @@
 //! every instance alive throughout a sweep is in its result, a sweep costs at
 //! most 1.1× its page count, and over many sweeps the dashboard's state never
 //! announces a gone or appeared instance that was alive all along.
-mod sim_common;
+use crate::support::sim as sim_common;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, PageSize};
-use nbwatch::app::{App, EventKind, Settings, SweepProgress};
+use nbwatch::app::{App, EventKind, SweepProgress, Timing};
 use nbwatch::sim::{SimConfig, SimHandle};
 
 /// Pages straight into the dashboard's state, as the event loop applies them.
@@ -62,7 +62,7 @@ async fn churning() -> (SimHandle, Client, ListQuery) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instance_alive_throughout_a_live_sweep_is_in_it_and_nothing_is_invented() {
     let (sim, client, q) = churning().await;
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(Timing::default());
     let mut breaks = 0;
     let mut requests = 0;
     let mut pages = 0;
@@ -184,8 +184,8 @@ async fn the_simulator_lists_only_notebook_instances_without_a_feature_as_the_se
             .iter()
             .all(|n| n.feature.as_deref() == Some("NOTEBOOK"))
     );
-    // `fetch_all` (what `list` and the dashboard read) has both kinds.
-    let all = client.fetch_all(&ListQuery::default()).await.unwrap();
+    // What `list` and the dashboard read has both kinds.
+    let all = client.fetch_all_kinds(&ListQuery::default()).await.unwrap();
     let kinds: HashSet<_> = all
         .notebooks
         .iter()
@@ -198,7 +198,7 @@ async fn the_simulator_lists_only_notebook_instances_without_a_feature_as_the_se
     assert_eq!(all.notebooks.len(), sim.instance_count());
     // `--feature` narrows it.
     let narrow = client
-        .fetch_all(&ListQuery {
+        .fetch_all_kinds(&ListQuery {
             feature: Some("DEFAULT".into()),
             ..Default::default()
         })
