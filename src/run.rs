@@ -250,6 +250,39 @@ pub fn client(s: &Settings, retry: RetryPolicy) -> Result<Client, crate::api::Ap
     Client::new(opts)
 }
 
+/// `nbwatch list --output json`: each instance's JSON text as the service sent
+/// it (token masked), all pages read before anything is printed.
+async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
+    use crate::output::raw::{RawNotebook, RawPage};
+    let mut pages = crate::api::sweep::Collect::<RawNotebook>::default();
+    match client
+        .sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
+        .await
+    {
+        Ok(report) => {
+            let items = pages.into_ordered(|n: &RawNotebook| n.id.as_deref());
+            tracing::info!(
+                instances = items.len(),
+                requests = report.requests,
+                "listed"
+            );
+            let out = crate::output::raw::json(&items);
+            drop(items);
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout
+                .write_all(out.as_bytes())
+                .and_then(|_| stdout.flush());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "list failed");
+            eprintln!("nbwatch: {e}");
+            ExitCode::from(EXIT_API)
+        }
+    }
+}
+
 /// `nbwatch list`: every page, then the whole output at once (nothing half-printed).
 async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
     let client = match client(s, RetryPolicy::default()) {
@@ -259,6 +292,9 @@ async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if args.output == crate::output::Format::Json {
+        return list_json(&client, q).await;
+    }
     match client.fetch_all_kinds(q).await {
         Ok(listing) => {
             tracing::info!(

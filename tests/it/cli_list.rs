@@ -567,3 +567,29 @@ async fn a_malformed_project_id_is_a_usage_error() {
     assert!(out.stderr.contains("project id"), "{}", out.stderr);
     assert_eq!(sim.request_count(), 0);
 }
+
+#[tokio::test]
+async fn json_prints_each_instance_exactly_as_the_service_sent_it_but_the_token() {
+    let sim = manual(30).await;
+    let raw = list_all_kinds(&sim, &[]).await;
+    let out = list_cli(&sim, &["--output", "json"]).await.ok();
+    let printed: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(printed.len(), raw.len());
+    for (p, r) in printed.iter().zip(&raw) {
+        let mut want = r.clone();
+        let token = want["token"].as_str().unwrap().to_string();
+        want["token"] = Value::String(nbwatch::api::model::mask_secret(&token));
+        assert_eq!(p, &want, "every field, its type and value as sent");
+        assert!(!out.stdout.contains(&token));
+    }
+    // Whole numbers stay whole and empty lists stay (the model printed `24.0`
+    // and dropped `[]`).
+    assert!(
+        out.stdout.contains(r#""billing_items":[]"#),
+        "the CodeLab instance bills nothing"
+    );
+    assert!(
+        !out.stdout.contains(".0,"),
+        "no whole number turned into a float"
+    );
+}
