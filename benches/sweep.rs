@@ -153,8 +153,9 @@ impl Truth {
             .send()
             .await
             .unwrap()
-            .json()
+            .bytes()
             .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
             .unwrap();
         v["now_ms"].as_i64().unwrap()
     }
@@ -170,8 +171,9 @@ impl Truth {
             .send()
             .await
             .unwrap()
-            .json()
+            .bytes()
             .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
             .unwrap();
         v["alive_throughout"]
             .as_array()
@@ -365,11 +367,12 @@ fn main() {
         .build()
         .unwrap();
     let sim = start_sim(&a);
+    // The client installs the TLS provider reqwest needs.
+    let c = client(&sim.endpoint, a.concurrency);
     let truth = Truth {
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
         endpoint: sim.endpoint.clone(),
     };
-    let c = client(&sim.endpoint, a.concurrency);
     let floor = a.instances.div_ceil(50) as f64 / a.concurrency as f64 * a.latency_ms as f64;
     println!(
         "sweep on a live simulator: {} instances, speed {}×, {} ms latency, concurrency {}, {} sweeps each, page size 50",
