@@ -120,6 +120,8 @@ fn start_sim(a: &Args) -> ExternalSim {
             return ExternalSim { child, endpoint };
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the simulator printed no endpoint")
 }
 
