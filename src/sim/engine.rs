@@ -602,7 +602,7 @@ mod tests {
 
     fn snapshot(e: &Engine) -> Vec<String> {
         e.instances()
-            .map(|i| render::notebook(i, e.now()).to_string())
+            .map(|i| serde_json::to_string(&render::notebook(i, e.now())).unwrap())
             .collect()
     }
 

@@ -225,7 +225,7 @@ async fn api(sh: &Shared, req: Request) -> Response {
             engine.drift(now);
         }
         let owner = (!all).then_some(catalog::USERS[catalog::CALLER].id);
-        listing::page(&engine, &query, owner).to_string()
+        listing::page(&engine, &query, owner)
     };
     match decision.corrupt {
         Some(FaultKind::Malformed) => json_response(200, malformed(&page)),
