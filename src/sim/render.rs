@@ -315,7 +315,7 @@ fn endpoints(inst: &Instance) -> Vec<EndpointView> {
             ),
             ssh_keys: Some([kp.clone()]),
             key_pair_names: Some([kp]),
-            allowed_access_ips: Some(if inst.seed % 2 == 0 {
+            allowed_access_ips: Some(if inst.seed.is_multiple_of(2) {
                 &["203.0.113.0/24", "198.51.100.7"]
             } else {
                 &[]
