@@ -561,3 +561,37 @@ fn perf_frame_over_10k() {
     }
     println!("frame over 10k instances: {:?}", t.elapsed() / n);
 }
+
+#[test]
+fn the_first_sweep_fills_the_table_and_says_how_far_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    app.poll_started(NOW - 400);
+    let first: Vec<_> = fixtures::notebooks().into_iter().take(5).collect();
+    app.apply_page(
+        first,
+        crate::app::SweepProgress {
+            loaded: 1_250,
+            total: Some(10_000),
+        },
+        NOW - 200,
+    );
+    let term = v.render(&mut app, 80, 24);
+    let buf = term.backend().buffer();
+    find(buf, "loading 1,250 / 10,000");
+    find(buf, "◌ first sweep: 1,250 / 10,000");
+    // The rows that arrived are on screen already.
+    find(buf, "quick-test");
+}
+
+#[test]
+fn the_status_bar_says_the_first_sweep_burst_is_in_force() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    app.record_burst(Some(180));
+    let term = v.render(&mut app, 120, 40);
+    find(term.backend().buffer(), "first-sweep burst, 180 left");
+    app.record_burst(None);
+    let term = v.render(&mut app, 120, 40);
+    assert!(!text(term.backend().buffer()).contains("burst"));
+}
