@@ -266,13 +266,10 @@ async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
                 requests = report.requests,
                 "listed"
             );
-            let out = crate::output::raw::json(&items);
-            drop(items);
-            let mut stdout = std::io::stdout().lock();
+            // Every page is in: only now does anything reach stdout.
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout
-                .write_all(out.as_bytes())
-                .and_then(|_| stdout.flush());
+            let _ = crate::output::raw::write_json(&mut stdout, &items);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -159,14 +159,21 @@ impl ListPage for RawPage {
 
 /// One JSON array, one instance a line, each as the service sent it.
 pub fn json(items: &[RawNotebook]) -> String {
-    let mut out = String::with_capacity(items.iter().map(|i| i.json.len() + 4).sum::<usize>() + 4);
-    out.push('[');
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.json.len() + 4).sum::<usize>() + 4);
+    // Writing to a Vec cannot fail.
+    let _ = write_json(&mut out, items);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`json`], written straight to `w`: the items are the only copy in memory.
+pub fn write_json(w: &mut impl std::io::Write, items: &[RawNotebook]) -> std::io::Result<()> {
+    w.write_all(b"[")?;
     for (k, item) in items.iter().enumerate() {
-        out.push_str(if k == 0 { "\n  " } else { ",\n  " });
-        out.push_str(&item.json);
+        w.write_all(if k == 0 { b"\n  " } else { b",\n  " })?;
+        w.write_all(item.json.as_bytes())?;
     }
-    out.push_str(if items.is_empty() { "]\n" } else { "\n]\n" });
-    out
+    w.write_all(if items.is_empty() { b"]\n" } else { b"\n]\n" })?;
+    w.flush()
 }
 
 #[cfg(test)]
