@@ -9,6 +9,7 @@
 
 mod support;
 
+mod cli_extras;
 mod cli_list;
 mod client_http;
 mod config_errors;
