@@ -1,4 +1,7 @@
 //! Resolution end to end: temp dirs for files, injected environment, no process state.
+//!
+//! Why one long file: one test per layer, key and mistake, sharing a sandbox and
+//! the full-file fixtures; split, each part would need the same setup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
