@@ -4,7 +4,7 @@
 //! cooked mode with echo) however the dashboard ends: `q`, SIGTERM, SIGHUP, a panic.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::dash::{
     Dash, Launch, Sim, WAIT, row_marked, row_of, row_status, table_rows, title_counts, title_line,
