@@ -1725,7 +1725,8 @@ fn a_mistake_in_the_alerts_table_names_its_line() {
         .resolve(&Overrides::default(), &creds_only())
         .unwrap_err();
     assert!(
-        e.problem.contains("alerts.lease_lead 1500m is out of range"),
+        e.problem
+            .contains("alerts.lease_lead 1500m is out of range"),
         "{e}"
     );
 }
