@@ -33,6 +33,8 @@ pub struct Parts {
     pub view: ui::ViewContext,
     /// The journal and alerts.
     pub notifier: Notifier,
+    /// What an existing journal recorded, for the trends view: (entries, source).
+    pub history: Option<(Vec<crate::journal::Entry>, String)>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
@@ -44,11 +46,15 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         timing,
         view,
         notifier,
+        history,
     } = parts;
     let meter = client.clone();
     let fast_interval = poller.fast_interval;
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
+    if let Some((entries, source)) = history {
+        app.set_history(entries, &source);
+    }
     let mut notifier = notifier;
     // Start the change feed before the first listing arrives.
     notifier.after(&mut app, now_ms(), false);

@@ -129,6 +129,13 @@ fn dashboard(
     } else {
         ui::Theme::default()
     };
+    // What the journal already holds reaches the trends view back in time.
+    let history = settings
+        .journal
+        .as_deref()
+        .filter(|p| p.exists())
+        .and_then(|p| crate::journal::read(p).ok())
+        .map(|r| (r.entries, settings.profile.clone()));
     let journal = match &settings.journal {
         None => None,
         Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
@@ -142,6 +149,7 @@ fn dashboard(
         },
     };
     Ok(crate::dashboard::Parts {
+        history,
         notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
         client,
         query,

@@ -60,7 +60,7 @@ impl App {
                 self.scroll_detail(down, 3)
             }
             Mode::Table | Mode::Filter => self.move_cursor(if down { 1 } else { -1 }),
-            Mode::Picker(_) => {}
+            Mode::Picker(_) | Mode::Trends => {}
         }
         Vec::new()
     }
@@ -176,6 +176,8 @@ impl App {
                     _ => Mode::Table,
                 }
             }
+            Action::Trends => self.mode = Mode::Trends,
+            Action::CloseTrends => self.mode = Mode::Table,
             Action::FilterKeep => self.mode = Mode::Table,
             Action::FilterClear => {
                 self.mode = Mode::Table;

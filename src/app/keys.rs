@@ -39,6 +39,8 @@ pub enum Action {
     PickerApply,
     PickerCancel,
     CloseHelp,
+    Trends,
+    CloseTrends,
 }
 
 /// Where a binding applies. A mode consults its contexts in order (see
@@ -59,16 +61,19 @@ pub enum Context {
     Picker,
     /// This help.
     Help,
+    /// Status counts over time.
+    Trends,
 }
 
 impl Context {
     /// Help sections, in display order.
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Main,
         Context::Table,
         Context::Detail,
         Context::Filter,
         Context::Picker,
+        Context::Trends,
         Context::Help,
         Context::Always,
     ];
@@ -82,6 +87,7 @@ impl Context {
             Context::Filter => "Name filter (while typing)",
             Context::Picker => "Status picker",
             Context::Help => "Help",
+            Context::Trends => "Trends",
         }
     }
 }
@@ -187,6 +193,7 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('p'))],                             A::TogglePause,        C::Main,   "pause / resume polling",               Some("pause")),
     b(&[P(K::Char('+')), P(K::Char('='))],            A::SlowerPolling,      C::Main,   "poll less often",                      None),
     b(&[P(K::Char('-'))],                             A::FasterPolling,      C::Main,   "poll more often",                      None),
+    b(&[P(K::Char('t'))],                             A::Trends,             C::Main,   "status counts over time",              Some("trends")),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Table,  "move down",                            None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Table,  "move up",                              None),
     b(&[P(K::PageDown), Ctrl('f')],                   A::PageDown,           C::Table,  "page down",                            None),
@@ -212,6 +219,7 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('a'))],                             A::PickerAll,          C::Picker, "select none (= every status)",         Some("none")),
     b(&[P(K::Enter)],                                 A::PickerApply,        C::Picker, "apply",                                Some("apply")),
     b(&[P(K::Esc)],                                   A::PickerCancel,       C::Picker, "cancel",                               Some("cancel")),
+    b(&[P(K::Esc), P(K::Char('t')), P(K::Char('q'))], A::CloseTrends,        C::Trends, "back to the table",                    Some("back")),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Help,   "scroll down",                          None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Help,   "scroll up",                            None),
     b(&[P(K::Esc), P(K::Char('?')), P(K::Char('q'))], A::CloseHelp,          C::Help,   "close help",                           Some("close")),
@@ -227,6 +235,7 @@ pub fn contexts_for(mode: ModeKind) -> &'static [Context] {
         ModeKind::Filter => &[C::Always, C::Filter],
         ModeKind::Picker => &[C::Always, C::Picker],
         ModeKind::Help => &[C::Always, C::Help],
+        ModeKind::Trends => &[C::Always, C::Trends],
     }
 }
 
@@ -238,6 +247,7 @@ pub enum ModeKind {
     Filter,
     Picker,
     Help,
+    Trends,
 }
 
 /// The action bound to `ev` in `mode`, if any. Key releases are ignored.

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod poll;
 pub mod sort;
 pub mod tracked;
+pub mod trend;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -84,6 +85,8 @@ pub enum Mode {
         /// Where `Esc` returns to.
         from_detail: bool,
     },
+    /// Counts per status group over time.
+    Trends,
 }
 
 impl Mode {
@@ -94,6 +97,7 @@ impl Mode {
             Mode::Filter => ModeKind::Filter,
             Mode::Picker(_) => ModeKind::Picker,
             Mode::Help { .. } => ModeKind::Help,
+            Mode::Trends => ModeKind::Trends,
         }
     }
 }
@@ -167,6 +171,7 @@ pub struct App {
     /// The next time an instance crosses the stuck threshold.
     next_stuck_at_ms: Option<i64>,
     events: VecDeque<RecentEvent>,
+    trend: trend::Trend,
     /// Events not yet taken by [`App::take_events`], kept only once asked for.
     outbox: Option<Vec<RecentEvent>>,
     flash: Option<(String, i64)>,
@@ -198,6 +203,7 @@ impl App {
             attention: 0,
             next_stuck_at_ms: None,
             events: VecDeque::new(),
+            trend: trend::Trend::default(),
             outbox: None,
             flash: None,
             viewport: Viewport::default(),
@@ -264,6 +270,10 @@ impl App {
         self.poll.auth_stopped = false;
 
         self.count_statuses();
+        self.trend.record(
+            at,
+            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
+        );
         self.resort();
         self.refilter(at, false);
         self.restore_selection(&neighbours, old_cursor);
@@ -411,6 +421,17 @@ impl App {
     }
 
     /// Newest last.
+    /// Counts per status group over the session (and the journal's span).
+    pub fn trend(&self) -> &trend::Trend {
+        &self.trend
+    }
+
+    /// The journal's entries for `source`: the trends view reaches back over
+    /// them once the first listing is in.
+    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, source: &str) {
+        self.trend = std::mem::take(&mut self.trend).with_journal(entries, source);
+    }
+
     pub fn events(&self) -> &VecDeque<RecentEvent> {
         &self.events
     }

@@ -24,6 +24,7 @@ mod picker;
 mod statusbar;
 mod table;
 pub mod theme;
+mod trends;
 
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,8 @@ struct Screen {
     counts: Rect,
     table: Option<Rect>,
     detail: Option<Rect>,
+    /// The trends chart, in place of the table and the detail.
+    trends: Option<Rect>,
     status: Rect,
     hints: Rect,
 }
@@ -100,7 +103,10 @@ fn screen(area: Rect, app: &App) -> Screen {
     ])
     .areas(area);
     let full_detail = matches!(app.mode(), Mode::Detail | Mode::Help { from_detail: true });
-    let (table, detail) = if full_detail && app.selected().is_some() {
+    let trends = matches!(app.mode(), Mode::Trends).then_some(middle);
+    let (table, detail) = if trends.is_some() {
+        (None, None)
+    } else if full_detail && app.selected().is_some() {
         (None, Some(middle))
     } else if area.width >= WIDE {
         let [t, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
@@ -118,6 +124,7 @@ fn screen(area: Rect, app: &App) -> Screen {
         counts,
         table,
         detail,
+        trends,
         status,
         hints,
     }
@@ -137,6 +144,9 @@ pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Vie
     }
     if let Some(d) = s.detail {
         detail::draw(buf, d, app, &env);
+    }
+    if let Some(r) = s.trends {
+        trends::draw(buf, r, app, &env);
     }
     statusbar::draw_status(buf, s.status, app, &env);
     statusbar::draw_hints(buf, s.hints, app, &env);

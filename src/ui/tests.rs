@@ -552,3 +552,52 @@ fn perf_frame_over_10k() {
     }
     println!("frame over 10k instances: {:?}", t.elapsed() / n);
 }
+
+// ---- trends -----------------------------------------------------------------
+
+#[test]
+fn trends_80x24_chart_the_groups_over_the_session() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    let mut all = fixtures::notebooks();
+    // An hour of listings: instances start one by one, one fails near the end.
+    for (i, minute) in [60, 45, 30, 15, 5, 0].iter().enumerate() {
+        for nb in all.iter_mut().take(i + 1) {
+            nb.status = Some(crate::api::model::Status::Running);
+        }
+        if *minute == 0 {
+            all[0].status = Some(crate::api::model::Status::Error);
+        }
+        app.apply_snapshot(all.clone(), NOW - minute * MIN);
+    }
+    key(&mut app, 't');
+    let term = v.render(&mut app, 80, 24);
+    snap("trends_80x24", &term);
+    let buf = term.backend().buffer();
+    let screen = text(buf);
+    assert!(screen.contains("Instances over time"), "{screen}");
+    for group in ["running", "moving", "stopped", "problems"] {
+        assert!(screen.contains(group), "legend lacks {group}:\n{screen}");
+    }
+    assert_eq!(fg_at(buf, "● running"), Color::Green);
+    assert_eq!(fg_at(buf, "✗ problems"), Color::Red);
+    assert!(
+        screen.contains("t trends") || screen.contains("back"),
+        "{screen}"
+    );
+    // t (or Esc) goes back to the table.
+    key(&mut app, 't');
+    assert_eq!(app.mode(), &crate::app::Mode::Table);
+}
+
+#[test]
+fn trends_before_the_first_listing_say_so() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    key(&mut app, 't');
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("No listing yet"), "{screen}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), &crate::app::Mode::Table);
+}
