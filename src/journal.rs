@@ -24,7 +24,7 @@ use crate::timefmt::iso_utc;
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Seen for the first time (after the first sweep: created meanwhile).

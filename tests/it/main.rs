@@ -14,6 +14,7 @@ mod cli_list;
 mod client_http;
 mod config_errors;
 mod docs;
+mod e2e_alerts;
 mod e2e_dashboard;
 mod reliability_auth;
 mod reliability_nopanic;
