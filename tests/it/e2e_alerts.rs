@@ -164,3 +164,49 @@ fn the_hook_hears_each_new_failure_once_and_the_journal_each_change() {
         "one journal line per change"
     );
 }
+
+#[test]
+fn a_hanging_hook_never_holds_up_the_screen_and_is_killed_at_its_timeout() {
+    let sim = Sim::start(SimConfig {
+        instances: 30,
+        lively: true,
+        ..SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let late = dir.path().join("late");
+    // Every alert, what was already failed at the start too, to a hook that hangs.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.t.alerts]\nexisting = true\ndesktop = false\nhook = \"sleep 20; touch '{}'\"\nhook_timeout = 1\n",
+            late.display()
+        ),
+    )
+    .unwrap();
+    let mut d = Launch::against(&sim, 120, 40)
+        .arg("--config")
+        .arg(config.to_str().unwrap())
+        .start();
+    d.wait_table();
+    let log = d.dir.path().join("nbwatch.log");
+    // Steps of the simulator keep reaching the screen while the hooks hang.
+    for _ in 0..3 {
+        sim.handle.advance(30 * 60_000);
+        let want = sim.statuses().len();
+        sim.wait_requests(sim.handle.request_count() + 2);
+        d.wait("the table to follow the simulator", |s| {
+            crate::support::dash::title_counts(s).is_some_and(|(_, t)| t == want)
+        });
+    }
+    wait_until("a hook to be killed at its timeout", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("alert hook timed out and was killed")
+    });
+    d.send("q");
+    let f = d.finish();
+    assert_eq!(f.code, 0, "quits at once, hooks or not");
+    f.assert_restored();
+    assert!(!late.exists(), "a killed hook never finishes");
+}
