@@ -81,6 +81,7 @@ pub async fn run(
     let mut app = App::new(app::Settings {
         interval: settings.interval,
         stuck_after: settings.stuck_after,
+        read_only: settings.read_only,
     });
 
     let mut guard =
@@ -106,6 +107,13 @@ async fn event_loop(
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
     let mut hot = false;
+    // Actions run in tasks of their own and report back here.
+    let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
+    let acts = Actions {
+        client: meter.clone(),
+        follow: crate::act::Follow::every(settings.fast_interval),
+        tx: act_tx,
+    };
     // Hidden test hook: panic after N ms, to prove the terminal is restored on panic.
     let panic_at = std::env::var("NBWATCH_TEST_PANIC_AFTER_MS")
         .ok()
@@ -119,11 +127,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -150,6 +158,14 @@ async fn event_loop(
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
+            Some(ev) = act_rx.recv() => {
+                // Once the service has settled an action, the whole table catches up.
+                let settled = matches!(ev, app::ActionEvent::Settled { .. });
+                app.apply_action(ev, now_ms());
+                if settled {
+                    let _ = poller.commands.send(Command::RefreshNow);
+                }
+            }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
@@ -188,8 +204,19 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     }
 }
 
+/// What the event loop needs to start an action task.
+struct Actions {
+    client: Client,
+    follow: crate::act::Follow,
+    tx: tokio::sync::mpsc::UnboundedSender<app::ActionEvent>,
+}
+
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result<bool> {
+fn apply_effects(
+    effects: Vec<Effect>,
+    poller: &watch::Handle,
+    acts: &Actions,
+) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
@@ -204,6 +231,9 @@ fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result
             }
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
+            }
+            Effect::Act(req) => {
+                crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
             }
         }
     }

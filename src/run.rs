@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::api::actions::Verb;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use crate::cli::{Cli, Command, FilterArgs, GlobalArgs, ListArgs};
 use crate::config::{self, Dirs, Overrides, ProcessEnv, Settings};
@@ -94,6 +95,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
         Some(Command::Sim(_)) => ExitCode::SUCCESS,
+        Some(Command::Start(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Start, &a).await
+        }
+        Some(Command::Stop(a)) => crate::act::command::run(&settings, &query, Verb::Stop, &a).await,
+        Some(Command::Extend(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Extend, &a).await
+        }
+        Some(Command::Delete(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Delete, &a).await
+        }
         None => match crate::dashboard::run(&settings, query, origin, utc_offset_secs).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -132,6 +143,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
         log_file: g.log_file.clone(),
+        read_only: g.read_only,
         status: f.status.clone(),
         name: f.name.clone(),
         feature: f.feature.clone(),
@@ -176,6 +188,7 @@ async fn demo_settings(
         settings.interval = std::time::Duration::from_secs_f64(i.clamp(0.5, 3600.0));
     }
     settings.log_file = g.log_file.clone().or_else(config::default_log_path);
+    settings.read_only = g.read_only;
     Ok((settings, Some(handle)))
 }
 

@@ -97,6 +97,7 @@ async fn expect_auth_stop(h: &mut Handle, consecutive: u32) -> ApiError {
     let mut app = App::new(app::Settings {
         interval: INTERVAL,
         stuck_after: Duration::from_secs(600),
+        read_only: false,
     });
     app.apply_error(nbwatch::dashboard::poll_error(&error, c), T0);
     assert_eq!(app.freshness(T0), Freshness::AuthStopped { age_ms: None });

@@ -113,6 +113,7 @@ impl Dash {
             app: App::new(app::Settings {
                 interval: INTERVAL,
                 stuck_after: Duration::from_secs(600),
+                read_only: false,
             }),
             started: std::time::Instant::now(),
         }

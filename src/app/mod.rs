@@ -4,6 +4,7 @@
 //! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
 //! and everything that needs the time takes `now_ms`.
 
+pub mod actions;
 pub mod clipboard;
 pub mod filter;
 mod input;
@@ -24,6 +25,7 @@ use ratatui::layout::Rect;
 
 use crate::api::model::{Notebook, Status};
 
+pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
@@ -47,6 +49,8 @@ pub struct Settings {
     pub interval: Duration,
     /// How long an instance may stay in a transitional status before it is "stuck".
     pub stuck_after: Duration,
+    /// Hide and refuse every action (start, stop, extend, delete).
+    pub read_only: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
         Settings {
             interval: Duration::from_secs(10),
             stuck_after: Duration::from_secs(10 * 60),
+            read_only: false,
         }
     }
 }
@@ -69,6 +74,8 @@ pub enum Effect {
     SetInterval(Duration),
     /// Write `osc52_sequence(text)` to the terminal.
     CopyToClipboard(String),
+    /// Send an action (confirmed by the user) from a task outside the render loop.
+    Act(ActionRequest),
 }
 
 /// The interaction mode.
@@ -84,6 +91,8 @@ pub enum Mode {
         /// Where `Esc` returns to.
         from_detail: bool,
     },
+    /// Asking before acting on an instance.
+    Confirm(Confirm),
 }
 
 impl Mode {
@@ -94,6 +103,10 @@ impl Mode {
             Mode::Filter => ModeKind::Filter,
             Mode::Picker(_) => ModeKind::Picker,
             Mode::Help { .. } => ModeKind::Help,
+            Mode::Confirm(c) if c.verb == crate::api::actions::Verb::Delete => {
+                ModeKind::ConfirmTyped
+            }
+            Mode::Confirm(_) => ModeKind::Confirm,
         }
     }
 }
@@ -171,6 +184,7 @@ pub struct App {
     viewport: Viewport,
     detail_scroll: usize,
     help_scroll: usize,
+    actions: actions::ActionState,
 }
 
 impl App {
@@ -200,6 +214,7 @@ impl App {
             viewport: Viewport::default(),
             detail_scroll: 0,
             help_scroll: 0,
+            actions: actions::ActionState::default(),
         }
     }
 

@@ -79,6 +79,8 @@ pub struct Overrides {
     pub workspace_param: Option<String>,
     /// `--budget N` (requests per minute)
     pub budget_per_minute: Option<u32>,
+    /// `--read-only`
+    pub read_only: bool,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
@@ -119,6 +121,8 @@ pub struct Settings {
     pub budget_per_minute: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
+    /// Hide and refuse every action (`--read-only` or `read_only = true`).
+    pub read_only: bool,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
@@ -154,6 +158,7 @@ impl Settings {
             filters: Filters::default(),
             budget_per_minute: defaults::BUDGET_PER_MINUTE,
             log_file: None,
+            read_only: false,
             config_file: None,
             warnings: Vec::new(),
         }

@@ -251,6 +251,8 @@ fn resolve_with(
         })?,
     };
     let log_file = cx.log_file(o, dirs);
+    // Either side turns it on: a read-only profile stays read-only whatever the flags.
+    let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
     let filters = cx.filters(o, &mut warnings)?;
 
     // Who we are.
@@ -305,6 +307,7 @@ fn resolve_with(
         filters,
         budget_per_minute,
         log_file,
+        read_only,
         config_file: file.map(|f| f.path),
         warnings,
     })

@@ -430,7 +430,7 @@ fn help_80x24_and_120x40() {
 
 #[test]
 fn help_lists_every_binding() {
-    let lines: Vec<String> = help::lines(&Theme::plain())
+    let lines: Vec<String> = help::lines(&loaded(), &Theme::plain())
         .iter()
         .map(|l| l.to_string())
         .collect();

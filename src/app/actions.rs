@@ -1,0 +1,444 @@
+//! Acting on the selected instance: which actions are offered, the
+//! confirmation, the "pending" mark, and what the action task reports back.
+//! The request itself is sent by a task outside the render loop (`crate::act`):
+//! here keys become an [`Effect::Act`] and that task's messages become state.
+
+use std::collections::HashMap;
+
+use crate::api::actions::{self, Acted, Answer, DURATION_CHOICES_H, Progress, Verb};
+use crate::api::model::Notebook;
+
+use super::keys::{self, Action, Binding};
+use super::{App, Effect, Mode};
+
+const HOUR_MS: i64 = 3_600_000;
+/// How long an action's outcome stays in the status bar.
+pub const NOTICE_MS: i64 = 20_000;
+
+/// What the action task must do: act on one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRequest {
+    /// The instance's key in the table (its id).
+    pub key: String,
+    pub id: String,
+    pub name: String,
+    pub verb: Verb,
+    /// For start and extend.
+    pub duration_ms: Option<i64>,
+}
+
+/// The confirmation popup's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub key: String,
+    pub id: String,
+    pub name: String,
+    pub verb: Verb,
+    /// Index into [`DURATION_CHOICES_H`] (start and extend).
+    pub choice: usize,
+    /// What the user typed (delete asks for the instance's name).
+    pub typed: String,
+    /// Where Esc returns to.
+    pub from_detail: bool,
+}
+
+impl Confirm {
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.verb.takes_duration().then(|| {
+            DURATION_CHOICES_H
+                .get(self.choice)
+                .copied()
+                .unwrap_or(1)
+                .saturating_mul(HOUR_MS)
+        })
+    }
+
+    /// Whether Enter goes ahead: a deletion needs the exact name typed.
+    pub fn ready(&self) -> bool {
+        self.verb != Verb::Delete || self.typed == self.name
+    }
+}
+
+/// An action sent and not yet confirmed by the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub verb: Verb,
+    pub since_ms: i64,
+}
+
+/// What the action task reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionEvent {
+    /// The service answered: accepted (with its answer) or refused (the error,
+    /// described with code, meaning and request id).
+    Answered {
+        key: String,
+        verb: Verb,
+        result: Result<Acted, String>,
+    },
+    /// While following: the instance as the service shows it now (`None`: gone).
+    Seen {
+        key: String,
+        notebook: Option<Box<Notebook>>,
+    },
+    /// Following is over: the instance reached the goal, or settled elsewhere.
+    Settled {
+        key: String,
+        verb: Verb,
+        progress: Progress,
+        status: String,
+    },
+    /// The action was accepted but following it failed.
+    LostTrack {
+        key: String,
+        verb: Verb,
+        message: String,
+    },
+}
+
+/// An action's outcome in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub at_ms: i64,
+}
+
+/// Pending actions, by instance key, and the last outcome.
+#[derive(Debug, Clone, Default)]
+pub struct ActionState {
+    pending: HashMap<String, Pending>,
+    notice: Option<Notice>,
+}
+
+impl App {
+    /// Read-only: actions are hidden and refused.
+    pub fn read_only(&self) -> bool {
+        self.settings.read_only
+    }
+
+    /// Whether `verb` is offered for the selected instance right now.
+    pub fn offered(&self, verb: Verb) -> bool {
+        !self.read_only()
+            && self.selected().is_some_and(|t| {
+                verb.offered_for(&t.status) && !self.actions.pending.contains_key(&t.key)
+            })
+    }
+
+    /// The hint bar: the mode's hints, with only the actions that make sense now.
+    pub fn key_hints(&self) -> Vec<(String, &'static str)> {
+        let duration = matches!(&self.mode, Mode::Confirm(c) if c.verb.takes_duration());
+        keys::hints_where(self.mode.kind(), |b: &Binding| match b.action {
+            Action::Act(v) => self.offered(v),
+            Action::ConfirmLonger | Action::ConfirmShorter => duration,
+            _ => true,
+        })
+    }
+
+    /// The action pending on instance `key`, if any.
+    pub fn pending(&self, key: &str) -> Option<&Pending> {
+        self.actions.pending.get(key)
+    }
+
+    /// The latest action outcome, while fresh.
+    pub fn notice(&self, now_ms: i64) -> Option<&Notice> {
+        self.actions
+            .notice
+            .as_ref()
+            .filter(|n| now_ms >= n.at_ms && now_ms - n.at_ms < NOTICE_MS)
+    }
+
+    /// The outcome to show in the status bar: the latest notice, unless a
+    /// flash message came after it.
+    pub fn action_notice(&self, now_ms: i64) -> Option<&Notice> {
+        let flash_at = self
+            .flash
+            .as_ref()
+            .filter(|_| self.flash(now_ms).is_some())
+            .map(|(_, at)| *at);
+        self.notice(now_ms)
+            .filter(|n| flash_at.is_none_or(|f| f < n.at_ms))
+    }
+
+    fn notify(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
+        self.actions.notice = Some(Notice {
+            text: text.into(),
+            error,
+            at_ms: now_ms,
+        });
+    }
+
+    /// A key asked for `verb` on the selected instance: confirm first, or say why not.
+    pub(super) fn ask(&mut self, verb: Verb, now_ms: i64) -> Vec<Effect> {
+        if self.read_only() {
+            self.notify(
+                format!(
+                    "read-only: {verb} refused, nothing sent (started with --read-only or read_only = true)"
+                ),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        }
+        let Some(t) = self.selected() else {
+            self.flash_message("no instance selected", now_ms);
+            return Vec::new();
+        };
+        let (key, name, status) = (t.key.clone(), t.name().to_string(), t.status.clone());
+        let id = t.notebook.id.clone();
+        if self.actions.pending.contains_key(&key) {
+            self.notify(
+                format!("{name}: an action is still pending, wait for it to finish"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        }
+        if !verb.offered_for(&status) {
+            self.notify(
+                format!("cannot {verb} {name}: it is {status}"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        }
+        let Some(id) = id else {
+            self.notify(
+                format!("cannot {verb} {name}: the service gave no id"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        };
+        self.mode = Mode::Confirm(Confirm {
+            key,
+            id,
+            name,
+            verb,
+            choice: 0,
+            typed: String::new(),
+            from_detail: matches!(self.mode, Mode::Detail),
+        });
+        Vec::new()
+    }
+
+    fn leave_confirm(&mut self) -> Option<Confirm> {
+        let back = match &self.mode {
+            Mode::Confirm(c) if c.from_detail => Mode::Detail,
+            Mode::Confirm(_) => Mode::Table,
+            _ => return None,
+        };
+        match std::mem::replace(&mut self.mode, back) {
+            Mode::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(super) fn confirm_yes(&mut self, now_ms: i64) -> Vec<Effect> {
+        match &self.mode {
+            Mode::Confirm(c) if !c.ready() => {
+                self.notify(
+                    format!("type {} exactly to delete it, or Esc to cancel", c.name),
+                    true,
+                    now_ms,
+                );
+                return Vec::new();
+            }
+            Mode::Confirm(_) => {}
+            _ => return Vec::new(),
+        }
+        let Some(c) = self.leave_confirm() else {
+            return Vec::new();
+        };
+        let req = ActionRequest {
+            duration_ms: c.duration_ms(),
+            key: c.key,
+            id: c.id,
+            name: c.name,
+            verb: c.verb,
+        };
+        self.actions.pending.insert(
+            req.key.clone(),
+            Pending {
+                verb: req.verb,
+                since_ms: now_ms,
+            },
+        );
+        self.notify(
+            format!("{}: {} requested…", req.name, req.verb),
+            false,
+            now_ms,
+        );
+        vec![Effect::Act(req)]
+    }
+
+    pub(super) fn confirm_no(&mut self, now_ms: i64) {
+        if let Some(c) = self.leave_confirm() {
+            self.flash_message(
+                format!("{} of {} cancelled: nothing sent", c.verb, c.name),
+                now_ms,
+            );
+        }
+    }
+
+    pub(super) fn confirm_step(&mut self, longer: bool) {
+        if let Mode::Confirm(c) = &mut self.mode {
+            if c.verb.takes_duration() {
+                let last = DURATION_CHOICES_H.len() - 1;
+                c.choice = if longer {
+                    (c.choice + 1).min(last)
+                } else {
+                    c.choice.saturating_sub(1)
+                };
+            }
+        }
+    }
+
+    pub(super) fn confirm_edit(&mut self, ch: Option<char>) {
+        if let Mode::Confirm(c) = &mut self.mode {
+            match ch {
+                Some(ch) => c.typed.push(ch),
+                None => {
+                    c.typed.pop();
+                }
+            }
+        }
+    }
+
+    /// A message from the action task.
+    pub fn apply_action(&mut self, ev: ActionEvent, now_ms: i64) {
+        match ev {
+            ActionEvent::Answered { key, verb, result } => {
+                let name = self.name_of(&key);
+                match result {
+                    Ok(acted) => {
+                        let rid = acted
+                            .request_id
+                            .as_deref()
+                            .map(|r| format!(" · request id {r}"))
+                            .unwrap_or_default();
+                        match acted.answer {
+                            Answer::Instance(nb) => {
+                                let status = nb.status_or_unknown();
+                                self.notify(
+                                    format!("{name}: {verb} accepted, now {status}{rid}"),
+                                    false,
+                                    now_ms,
+                                );
+                                self.apply_instance(&key, *nb, now_ms);
+                            }
+                            Answer::Lease(lease) => {
+                                let until = lease
+                                    .end_ms()
+                                    .map(|end| {
+                                        format!(
+                                            ", stops in {}",
+                                            crate::timefmt::human_duration_ms(end - now_ms)
+                                        )
+                                    })
+                                    .unwrap_or_default();
+                                self.notify(
+                                    format!("{name}: auto-stop extended{until}{rid}"),
+                                    false,
+                                    now_ms,
+                                );
+                                if let Some(&i) = self.index.get(&key) {
+                                    let mut nb = self.instances[i].notebook.clone();
+                                    nb.lease = Some(lease);
+                                    self.apply_instance(&key, nb, now_ms);
+                                }
+                            }
+                        }
+                    }
+                    Err(message) => {
+                        self.actions.pending.remove(&key);
+                        self.notify(format!("{name}: {verb} failed: {message}"), true, now_ms);
+                    }
+                }
+            }
+            ActionEvent::Seen { key, notebook } => {
+                if let Some(nb) = notebook {
+                    self.apply_instance(&key, *nb, now_ms);
+                }
+            }
+            ActionEvent::Settled {
+                key,
+                verb,
+                progress,
+                status,
+            } => {
+                self.actions.pending.remove(&key);
+                let name = self.name_of(&key);
+                match progress {
+                    Progress::Reached => {
+                        self.notify(format!("{name}: {verb} done, {status}"), false, now_ms)
+                    }
+                    _ => self.notify(
+                        format!("{name}: {verb} did not finish: the instance is {status}"),
+                        true,
+                        now_ms,
+                    ),
+                }
+            }
+            ActionEvent::LostTrack { key, verb, message } => {
+                self.actions.pending.remove(&key);
+                let name = self.name_of(&key);
+                self.notify(
+                    format!("{name}: {verb} accepted, but following it failed: {message}"),
+                    true,
+                    now_ms,
+                );
+            }
+        }
+    }
+
+    fn name_of(&self, key: &str) -> String {
+        self.get(key)
+            .map(|t| t.name().to_string())
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// One instance as the service showed it after an action: the row updates
+    /// at once instead of at the next poll.
+    fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        if nb.id.as_deref().is_some_and(|id| id != key) {
+            return;
+        }
+        if let Some(tr) = self.instances[i].update(nb, now_ms) {
+            let t = self.instances[i].clone();
+            self.log(
+                now_ms,
+                &t,
+                super::EventKind::Changed {
+                    from: tr.from,
+                    to: tr.to,
+                },
+            );
+        }
+        let neighbours = self.neighbour_keys();
+        let old_cursor = self.cursor;
+        self.count_statuses();
+        self.resort();
+        self.refilter(now_ms, false);
+        self.restore_selection(&neighbours, old_cursor);
+        self.recount_attention(now_ms);
+    }
+}
+
+/// The popup's wording, one home for the dashboard and the tests.
+pub fn question(c: &Confirm) -> String {
+    match c.verb {
+        Verb::Start => format!("Start {}?", c.name),
+        Verb::Stop => format!("Stop {}?", c.name),
+        Verb::Extend => format!("Extend the auto-stop of {}?", c.name),
+        Verb::Delete => format!("Delete {}? This cannot be undone.", c.name),
+    }
+}
+
+/// `4h` for the chosen duration.
+pub fn duration_label(ms: i64) -> String {
+    actions::format_duration(ms)
+}
