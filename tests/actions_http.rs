@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use nbwatch::api::actions::{Answer, Verb, describe, is_gone};
 use nbwatch::api::sign::AkSk;
-use nbwatch::api::{ApiError, Auth, Client, ClientOptions, ListQuery, Notebook, RetryPolicy, Status};
+use nbwatch::api::{
+    ApiError, Auth, Client, ClientOptions, ListQuery, Notebook, RetryPolicy, Status,
+};
 use nbwatch::sim::{Fault, SimHandle};
 use sim_common::*;
 
@@ -73,7 +75,10 @@ async fn stop_then_start_then_extend_then_stop_and_delete_walk_the_lifecycle() {
     sim.advance(ACTION_MS);
     assert_eq!(status_of(&c, &id).await, Some(Status::Stopped));
 
-    let start = c.act(Verb::Start, &id, Some(2 * HOUR)).await.expect("start");
+    let start = c
+        .act(Verb::Start, &id, Some(2 * HOUR))
+        .await
+        .expect("start");
     assert_eq!(answer_status(&start.answer), Status::Starting);
     sim.advance(ACTION_MS);
     let running = c.show_notebook(&id).await.unwrap().expect("still there");
@@ -82,7 +87,10 @@ async fn stop_then_start_then_extend_then_stop_and_delete_walk_the_lifecycle() {
     assert_eq!(running.lease_end_ms(), Some(sim.now_ms() + 2 * HOUR));
 
     sim.advance(10 * 60_000);
-    let extend = c.act(Verb::Extend, &id, Some(4 * HOUR)).await.expect("extend");
+    let extend = c
+        .act(Verb::Extend, &id, Some(4 * HOUR))
+        .await
+        .expect("extend");
     let Answer::Lease(lease) = &extend.answer else {
         panic!("extend answers with the lease");
     };
@@ -91,7 +99,11 @@ async fn stop_then_start_then_extend_then_stop_and_delete_walk_the_lifecycle() {
     let shown = c.show_lease(&id).await.expect("ShowLease");
     assert_eq!(shown.end_ms(), lease.end_ms());
     let nb = c.show_notebook(&id).await.unwrap().unwrap();
-    assert_eq!(nb.lease_end_ms(), lease.end_ms(), "the instance carries it too");
+    assert_eq!(
+        nb.lease_end_ms(),
+        lease.end_ms(),
+        "the instance carries it too"
+    );
 
     c.act(Verb::Stop, &id, None).await.expect("stop");
     sim.advance(ACTION_MS);
@@ -100,7 +112,11 @@ async fn stop_then_start_then_extend_then_stop_and_delete_walk_the_lifecycle() {
     sim.advance(ACTION_MS);
     assert_eq!(status_of(&c, &id).await, Some(Status::Deleted));
     sim.advance(3 * 60_000);
-    assert_eq!(status_of(&c, &id).await, None, "gone: ShowNotebook is 404 6309");
+    assert_eq!(
+        status_of(&c, &id).await,
+        None,
+        "gone: ShowNotebook is 404 6309"
+    );
 }
 
 /// (verb, status of the instance, duration, expected code)
@@ -132,7 +148,11 @@ async fn every_wrong_state_is_refused_with_its_code_meaning_and_request_id() {
             .act(*verb, nb.id_str(), *duration)
             .await
             .expect_err("refused");
-        assert_eq!(sim.request_count() - before, 1, "{verb} on {status}: sent once");
+        assert_eq!(
+            sim.request_count() - before,
+            1,
+            "{verb} on {status}: sent once"
+        );
         assert_eq!(e.status(), Some(400), "{verb} on {status}: {e}");
         assert_eq!(e.code(), Some(*code), "{verb} on {status}: {e}");
         let text = describe(*verb, &e);
@@ -165,27 +185,49 @@ async fn unknown_instances_durations_and_resources_answer_like_the_service() {
     assert_eq!(c.show_notebook("no-such-id").await.unwrap(), None);
 
     let running = one_in(&c, Status::Running).await;
-    let e = c.act(Verb::Extend, running.id_str(), Some(60_000)).await.unwrap_err();
+    let e = c
+        .act(Verb::Extend, running.id_str(), Some(60_000))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("ModelArts.6349"));
     assert!(describe(Verb::Extend, &e).contains("1 to 72 hours"));
-    let e = c.act(Verb::Extend, running.id_str(), Some(73 * HOUR)).await.unwrap_err();
+    let e = c
+        .act(Verb::Extend, running.id_str(), Some(73 * HOUR))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("ModelArts.6349"));
     // A PATCH without a duration anywhere.
-    let path = format!("/v1/{}/notebooks/{}/lease", sim.project_id(), running.id_str());
+    let path = format!(
+        "/v1/{}/notebooks/{}/lease",
+        sim.project_id(),
+        running.id_str()
+    );
     let r = send(&sim, "PATCH", &path, &[], &sim_common::Auth::of(&sim)).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "ModelArts.6348"));
     // A duration in the query overrides the body's.
-    let r = send(&sim, "PATCH", &path, &[("duration", "7200000")], &sim_common::Auth::of(&sim)).await;
+    let r = send(
+        &sim,
+        "PATCH",
+        &path,
+        &[("duration", "7200000")],
+        &sim_common::Auth::of(&sim),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["duration"], 7_200_000);
 
     let stopped = one_in(&c, Status::Stopped).await;
     sim.set_resources(false);
-    let e = c.act(Verb::Start, stopped.id_str(), None).await.unwrap_err();
+    let e = c
+        .act(Verb::Start, stopped.id_str(), None)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("ModelArts.6360"));
     assert!(describe(Verb::Start, &e).contains("not enough resources"));
     sim.set_resources(true);
-    c.act(Verb::Start, stopped.id_str(), None).await.expect("resources are back");
+    c.act(Verb::Start, stopped.id_str(), None)
+        .await
+        .expect("resources are back");
 }
 
 #[tokio::test]
@@ -196,7 +238,11 @@ async fn a_missing_permission_is_a_403_naming_the_iam_action_and_never_retried()
     let stopped = one_in(&c, Status::Stopped).await;
     for (verb, id, action) in [
         (Verb::Stop, running.id_str(), "modelarts:notebook:stop"),
-        (Verb::Extend, running.id_str(), "modelarts:notebook:updateStopPolicy"),
+        (
+            Verb::Extend,
+            running.id_str(),
+            "modelarts:notebook:updateStopPolicy",
+        ),
         (Verb::Start, stopped.id_str(), "modelarts:notebook:start"),
         (Verb::Delete, stopped.id_str(), "modelarts:notebook:delete"),
     ] {
@@ -270,6 +316,10 @@ async fn a_refused_connection_is_retried_then_reported() {
     let e = c.act(Verb::Stop, "abc", None).await.unwrap_err();
     assert!(matches!(e, ApiError::Connect { .. }), "{e}");
     // Two waits of ~200 ms (±20 %) between three tries.
-    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(c.requests_sent(), 3);
 }

@@ -13,7 +13,8 @@
 //!
 //! Test controls (no auth): `POST /_sim/deny?action=modelarts:notebook:stop`
 //! answers 403 to that IAM action from then on (`DELETE /_sim/deny` lifts every
-//! denial); `POST /_sim/resources?available=false` makes starts fail with 6360.
+//! denial); `POST /_sim/resources?available=false` makes starts fail with 6360,
+//! `available=late` lets them be accepted and end in START_FAILED.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -79,6 +80,8 @@ pub fn route(method: &Method, path: &str) -> Option<(String, String, Op)> {
 pub struct Policy {
     denied: Mutex<BTreeSet<String>>,
     no_resources: AtomicBool,
+    /// Starts are accepted, then fail (START_FAILED).
+    late_failures: AtomicBool,
 }
 
 impl Policy {
@@ -92,6 +95,13 @@ impl Policy {
 
     pub fn set_resources(&self, available: bool) {
         self.no_resources.store(!available, Ordering::SeqCst);
+        self.late_failures.store(false, Ordering::SeqCst);
+    }
+
+    /// Starts are accepted, then end in START_FAILED.
+    pub fn fail_starts_late(&self) {
+        self.no_resources.store(false, Ordering::SeqCst);
+        self.late_failures.store(true, Ordering::SeqCst);
     }
 
     fn denies(&self, iam_action: &str) -> bool {
@@ -101,7 +111,13 @@ impl Policy {
     fn json(&self) -> Value {
         json!({
             "denied": lock(&self.denied).iter().collect::<Vec<_>>(),
-            "resources": !self.no_resources.load(Ordering::SeqCst),
+            "resources": if self.no_resources.load(Ordering::SeqCst) {
+                "none"
+            } else if self.late_failures.load(Ordering::SeqCst) {
+                "late"
+            } else {
+                "available"
+            },
         })
     }
 
@@ -135,7 +151,11 @@ impl Policy {
                     self.set_resources(false);
                     Ok(self.json())
                 }
-                _ => Err("resources needs ?available=true|false".to_string()),
+                Some("late") => {
+                    self.fail_starts_late();
+                    Ok(self.json())
+                }
+                _ => Err("resources needs ?available=true|false|late".to_string()),
             },
             _ => return None,
         })
@@ -289,7 +309,8 @@ pub fn answer(
                     "Insufficient resources for the flavor. Try again later or choose another flavor.",
                 ));
             }
-            engine.user_start(serial, now, ms, idle);
+            let fails = policy.late_failures.load(Ordering::SeqCst);
+            engine.user_start(serial, now, ms, idle, fails);
         }
         Op::Stop => engine.user_stop(serial, now),
         Op::Delete => engine.user_delete(serial, now),

@@ -295,7 +295,8 @@ impl Engine {
                 }
             }
             State::Starting => {
-                if !fast && !codelab && rng.chance(5) {
+                let doomed = fail_step == Some(Self::START_FAILS);
+                if doomed || (!fast && !codelab && rng.chance(5)) {
                     self.transition(serial, State::StartFailed, at);
                     if let Some(i) = self.instances.get_mut(&serial) {
                         i.steps = [Step::Completed, Step::Failed, Step::Waiting, Step::Waiting];
@@ -590,11 +591,16 @@ impl Engine {
         self.instances.values().find(|i| i.id == id)
     }
 
+    /// `fail_step` of a start that will fail (creation steps are 0 to 3).
+    const START_FAILS: u8 = 4;
+
     /// Start: STARTING now, RUNNING after [`Self::ACTION_MS`] with a fresh
-    /// lease of `duration_ms` (auto-stop when idle if `idle`).
-    pub fn user_start(&mut self, serial: u32, at: i64, duration_ms: i64, idle: bool) {
+    /// lease of `duration_ms` (auto-stop when idle if `idle`), or START_FAILED
+    /// then if `fails` (resources gone while starting).
+    pub fn user_start(&mut self, serial: u32, at: i64, duration_ms: i64, idle: bool, fails: bool) {
         if let Some(i) = self.instances.get_mut(&serial) {
             i.fast = true;
+            i.fail_step = fails.then_some(Self::START_FAILS);
             i.fail_reason = None;
             i.lease.enable = true;
             i.lease.duration = duration_ms;

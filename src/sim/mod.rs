@@ -75,7 +75,8 @@ Control endpoint (no auth):
   POST /_sim/faults?spec=500:count=1   add (or a JSON body [\"500\",\"latency:200\"]; PUT replaces)
   POST /_sim/advance?ms=N   move simulated time forward  GET /_sim/stats       request count, clock
   POST /_sim/deny?action=modelarts:notebook:stop      answer 403 to that IAM action (DELETE lifts all)
-  POST /_sim/resources?available=false                starts fail with ModelArts.6360";
+  POST /_sim/resources?available=false                starts fail with ModelArts.6360
+                          (available=late: starts are accepted, then end in START_FAILED)";
 
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
 #[derive(clap::Args, Debug, Clone)]
@@ -302,6 +303,11 @@ impl SimHandle {
     /// Whether there are resources to start instances (6360 when not).
     pub fn set_resources(&self, available: bool) {
         self.shared.policy.set_resources(available);
+    }
+
+    /// Starts are accepted, then end in START_FAILED (resources gone meanwhile).
+    pub fn fail_starts_late(&self) {
+        self.shared.policy.fail_starts_late();
     }
 
     /// Replaces the active faults.
