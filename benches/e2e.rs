@@ -16,6 +16,9 @@
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
 
+// A bench that cannot set up stops with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

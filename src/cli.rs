@@ -43,6 +43,10 @@ pub enum Command {
     Extend(ActionArgs),
     /// Delete a stopped (or failed) instance. This cannot be undone.
     Delete(ActionArgs),
+    /// Print a shell completion script (e.g. `nbwatch completions bash > ~/.local/share/bash-completion/completions/nbwatch`).
+    Completions(CompletionsArgs),
+    /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
+    Man,
 }
 
 /// What `start`, `stop`, `extend` and `delete` take.
@@ -64,6 +68,51 @@ pub struct ActionArgs {
     /// expected status (RUNNING, STOPPED, deleted), 1 otherwise
     #[arg(long)]
     pub wait: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The command line's definition, with each default taken from its one home
+/// ([`crate::defaults`]) into the help text. Parsing, completions and the man
+/// page all start here.
+pub fn command() -> clap::Command {
+    use crate::api::PageSize;
+    use crate::defaults as d;
+    let secs = |t: std::time::Duration| format!("{}", t.as_secs_f64());
+    let defaults = [
+        ("interval", secs(d::INTERVAL)),
+        ("fast_interval", secs(d::FAST_INTERVAL)),
+        ("budget", d::BUDGET_PER_MINUTE.to_string()),
+        ("stuck_after", secs(d::STUCK_AFTER)),
+        ("concurrency", d::CONCURRENCY.to_string()),
+        ("timeout", secs(d::TIMEOUT)),
+        ("page_size", d::PAGE_SIZE.to_string()),
+    ];
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for (id, value) in defaults {
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+            let help = if id == "page_size" {
+                format!("{help}: {}", PageSize::allowed_list("or"))
+            } else {
+                help
+            };
+            a.help(format!("{help} [default: {value}]"))
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments against [`command`]; exits with clap's
+/// message on bad usage, as clap does.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -88,27 +137,27 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// Seconds between polls of the dashboard [default: 5]
+    /// Seconds between polls of the dashboard
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
 
-    /// Seconds between polls while an instance is changing state [default: 2]
+    /// Seconds between polls while an instance is changing state
     #[arg(long, global = true, value_name = "SECS")]
     pub fast_interval: Option<f64>,
 
-    /// Most requests per minute the dashboard may send [default: 120]
+    /// Most requests per minute the dashboard may send
     #[arg(long, global = true, value_name = "N")]
     pub budget: Option<u32>,
 
-    /// Seconds in a transitional status before an instance is marked stuck [default: 600]
+    /// Seconds in a transitional status before an instance is marked stuck
     #[arg(long, global = true, value_name = "SECS")]
     pub stuck_after: Option<f64>,
 
-    /// Pages fetched at once after the first [default: 4]
+    /// Pages fetched at once after the first
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Per-request timeout in seconds [default: 10]
+    /// Per-request timeout in seconds
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
 
@@ -168,7 +217,7 @@ pub struct FilterArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub sort_dir: Option<String>,
 
-    /// Page size: 10, 20 or 50 [default: 50]
+    /// Instances per page
     #[arg(long, global = true, value_name = "N")]
     pub page_size: Option<u32>,
 

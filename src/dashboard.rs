@@ -16,13 +16,11 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::api::{ApiError, Client, ListQuery, RetryPolicy};
+use crate::api::{ApiError, Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
-use crate::config::Settings;
-use crate::run::Origin;
 use crate::timefmt::now_ms;
 use crate::ui;
-use crate::watch::{self, ClientSource, Command, Message, PollerConfig};
+use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
 /// Maps a client error to what the state model shows.
 pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
@@ -38,56 +36,38 @@ pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
     }
 }
 
+/// Everything the dashboard runs with, built by the caller from the settings.
+pub struct Parts {
+    /// The client, rate-limited to the request budget.
+    pub client: Client,
+    pub query: ListQuery,
+    pub poller: PollerConfig,
+    pub timing: app::Timing,
+    pub view: ui::ViewContext,
+    /// Hide and refuse every action.
+    pub read_only: bool,
+}
+
 /// Runs the dashboard until the user quits or a signal arrives.
-pub async fn run(
-    settings: &Settings,
-    query: ListQuery,
-    origin: Origin,
-    utc_offset_secs: i32,
-) -> anyhow::Result<()> {
-    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
-    let retry = RetryPolicy {
-        max_retries: 1,
-        ..RetryPolicy::default()
-    };
-    // Every page of every poll (retries too) waits for a slot under the budget.
-    let client = crate::run::client(settings, retry)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .with_rate_limit(Some(settings.budget_per_minute));
+pub async fn run(parts: Parts) -> anyhow::Result<()> {
+    let Parts {
+        client,
+        query,
+        poller,
+        timing,
+        view,
+        read_only,
+    } = parts;
     let meter = client.clone();
-    let poller = watch::spawn(
-        Arc::new(ClientSource { client, query }),
-        PollerConfig {
-            interval: settings.interval,
-            fast_interval: settings.fast_interval,
-            budget_per_minute: settings.budget_per_minute,
-            ..PollerConfig::default()
-        },
-    );
-    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        ui::Theme::plain()
-    } else {
-        ui::Theme::default()
-    };
-    let ctx = ui::ViewContext {
-        profile: origin.profile,
-        region: origin.region.unwrap_or_default(),
-        project_id: origin.project_id,
-        endpoint: origin.endpoint,
-        demo: origin.demo,
-        theme,
-        utc_offset_secs,
-    };
-    let mut app = App::new(app::Settings {
-        interval: settings.interval,
-        stuck_after: settings.stuck_after,
-        read_only: settings.read_only,
-    });
+    let fast_interval = poller.fast_interval;
+    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
+    let mut app = App::new(timing);
+    app.set_read_only(read_only);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
-    tracing::info!(endpoint = %ctx.endpoint, "dashboard started");
-    let result = event_loop(&mut guard, &mut app, &ctx, poller, &meter, settings).await;
+    tracing::info!(endpoint = %view.endpoint, "dashboard started");
+    let result = event_loop(&mut guard, &mut app, &view, poller, &meter, fast_interval).await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -99,7 +79,7 @@ async fn event_loop(
     ctx: &ui::ViewContext,
     mut poller: watch::Handle,
     meter: &Client,
-    settings: &Settings,
+    fast_interval: Duration,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -111,14 +91,11 @@ async fn event_loop(
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
         client: meter.clone(),
-        follow: crate::act::Follow::every(settings.fast_interval),
+        follow: crate::act::Follow::every(fast_interval),
         tx: act_tx,
     };
-    // Hidden test hook: panic after N ms, to prove the terminal is restored on panic.
-    let panic_at = std::env::var("NBWATCH_TEST_PANIC_AFTER_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
+    let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
     draw(guard, app, ctx)?;
     loop {
@@ -163,7 +140,7 @@ async fn event_loop(
                 let settled = matches!(ev, app::ActionEvent::Settled { .. });
                 app.apply_action(ev, now_ms());
                 if settled {
-                    let _ = poller.commands.send(Command::RefreshNow);
+                    let _ = poller.commands.send(Control::RefreshNow);
                 }
             }
             _ = tick.tick() => {
@@ -184,9 +161,9 @@ async fn event_loop(
         let now_hot = app.any_visible_transitional();
         if now_hot != hot {
             hot = now_hot;
-            let _ = poller.commands.send(Command::SetHot(hot));
+            let _ = poller.commands.send(Control::SetHot(hot));
             app.record_pace(app::Pace {
-                fast: hot.then_some(settings.fast_interval),
+                fast: hot.then_some(fast_interval),
                 budget: app.poll().pace.budget,
             });
         }
@@ -221,13 +198,13 @@ fn apply_effects(
         match e {
             Effect::Quit => return Ok(true),
             Effect::RefreshNow => {
-                let _ = poller.commands.send(Command::RefreshNow);
+                let _ = poller.commands.send(Control::RefreshNow);
             }
             Effect::SetPaused(p) => {
-                let _ = poller.commands.send(Command::SetPaused(p));
+                let _ = poller.commands.send(Control::SetPaused(p));
             }
             Effect::SetInterval(d) => {
-                let _ = poller.commands.send(Command::SetInterval(d));
+                let _ = poller.commands.send(Control::SetInterval(d));
             }
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;

@@ -4,69 +4,75 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::api::actions::Verb;
+use crate::api::sign::AkSk;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
+use crate::app;
 use crate::cli::{Cli, Command, FilterArgs, GlobalArgs, ListArgs};
-use crate::config::{self, Dirs, Overrides, ProcessEnv, Settings};
+use crate::config::{self, Dirs, FixedSource, Overrides, ProcessEnv, Settings};
 use crate::secret::Secret;
 use crate::sim;
+use crate::ui;
+use crate::watch::PollerConfig;
 
 /// Exit codes: 0 success, 1 the service or network failed, 2 bad usage or configuration.
 pub const EXIT_API: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 
-/// Everything the dashboard header says about where the data comes from.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    pub profile: String,
-    pub region: Option<String>,
-    pub project_id: String,
-    pub endpoint: String,
-    pub demo: bool,
-}
-
 /// Entry point after argument parsing. `utc_offset_secs` is read before any thread starts.
 pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
-    if let Some(Command::Sim(args)) = cli.command {
-        return match sim::run(args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("nbwatch sim: {e:#}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        };
+    match cli.command {
+        Some(Command::Sim(args)) => {
+            return match sim::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch sim: {e:#}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            };
+        }
+        Some(Command::Completions(args)) => {
+            let mut cmd = crate::cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "nbwatch", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => return man_page(),
+        _ => {}
     }
 
-    // In demo mode a simulator runs in this process; it lives until we return.
-    let (settings, _demo) = if cli.global.demo {
-        match demo_settings(&cli.global, &cli.filters).await {
-            Ok(x) => x,
+    // In demo mode a simulator runs in this process (it lives until we return)
+    // and stands in for the region, endpoint and credentials; every other
+    // setting goes through the resolver as usual.
+    let mut overrides = overrides(&cli.global, &cli.filters);
+    let _demo = if cli.global.demo {
+        match sim::spawn(sim::SimConfig::demo()).await {
+            Ok(handle) => {
+                overrides.fixed_source = Some(demo_source(&handle));
+                Some(handle)
+            }
             Err(e) => {
                 eprintln!("nbwatch: cannot start the demo simulator: {e:#}");
                 return ExitCode::from(EXIT_CONFIG);
             }
         }
     } else {
-        match config::resolve(
-            &overrides(&cli.global, &cli.filters),
-            &ProcessEnv,
-            &Dirs::platform(),
-        ) {
-            Ok(s) => (s, None),
-            Err(e) => {
-                eprintln!("nbwatch: {}", one_line(&e));
-                return ExitCode::from(EXIT_CONFIG);
-            }
+        None
+    };
+    let settings = match config::resolve(&overrides, &ProcessEnv, &Dirs::platform()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nbwatch: {}", one_line(&e));
+            return ExitCode::from(EXIT_CONFIG);
         }
     };
 
     let log_path = cli.global.log_file.clone().or(settings.log_file.clone());
-    if let Some(path) = &log_path {
-        if let Err(e) = crate::logging::init(path, cli.global.verbose) {
-            eprintln!(
-                "nbwatch: warning: cannot write the log file {}: {e}",
-                path.display()
-            );
-        }
+    if let Some(path) = &log_path
+        && let Err(e) = crate::logging::init(path, cli.global.verbose)
+    {
+        eprintln!(
+            "nbwatch: warning: cannot write the log file {}: {e}",
+            path.display()
+        );
     }
     for w in &settings.warnings {
         eprintln!("nbwatch: warning: {w}");
@@ -80,21 +86,8 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let origin = Origin {
-        profile: if cli.global.demo {
-            "demo".into()
-        } else {
-            settings.profile.clone()
-        },
-        region: settings.region.clone(),
-        project_id: settings.project_id.clone(),
-        endpoint: settings.endpoint.clone(),
-        demo: cli.global.demo,
-    };
-
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
-        Some(Command::Sim(_)) => ExitCode::SUCCESS,
         Some(Command::Start(a)) => {
             crate::act::command::run(&settings, &query, Verb::Start, &a).await
         }
@@ -105,14 +98,93 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         Some(Command::Delete(a)) => {
             crate::act::command::run(&settings, &query, Verb::Delete, &a).await
         }
-        None => match crate::dashboard::run(&settings, query, origin, utc_offset_secs).await {
-            Ok(()) => ExitCode::SUCCESS,
+        Some(Command::Sim(_) | Command::Completions(_) | Command::Man) => ExitCode::SUCCESS,
+        None => match dashboard(&settings, query, cli.global.demo, utc_offset_secs) {
+            Ok(parts) => match crate::dashboard::run(parts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch: {e:#}");
+                    ExitCode::from(EXIT_API)
+                }
+            },
             Err(e) => {
-                eprintln!("nbwatch: {e:#}");
-                ExitCode::from(EXIT_API)
+                eprintln!("nbwatch: {e}");
+                ExitCode::from(EXIT_CONFIG)
             }
         },
     }
+}
+
+/// Everything the dashboard needs, built from the settings: the dashboard
+/// itself knows nothing of configuration.
+fn dashboard(
+    settings: &Settings,
+    query: ListQuery,
+    demo: bool,
+    utc_offset_secs: i32,
+) -> Result<crate::dashboard::Parts, crate::api::ApiError> {
+    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
+    let retry = RetryPolicy {
+        max_retries: 1,
+        ..RetryPolicy::default()
+    };
+    // Every page of every poll (retries too) waits for a slot under the budget.
+    let client = client(settings, retry)?.with_rate_limit(Some(settings.budget_per_minute));
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        ui::Theme::plain()
+    } else {
+        ui::Theme::default()
+    };
+    Ok(crate::dashboard::Parts {
+        client,
+        query,
+        poller: PollerConfig {
+            interval: settings.interval,
+            fast_interval: settings.fast_interval,
+            budget_per_minute: settings.budget_per_minute,
+            ..PollerConfig::default()
+        },
+        timing: app::Timing {
+            interval: settings.interval,
+            stuck_after: settings.stuck_after,
+        },
+        view: ui::ViewContext {
+            profile: settings.profile.clone(),
+            region: settings.region.clone().unwrap_or_default(),
+            project_id: settings.project_id.clone(),
+            endpoint: settings.endpoint.clone(),
+            demo,
+            theme,
+            utc_offset_secs,
+        },
+        read_only: settings.read_only,
+    })
+}
+
+/// The in-process simulator as the place to connect to, with its demo credentials.
+fn demo_source(handle: &sim::SimHandle) -> FixedSource {
+    FixedSource {
+        label: "demo".into(),
+        endpoint: handle.endpoint(),
+        project_id: sim::DEMO_PROJECT_ID.into(),
+        auth: Auth::AkSk(AkSk {
+            ak: sim::DEMO_AK.into(),
+            sk: Secret::new(sim::DEMO_SK),
+            security_token: None,
+        }),
+    }
+}
+
+/// `nbwatch man`: the manual page, from the same definitions as `--help`.
+fn man_page() -> ExitCode {
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(crate::cli::command()).render(&mut out) {
+        eprintln!("nbwatch: cannot render the manual page: {e}");
+        return ExitCode::from(EXIT_API);
+    }
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(&out);
+    ExitCode::SUCCESS
 }
 
 /// A configuration error as one stderr line (`where: problem; fix: how`), like
@@ -137,7 +209,6 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         fast_interval_secs: g.fast_interval,
         concurrency: g.concurrency,
         timeout_secs: g.timeout,
-        connect_timeout_secs: None,
         page_size: f.page_size,
         stuck_after_secs: g.stuck_after,
         workspace_param: f.workspace_param.clone(),
@@ -152,44 +223,8 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         workspace_id: f.workspace_id.clone(),
         sort_key: f.sort_key.clone(),
         sort_dir: f.sort_dir.clone(),
+        fixed_source: None,
     }
-}
-
-/// Settings for a simulator started in this process, with its demo credentials.
-async fn demo_settings(
-    g: &GlobalArgs,
-    f: &FilterArgs,
-) -> anyhow::Result<(Settings, Option<sim::SimHandle>)> {
-    let handle = sim::spawn(sim::SimConfig::demo()).await?;
-    let mut settings = Settings::for_endpoint(
-        handle.endpoint(),
-        sim::DEMO_PROJECT_ID,
-        Auth::AkSk(crate::api::sign::AkSk {
-            ak: sim::DEMO_AK.into(),
-            sk: Secret::new(sim::DEMO_SK),
-            security_token: None,
-        }),
-    );
-    settings.profile = "demo".into();
-    settings.filters = config::Filters {
-        status: f.status.clone(),
-        name: f.name.clone(),
-        feature: f.feature.clone(),
-        pool_id: f.pool_id.clone(),
-        owner: f.owner.clone(),
-        workspace_id: f.workspace_id.clone(),
-        sort_key: f.sort_key.clone(),
-        sort_dir: f.sort_dir.clone(),
-    };
-    if let Some(n) = f.page_size {
-        settings.page_size = n;
-    }
-    if let Some(i) = g.interval {
-        settings.interval = std::time::Duration::from_secs_f64(i.clamp(0.5, 3600.0));
-    }
-    settings.log_file = g.log_file.clone().or_else(config::default_log_path);
-    settings.read_only = g.read_only;
-    Ok((settings, Some(handle)))
 }
 
 /// The server-side query from settings (filters layered already) and `--param`s.
@@ -221,10 +256,7 @@ pub fn client(s: &Settings, retry: RetryPolicy) -> Result<Client, crate::api::Ap
     opts.connect_timeout = s.connect_timeout;
     opts.concurrency = s.concurrency;
     opts.retry = retry;
-    if let Ok(v) = std::env::var("NBWATCH_TEST_CLOCK_OFFSET_SECS") {
-        // Test hook: pretend this machine's clock is off, to exercise skew diagnosis.
-        opts.clock_offset_secs = v.parse().unwrap_or(0);
-    }
+    opts.clock_offset_secs = crate::test_hooks::clock_offset_secs();
     Client::new(opts)
 }
 

@@ -107,6 +107,8 @@ pub struct Notice {
 /// Pending actions, by instance key, and the last outcome.
 #[derive(Debug, Clone, Default)]
 pub struct ActionState {
+    /// `--read-only` / `read_only = true`: actions hidden and refused.
+    read_only: bool,
     pending: HashMap<String, Pending>,
     notice: Option<Notice>,
 }
@@ -114,7 +116,11 @@ pub struct ActionState {
 impl App {
     /// Read-only: actions are hidden and refused.
     pub fn read_only(&self) -> bool {
-        self.settings.read_only
+        self.actions.read_only
+    }
+
+    pub fn set_read_only(&mut self, on: bool) {
+        self.actions.read_only = on;
     }
 
     /// Whether `verb` is offered for the selected instance right now.
@@ -282,15 +288,15 @@ impl App {
     }
 
     pub(super) fn confirm_step(&mut self, longer: bool) {
-        if let Mode::Confirm(c) = &mut self.mode {
-            if c.verb.takes_duration() {
-                let last = DURATION_CHOICES_H.len() - 1;
-                c.choice = if longer {
-                    (c.choice + 1).min(last)
-                } else {
-                    c.choice.saturating_sub(1)
-                };
-            }
+        if let Mode::Confirm(c) = &mut self.mode
+            && c.verb.takes_duration()
+        {
+            let last = DURATION_CHOICES_H.len() - 1;
+            c.choice = if longer {
+                (c.choice + 1).min(last)
+            } else {
+                c.choice.saturating_sub(1)
+            };
         }
     }
 

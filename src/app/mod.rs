@@ -42,23 +42,20 @@ pub const MAX_EVENTS: usize = 200;
 const NEIGHBOURS: usize = 64;
 const NOT_IN_VIEW: u32 = u32::MAX;
 
-/// Knobs the configuration decides.
+/// The timing the configuration decides: the poll interval (for staleness) and the stuck threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
+pub struct Timing {
     /// Poll interval at start.
     pub interval: Duration,
     /// How long an instance may stay in a transitional status before it is "stuck".
     pub stuck_after: Duration,
-    /// Hide and refuse every action (start, stop, extend, delete).
-    pub read_only: bool,
 }
 
-impl Default for Settings {
+impl Default for Timing {
     fn default() -> Self {
-        Settings {
-            interval: Duration::from_secs(10),
-            stuck_after: Duration::from_secs(10 * 60),
-            read_only: false,
+        Timing {
+            interval: crate::defaults::INTERVAL,
+            stuck_after: crate::defaults::STUCK_AFTER,
         }
     }
 }
@@ -152,7 +149,7 @@ pub struct Viewport {
 }
 
 pub struct App {
-    settings: Settings,
+    timing: Timing,
     instances: Vec<Tracked>,
     index: HashMap<String, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
@@ -188,9 +185,9 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: Settings) -> App {
+    pub fn new(timing: Timing) -> App {
         App {
-            settings,
+            timing,
             instances: Vec::new(),
             index: HashMap::new(),
             order: Vec::new(),
@@ -204,7 +201,7 @@ impl App {
             filter: Filter::default(),
             sort: Sort::default(),
             mode: Mode::Table,
-            poll: PollState::new(settings.interval),
+            poll: PollState::new(timing.interval),
             has_data: false,
             status_counts: Vec::new(),
             attention: 0,
@@ -333,8 +330,8 @@ impl App {
 
     // ---- reading -------------------------------------------------------------
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn timing(&self) -> &Timing {
+        &self.timing
     }
 
     pub fn has_data(&self) -> bool {
@@ -419,7 +416,7 @@ impl App {
     }
 
     pub fn stuck_after_ms(&self) -> i64 {
-        i64::try_from(self.settings.stuck_after.as_millis()).unwrap_or(i64::MAX)
+        i64::try_from(self.timing.stuck_after.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Newest last.

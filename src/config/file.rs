@@ -314,11 +314,19 @@ fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> Confi
 
 fn type_fix(key: &str) -> String {
     match key {
-        "concurrency" => "write a whole number without quotes, e.g. concurrency = 4".into(),
-        "page_size" => "write one of 10, 20, 50 without quotes, e.g. page_size = 50".into(),
-        "budget_per_minute" => {
-            "write a whole number without quotes, e.g. budget_per_minute = 120".into()
-        }
+        "concurrency" => format!(
+            "write a whole number without quotes, e.g. concurrency = {}",
+            crate::defaults::CONCURRENCY
+        ),
+        "page_size" => format!(
+            "write one of {} without quotes, e.g. page_size = {}",
+            crate::api::PageSize::allowed_list("or"),
+            crate::defaults::PAGE_SIZE
+        ),
+        "budget_per_minute" => format!(
+            "write a whole number without quotes, e.g. budget_per_minute = {}",
+            crate::defaults::BUDGET_PER_MINUTE
+        ),
         "interval" | "fast_interval" | "timeout" | "connect_timeout" | "stuck_after" => {
             format!(
                 "write seconds as a number or a string with a unit, e.g. {key} = 5 or {key} = \"10m\""

@@ -13,7 +13,9 @@
 mod credentials;
 mod error;
 mod file;
+mod identity;
 mod resolve;
+mod table;
 mod values;
 
 #[cfg(test)]
@@ -27,24 +29,6 @@ pub use error::{ConfigError, ErrorKind, Origin};
 pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use values::{parse_duration, parse_endpoint};
-
-/// Built-in defaults (the lowest layer).
-pub mod defaults {
-    use std::time::Duration;
-
-    pub const INTERVAL: Duration = Duration::from_secs(5);
-    pub const FAST_INTERVAL: Duration = Duration::from_secs(2);
-    pub const CONCURRENCY: usize = 4;
-    pub const TIMEOUT: Duration = Duration::from_secs(10);
-    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    pub const PAGE_SIZE: u32 = 50;
-    pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
-    pub const BUDGET_PER_MINUTE: u32 = 120;
-    /// Page sizes the service documents.
-    pub const PAGE_SIZES: [u32; 3] = [10, 20, 50];
-    /// The profile name used when the file chooses none.
-    pub const PROFILE: &str = "default";
-}
 
 /// Values given on the command line; `None` means "not given". Error messages name the
 /// option as written in each field's doc, so the CLI should use those spellings.
@@ -69,8 +53,6 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     /// `--timeout SECS`
     pub timeout_secs: Option<f64>,
-    /// `--connect-timeout SECS`
-    pub connect_timeout_secs: Option<f64>,
     /// `--page-size N`
     pub page_size: Option<u32>,
     /// `--stuck-after SECS`
@@ -92,6 +74,20 @@ pub struct Overrides {
     pub workspace_id: Option<String>,
     pub sort_key: Option<String>,
     pub sort_dir: Option<String>,
+    /// Where to connect and as whom, given by the program instead of the user's
+    /// region, endpoint and credentials: `--demo`'s simulator. Everything else
+    /// still comes from the layers.
+    pub fixed_source: Option<FixedSource>,
+}
+
+/// An endpoint, project and credentials that replace the layers' (see [`Overrides::fixed_source`]).
+#[derive(Clone, Debug)]
+pub struct FixedSource {
+    /// Shown as the profile and as where the credentials came from, e.g. `demo`.
+    pub label: String,
+    pub endpoint: String,
+    pub project_id: String,
+    pub auth: Auth,
 }
 
 /// Everything the rest of nbwatch needs, validated. `Debug` shows no secret.
@@ -141,22 +137,22 @@ impl Settings {
         auth: Auth,
     ) -> Settings {
         Settings {
-            profile: defaults::PROFILE.to_string(),
+            profile: crate::defaults::PROFILE.to_string(),
             region: None,
             endpoint: endpoint.into(),
             project_id: project_id.into(),
             auth,
             auth_source: "built in".to_string(),
-            interval: defaults::INTERVAL,
-            fast_interval: defaults::FAST_INTERVAL,
-            concurrency: defaults::CONCURRENCY,
-            timeout: defaults::TIMEOUT,
-            connect_timeout: defaults::CONNECT_TIMEOUT,
-            page_size: defaults::PAGE_SIZE,
-            stuck_after: defaults::STUCK_AFTER,
+            interval: crate::defaults::INTERVAL,
+            fast_interval: crate::defaults::FAST_INTERVAL,
+            concurrency: crate::defaults::CONCURRENCY,
+            timeout: crate::defaults::TIMEOUT,
+            connect_timeout: crate::defaults::CONNECT_TIMEOUT,
+            page_size: crate::defaults::PAGE_SIZE,
+            stuck_after: crate::defaults::STUCK_AFTER,
             workspace_param: WorkspaceParam::default(),
             filters: Filters::default(),
-            budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
             log_file: None,
             read_only: false,
             config_file: None,

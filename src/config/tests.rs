@@ -279,7 +279,6 @@ fn cli_all() -> Overrides {
         interval_secs: Some(50.0),
         fast_interval_secs: Some(1.5),
         timeout_secs: Some(30.0),
-        connect_timeout_secs: Some(9.0),
         stuck_after_secs: Some(60.0),
         concurrency: Some(8),
         page_size: Some(50),
@@ -388,7 +387,8 @@ fn command_line_beats_environment_for_every_key() {
     assert_eq!(s.interval, Duration::from_secs(50));
     assert_eq!(s.fast_interval, Duration::from_millis(1500));
     assert_eq!(s.timeout, Duration::from_secs(30));
-    assert_eq!(s.connect_timeout, Duration::from_secs(9));
+    // No flag for the connect timeout: the environment's value stands.
+    assert_eq!(s.connect_timeout, Duration::from_secs(8));
     assert_eq!(s.stuck_after, Duration::from_secs(60));
     assert_eq!(
         (s.concurrency, s.page_size, s.budget_per_minute),

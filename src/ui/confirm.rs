@@ -18,7 +18,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use super::Env;
+use super::Paint;
 use super::format::{clock, duration, offset_label};
 use crate::api::actions::{DURATION_CHOICES_H, Verb};
 use crate::app::actions::{duration_label, question};
@@ -36,7 +36,7 @@ fn title(verb: Verb) -> &'static str {
 }
 
 /// The popup's lines (also what tests read).
-pub fn lines(c: &Confirm, app: &App, ctx: &Env) -> Vec<Line<'static>> {
+pub fn lines(c: &Confirm, app: &App, ctx: &Paint) -> Vec<Line<'static>> {
     let t = ctx.theme;
     let mut out = vec![Line::styled(
         question(c),
@@ -103,7 +103,7 @@ pub fn lines(c: &Confirm, app: &App, ctx: &Env) -> Vec<Line<'static>> {
     out
 }
 
-pub fn draw(buf: &mut Buffer, screen: Rect, c: &Confirm, app: &App, ctx: &Env) {
+pub fn draw(buf: &mut Buffer, screen: Rect, c: &Confirm, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let lines = lines(c, app, ctx);
     let area = screen.centered(

@@ -12,12 +12,12 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::Env;
+use super::Paint;
 use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
 use crate::app::{App, EventKind, Freshness, Mode};
 
-pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let now = ctx.now_ms;
     let poll = app.poll();
@@ -134,20 +134,20 @@ fn schedule(poll: &crate::app::PollState) -> String {
 /// Whole seconds, rounded (the interval may be fractional, e.g. 1.5 s).
 fn secs(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    if ms < 10_000 && ms % 1000 != 0 {
+    if ms < 10_000 && !ms.is_multiple_of(1000) {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}s", (ms + 500) / 1000)
     }
 }
 
-fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Env) {
+fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Paint) {
     if let Some(id) = id {
         spans.push(Span::styled(format!(" · request {id}"), ctx.theme.muted));
     }
 }
 
-pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
     if matches!(app.mode(), Mode::Filter) {

@@ -2,17 +2,15 @@
 //! simulator: each lifecycle, every wrong-state and permission error (code,
 //! meaning, request id, IAM action), and what is retried and what is not (the
 //! simulator counts the requests it received).
-mod sim_common;
-
 use std::time::Duration;
 
+use crate::support::sim::*;
 use nbwatch::api::actions::{Answer, Verb, describe, is_gone};
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{
     ApiError, Auth, Client, ClientOptions, ListQuery, Notebook, RetryPolicy, Status,
 };
 use nbwatch::sim::{Fault, SimHandle};
-use sim_common::*;
 
 const HOUR: i64 = 3_600_000;
 /// How long the simulator keeps an instance in STARTING, STOPPING or DELETING.
@@ -202,7 +200,14 @@ async fn unknown_instances_durations_and_resources_answer_like_the_service() {
         sim.project_id(),
         running.id_str()
     );
-    let r = send(&sim, "PATCH", &path, &[], &sim_common::Auth::of(&sim)).await;
+    let r = send(
+        &sim,
+        "PATCH",
+        &path,
+        &[],
+        &crate::support::sim::Auth::of(&sim),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "ModelArts.6348"));
     // A duration in the query overrides the body's.
     let r = send(
@@ -210,7 +215,7 @@ async fn unknown_instances_durations_and_resources_answer_like_the_service() {
         "PATCH",
         &path,
         &[("duration", "7200000")],
-        &sim_common::Auth::of(&sim),
+        &crate::support::sim::Auth::of(&sim),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);

@@ -1,17 +1,15 @@
 //! `nbwatch list` as a user runs it: the real binary, a clean environment, and a
 //! simulator in this test process on a loopback port.
-mod reliability_common;
-mod sim_common;
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::home::Home;
+use crate::support::sim::*;
 use nbwatch::api::model::mask_secret;
 use nbwatch::sim::{Fault, SimHandle};
-use reliability_common::Home;
 use serde_json::Value;
-use sim_common::*;
 
 struct Out {
     code: i32,

@@ -1,20 +1,17 @@
 //! `nbwatch start|stop|extend|delete` as a user runs it: the real binary, a
 //! clean environment, and a simulator in this test process whose clock this
 //! test moves on while the command waits.
-mod reliability_common;
-mod sim_common;
-
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::support::home::Home;
+use crate::support::sim::*;
 use nbwatch::api::actions::Verb;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, Notebook, Status};
 use nbwatch::sim::SimHandle;
-use reliability_common::Home;
-use sim_common::*;
 
 struct Out {
     code: i32,

@@ -3,15 +3,13 @@
 //! that the terminal is given back (alternate screen left, cursor shown, mouse off,
 //! cooked mode with echo) however the dashboard ends: `q`, SIGTERM, SIGHUP, a panic.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::dash::{
+use crate::support::dash::{
     Dash, Launch, Sim, WAIT, row_marked, row_of, row_status, table_rows, title_counts, title_line,
 };
-use common::pty::{self, find_col, rows_text};
+use crate::support::pty::{self, find_col, rows_text};
 use nbwatch::api::model::Status;
 use nbwatch::app::keys::{KEYMAP, keys_label};
 use nbwatch::sim::Fault;
@@ -440,7 +438,7 @@ fn no_color_keeps_statuses_apart_by_symbol() {
     let symbols: BTreeSet<&str> = rows
         .iter()
         .filter_map(|r| {
-            common::dash::SYMBOLS
+            crate::support::dash::SYMBOLS
                 .iter()
                 .find(|sym| r.split_whitespace().any(|w| w == **sym))
         })
@@ -496,7 +494,7 @@ fn status_colours(d: &Dash) -> Vec<(String, vt100::Color)> {
             else {
                 continue;
             };
-            let col = common::dash::SYMBOLS
+            let col = crate::support::dash::SYMBOLS
                 .iter()
                 .find_map(|sym| find_col(line, &format!("{sym} {st}")));
             if let Some(cell) = col.and_then(|c| sc.cell(u16::try_from(r).unwrap(), c)) {
