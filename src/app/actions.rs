@@ -376,6 +376,8 @@ impl App {
                 self.actions.pending.remove(&key);
                 let name = self.name_of(&key);
                 match progress {
+                    // The answer already said when it stops now: keep that in view.
+                    Progress::Reached if verb == Verb::Extend => {}
                     Progress::Reached => {
                         self.notify(format!("{name}: {verb} done, {status}"), false, now_ms)
                     }

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -82,6 +82,8 @@ pub struct Policy {
     no_resources: AtomicBool,
     /// Starts are accepted, then fail (START_FAILED).
     late_failures: AtomicBool,
+    /// Start, stop, renew and delete requests answered (accepted or refused).
+    acted: AtomicU64,
 }
 
 impl Policy {
@@ -104,6 +106,11 @@ impl Policy {
         self.late_failures.store(true, Ordering::SeqCst);
     }
 
+    /// Start, stop, renew and delete requests answered so far (accepted or refused).
+    pub fn action_requests(&self) -> u64 {
+        self.acted.load(Ordering::SeqCst)
+    }
+
     fn denies(&self, iam_action: &str) -> bool {
         lock(&self.denied).contains(iam_action)
     }
@@ -111,6 +118,7 @@ impl Policy {
     fn json(&self) -> Value {
         json!({
             "denied": lock(&self.denied).iter().collect::<Vec<_>>(),
+            "action_requests": self.action_requests(),
             "resources": if self.no_resources.load(Ordering::SeqCst) {
                 "none"
             } else if self.late_failures.load(Ordering::SeqCst) {
@@ -277,6 +285,9 @@ pub fn answer(
     pairs: &[(String, String)],
     body: &[u8],
 ) -> Result<Value, ApiError> {
+    if !matches!(op, Op::Show | Op::ShowLease) {
+        policy.acted.fetch_add(1, Ordering::SeqCst);
+    }
     if policy.denies(op.iam_action()) {
         return Err(ApiError::new(
             403,

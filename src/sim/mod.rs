@@ -300,6 +300,16 @@ impl SimHandle {
         self.shared.policy.deny(iam_action);
     }
 
+    /// Lifts every denial made with [`SimHandle::deny`].
+    pub fn allow_all(&self) {
+        self.shared.policy.allow_all();
+    }
+
+    /// Start, stop, extend and delete requests answered (accepted or refused).
+    pub fn action_requests(&self) -> u64 {
+        self.shared.policy.action_requests()
+    }
+
     /// Whether there are resources to start instances (6360 when not).
     pub fn set_resources(&self, available: bool) {
         self.shared.policy.set_resources(available);

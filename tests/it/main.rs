@@ -15,6 +15,7 @@ mod cli_list;
 mod client_http;
 mod config_errors;
 mod docs;
+mod e2e_actions;
 mod e2e_dashboard;
 mod reliability_auth;
 mod reliability_nopanic;
