@@ -133,10 +133,10 @@ async fn act(
         ),
         Answer::Lease(l) => match l.end_ms() {
             Some(end) => println!(
-                "{name}: auto-stop extended, stops at {}{rid}",
+                "{name}: extend accepted, auto-stop at {}{rid}",
                 crate::timefmt::iso_utc(end)
             ),
-            None => println!("{name}: lease updated{rid}"),
+            None => println!("{name}: extend accepted, auto-stop off{rid}"),
         },
     }
     if !args.wait {

@@ -158,7 +158,7 @@ async fn start_with_a_duration_then_extend_then_delete_from_the_command_line() {
     let out = run(&sim, &["extend", id, "--duration", "8h", "--yes"], "").await;
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert!(
-        out.stdout.contains("auto-stop extended, stops at "),
+        out.stdout.contains("extend accepted, auto-stop at "),
         "{}",
         out.stdout
     );
