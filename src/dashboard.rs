@@ -16,25 +16,11 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::api::{ApiError, Client, ListQuery};
+use crate::api::{Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
 use crate::timefmt::now_ms;
 use crate::ui;
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
-
-/// Maps a client error to what the state model shows.
-pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
-    PollErrorInfo {
-        status: e.status(),
-        code: e.code().map(str::to_string),
-        message: e.message(),
-        request_id: e.request_id().map(str::to_string),
-        hint: e.hint(),
-        attempt: consecutive,
-        auth: e.is_auth(),
-        next_retry_at_ms: None,
-    }
-}
 
 /// Everything the dashboard runs with, built by the caller from the settings.
 pub struct Parts {
@@ -128,7 +114,7 @@ async fn event_loop(
                     tracing::warn!(error = %error, consecutive, "poll failed");
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    let mut info = poll_error(&error, consecutive);
+                    let mut info = PollErrorInfo::from_api(&error, consecutive);
                     info.next_retry_at_ms = next_in
                         .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
                     app.apply_error(info, now);

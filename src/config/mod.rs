@@ -13,6 +13,7 @@
 mod credentials;
 mod error;
 mod file;
+mod filters;
 mod identity;
 mod resolve;
 mod table;

@@ -1,8 +1,10 @@
 //! Resolution end to end: temp dirs for files, injected environment, no process state.
+//!
+//! Why one long file: one test per layer, key and mistake, sharing a sandbox and
+//! the full-file fixtures; split, each part would need the same setup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
@@ -22,22 +24,22 @@ fn assert_clean(s: &str) {
     }
 }
 
-/// A unique temp directory standing in for $HOME, removed on drop.
+/// A temp directory standing in for $HOME, removed on drop.
 struct Sandbox {
+    _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "nbwatch-config-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        Sandbox { root }
+        let dir = tempfile::Builder::new()
+            .prefix("nbwatch-config-test-")
+            .tempdir()
+            .unwrap();
+        Sandbox {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
     }
 
     fn dirs(&self) -> Dirs {
@@ -89,12 +91,6 @@ impl Sandbox {
             Ok(s) => panic!("expected an error, got {s:?}"),
             Err(e) => e,
         }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 

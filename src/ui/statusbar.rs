@@ -40,8 +40,13 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     match (app.freshness(now), error) {
         (Freshness::AuthStopped { .. }, Some(e)) => {
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            // How long ago, so "nothing since" is visible and checkable.
+            let since = poll
+                .last_error_at_ms
+                .map(|at| format!(" {} ago", duration(now.saturating_sub(at))))
+                .unwrap_or_default();
             left.push(Span::styled(
-                " · polling stopped so the AK is not locked · press r to retry",
+                format!(" · polling stopped{since} so the AK is not locked · press r to retry"),
                 t.warn.add_modifier(Modifier::BOLD),
             ));
             push_request_id(&mut left, e.request_id.as_deref(), ctx);

@@ -287,10 +287,7 @@ fn auth_stop_says_why_and_how_to_resume_80x24() {
     let buf = term.backend().buffer();
     assert_eq!(fg_at(buf, "✗ 401 APIGW.0301 · polling stopped"), Color::Red);
     assert_eq!(
-        fg_at(
-            buf,
-            "polling stopped so the AK is not locked · press r to retry"
-        ),
+        fg_at(buf, "polling stopped 5s ago so the AK is not locked"),
         Color::Yellow
     );
 }

@@ -30,7 +30,7 @@ async fn run(sim: &Arc<SimHandle>, args: &[&str], stdin: &str) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home.0)
+        .env("HOME", home.path())
         .env("HUAWEICLOUD_SDK_AK", ak)
         .env("HUAWEICLOUD_SDK_SK", sk.expose())
         .args(args)

@@ -11,6 +11,7 @@ mod support;
 
 mod actions_http;
 mod cli_actions;
+mod cli_extras;
 mod cli_list;
 mod client_http;
 mod config_errors;
