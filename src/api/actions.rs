@@ -23,7 +23,7 @@ pub const MAX_DURATION_MS: i64 = 259_200_000;
 pub const DEFAULT_DURATION_MS: i64 = MIN_DURATION_MS;
 /// The durations the dashboard offers, in hours.
 pub const DURATION_CHOICES_H: [i64; 5] = [1, 2, 4, 8, 24];
-const HOUR_MS: i64 = 3_600_000;
+pub const HOUR_MS: i64 = 3_600_000;
 
 /// One of the four things a user can do to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 
-use crate::api::actions::{self, Acted, Answer, DURATION_CHOICES_H, Progress, Verb};
+use crate::api::actions::{self, Acted, Answer, DURATION_CHOICES_H, HOUR_MS, Progress, Verb};
 use crate::api::model::Notebook;
 
 use super::keys::{self, Action, Binding};
 use super::{App, Effect, Mode};
 
-const HOUR_MS: i64 = 3_600_000;
 /// How long an action's outcome stays in the status bar.
 pub const NOTICE_MS: i64 = 20_000;
 

@@ -27,10 +27,8 @@ use super::engine::Engine;
 use super::instance::{Instance, State};
 use super::listing::ApiError;
 use super::render;
+use crate::api::actions::{DEFAULT_DURATION_MS, MAX_DURATION_MS, MIN_DURATION_MS};
 use crate::api::sign;
-
-const MIN_DURATION_MS: i64 = 3_600_000;
-const MAX_DURATION_MS: i64 = 259_200_000;
 
 /// What a request asks of one instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,7 +309,7 @@ pub fn answer(
     match op {
         Op::Show | Op::ShowLease => {}
         Op::Start => {
-            let ms = duration(query("duration").as_ref(), Some(MIN_DURATION_MS))?;
+            let ms = duration(query("duration").as_ref(), Some(DEFAULT_DURATION_MS))?;
             let idle = lease_type(query("type").as_ref())?;
             if policy.no_resources.load(Ordering::SeqCst) {
                 return Err(ApiError::new(

@@ -269,3 +269,66 @@ async fn unknown_instances_and_misplaced_durations_are_usage_errors() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("between 1h and 72h"), "{}", out.stderr);
 }
+
+/// In a terminal the command asks: "no" sends nothing; delete wants the name typed.
+#[test]
+fn in_a_terminal_it_asks_and_a_no_sends_nothing() {
+    use crate::support::dash::{Sim, WAIT};
+    use crate::support::pty::Pty;
+
+    let sim = Sim::start(nbwatch::sim::SimConfig {
+        instances: 20,
+        ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
+    });
+    let h = &sim.handle;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let running = rt.block_on(one_in(h, Status::Running));
+    let stopped = rt.block_on(one_in(h, Status::Stopped));
+    let home = Home::new("cli-act-tty");
+    let (ak, sk) = h.credentials();
+    let ep = h.endpoint();
+    let home_s = home.path().to_string_lossy().into_owned();
+    let env = [
+        ("HOME", home_s.as_str()),
+        ("HUAWEICLOUD_SDK_AK", ak.as_str()),
+        ("HUAWEICLOUD_SDK_SK", sk.expose()),
+    ];
+    // The emulator shows whole dashboard frames; a prompt is read from the raw bytes.
+    let wait_raw = |p: &Pty, text: &str| {
+        let start = std::time::Instant::now();
+        while !String::from_utf8_lossy(&p.raw()).contains(text) {
+            assert!(
+                start.elapsed() < WAIT,
+                "no {text:?} in:\n{}",
+                String::from_utf8_lossy(&p.raw())
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
+        Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
+    };
+
+    let mut p = run(&["stop", running.id_str()]);
+    wait_raw(&p, &format!("Stop {} (", running.name_str()));
+    wait_raw(&p, "[y/N]");
+    p.send("n\r");
+    assert_eq!(p.wait_exit(WAIT), Some(1));
+    wait_raw(&p, "cancelled: nothing sent");
+    assert_eq!(h.action_requests(), 0);
+
+    let mut p = run(&["delete", stopped.id_str()]);
+    wait_raw(&p, "Type its name to confirm:");
+    p.send("not-the-name\r");
+    assert_eq!(p.wait_exit(WAIT), Some(1));
+    assert_eq!(h.action_requests(), 0, "a wrong name sends nothing");
+
+    let mut p = run(&["delete", stopped.id_str()]);
+    wait_raw(&p, "Type its name to confirm:");
+    p.send(&format!("{}\r", stopped.name_str()));
+    wait_raw(&p, "delete accepted, now DELETING");
+    assert_eq!(p.wait_exit(WAIT), Some(0));
+    assert_eq!(h.action_requests(), 1);
+}
