@@ -92,16 +92,6 @@ impl Verb {
             Verb::Delete => Goal::Gone,
         }
     }
-
-    /// `stopping`, for "pending" labels.
-    pub fn progressive(self) -> &'static str {
-        match self {
-            Verb::Start => "starting",
-            Verb::Stop => "stopping",
-            Verb::Extend => "extending",
-            Verb::Delete => "deleting",
-        }
-    }
 }
 
 impl fmt::Display for Verb {
@@ -261,16 +251,6 @@ pub enum Answer {
     Instance(Box<Notebook>),
     /// Extending answers with the new lease.
     Lease(Lease),
-}
-
-impl Answer {
-    /// The status the answer reports, if it is an instance.
-    pub fn status(&self) -> Option<&Status> {
-        match self {
-            Answer::Instance(nb) => nb.status.as_ref(),
-            Answer::Lease(_) => None,
-        }
-    }
 }
 
 /// An accepted action.
