@@ -47,6 +47,30 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
     Man,
+    /// Print a journal written with --journal as a timeline, oldest first
+    /// (--name and --status filter it too).
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The journal file (its rotated part, FILE.1, is read first when present)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Only the last stretch of time, e.g. 30m, 2h, 1d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Colour the statuses: auto (when printing to a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// What `start`, `stop`, `extend` and `delete` take.

@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 pub mod act;
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub(crate) mod dashboard;
 pub mod defaults;
+pub mod journal;
 pub(crate) mod logging;
 pub(crate) mod output;
 pub(crate) mod region;

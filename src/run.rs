@@ -36,6 +36,7 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Command::Man) => return man_page(),
+        Some(Command::Journal(args)) => return journal(&args, &cli.filters, utc_offset_secs),
         _ => {}
     }
 
@@ -98,7 +99,9 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         Some(Command::Delete(a)) => {
             crate::act::command::run(&settings, &query, Verb::Delete, &a).await
         }
-        Some(Command::Sim(_) | Command::Completions(_) | Command::Man) => ExitCode::SUCCESS,
+        Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
+            ExitCode::SUCCESS
+        }
         None => match dashboard(&settings, query, cli.global.demo, utc_offset_secs) {
             Ok(parts) => match crate::dashboard::run(parts).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -173,6 +176,60 @@ fn demo_source(handle: &sim::SimHandle) -> FixedSource {
             security_token: None,
         }),
     }
+}
+
+/// `nbwatch journal FILE`: the journal as a readable timeline.
+fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32) -> ExitCode {
+    use crate::cli::ColorChoice;
+    use crate::journal;
+    use std::io::IsTerminal;
+    let since_ms = match args.since.as_deref().map(config::parse_duration) {
+        None => None,
+        Some(Ok(secs)) if secs.is_finite() && secs >= 0.0 => {
+            Some(crate::timefmt::now_ms() - (secs * 1000.0) as i64)
+        }
+        Some(Ok(_)) | Some(Err(_)) => {
+            eprintln!(
+                "nbwatch: --since {}: not a duration; fix: write e.g. 30m, 2h or 1d",
+                args.since.as_deref().unwrap_or_default()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let read = match journal::read(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "nbwatch: cannot read the journal {}: {e}; fix: give the file written with --journal",
+                args.file.display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if read.unreadable_lines > 0 {
+        eprintln!(
+            "nbwatch: warning: {} line(s) of {} are not journal entries and were skipped",
+            read.unreadable_lines,
+            args.file.display()
+        );
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let filter = journal::Filter {
+        name: f.name.clone(),
+        status: f.status.clone(),
+        since_ms,
+    };
+    let text = journal::timeline(&read.entries, &filter, color, utc_offset_secs);
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
 }
 
 /// `nbwatch man`: the manual page, from the same definitions as `--help`.

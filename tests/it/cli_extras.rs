@@ -145,3 +145,62 @@ fn the_demo_goes_through_the_config_resolver_like_any_account() {
     assert!(!rows.is_empty(), "{out:?}");
     assert!(rows.iter().all(|r| r.contains("RUNNING")), "{}", out.stdout);
 }
+
+#[test]
+fn the_journal_prints_as_a_filtered_timeline() {
+    use nbwatch::journal::{Entry, Kind, Writer};
+    let home = Home::new("journal");
+    let path = home.join("j/nbwatch.jsonl");
+    let now = nbwatch::timefmt::now_ms();
+    let mut w = Writer::open(&path, 1 << 20).unwrap();
+    for (ago_min, name, from, to) in [
+        (300, "train-01", "RUNNING", "ERROR"),
+        (30, "infer-02", "STOPPED", "STARTING"),
+        (10, "train-03", "STARTING", "RUNNING"),
+    ] {
+        let mut e = Entry::new(now - ago_min * 60_000, "demo", name, name, Kind::Changed);
+        e.from = Some(from.into());
+        e.to = Some(to.into());
+        w.append(&e).unwrap();
+    }
+    drop(w);
+    let file = path.to_string_lossy().into_owned();
+    let out = nbwatch(&home, &["journal", &file, "--color", "never"], &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert!(
+        lines[0].contains("train-01  ● RUNNING → ✗ ERROR"),
+        "{}",
+        out.stdout
+    );
+    let out = nbwatch(
+        &home,
+        &["journal", &file, "--since", "1h", "--name", "TRAIN"],
+        &[],
+    );
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(!out.stdout.contains('\x1b'), "no colour into a pipe");
+    let out = nbwatch(
+        &home,
+        &[
+            "journal", &file, "--status", "starting", "--color", "always",
+        ],
+        &[],
+    );
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\x1b[34m◐ STARTING\x1b[0m"),
+        "{:?}",
+        out.stdout
+    );
+    let bad = nbwatch(&home, &["journal", &file, "--since", "yesterday"], &[]);
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("fix: write e.g. 30m"), "{bad:?}");
+    let missing = nbwatch(&home, &["journal", &home.str("nope.jsonl")], &[]);
+    assert_eq!(missing.code, Some(2), "{missing:?}");
+    assert!(
+        missing.stderr.contains("cannot read the journal"),
+        "{missing:?}"
+    );
+}
