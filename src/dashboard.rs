@@ -198,6 +198,7 @@ fn apply_effects(
             Effect::Act(req) => {
                 crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
             }
+            Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }
     Ok(false)

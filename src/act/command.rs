@@ -158,6 +158,13 @@ async fn act(
             format!("{name}: following the {verb} failed: {e}"),
         )
     })?;
+    super::audit_settled(
+        verb,
+        &id,
+        progress,
+        &status_label(status.as_ref()),
+        acted.request_id.as_deref(),
+    );
     match progress {
         Progress::Reached => Ok(()),
         Progress::Missed => Err((

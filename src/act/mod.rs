@@ -99,6 +99,30 @@ pub fn audit_not_sent(verb: Verb, id: &str, why: &str) {
     );
 }
 
+/// Writes the audit line of an action followed to its end.
+pub fn audit_settled(
+    verb: Verb,
+    id: &str,
+    progress: Progress,
+    status: &str,
+    request_id: Option<&str>,
+) {
+    let outcome = match progress {
+        Progress::Reached => "settled: reached",
+        Progress::Missed => "settled: missed",
+        Progress::Moving => "settled: still moving",
+    };
+    tracing::info!(
+        target: AUDIT,
+        instance = id,
+        action = verb.name(),
+        outcome,
+        status,
+        request_id = request_id.unwrap_or("-"),
+        "action settled"
+    );
+}
+
 /// Follows instance `id` with ShowNotebook until it leaves the transitional
 /// statuses (or is gone), calling `seen` on each new status. Returns where it
 /// ended: reached the goal, missed it, or still moving at the time limit.
@@ -153,6 +177,7 @@ pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSende
         } = req;
         let result = perform(&client, verb, &id, duration_ms).await;
         let accepted = result.is_ok();
+        let rid = result.as_ref().ok().and_then(|a| a.request_id.clone());
         let _ = tx.send(ActionEvent::Answered {
             key: key.clone(),
             verb,
@@ -170,7 +195,7 @@ pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSende
         let ev = match follow(&client, &id, &verb.goal(), how, seen).await {
             Ok((progress, status)) => {
                 let status = status_label(status.as_ref());
-                tracing::info!(target: AUDIT, instance = %id, action = verb.name(), outcome = ?progress, status = %status, "action settled");
+                audit_settled(verb, &id, progress, &status, rid.as_deref());
                 ActionEvent::Settled {
                     key,
                     verb,

@@ -187,7 +187,12 @@ impl App {
                 true,
                 now_ms,
             );
-            return Vec::new();
+            let id = self.selected().and_then(|t| t.notebook.id.clone());
+            return vec![Effect::NotSent {
+                verb,
+                id: id.unwrap_or_default(),
+                why: "refused: read-only",
+            }];
         }
         let Some(t) = self.selected() else {
             self.flash_message("no instance selected", now_ms);
@@ -281,13 +286,19 @@ impl App {
         vec![Effect::Act(req)]
     }
 
-    pub(super) fn confirm_no(&mut self, now_ms: i64) {
-        if let Some(c) = self.leave_confirm() {
-            self.flash_message(
-                format!("{} of {} cancelled: nothing sent", c.verb, c.name),
-                now_ms,
-            );
-        }
+    pub(super) fn confirm_no(&mut self, now_ms: i64) -> Vec<Effect> {
+        let Some(c) = self.leave_confirm() else {
+            return Vec::new();
+        };
+        self.flash_message(
+            format!("{} of {} cancelled: nothing sent", c.verb, c.name),
+            now_ms,
+        );
+        vec![Effect::NotSent {
+            verb: c.verb,
+            id: c.id,
+            why: "cancelled",
+        }]
     }
 
     pub(super) fn confirm_step(&mut self, longer: bool) {
@@ -531,7 +542,15 @@ mod tests {
             panic!("a confirmation");
         };
         assert_eq!(question(&c), "Stop alpha-running?");
-        assert!(key(&mut app, KeyCode::Esc).is_empty());
+        assert_eq!(
+            key(&mut app, KeyCode::Esc),
+            vec![Effect::NotSent {
+                verb: Verb::Stop,
+                id: "run-1".into(),
+                why: "cancelled",
+            }],
+            "nothing sent; only the audit line"
+        );
         assert_eq!(app.mode(), &Mode::Table);
         assert_eq!(
             app.flash(NOW),
@@ -610,7 +629,17 @@ mod tests {
             assert!(!h.contains(&w), "{w} shown in read-only mode");
         }
         for c in ['S', 'X', 'E', 'D'] {
-            assert!(chr(&mut app, c).is_empty());
+            let effects = chr(&mut app, c);
+            assert!(
+                matches!(
+                    &effects[..],
+                    [Effect::NotSent {
+                        why: "refused: read-only",
+                        ..
+                    }]
+                ),
+                "{effects:?}"
+            );
             assert_eq!(app.mode(), &Mode::Table);
         }
         let n = app.action_notice(NOW).expect("says why");

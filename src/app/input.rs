@@ -219,7 +219,7 @@ impl App {
             Action::PickerCancel => self.mode = Mode::Table,
             Action::Act(verb) => return self.ask(verb, now_ms),
             Action::ConfirmYes => return self.confirm_yes(now_ms),
-            Action::ConfirmNo => self.confirm_no(now_ms),
+            Action::ConfirmNo => return self.confirm_no(now_ms),
             Action::ConfirmLonger => self.confirm_step(true),
             Action::ConfirmShorter => self.confirm_step(false),
             Action::ConfirmBackspace => self.confirm_edit(None),

@@ -73,6 +73,12 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Send an action (confirmed by the user) from a task outside the render loop.
     Act(ActionRequest),
+    /// An action asked for and not sent (read-only, cancelled): for the audit log.
+    NotSent {
+        verb: crate::api::actions::Verb,
+        id: String,
+        why: &'static str,
+    },
 }
 
 /// The interaction mode.

@@ -132,6 +132,15 @@ async fn stop_by_name_waits_prints_each_status_and_exits_0() {
     let audit = audit_line(&out.log, nb.id_str(), Verb::Stop);
     assert!(audit.contains("outcome=\"accepted\""), "{audit}");
     assert!(audit.contains("request_id="), "{audit}");
+    assert!(
+        out.log
+            .lines()
+            .any(|l| l.contains("outcome=\"settled: reached\"")
+                && l.contains("status=\"STOPPED\"")
+                && l.contains(nb.id_str())),
+        "--wait writes where it ended:\n{}",
+        out.log
+    );
     let (_, sk) = sim.credentials();
     assert!(
         !out.log.contains(sk.expose()),

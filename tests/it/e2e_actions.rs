@@ -41,10 +41,6 @@ fn focus(d: &mut Dash, name: &str) {
     });
 }
 
-fn status_of(d: &Dash, name: &str) -> String {
-    row_of(&d.screen(), name).unwrap_or_default()
-}
-
 #[test]
 fn stop_start_extend_and_delete_from_the_keyboard() {
     let sim = sim();
@@ -111,7 +107,9 @@ fn stop_start_extend_and_delete_from_the_keyboard() {
     d.wait_text("(now + 2h)");
     d.send(ENTER);
     d.wait_text(&format!("{name}: auto-stop extended, stops in "));
-    assert!(status_of(&d, &name).contains(" 1h59m") || status_of(&d, &name).contains(" 2h00m"));
+    d.wait("the lease column to count down from 2 h", |s| {
+        row_of(s, &name).is_some_and(|r| r.contains(" 1h59m") || r.contains(" 2h00m"))
+    });
 
     // Stop again, then delete it by typing its name.
     d.send("X");
@@ -136,6 +134,29 @@ fn stop_start_extend_and_delete_from_the_keyboard() {
 
     d.send("q");
     d.finish().assert_restored();
+    let log = std::fs::read_to_string(d.dir.path().join("nbwatch.log")).unwrap_or_default();
+    let audit: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("nbwatch::audit"))
+        .collect();
+    for (action, outcome) in [
+        ("stop", "cancelled"),
+        ("stop", "failed"),
+        ("stop", "accepted"),
+        ("start", "accepted"),
+        ("extend", "accepted"),
+        ("delete", "accepted"),
+    ] {
+        assert!(
+            audit
+                .iter()
+                .any(|l| l.contains(&format!("action=\"{action}\""))
+                    && l.contains(&format!("outcome=\"{outcome}\""))),
+            "no audit line for {action} {outcome}:\n{}",
+            audit.join("\n")
+        );
+    }
+    assert!(audit.iter().all(|l| l.contains("request_id=")), "{audit:?}");
 }
 
 #[test]
@@ -166,4 +187,11 @@ fn read_only_hides_and_refuses_actions_without_a_request() {
     assert_eq!(sim.handle.action_requests(), 0);
     d.send("q");
     d.finish().assert_restored();
+    let log = std::fs::read_to_string(d.dir.path().join("nbwatch.log")).unwrap_or_default();
+    assert!(
+        log.lines().any(|l| l.contains("nbwatch::audit")
+            && l.contains("action=\"stop\"")
+            && l.contains("outcome=\"refused: read-only\"")),
+        "the refusal is in the audit log:\n{log}"
+    );
 }
