@@ -189,6 +189,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 
+    /// Append every change seen (one JSON line each) to this file; read it with `nbwatch journal FILE`
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
     /// More log detail (-v debug, -vv trace); logs never go to the screen
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -18,6 +18,7 @@ use futures::StreamExt;
 
 use crate::api::{Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
+use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::ui;
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
@@ -32,6 +33,8 @@ pub struct Parts {
     pub view: ui::ViewContext,
     /// Hide and refuse every action.
     pub read_only: bool,
+    /// The journal and alerts.
+    pub notifier: Notifier,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
@@ -43,17 +46,30 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         timing,
         view,
         read_only,
+        notifier,
     } = parts;
     let meter = client.clone();
     let fast_interval = poller.fast_interval;
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
     app.set_read_only(read_only);
+    let mut notifier = notifier;
+    // Start the change feed before the first listing arrives.
+    notifier.after(&mut app, now_ms(), false);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
     tracing::info!(endpoint = %view.endpoint, "dashboard started");
-    let result = event_loop(&mut guard, &mut app, &view, poller, &meter, fast_interval).await;
+    let result = event_loop(
+        &mut guard,
+        &mut app,
+        &view,
+        poller,
+        &meter,
+        fast_interval,
+        &mut notifier,
+    )
+    .await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -66,6 +82,7 @@ async fn event_loop(
     mut poller: watch::Handle,
     meter: &Client,
     fast_interval: Duration,
+    notifier: &mut Notifier,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -108,6 +125,9 @@ async fn event_loop(
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
                     app.apply_snapshot(listing.notebooks, now);
+                    if notifier.after(app, now, true) {
+                        ring_bell();
+                    }
                 }
                 Some(Message::Failed { error, consecutive, next_in, stats }) => {
                     let now = now_ms();
@@ -124,7 +144,12 @@ async fn event_loop(
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = matches!(ev, app::ActionEvent::Settled { .. });
-                app.apply_action(ev, now_ms());
+                let now = now_ms();
+                app.apply_action(ev, now);
+                // What the action changed is journaled like any other change.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
                 if settled {
                     let _ = poller.commands.send(Control::RefreshNow);
                 }
@@ -136,6 +161,10 @@ async fn event_loop(
                 let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
                 app.record_requests(sent, now);
                 app.tick(now);
+                // Stuck and auto-stop alerts come with time, not only with polls.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
             }
             _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
@@ -156,6 +185,13 @@ async fn event_loop(
         if redraw {
             draw(guard, app, ctx)?;
         }
+    }
+}
+
+/// Rings the bell; a terminal that cannot is not worth stopping for.
+fn ring_bell() {
+    if let Err(e) = crate::term::bell() {
+        tracing::debug!(error = %e, "cannot ring the bell");
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod dashboard;
 pub mod defaults;
 pub mod journal;
 pub(crate) mod logging;
+pub(crate) mod notify;
 pub(crate) mod output;
 pub(crate) mod region;
 pub mod run;

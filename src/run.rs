@@ -125,20 +125,35 @@ fn dashboard(
     query: ListQuery,
     demo: bool,
     utc_offset_secs: i32,
-) -> Result<crate::dashboard::Parts, crate::api::ApiError> {
+) -> Result<crate::dashboard::Parts, String> {
     // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
     let retry = RetryPolicy {
         max_retries: 1,
         ..RetryPolicy::default()
     };
     // Every page of every poll (retries too) waits for a slot under the budget.
-    let client = client(settings, retry)?.with_rate_limit(Some(settings.budget_per_minute));
+    let client = client(settings, retry)
+        .map_err(|e| e.to_string())?
+        .with_rate_limit(Some(settings.budget_per_minute));
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::plain()
     } else {
         ui::Theme::default()
     };
+    let journal = match &settings.journal {
+        None => None,
+        Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                return Err(format!(
+                    "cannot write the journal {}: {e}; fix: choose a writable path with --journal or `journal` in the profile",
+                    path.display()
+                ));
+            }
+        },
+    };
     Ok(crate::dashboard::Parts {
+        notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
         client,
         query,
         poller: PollerConfig {
@@ -272,6 +287,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         budget_per_minute: g.budget,
         log_file: g.log_file.clone(),
         read_only: g.read_only,
+        journal: g.journal.clone(),
         status: f.status.clone(),
         name: f.name.clone(),
         feature: f.feature.clone(),

@@ -183,6 +183,8 @@ pub struct App {
     /// The next time an instance crosses the stuck threshold.
     next_stuck_at_ms: Option<i64>,
     events: VecDeque<RecentEvent>,
+    /// Events not yet taken by [`App::take_events`], kept only once asked for.
+    outbox: Option<Vec<RecentEvent>>,
     flash: Option<(String, i64)>,
     viewport: Viewport,
     detail_scroll: usize,
@@ -213,6 +215,7 @@ impl App {
             attention: 0,
             next_stuck_at_ms: None,
             events: VecDeque::new(),
+            outbox: None,
             flash: None,
             viewport: Viewport::default(),
             detail_scroll: 0,
@@ -430,6 +433,18 @@ impl App {
         &self.events
     }
 
+    /// Every event since the last call (the journal's feed). The first call
+    /// starts the collection and returns nothing; until then none is kept.
+    pub fn take_events(&mut self) -> Vec<RecentEvent> {
+        match &mut self.outbox {
+            Some(out) => std::mem::take(out),
+            None => {
+                self.outbox = Some(Vec::new());
+                Vec::new()
+            }
+        }
+    }
+
     /// The flash message, while it is fresh.
     pub fn flash(&self, now_ms: i64) -> Option<&str> {
         self.flash
@@ -600,12 +615,16 @@ impl App {
         if self.events.len() == MAX_EVENTS {
             self.events.pop_front();
         }
-        self.events.push_back(RecentEvent {
+        let event = RecentEvent {
             at_ms,
             key: t.key.clone(),
             name: t.name().to_string(),
             kind,
-        });
+        };
+        if let Some(out) = &mut self.outbox {
+            out.push(event.clone());
+        }
+        self.events.push_back(event);
     }
 
     fn flash_message(&mut self, message: impl Into<String>, now_ms: i64) {

@@ -42,7 +42,23 @@ pub const PROFILE_KEYS: &[&str] = &[
     "budget_per_minute",
     "log_file",
     "read_only",
+    "journal",
+    "journal_max_mb",
     "filters",
+    "alerts",
+];
+
+/// Keys allowed in a `[profiles.NAME.alerts]` table.
+pub const ALERT_KEYS: &[&str] = &[
+    "problems",
+    "stuck",
+    "lease",
+    "lease_lead",
+    "existing",
+    "bell",
+    "desktop",
+    "hook",
+    "hook_timeout",
 ];
 
 /// Keys allowed in a `[profiles.NAME.filters]` table.
@@ -96,8 +112,27 @@ pub struct RawProfile {
     pub log_file: Option<Spanned<String>>,
     /// Hide and refuse every action on instances.
     pub read_only: Option<Spanned<bool>>,
+    pub journal: Option<Spanned<String>>,
+    pub journal_max_mb: Option<Spanned<i64>>,
     #[serde(default)]
     pub filters: RawFilters,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub problems: Option<Spanned<bool>>,
+    pub stuck: Option<Spanned<bool>>,
+    pub lease: Option<Spanned<bool>>,
+    pub lease_lead: Option<Spanned<Seconds>>,
+    pub existing: Option<Spanned<bool>>,
+    pub bell: Option<Spanned<bool>>,
+    pub desktop: Option<Spanned<bool>>,
+    pub hook: Option<Spanned<String>>,
+    pub hook_timeout: Option<Spanned<Seconds>>,
 }
 
 impl RawProfile {

@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod filters;
 mod identity;
+mod outputs;
 mod resolve;
 mod table;
 mod values;
@@ -27,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ErrorKind, Origin};
-pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
+pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use values::{parse_duration, parse_endpoint};
 
@@ -66,6 +67,8 @@ pub struct Overrides {
     pub read_only: bool,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
+    /// `--journal PATH`
+    pub journal: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
     pub status: Option<String>,
     pub name: Option<String>,
@@ -120,6 +123,11 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     /// Hide and refuse every action (`--read-only` or `read_only = true`).
     pub read_only: bool,
+    /// Where every change seen is appended as a JSON line, if anywhere.
+    pub journal: Option<PathBuf>,
+    /// The journal's size before it is rotated.
+    pub journal_max_bytes: u64,
+    pub alerts: crate::alerts::AlertConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
@@ -156,6 +164,9 @@ impl Settings {
             budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
             log_file: None,
             read_only: false,
+            journal: None,
+            journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
+            alerts: crate::alerts::AlertConfig::default(),
             config_file: None,
             warnings: Vec::new(),
         }
@@ -278,6 +289,8 @@ pub mod vars {
     pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
     pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
+    pub const JOURNAL: &str = "NBWATCH_JOURNAL";
+    pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";
     pub const FEATURE: &str = "NBWATCH_FEATURE";

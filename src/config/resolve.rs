@@ -209,6 +209,11 @@ fn resolve_with(
     let log_file = cx.log_file(o, dirs);
     // Either side turns it on: a read-only profile stays read-only whatever the flags.
     let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
+    let journal = cx.journal(o);
+    let journal_max_bytes = cx
+        .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
+        .saturating_mul(1024 * 1024);
+    let alerts = cx.alerts()?;
     let filters = cx.filters(o, &mut warnings)?;
 
     // Who we are: the fixed source's credentials, else the layers.
@@ -239,6 +244,9 @@ fn resolve_with(
         budget_per_minute,
         log_file,
         read_only,
+        journal,
+        journal_max_bytes,
+        alerts,
         config_file: file.map(|f| f.path),
         warnings,
     })
@@ -538,7 +546,7 @@ impl Cx<'_> {
     }
 
     /// A duration from the first layer that sets it, checked against its row.
-    fn secs(
+    pub(super) fn secs(
         &self,
         row: &table::Secs,
         cli: Option<f64>,
@@ -655,27 +663,5 @@ impl Cx<'_> {
             ));
         }
         Ok(u64::try_from(v).unwrap_or(row.default))
-    }
-
-    fn log_file(&self, o: &Overrides, dirs: &Dirs) -> Option<PathBuf> {
-        if let Some(p) = &o.log_file {
-            return Some(p.clone());
-        }
-        if let Some(v) = env_value(self.env, vars::LOG_FILE) {
-            return Some(expand_path(&v, self.home, None));
-        }
-        if let Some(v) = self
-            .profile
-            .log_file
-            .as_ref()
-            .filter(|v| !v.get_ref().trim().is_empty())
-        {
-            return Some(expand_path(
-                v.get_ref().trim(),
-                self.home,
-                self.file.map(ConfigFile::dir),
-            ));
-        }
-        dirs.log_file.clone()
     }
 }

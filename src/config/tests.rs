@@ -1629,7 +1629,12 @@ fn no_error_shows_a_secret() {
 #[test]
 fn the_example_config_is_valid_and_documents_every_key() {
     let example = include_str!("../../config.example.toml");
-    for key in ROOT_KEYS.iter().chain(PROFILE_KEYS).chain(FILTER_KEYS) {
+    for key in ROOT_KEYS
+        .iter()
+        .chain(PROFILE_KEYS)
+        .chain(FILTER_KEYS)
+        .chain(ALERT_KEYS)
+    {
         let documented = example.lines().any(|l| {
             l.trim_start_matches(['#', ' '])
                 .starts_with(&format!("{key} ="))
@@ -1678,4 +1683,75 @@ fn read_only_comes_from_the_profile_or_the_flag() {
         .resolve(&Overrides::default(), &creds_only())
         .unwrap_err();
     assert!(e.fix.contains("read_only = true"), "{e:?}");
+}
+
+// ---------------------------------------------------------------- journal and alerts
+
+#[test]
+fn journal_and_alerts_come_from_the_profile_and_the_environment() {
+    let sb = Sandbox::new();
+    let path = sb.config(
+        "[profiles.p]\nregion = \"cn-north-4\"\nproject_id = \"abc\"\njournal = \"j/changes.jsonl\"\njournal_max_mb = 2\n\
+         [profiles.p.alerts]\nstuck = false\nlease_lead = \"5m\"\nbell = false\nhook = \"cat >> /tmp/x\"\nhook_timeout = 3\n",
+    );
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    assert_eq!(
+        s.journal,
+        Some(path.parent().unwrap().join("j/changes.jsonl"))
+    );
+    assert_eq!(s.journal_max_bytes, 2 * 1024 * 1024);
+    let a = &s.alerts;
+    assert!(a.problems && !a.stuck && a.lease && !a.bell && a.desktop && !a.existing);
+    assert_eq!(a.lease_lead, Duration::from_secs(300));
+    assert_eq!(a.hook.as_deref(), Some("cat >> /tmp/x"));
+    assert_eq!(a.hook_timeout, Duration::from_secs(3));
+    // The command line and the environment win.
+    let o = Overrides {
+        journal: Some(PathBuf::from("/cli/j.jsonl")),
+        ..Overrides::default()
+    };
+    let mut env = creds_only();
+    env.push(("NBWATCH_ALERT_HOOK", "logger nbwatch"));
+    let s = sb.resolve(&o, &env).unwrap();
+    assert_eq!(s.journal, Some(PathBuf::from("/cli/j.jsonl")));
+    assert_eq!(s.alerts.hook.as_deref(), Some("logger nbwatch"));
+    // Nothing configured: no journal, every alert on, bell and desktop on.
+    let bare = Sandbox::new();
+    let s = bare
+        .resolve(
+            &Overrides::default(),
+            &[
+                &creds_only()[..],
+                &[
+                    ("NBWATCH_REGION", "cn-north-4"),
+                    ("HUAWEICLOUD_SDK_PROJECT_ID", "abc"),
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap();
+    assert_eq!(s.journal, None);
+    assert_eq!(s.alerts, crate::alerts::AlertConfig::default());
+}
+
+#[test]
+fn a_mistake_in_the_alerts_table_names_its_line() {
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\n\n[profiles.p.alerts]\nbel = true\n");
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(e.to_string().contains(":5:"), "{e}");
+    assert!(e.problem.contains("unknown key `bel`"), "{e}");
+    assert!(e.fix.contains("did you mean `bell`?"), "{e}");
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\n[profiles.p.alerts]\nlease_lead = \"25h\"\n");
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(
+        e.problem
+            .contains("alerts.lease_lead 1500m is out of range"),
+        "{e}"
+    );
 }
