@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::api::actions::Verb;
 use crate::api::sign::AkSk;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use crate::app;
@@ -88,6 +89,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     };
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
+        Some(Command::Start(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Start, &a).await
+        }
+        Some(Command::Stop(a)) => crate::act::command::run(&settings, &query, Verb::Stop, &a).await,
+        Some(Command::Extend(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Extend, &a).await
+        }
+        Some(Command::Delete(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Delete, &a).await
+        }
         Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
             ExitCode::SUCCESS
         }
@@ -172,6 +183,7 @@ fn dashboard(
             theme,
             utc_offset_secs,
         },
+        read_only: settings.read_only,
     })
 }
 
@@ -282,6 +294,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
         log_file: g.log_file.clone(),
+        read_only: g.read_only,
         journal: g.journal.clone(),
         status: f.status.clone(),
         name: f.name.clone(),

@@ -4,6 +4,7 @@
 //! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
 //! and everything that needs the time takes `now_ms`.
 
+pub mod actions;
 pub mod clipboard;
 pub mod filter;
 mod input;
@@ -25,6 +26,7 @@ use ratatui::layout::Rect;
 
 use crate::api::model::{Notebook, Status};
 
+pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
@@ -70,6 +72,14 @@ pub enum Effect {
     SetInterval(Duration),
     /// Write `osc52_sequence(text)` to the terminal.
     CopyToClipboard(String),
+    /// Send an action (confirmed by the user) from a task outside the render loop.
+    Act(ActionRequest),
+    /// An action asked for and not sent (read-only, cancelled): for the audit log.
+    NotSent {
+        verb: crate::api::actions::Verb,
+        id: String,
+        why: &'static str,
+    },
 }
 
 /// The interaction mode.
@@ -87,6 +97,8 @@ pub enum Mode {
     },
     /// Counts per status group over time.
     Trends,
+    /// Asking before acting on an instance.
+    Confirm(Confirm),
 }
 
 impl Mode {
@@ -98,6 +110,10 @@ impl Mode {
             Mode::Picker(_) => ModeKind::Picker,
             Mode::Help { .. } => ModeKind::Help,
             Mode::Trends => ModeKind::Trends,
+            Mode::Confirm(c) if c.verb == crate::api::actions::Verb::Delete => {
+                ModeKind::ConfirmTyped
+            }
+            Mode::Confirm(_) => ModeKind::Confirm,
         }
     }
 }
@@ -178,6 +194,7 @@ pub struct App {
     viewport: Viewport,
     detail_scroll: usize,
     help_scroll: usize,
+    actions: actions::ActionState,
 }
 
 impl App {
@@ -209,6 +226,7 @@ impl App {
             viewport: Viewport::default(),
             detail_scroll: 0,
             help_scroll: 0,
+            actions: actions::ActionState::default(),
         }
     }
 

@@ -13,9 +13,10 @@
 //! │ statusbar.rs  error / flash / last event               every 10s · 6 req/min │ 1
 //! │ statusbar.rs  q quit  / filter  s status …   (or the filter being typed)      │ 1
 //! └──────────────────────────────────────────────────────────────────────────────┘
-//!   help.rs and picker.rs draw centred popups over the rest.
+//!   help.rs, picker.rs and confirm.rs draw centred popups over the rest.
 //! ```
 
+mod confirm;
 mod detail;
 pub mod format;
 mod header;
@@ -102,7 +103,8 @@ fn screen(area: Rect, app: &App) -> Screen {
         Constraint::Length(1),
     ])
     .areas(area);
-    let full_detail = matches!(app.mode(), Mode::Detail | Mode::Help { from_detail: true });
+    let full_detail = matches!(app.mode(), Mode::Detail | Mode::Help { from_detail: true })
+        || matches!(app.mode(), Mode::Confirm(c) if c.from_detail);
     let trends = matches!(app.mode(), Mode::Trends).then_some(middle);
     let (table, detail) = if trends.is_some() {
         (None, None)
@@ -153,6 +155,7 @@ pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Vie
     match app.mode() {
         Mode::Picker(p) => picker::draw(buf, area, p, &env),
         Mode::Help { .. } => help::draw(buf, area, app, &env),
+        Mode::Confirm(c) => confirm::draw(buf, area, c, app, &env),
         _ => {}
     }
     layout(&s, area, app, &env)
@@ -173,6 +176,6 @@ fn layout(s: &Screen, area: Rect, app: &App, env: &Paint) -> Viewport {
             .selected()
             .map_or(0, |t| detail::lines(t, app, env, detail.width).len()),
         help: help::inner(area),
-        help_lines: help::lines(env.theme).len(),
+        help_lines: help::lines(app, env.theme).len(),
     }
 }

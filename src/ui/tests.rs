@@ -427,7 +427,7 @@ fn help_80x24_and_120x40() {
 
 #[test]
 fn help_lists_every_binding() {
-    let lines: Vec<String> = help::lines(&Theme::plain())
+    let lines: Vec<String> = help::lines(&loaded(), &Theme::plain())
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -600,4 +600,61 @@ fn trends_before_the_first_listing_say_so() {
     assert!(screen.contains("No listing yet"), "{screen}");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.mode(), &crate::app::Mode::Table);
+}
+
+#[test]
+fn confirming_an_extension_shows_the_new_stop_time_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    key(&mut app, 'E');
+    press(&mut app, KeyCode::Right);
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("Extend the auto-stop of train-bert-large?"),
+        "{screen}"
+    );
+    // NOW is 2024-05-29 16:26:40 UTC; plus the 2 h chosen.
+    assert!(
+        screen.contains("new stop time 18:26:40 UTC+00:00 (now + 2h)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter confirm"), "{screen}");
+    snap("confirm_extend_80x24", &term);
+}
+
+#[test]
+fn delete_asks_for_the_name_and_the_row_shows_a_pending_action() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    key(&mut app, 'X');
+    press(&mut app, KeyCode::Enter);
+    let screen = text(v.render(&mut app, 120, 40).backend().buffer());
+    let row = screen
+        .lines()
+        .find(|l| l.contains("train-bert-large"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains("⧗ pending stop"), "{row}");
+    assert!(
+        screen.contains("train-bert-large: stop requested…"),
+        "{screen}"
+    );
+
+    let mut app = loaded();
+    select(&mut app, "data-prep-01");
+    key(&mut app, 'D');
+    for c in "data-pre".chars() {
+        key(&mut app, c);
+    }
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("Delete data-prep-01? This cannot be undone."),
+        "{screen}"
+    );
+    assert!(screen.contains("> data-pre"), "{screen}");
+    snap("confirm_delete_80x24", &term);
 }
