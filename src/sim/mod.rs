@@ -295,6 +295,20 @@ impl SimHandle {
         (self.shared.creds.ak.clone(), self.shared.creds.sk.clone())
     }
 
+    /// Client options for this simulator, signed with its AK/SK (defaults otherwise).
+    pub fn client_options(&self) -> crate::api::ClientOptions {
+        let (ak, sk) = self.credentials();
+        crate::api::ClientOptions::new(
+            self.endpoint(),
+            self.project_id(),
+            crate::api::Auth::AkSk(crate::api::sign::AkSk {
+                ak,
+                sk,
+                security_token: None,
+            }),
+        )
+    }
+
     /// Answers 403 to requests needing this IAM action (e.g. `modelarts:notebook:stop`).
     pub fn deny(&self, iam_action: &str) {
         self.shared.policy.deny(iam_action);

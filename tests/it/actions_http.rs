@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::support::sim::*;
 use nbwatch::api::actions::{Answer, Verb, describe, is_gone};
-use nbwatch::api::sign::AkSk;
 use nbwatch::api::{
     ApiError, Auth, Client, ClientOptions, ListQuery, Notebook, RetryPolicy, Status,
 };
@@ -17,16 +16,7 @@ const HOUR: i64 = 3_600_000;
 const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
 
 fn client_for(sim: &SimHandle) -> Client {
-    let (ak, sk) = sim.credentials();
-    let mut o = ClientOptions::new(
-        sim.endpoint(),
-        sim.project_id(),
-        Auth::AkSk(AkSk {
-            ak,
-            sk,
-            security_token: None,
-        }),
-    );
+    let mut o = sim.client_options();
     o.retry = RetryPolicy {
         max_retries: 3,
         base_delay: Duration::from_millis(10),

@@ -9,8 +9,7 @@ use std::time::Duration;
 use crate::support::home::Home;
 use crate::support::sim::*;
 use nbwatch::api::actions::Verb;
-use nbwatch::api::sign::AkSk;
-use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, Notebook, Status};
+use nbwatch::api::{Client, ListQuery, Notebook, Status};
 use nbwatch::sim::SimHandle;
 
 struct Out {
@@ -83,17 +82,7 @@ async fn sim() -> Arc<SimHandle> {
 }
 
 fn client(sim: &SimHandle) -> Client {
-    let (ak, sk) = sim.credentials();
-    Client::new(ClientOptions::new(
-        sim.endpoint(),
-        sim.project_id(),
-        Auth::AkSk(AkSk {
-            ak,
-            sk,
-            security_token: None,
-        }),
-    ))
-    .unwrap()
+    Client::new(sim.client_options()).unwrap()
 }
 
 async fn one_in(sim: &SimHandle, status: Status) -> Notebook {
