@@ -244,7 +244,7 @@ fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32)
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let filter = journal::Filter {
+    let filter = journal::Selection {
         name: f.name.clone(),
         status: f.status.clone(),
         since_ms,
