@@ -35,10 +35,63 @@ pub enum Command {
     List(ListArgs),
     /// Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
     Sim(crate::sim::SimArgs),
+    /// Start an instance (auto-stop after --duration, default 1h).
+    Start(ActionArgs),
+    /// Stop a running instance.
+    Stop(ActionArgs),
+    /// Extend a running instance's auto-stop: it stops --duration from now (default 1h).
+    Extend(ActionArgs),
+    /// Delete a stopped (or failed) instance. This cannot be undone.
+    Delete(ActionArgs),
     /// Print a shell completion script (e.g. `nbwatch completions bash > ~/.local/share/bash-completion/completions/nbwatch`).
     Completions(CompletionsArgs),
     /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
     Man,
+    /// Print a journal written with --journal as a timeline, oldest first
+    /// (--name and --status filter it too).
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The journal file (its rotated part, FILE.1, is read first when present)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Only the last stretch of time, e.g. 30m, 2h, 1d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Colour the statuses: auto (when printing to a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What `start`, `stop`, `extend` and `delete` take.
+#[derive(Debug, Args, Clone)]
+pub struct ActionArgs {
+    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
+    #[arg(value_name = "INSTANCE")]
+    pub instance: String,
+
+    /// Auto-stop after this long, from now: 4h, 90m, 1h30m, 2d (1h to 72h; start and extend only)
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Act without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Follow the instance, printing each status, until it settles: exit 0 on the
+    /// expected status (RUNNING, STOPPED, deleted), 1 otherwise
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -142,6 +195,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 
+    /// Append every change seen (one JSON line each) to this file; read it with `nbwatch journal FILE`
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
     /// More log detail (-v debug, -vv trace); logs never go to the screen
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -149,6 +206,10 @@ pub struct GlobalArgs {
     /// Run against a built-in simulator on a loopback port: no account needed
     #[arg(long, global = true)]
     pub demo: bool,
+
+    /// Hide and refuse every action (start, stop, extend, delete); also `read_only = true` in a profile
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 /// Server-side filters, for the dashboard and `list`.

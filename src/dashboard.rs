@@ -16,25 +16,12 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::api::{ApiError, Client, ListQuery};
+use crate::api::{Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
+use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::ui;
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
-
-/// Maps a client error to what the state model shows.
-pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
-    PollErrorInfo {
-        status: e.status(),
-        code: e.code().map(str::to_string),
-        message: e.message(),
-        request_id: e.request_id().map(str::to_string),
-        hint: e.hint(),
-        attempt: consecutive,
-        auth: e.is_auth(),
-        next_retry_at_ms: None,
-    }
-}
 
 /// Everything the dashboard runs with, built by the caller from the settings.
 pub struct Parts {
@@ -44,6 +31,12 @@ pub struct Parts {
     pub poller: PollerConfig,
     pub timing: app::Timing,
     pub view: ui::ViewContext,
+    /// Hide and refuse every action.
+    pub read_only: bool,
+    /// The journal and alerts.
+    pub notifier: Notifier,
+    /// What an existing journal recorded, for the trends view: (entries, source).
+    pub history: Option<(Vec<crate::journal::Entry>, String)>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
@@ -54,16 +47,35 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         poller,
         timing,
         view,
+        read_only,
+        notifier,
+        history,
     } = parts;
     let meter = client.clone();
     let fast_interval = poller.fast_interval;
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
+    if let Some((entries, source)) = history {
+        app.set_history(entries, &source);
+    }
+    app.set_read_only(read_only);
+    let mut notifier = notifier;
+    // Start the change feed before the first listing arrives.
+    notifier.after(&mut app, now_ms(), false);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
     tracing::info!(endpoint = %view.endpoint, "dashboard started");
-    let result = event_loop(&mut guard, &mut app, &view, poller, &meter, fast_interval).await;
+    let result = event_loop(
+        &mut guard,
+        &mut app,
+        &view,
+        poller,
+        &meter,
+        fast_interval,
+        &mut notifier,
+    )
+    .await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -76,6 +88,7 @@ async fn event_loop(
     mut poller: watch::Handle,
     meter: &Client,
     fast_interval: Duration,
+    notifier: &mut Notifier,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -83,6 +96,13 @@ async fn event_loop(
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
     let mut hot = false;
+    // Actions run in tasks of their own and report back here.
+    let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
+    let acts = Actions {
+        client: meter.clone(),
+        follow: crate::act::Follow::every(fast_interval),
+        tx: act_tx,
+    };
     // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
     let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
@@ -93,11 +113,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -119,19 +139,35 @@ async fn event_loop(
                         app.apply_page(listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
                     }
                     app.finish_sweep(listing.complete, now);
+                    if notifier.after(app, now, true) {
+                        ring_bell();
+                    }
                 }
                 Some(Message::Failed { error, consecutive, next_in, stats }) => {
                     let now = now_ms();
                     tracing::warn!(error = %error, consecutive, "poll failed");
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    let mut info = poll_error(&error, consecutive);
+                    let mut info = PollErrorInfo::from_api(&error, consecutive);
                     info.next_retry_at_ms = next_in
                         .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
                     app.apply_error(info, now);
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
+            Some(ev) = act_rx.recv() => {
+                // Once the service has settled an action, the whole table catches up.
+                let settled = matches!(ev, app::ActionEvent::Settled { .. });
+                let now = now_ms();
+                app.apply_action(ev, now);
+                // What the action changed is journaled like any other change.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
+                if settled {
+                    let _ = poller.commands.send(Control::RefreshNow);
+                }
+            }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
@@ -140,6 +176,10 @@ async fn event_loop(
                 app.record_requests(sent, now);
                 app.record_burst(meter.burst().left());
                 app.tick(now);
+                // Stuck and auto-stop alerts come with time, not only with polls.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
             }
             _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
@@ -163,6 +203,13 @@ async fn event_loop(
     }
 }
 
+/// Rings the bell; a terminal that cannot is not worth stopping for.
+fn ring_bell() {
+    if let Err(e) = crate::term::bell() {
+        tracing::debug!(error = %e, "cannot ring the bell");
+    }
+}
+
 /// What the status bar says about the schedule the poller planned.
 fn pace(stats: &watch::Stats) -> app::Pace {
     app::Pace {
@@ -171,8 +218,19 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     }
 }
 
+/// What the event loop needs to start an action task.
+struct Actions {
+    client: Client,
+    follow: crate::act::Follow,
+    tx: tokio::sync::mpsc::UnboundedSender<app::ActionEvent>,
+}
+
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result<bool> {
+fn apply_effects(
+    effects: Vec<Effect>,
+    poller: &watch::Handle,
+    acts: &Actions,
+) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
@@ -188,6 +246,10 @@ fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
             }
+            Effect::Act(req) => {
+                crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
+            }
+            Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }
     Ok(false)

@@ -27,3 +27,7 @@ pub const FIRST_SWEEP_BURST: u32 = 250;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The profile name used when the config file chooses none.
 pub const PROFILE: &str = "default";
+/// An alert is raised when a running instance's auto-stop is this close.
+pub const ALERT_LEASE_LEAD: Duration = Duration::from_secs(10 * 60);
+/// A desktop notification or alert hook still running after this is killed.
+pub const ALERT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::api::actions::Verb;
 use crate::api::sign::AkSk;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use crate::app;
@@ -35,6 +36,7 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Command::Man) => return man_page(),
+        Some(Command::Journal(args)) => return journal(&args, &cli.filters, utc_offset_secs),
         _ => {}
     }
 
@@ -87,7 +89,19 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     };
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
-        Some(Command::Sim(_) | Command::Completions(_) | Command::Man) => ExitCode::SUCCESS,
+        Some(Command::Start(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Start, &a).await
+        }
+        Some(Command::Stop(a)) => crate::act::command::run(&settings, &query, Verb::Stop, &a).await,
+        Some(Command::Extend(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Extend, &a).await
+        }
+        Some(Command::Delete(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Delete, &a).await
+        }
+        Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
+            ExitCode::SUCCESS
+        }
         None => match dashboard(&settings, query, cli.global.demo, utc_offset_secs) {
             Ok(parts) => match crate::dashboard::run(parts).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -111,14 +125,15 @@ fn dashboard(
     query: ListQuery,
     demo: bool,
     utc_offset_secs: i32,
-) -> Result<crate::dashboard::Parts, crate::api::ApiError> {
+) -> Result<crate::dashboard::Parts, String> {
     // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
     let retry = RetryPolicy {
         max_retries: 1,
         ..RetryPolicy::default()
     };
     // Every page of every poll (retries too) waits for a slot under the budget.
-    let client = client(settings, retry)?
+    let client = client(settings, retry)
+        .map_err(|e| e.to_string())?
         .with_rate_limit(Some(settings.budget_per_minute))
         .with_first_burst(settings.first_sweep_burst);
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -126,7 +141,28 @@ fn dashboard(
     } else {
         ui::Theme::default()
     };
+    // What the journal already holds reaches the trends view back in time.
+    let history = settings
+        .journal
+        .as_deref()
+        .filter(|p| p.exists())
+        .and_then(|p| crate::journal::read(p).ok())
+        .map(|r| (r.entries, settings.profile.clone()));
+    let journal = match &settings.journal {
+        None => None,
+        Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                return Err(format!(
+                    "cannot write the journal {}: {e}; fix: choose a writable path with --journal or `journal` in the profile",
+                    path.display()
+                ));
+            }
+        },
+    };
     Ok(crate::dashboard::Parts {
+        history,
+        notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
         client,
         query,
         poller: PollerConfig {
@@ -148,6 +184,7 @@ fn dashboard(
             theme,
             utc_offset_secs,
         },
+        read_only: settings.read_only,
     })
 }
 
@@ -163,6 +200,60 @@ fn demo_source(handle: &sim::SimHandle) -> FixedSource {
             security_token: None,
         }),
     }
+}
+
+/// `nbwatch journal FILE`: the journal as a readable timeline.
+fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32) -> ExitCode {
+    use crate::cli::ColorChoice;
+    use crate::journal;
+    use std::io::IsTerminal;
+    let since_ms = match args.since.as_deref().map(config::parse_duration) {
+        None => None,
+        Some(Ok(secs)) if secs.is_finite() && secs >= 0.0 => {
+            Some(crate::timefmt::now_ms() - (secs * 1000.0) as i64)
+        }
+        Some(Ok(_)) | Some(Err(_)) => {
+            eprintln!(
+                "nbwatch: --since {}: not a duration; fix: write e.g. 30m, 2h or 1d",
+                args.since.as_deref().unwrap_or_default()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let read = match journal::read(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "nbwatch: cannot read the journal {}: {e}; fix: give the file written with --journal",
+                args.file.display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if read.unreadable_lines > 0 {
+        eprintln!(
+            "nbwatch: warning: {} line(s) of {} are not journal entries and were skipped",
+            read.unreadable_lines,
+            args.file.display()
+        );
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let filter = journal::Selection {
+        name: f.name.clone(),
+        status: f.status.clone(),
+        since_ms,
+    };
+    let text = journal::timeline(&read.entries, &filter, color, utc_offset_secs);
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
 }
 
 /// `nbwatch man`: the manual page, from the same definitions as `--help`.
@@ -205,6 +296,8 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         budget_per_minute: g.budget,
         first_sweep_burst: g.first_burst,
         log_file: g.log_file.clone(),
+        read_only: g.read_only,
+        journal: g.journal.clone(),
         status: f.status.clone(),
         name: f.name.clone(),
         feature: f.feature.clone(),

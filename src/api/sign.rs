@@ -1,7 +1,7 @@
 //! `SDK-HMAC-SHA256` request signing, exactly as the official Huawei Cloud SDKs do it.
 //!
 //! Everything here is a pure function of its inputs (the timestamp included), so
-//! the signer is tested byte for byte against `../shared/spec/sign_vectors.json`
+//! the signer is tested byte for byte against `tests/data/sign_vectors.json`
 //! and the simulator verifies requests with the very same code.
 
 use hmac::{Hmac, KeyInit, Mac};

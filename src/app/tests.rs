@@ -1,4 +1,7 @@
 //! State model tests: what the user would see after each poll, key and tick.
+//!
+//! Why one long file: each test drives the same state model through polls, keys
+//! and ticks with the shared fixtures; grouping is by behaviour, in order.
 
 use std::time::Duration;
 

@@ -42,7 +42,24 @@ pub const PROFILE_KEYS: &[&str] = &[
     "budget_per_minute",
     "first_sweep_burst",
     "log_file",
+    "read_only",
+    "journal",
+    "journal_max_mb",
     "filters",
+    "alerts",
+];
+
+/// Keys allowed in a `[profiles.NAME.alerts]` table.
+pub const ALERT_KEYS: &[&str] = &[
+    "problems",
+    "stuck",
+    "lease",
+    "lease_lead",
+    "existing",
+    "bell",
+    "desktop",
+    "hook",
+    "hook_timeout",
 ];
 
 /// Keys allowed in a `[profiles.NAME.filters]` table.
@@ -95,8 +112,29 @@ pub struct RawProfile {
     pub budget_per_minute: Option<Spanned<i64>>,
     pub first_sweep_burst: Option<Spanned<i64>>,
     pub log_file: Option<Spanned<String>>,
+    /// Hide and refuse every action on instances.
+    pub read_only: Option<Spanned<bool>>,
+    pub journal: Option<Spanned<String>>,
+    pub journal_max_mb: Option<Spanned<i64>>,
     #[serde(default)]
     pub filters: RawFilters,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub problems: Option<Spanned<bool>>,
+    pub stuck: Option<Spanned<bool>>,
+    pub lease: Option<Spanned<bool>>,
+    pub lease_lead: Option<Spanned<Seconds>>,
+    pub existing: Option<Spanned<bool>>,
+    pub bell: Option<Spanned<bool>>,
+    pub desktop: Option<Spanned<bool>>,
+    pub hook: Option<Spanned<String>>,
+    pub hook_timeout: Option<Spanned<Seconds>>,
 }
 
 impl RawProfile {
@@ -335,6 +373,7 @@ fn type_fix(key: &str) -> String {
                 "write seconds as a number or a string with a unit, e.g. {key} = 5 or {key} = \"10m\""
             )
         }
+        "read_only" => "write true or false without quotes, e.g. read_only = true".into(),
         "filters" => "filters is a table: [profiles.NAME.filters]".into(),
         "profiles" => "profiles is a table of tables: [profiles.NAME]".into(),
         k => format!("write it as a string in double quotes, e.g. {k} = \"...\""),

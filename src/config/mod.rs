@@ -13,7 +13,9 @@
 mod credentials;
 mod error;
 mod file;
+mod filters;
 mod identity;
+mod outputs;
 mod resolve;
 mod table;
 mod values;
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ErrorKind, Origin};
-pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
+pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use values::{parse_duration, parse_endpoint};
 
@@ -63,8 +65,12 @@ pub struct Overrides {
     pub budget_per_minute: Option<u32>,
     /// `--first-burst N` (requests the first sweep may send past the budget)
     pub first_sweep_burst: Option<u32>,
+    /// `--read-only`
+    pub read_only: bool,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
+    /// `--journal PATH`
+    pub journal: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
     pub status: Option<String>,
     pub name: Option<String>,
@@ -119,6 +125,13 @@ pub struct Settings {
     pub first_sweep_burst: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
+    /// Hide and refuse every action (`--read-only` or `read_only = true`).
+    pub read_only: bool,
+    /// Where every change seen is appended as a JSON line, if anywhere.
+    pub journal: Option<PathBuf>,
+    /// The journal's size before it is rotated.
+    pub journal_max_bytes: u64,
+    pub alerts: crate::alerts::AlertConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
@@ -155,6 +168,10 @@ impl Settings {
             budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
             first_sweep_burst: crate::defaults::FIRST_SWEEP_BURST,
             log_file: None,
+            read_only: false,
+            journal: None,
+            journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
+            alerts: crate::alerts::AlertConfig::default(),
             config_file: None,
             warnings: Vec::new(),
         }
@@ -278,6 +295,8 @@ pub mod vars {
     pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
     pub const FIRST_SWEEP_BURST: &str = "NBWATCH_FIRST_SWEEP_BURST";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
+    pub const JOURNAL: &str = "NBWATCH_JOURNAL";
+    pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";
     pub const FEATURE: &str = "NBWATCH_FEATURE";

@@ -9,8 +9,7 @@ use super::error::{ConfigError, ErrorKind, Origin};
 use super::file::{ConfigFile, RawProfile, Seconds};
 use super::table;
 use super::values::{expand_path, parse_duration, parse_endpoint, permission_warning, show_secs};
-use super::{Auth, Dirs, Env, Filters, Overrides, Settings, WorkspaceParam, vars};
-use crate::api::model::Status;
+use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
 use crate::defaults;
 use crate::region;
 
@@ -214,6 +213,13 @@ fn resolve_with(
         })?,
     };
     let log_file = cx.log_file(o, dirs);
+    // Either side turns it on: a read-only profile stays read-only whatever the flags.
+    let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
+    let journal = cx.journal(o);
+    let journal_max_bytes = cx
+        .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
+        .saturating_mul(1024 * 1024);
+    let alerts = cx.alerts()?;
     let filters = cx.filters(o, &mut warnings)?;
 
     // Who we are: the fixed source's credentials, else the layers.
@@ -244,6 +250,10 @@ fn resolve_with(
         budget_per_minute,
         first_sweep_burst,
         log_file,
+        read_only,
+        journal,
+        journal_max_bytes,
+        alerts,
         config_file: file.map(|f| f.path),
         warnings,
     })
@@ -543,7 +553,7 @@ impl Cx<'_> {
     }
 
     /// A duration from the first layer that sets it, checked against its row.
-    fn secs(
+    pub(super) fn secs(
         &self,
         row: &table::Secs,
         cli: Option<f64>,
@@ -660,171 +670,5 @@ impl Cx<'_> {
             ));
         }
         Ok(u64::try_from(v).unwrap_or(row.default))
-    }
-
-    fn log_file(&self, o: &Overrides, dirs: &Dirs) -> Option<PathBuf> {
-        if let Some(p) = &o.log_file {
-            return Some(p.clone());
-        }
-        if let Some(v) = env_value(self.env, vars::LOG_FILE) {
-            return Some(expand_path(&v, self.home, None));
-        }
-        if let Some(v) = self
-            .profile
-            .log_file
-            .as_ref()
-            .filter(|v| !v.get_ref().trim().is_empty())
-        {
-            return Some(expand_path(
-                v.get_ref().trim(),
-                self.home,
-                self.file.map(ConfigFile::dir),
-            ));
-        }
-        dirs.log_file.clone()
-    }
-
-    /// A filter from the first layer that sets it; an empty `--flag ""` clears it.
-    fn filter(
-        &self,
-        cli: Option<&String>,
-        flag: &'static str,
-        var: &str,
-        file: Option<&Spanned<String>>,
-    ) -> Option<Got<String>> {
-        if let Some(v) = cli {
-            let v = v.trim();
-            return (!v.is_empty()).then(|| Got {
-                value: v.to_string(),
-                at: Origin::Cli(flag),
-            });
-        }
-        self.pick(None, flag, var, file)
-    }
-
-    fn filters(&self, o: &Overrides, warnings: &mut Vec<String>) -> Result<Filters, ConfigError> {
-        let f = &self.profile.filters;
-        let bad = |g: &Got<String>, problem: String, fix: &str| {
-            ConfigError::at(ErrorKind::InvalidValue, &g.at, problem, fix)
-        };
-
-        let status = self.filter(
-            o.status.as_ref(),
-            "--status",
-            vars::STATUS,
-            f.status.as_ref(),
-        );
-        let status = status.map(|g| {
-            let v = g.value.to_ascii_uppercase();
-            let documented = || Status::ALL.iter().map(Status::as_str);
-            if !documented().any(|s| s == v) {
-                let hint = region::closest(&v, documented())
-                    .map(|s| format!("did you mean {s}? "))
-                    .unwrap_or_default();
-                warnings.push(format!(
-                    "{}: status filter `{v}` is not a documented status; {hint}documented: {} (the service may reject it)",
-                    g.at,
-                    documented().collect::<Vec<_>>().join(", ")
-                ));
-            }
-            v
-        });
-
-        let name = self.filter(o.name.as_ref(), "--name", vars::NAME, f.name.as_ref());
-        if let Some(g) = &name
-            && g.value.chars().count() > 128
-        {
-            return Err(bad(
-                g,
-                format!("name filter is {} characters long", g.value.chars().count()),
-                "the service matches names of at most 128 characters: shorten it",
-            ));
-        }
-
-        let feature = self.filter(
-            o.feature.as_ref(),
-            "--feature",
-            vars::FEATURE,
-            f.feature.as_ref(),
-        );
-        let feature = match feature {
-            None => None,
-            Some(g) => {
-                let v = g.value.to_ascii_uppercase();
-                if v != "DEFAULT" && v != "NOTEBOOK" {
-                    return Err(bad(
-                        &g,
-                        format!("feature `{}` is not known", g.value),
-                        "use NOTEBOOK (billed instances, the service's default) or DEFAULT (free CodeLab)",
-                    ));
-                }
-                Some(v)
-            }
-        };
-
-        let sort_dir = self.filter(
-            o.sort_dir.as_ref(),
-            "--sort-dir",
-            vars::SORT_DIR,
-            f.sort_dir.as_ref(),
-        );
-        let sort_dir = match sort_dir {
-            None => None,
-            Some(g) => {
-                let v = g.value.to_ascii_uppercase();
-                if v != "ASC" && v != "DESC" {
-                    return Err(bad(
-                        &g,
-                        format!("sort direction `{}` is not known", g.value),
-                        "use ASC or DESC",
-                    ));
-                }
-                Some(v)
-            }
-        };
-
-        let sort_key = self.filter(
-            o.sort_key.as_ref(),
-            "--sort-key",
-            vars::SORT_KEY,
-            f.sort_key.as_ref(),
-        );
-        if let Some(g) = &sort_key {
-            let ok = g.value.split(',').all(|k| {
-                let k = k.trim();
-                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
-            if !ok {
-                return Err(bad(
-                    g,
-                    format!("sort key `{}` is malformed", g.value),
-                    "use field names separated by commas, e.g. create_at or status,name",
-                ));
-            }
-        }
-
-        let pool_id = self.filter(
-            o.pool_id.as_ref(),
-            "--pool-id",
-            vars::POOL_ID,
-            f.pool_id.as_ref(),
-        );
-        let owner = self.filter(o.owner.as_ref(), "--owner", vars::OWNER, f.owner.as_ref());
-        let workspace_id = self.filter(
-            o.workspace_id.as_ref(),
-            "--workspace-id",
-            vars::WORKSPACE_ID,
-            f.workspace_id.as_ref(),
-        );
-        Ok(Filters {
-            status,
-            name: name.map(|g| g.value),
-            feature,
-            pool_id: pool_id.map(|g| g.value),
-            owner: owner.map(|g| g.value),
-            workspace_id: workspace_id.map(|g| g.value),
-            sort_key: sort_key.map(|g| g.value.replace(' ', "")),
-            sort_dir,
-        })
     }
 }

@@ -87,6 +87,35 @@ pub(super) const STUCK_AFTER: Secs = Secs {
     max: 7.0 * DAY,
 };
 
+pub(super) const ALERT_LEASE_LEAD: Secs = Secs {
+    key: "alerts.lease_lead",
+    flag: None,
+    var: "NBWATCH_ALERT_LEASE_LEAD",
+    default: defaults::ALERT_LEASE_LEAD,
+    min: 0.0,
+    max: DAY,
+};
+
+pub(super) const ALERT_HOOK_TIMEOUT: Secs = Secs {
+    key: "alerts.hook_timeout",
+    flag: None,
+    var: "NBWATCH_ALERT_HOOK_TIMEOUT",
+    default: defaults::ALERT_HOOK_TIMEOUT,
+    min: 0.1,
+    max: 600.0,
+};
+
+pub(super) const JOURNAL_MAX_MB: Count = Count {
+    key: "journal_max_mb",
+    noun: "journal size",
+    per: " MB",
+    flag: "",
+    var: "NBWATCH_JOURNAL_MAX_MB",
+    default: crate::journal::DEFAULT_MAX_BYTES / (1024 * 1024),
+    unit: "megabytes",
+    allowed: Allowed::Range(1, 100_000),
+};
+
 pub(super) const CONCURRENCY: Count = Count {
     key: "concurrency",
     noun: "concurrency",

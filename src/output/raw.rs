@@ -158,6 +158,7 @@ impl ListPage for RawPage {
 }
 
 /// One JSON array, one instance a line, each as the service sent it.
+#[cfg(test)]
 pub fn json(items: &[RawNotebook]) -> String {
     let mut out = Vec::with_capacity(items.iter().map(|i| i.json.len() + 4).sum::<usize>() + 4);
     // Writing to a Vec cannot fail.

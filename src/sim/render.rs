@@ -52,6 +52,27 @@ pub fn swr_path(img: &catalog::ImageInfo) -> String {
     )
 }
 
+/// The auto-stop settings (`LeaseResp`), as in an instance and as ShowLease answers.
+pub fn lease(inst: &Instance) -> serde_json::Value {
+    serde_json::to_value(lease_view(inst)).unwrap_or_default()
+}
+
+fn lease_view(inst: &Instance) -> LeaseView {
+    LeaseView {
+        create_at: inst.lease.create_at,
+        duration: inst.lease.duration,
+        enable: inst.lease.enable,
+        kind: if inst.lease.idle { "idle" } else { "timing" },
+        update_at: inst.lease.update_at,
+    }
+}
+
+/// The full `NotebookResp` object at simulated time `now`, as a JSON value
+/// (ShowNotebook and the actions answer one instance; pages use [`notebook`]).
+pub fn notebook_value(inst: &Instance, now: i64) -> serde_json::Value {
+    serde_json::to_value(notebook(inst, now)).unwrap_or_default()
+}
+
 /// The full `NotebookResp` object at simulated time `now`.
 pub fn notebook(inst: &Instance, now: i64) -> NotebookView<'_> {
     let user = inst.user_info();
@@ -96,13 +117,7 @@ pub fn notebook(inst: &Instance, now: i64) -> NotebookView<'_> {
             .collect(),
         endpoints: endpoints(inst),
         image: image(inst),
-        lease: LeaseView {
-            create_at: inst.lease.create_at,
-            duration: inst.lease.duration,
-            enable: inst.lease.enable,
-            kind: if inst.lease.idle { "idle" } else { "timing" },
-            update_at: inst.lease.update_at,
-        },
+        lease: lease_view(inst),
         volume: volume(inst, now),
         data_volumes: data_volumes(inst),
         pool: inst.pool_info().map(|p| PoolView {

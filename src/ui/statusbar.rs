@@ -15,7 +15,6 @@ use ratatui::widgets::Widget;
 use super::Paint;
 use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
-use crate::app::keys::hints;
 use crate::app::{App, EventKind, Freshness, Mode};
 
 pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
@@ -41,13 +40,28 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     match (app.freshness(now), error) {
         (Freshness::AuthStopped { .. }, Some(e)) => {
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            // How long ago, so "nothing since" is visible and checkable.
+            let since = poll
+                .last_error_at_ms
+                .map(|at| format!(" {} ago", duration(now.saturating_sub(at))))
+                .unwrap_or_default();
             left.push(Span::styled(
-                " · polling stopped so the AK is not locked · press r to retry",
+                format!(" · polling stopped{since} so the AK is not locked · press r to retry"),
                 t.warn.add_modifier(Modifier::BOLD),
             ));
             push_request_id(&mut left, e.request_id.as_deref(), ctx);
             if !e.message.is_empty() {
                 left.push(Span::styled(format!(" · {}", e.message), t.error));
+            }
+        }
+        // An action's outcome is what the user is waiting for: it comes first.
+        _ if app.action_notice(now).is_some() => {
+            if let Some(n) = app.action_notice(now) {
+                let style = if n.error { t.error } else { t.ok };
+                left.push(Span::styled(
+                    n.text.clone(),
+                    style.add_modifier(Modifier::BOLD),
+                ));
             }
         }
         (Freshness::Failing { .. }, Some(e)) => {
@@ -153,7 +167,7 @@ pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     }
     let room = usize::from(area.width);
     let mut used: usize = spans.iter().map(Span::width).sum();
-    for (key, word) in hints(app.mode().kind()) {
+    for (key, word) in app.key_hints() {
         let w = width(&key) + 1 + width(word) + 2;
         if used + w > room {
             break;

@@ -47,7 +47,7 @@ async fn nbwatch(args: &[&str], env: &[(&str, &str)]) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home.0)
+        .env("HOME", home.path())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -4,7 +4,7 @@
 //! cooked mode with echo) however the dashboard ends: `q`, SIGTERM, SIGHUP, a panic.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::dash::{
     Dash, Launch, Sim, WAIT, row_marked, row_of, row_status, table_rows, title_counts, title_line,
@@ -82,8 +82,16 @@ fn walkthrough(cols: u16, rows: u16, fragment: &str) {
         s.lines().any(|l| l.trim_start().starts_with('/'))
     });
     d.send(fragment);
-    let s = d.wait("the table to filter", |s| {
-        title_counts(s).is_some_and(|(n, t)| n < t && t == total) && !table_rows(s).is_empty()
+    // Wait for the whole fragment: the table filters on each character, so a
+    // screen after the first one is filtered too, but not yet by all of it.
+    let label = format!("name ~ \"{fragment}\"");
+    let s = d.wait("the table to filter by the whole fragment", |s| {
+        title_counts(s).is_some_and(|(n, t)| n < t && t == total)
+            && !table_rows(s).is_empty()
+            && s.contains(&label)
+            && s.lines()
+                .last()
+                .is_some_and(|l| l.contains(&format!("/{fragment}")))
     });
     let typed = s.lines().last().unwrap_or_default();
     assert!(
@@ -103,7 +111,6 @@ fn walkthrough(cols: u16, rows: u16, fragment: &str) {
         n >= filtered.len(),
         "the title counts every matching row:\n{s}"
     );
-    let label = format!("name ~ \"{fragment}\"");
     assert!(s.contains(&label), "the active filter is shown:\n{s}");
     assert!(title_line(&s).contains("filtered"), "{}", title_line(&s));
 
@@ -385,6 +392,15 @@ fn a_failing_service_keeps_the_last_data_and_recovers_unattended() {
     f.assert_restored();
 }
 
+/// Seconds in the status bar's `polling stopped Ns ago` (0 when absent).
+fn stopped_secs_ago(screen: &str) -> u64 {
+    screen
+        .split("polling stopped ")
+        .skip(1)
+        .find_map(|rest| rest.split("s ago").next()?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn a_wrong_secret_stops_polling_until_r() {
     let sim = Sim::manual(false);
@@ -404,7 +420,7 @@ fn a_wrong_secret_stops_polling_until_r() {
         "the bar says what failed: {bar}"
     );
     assert!(
-        bar.contains("polling stopped so the AK is not locked"),
+        bar.contains("polling stopped 0s ago so the AK is not locked"),
         "and why it stopped: {bar}"
     );
     assert!(s.lines().next().unwrap().contains("no data yet"), "{s}");
@@ -413,14 +429,21 @@ fn a_wrong_secret_stops_polling_until_r() {
         "the SK never reaches the screen"
     );
     assert_eq!(sim.handle.request_count(), 1);
-    // Several intervals pass: nothing is sent (five bad signatures lock an AK).
-    std::thread::sleep(Duration::from_millis(3_500));
+    // Several 1 s intervals pass on the dashboard's own clock, which says how
+    // long ago it stopped: nothing is sent (five bad signatures lock an AK).
+    d.wait("three intervals since the stop", |s| {
+        stopped_secs_ago(s) >= 3
+    });
     assert_eq!(sim.handle.request_count(), 1, "polling did not stop");
 
     d.send("r");
     sim.wait_requests(2);
-    d.wait("the auth stop again", |s| s.contains("polling stopped"));
-    std::thread::sleep(Duration::from_millis(2_500));
+    d.wait("the auth stop again", |s| {
+        s.contains("polling stopped") && stopped_secs_ago(s) < 3
+    });
+    d.wait("two intervals since the second stop", |s| {
+        stopped_secs_ago(s) >= 2
+    });
     assert_eq!(sim.handle.request_count(), 2, "r sends exactly one request");
     d.send("q");
     let f = d.finish();

@@ -95,7 +95,7 @@ async fn expect_auth_stop(h: &mut Handle, consecutive: u32) -> ApiError {
         interval: INTERVAL,
         stuck_after: Duration::from_secs(600),
     });
-    app.apply_error(nbwatch::dashboard::poll_error(&error, c), T0);
+    app.apply_error(nbwatch::app::PollErrorInfo::from_api(&error, c), T0);
     assert_eq!(app.freshness(T0), Freshness::AuthStopped { age_ms: None });
     let shown = app.poll().last_error.clone().unwrap();
     assert!(shown.auth);

@@ -164,8 +164,10 @@ impl Dash {
                 ..
             } => {
                 self.app.record_requests(stats.requests_last_minute, now);
-                self.app
-                    .apply_error(nbwatch::dashboard::poll_error(error, *consecutive), now);
+                self.app.apply_error(
+                    nbwatch::app::PollErrorInfo::from_api(error, *consecutive),
+                    now,
+                );
             }
         }
     }

@@ -330,9 +330,16 @@ fn the_dashboard_after_a_401_shows_no_secret() {
     dashboard(&fx, &temporary_creds(WRONG_SK), &[], |t| {
         let mut screens = vec![t.wait_text("401", Duration::from_secs(15))];
         // Ask again (one more request), then quit.
+        // Once the stop is a second old, r's answer shows as a new stop.
+        t.wait_for("the stop ages", Duration::from_secs(15), |s| {
+            s.contains("polling stopped") && !s.contains("polling stopped 0s ago")
+        });
         t.send("r");
-        std::thread::sleep(Duration::from_millis(300));
-        screens.push(t.screen());
+        screens.push(
+            t.wait_for("the retry's answer", Duration::from_secs(15), |s| {
+                s.contains("polling stopped 0s ago")
+            }),
+        );
         t.send("q");
         screens
     });
