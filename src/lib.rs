@@ -15,6 +15,7 @@ pub mod output;
 pub mod region;
 pub mod run;
 pub mod secret;
+pub mod serve;
 pub mod sim;
 pub mod term;
 pub mod timefmt;

@@ -1,4 +1,4 @@
-//! Runs one mode: the dashboard, `list`, `sim`, or any of them in demo mode.
+//! Runs one mode: the dashboard, `list`, `serve`, `sim`, or any of them in demo mode.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -94,6 +94,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
         Some(Command::Sim(_)) => ExitCode::SUCCESS,
+        Some(Command::Serve(args)) => match crate::serve::run(&settings, query, &args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nbwatch serve: {e}");
+                ExitCode::from(match e {
+                    crate::serve::ServeError::Usage(_) => EXIT_CONFIG,
+                    crate::serve::ServeError::Runtime(_) => EXIT_API,
+                })
+            }
+        },
         None => match crate::dashboard::run(&settings, query, origin, utc_offset_secs).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,0 +1,372 @@
+//! `/metrics`: the exporter's state written with the `prometheus-client` crate at
+//! scrape time, in the classic text format 0.0.4 or in OpenMetrics.
+//!
+//! One collector writes every family straight from the tracked instances: no
+//! per-series metric objects are kept, so a scrape allocates its output and the
+//! encoder's small buffer, and nothing per instance.
+//!
+//! Naming follows the Prometheus guidelines: base units (seconds), timestamps
+//! rather than ages, `_info` for descriptive labels, a 0/1 gauge per documented
+//! status for the state set. No label carries a token, URL, IP or secret, and none
+//! is called `owner`, `instance` or `job` (Prometheus' own target labels).
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::registry::{Registry, Unit};
+
+use super::state::Exporter;
+use crate::api::model::Status;
+use crate::app::Tracked;
+
+/// The exporter's state, shared by the poller's side and the scrapes.
+pub type Shared = Arc<RwLock<Exporter>>;
+
+/// The two text formats a scraper may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`: older Prometheus servers, `promtool check metrics`.
+    Classic,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when the `Accept` header asks for it (with a non-zero quality),
+    /// the classic format otherwise.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let asks = accept.unwrap_or("").split(',').any(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            media.eq_ignore_ascii_case("application/openmetrics-text") && q > 0.0
+        });
+        if asks {
+            Format::OpenMetrics
+        } else {
+            Format::Classic
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Classic => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// One metric family: its name as given to the encoder (the encoder appends the
+/// unit, `_total` for counters and `_info` for infos), unit, type and help.
+pub struct Family {
+    pub name: &'static str,
+    pub unit: Option<Unit>,
+    pub kind: MetricType,
+    pub help: &'static str,
+}
+
+impl Family {
+    /// The name of its samples in the classic format (histograms: the base of
+    /// `_bucket`, `_sum`, `_count`).
+    pub fn exposed_name(&self) -> String {
+        let mut n = self.name.to_string();
+        if let Some(u) = &self.unit {
+            n.push('_');
+            n.push_str(u.as_str());
+        }
+        match self.kind {
+            MetricType::Counter => n.push_str("_total"),
+            MetricType::Info => n.push_str("_info"),
+            _ => {}
+        }
+        n
+    }
+}
+
+const fn family(
+    name: &'static str,
+    unit: Option<Unit>,
+    kind: MetricType,
+    help: &'static str,
+) -> Family {
+    Family {
+        name,
+        unit,
+        kind,
+        help,
+    }
+}
+
+pub static NOTEBOOK_INFO: Family = family(
+    "modelarts_notebook",
+    None,
+    MetricType::Info,
+    "A notebook instance, with its descriptive labels",
+);
+pub static NOTEBOOK_STATUS: Family = family(
+    "modelarts_notebook_status",
+    None,
+    MetricType::Gauge,
+    "1 for the instance's current status, 0 for every other documented status",
+);
+pub static NOTEBOOK_CREATED: Family = family(
+    "modelarts_notebook_created_timestamp",
+    Some(Unit::Seconds),
+    MetricType::Gauge,
+    "When the instance was created",
+);
+pub static NOTEBOOK_STATUS_SINCE: Family = family(
+    "modelarts_notebook_status_since_timestamp",
+    Some(Unit::Seconds),
+    MetricType::Gauge,
+    "When nbwatch saw the current status begin, or the latest time it can vouch for when it did not see the change",
+);
+pub static NOTEBOOK_LEASE_EXPIRY: Family = family(
+    "modelarts_notebook_lease_expiry_timestamp",
+    Some(Unit::Seconds),
+    MetricType::Gauge,
+    "When auto-stop stops the instance; only while auto-stop is on",
+);
+pub static BUILD_INFO: Family = family(
+    "nbwatch_build",
+    None,
+    MetricType::Info,
+    "The nbwatch build serving these metrics",
+);
+pub static LAST_POLL_SUCCESS: Family = family(
+    "nbwatch_last_poll_success",
+    None,
+    MetricType::Gauge,
+    "1 if the last poll of the ModelArts API succeeded, 0 if it failed or none has finished yet",
+);
+pub static LAST_SUCCESSFUL_POLL: Family = family(
+    "nbwatch_last_successful_poll_timestamp",
+    Some(Unit::Seconds),
+    MetricType::Gauge,
+    "When the data served was fetched; 0 before the first successful poll",
+);
+pub static POLL_DURATION: Family = family(
+    "nbwatch_poll_duration",
+    Some(Unit::Seconds),
+    MetricType::Histogram,
+    "How long each poll (every page of the listing) took, failed polls included",
+);
+pub static REQUESTS: Family = family(
+    "nbwatch_requests",
+    None,
+    MetricType::Counter,
+    "HTTP requests sent to the ModelArts API, retries included",
+);
+pub static POLL_ERRORS: Family = family(
+    "nbwatch_poll_errors",
+    None,
+    MetricType::Counter,
+    "Failed polls, by reason",
+);
+pub static STUCK_THRESHOLD: Family = family(
+    "nbwatch_stuck_threshold",
+    Some(Unit::Seconds),
+    MetricType::Gauge,
+    "How long an instance may stay in a transitional status before it counts as stuck (stuck_after)",
+);
+
+/// Every family, in the order they are written.
+pub static FAMILIES: [&Family; 12] = [
+    &NOTEBOOK_INFO,
+    &NOTEBOOK_STATUS,
+    &NOTEBOOK_CREATED,
+    &NOTEBOOK_STATUS_SINCE,
+    &NOTEBOOK_LEASE_EXPIRY,
+    &BUILD_INFO,
+    &LAST_POLL_SUCCESS,
+    &LAST_SUCCESSFUL_POLL,
+    &POLL_DURATION,
+    &REQUESTS,
+    &POLL_ERRORS,
+    &STUCK_THRESHOLD,
+];
+
+/// The status label of an instance whose status the service left out.
+pub const MISSING_STATUS: &str = "UNKNOWN";
+
+/// The registry that renders the shared state, and the size of the last output
+/// (so the next one is allocated once, at the right size).
+pub struct Metrics {
+    registry: Registry,
+    last_len: AtomicUsize,
+}
+
+impl Metrics {
+    pub fn new(shared: Shared) -> Metrics {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(SnapshotCollector(shared)));
+        Metrics {
+            registry,
+            last_len: AtomicUsize::new(0),
+        }
+    }
+
+    /// The whole exposition in `format`.
+    pub fn render(&self, format: Format) -> String {
+        // A little more than last time: the population may have grown.
+        let last = self.last_len.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(last + last / 16 + 4096);
+        let written = match format {
+            Format::Classic => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+            }
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            }
+        };
+        if written.is_err() {
+            // Writing to a String cannot fail; an encoder error would be a bug in
+            // the label data. Say so in the output rather than serve half of it.
+            tracing::error!("encoding the metrics failed");
+            out.clear();
+        }
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        out
+    }
+}
+
+struct SnapshotCollector(Shared);
+
+impl fmt::Debug for SnapshotCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SnapshotCollector")
+    }
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
+        // A panic while the lock was held cannot leave the state half-written in
+        // a way a scrape could not read: serve what is there.
+        let ex = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        encode_instances(&mut enc, ex.instances())?;
+        encode_health(&mut enc, &ex)
+    }
+}
+
+fn descriptor<'s>(
+    enc: &'s mut DescriptorEncoder,
+    f: &'s Family,
+) -> Result<prometheus_client::encoding::MetricEncoder<'s>, fmt::Error> {
+    enc.encode_descriptor(f.name, f.help, f.unit.as_ref(), f.kind)
+}
+
+fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn status_label(s: &Status) -> &str {
+    match s.as_str() {
+        "" => MISSING_STATUS,
+        other => other,
+    }
+}
+
+fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), fmt::Error> {
+    {
+        let mut m = descriptor(enc, &NOTEBOOK_INFO)?;
+        for t in all {
+            let nb = &t.notebook;
+            let pool = nb
+                .pool
+                .as_ref()
+                .and_then(|p| p.name.as_deref().or(p.id.as_deref()))
+                .unwrap_or("");
+            let user = nb.user.as_ref();
+            let labels = [
+                ("id", t.key.as_str()),
+                ("name", nb.name_str()),
+                ("feature", nb.feature.as_deref().unwrap_or("")),
+                ("flavor", nb.flavor.as_deref().unwrap_or("")),
+                ("image", t.image_label.as_str()),
+                ("pool", pool),
+                ("workspace_id", nb.workspace_id.as_deref().unwrap_or("")),
+                (
+                    "user_id",
+                    nb.user_id
+                        .as_deref()
+                        .or(user.and_then(|u| u.id.as_deref()))
+                        .unwrap_or(""),
+                ),
+                (
+                    "user_name",
+                    user.and_then(|u| u.name.as_deref()).unwrap_or(""),
+                ),
+            ];
+            m.encode_info(&labels)?;
+        }
+    }
+    {
+        let mut m = descriptor(enc, &NOTEBOOK_STATUS)?;
+        for t in all {
+            let id = t.key.as_str();
+            for s in &Status::ALL {
+                let labels = [("id", id), ("status", s.as_str())];
+                m.encode_family(&labels)?
+                    .encode_gauge(&i64::from(*s == t.status))?;
+            }
+            if !t.status.is_known() {
+                let labels = [("id", id), ("status", status_label(&t.status))];
+                m.encode_family(&labels)?.encode_gauge(&1i64)?;
+            }
+        }
+    }
+    {
+        let mut m = descriptor(enc, &NOTEBOOK_CREATED)?;
+        for t in all {
+            if let Some(c) = t.notebook.create_at {
+                let labels = [("id", t.key.as_str())];
+                m.encode_family(&labels)?.encode_gauge(&seconds(c))?;
+            }
+        }
+    }
+    {
+        let mut m = descriptor(enc, &NOTEBOOK_STATUS_SINCE)?;
+        for t in all {
+            let labels = [("id", t.key.as_str())];
+            m.encode_family(&labels)?
+                .encode_gauge(&seconds(t.status_since_ms))?;
+        }
+    }
+    {
+        let mut m = descriptor(enc, &NOTEBOOK_LEASE_EXPIRY)?;
+        for t in all {
+            if let Some(end) = t.notebook.lease_end_ms() {
+                let labels = [("id", t.key.as_str())];
+                m.encode_family(&labels)?.encode_gauge(&seconds(end))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn encode_health(enc: &mut DescriptorEncoder, ex: &Exporter) -> Result<(), fmt::Error> {
+    descriptor(enc, &BUILD_INFO)?.encode_info(&[("version", env!("CARGO_PKG_VERSION"))])?;
+    descriptor(enc, &LAST_POLL_SUCCESS)?.encode_gauge(&i64::from(ex.last_poll_ok()))?;
+    descriptor(enc, &LAST_SUCCESSFUL_POLL)?
+        .encode_gauge(&ex.last_ok_ms().map(seconds).unwrap_or(0.0))?;
+    ex.poll_durations()
+        .encode(descriptor(enc, &POLL_DURATION)?)?;
+    ConstCounter::new(ex.requests_sent()).encode(descriptor(enc, &REQUESTS)?)?;
+    {
+        let mut m = descriptor(enc, &POLL_ERRORS)?;
+        for (reason, n) in ex.poll_errors() {
+            let labels = [("reason", reason.label())];
+            ConstCounter::new(n).encode(m.encode_family(&labels)?)?;
+        }
+    }
+    descriptor(enc, &STUCK_THRESHOLD)?.encode_gauge(&ex.stuck_after().as_secs_f64())?;
+    Ok(())
+}
