@@ -23,6 +23,7 @@ use prometheus_client::registry::{Registry, Unit};
 use super::state::Exporter;
 use crate::api::model::Status;
 use crate::app::Tracked;
+use crate::app::tracked::lease_applies;
 
 /// The exporter's state, shared by the poller's side and the scrapes.
 pub type Shared = Arc<RwLock<Exporter>>;
@@ -127,13 +128,13 @@ pub static NOTEBOOK_STATUS_SINCE: Family = family(
     "modelarts_notebook_status_since_timestamp",
     Some(Unit::Seconds),
     MetricType::Gauge,
-    "When nbwatch saw the current status begin, or the latest time it can vouch for when it did not see the change",
+    "When nbwatch saw the current status begin; when it did not see the change, the latest time the status can have begun (the last update, or the first sighting)",
 );
 pub static NOTEBOOK_LEASE_EXPIRY: Family = family(
     "modelarts_notebook_lease_expiry_timestamp",
     Some(Unit::Seconds),
     MetricType::Gauge,
-    "When auto-stop stops the instance; only while auto-stop is on",
+    "When auto-stop stops the instance; only while auto-stop is on and the instance is up (RUNNING or STARTING)",
 );
 pub static BUILD_INFO: Family = family(
     "nbwatch_build",
@@ -342,7 +343,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
     }
     {
         let mut m = descriptor(enc, &NOTEBOOK_LEASE_EXPIRY)?;
-        for t in all {
+        for t in all.iter().filter(|t| lease_applies(&t.status)) {
             if let Some(end) = t.notebook.lease_end_ms() {
                 let labels = [("id", t.key.as_str())];
                 m.encode_family(&labels)?.encode_gauge(&seconds(end))?;

@@ -246,3 +246,6 @@ impl Signals {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
