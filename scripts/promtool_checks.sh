@@ -9,7 +9,8 @@
 # Installs Debian's `prometheus` package when promtool is missing. Exit 2 means
 # promtool could not be had (no apt, no root, no network): the caller warns.
 # Any failed check exits 1. Needs bash (for /dev/tcp), nothing else: no curl.
-set -euo pipefail
+set -uo pipefail
+trap 'exit 1' ERR
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/nbwatch}
 
@@ -30,13 +31,18 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 promtool --version 2>&1 | head -1
 
+# A failed check exits 1 whatever the tool's own code (2 would read as "skipped").
+check() {
+    "$@" || { echo "FAILED: $*" >&2; exit 1; }
+}
+
 echo "-- promtool check rules, promtool test rules"
-promtool check rules deploy/prometheus/rules/nbwatch.yml
-promtool test rules deploy/prometheus/rules/nbwatch.test.yml
+check promtool check rules deploy/prometheus/rules/nbwatch.yml
+check promtool test rules deploy/prometheus/rules/nbwatch.test.yml
 
 if command -v amtool >/dev/null 2>&1; then
     echo "-- amtool check-config"
-    amtool check-config deploy/alertmanager/alertmanager.yml
+    check amtool check-config deploy/alertmanager/alertmanager.yml
 else
     echo "(amtool not installed: the Alertmanager example is not checked)"
 fi
@@ -103,5 +109,5 @@ if ! grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/resp"; then
 fi
 sed '1,/^\r$/d' "$tmp/resp" >"$tmp/metrics.txt"
 echo "$(grep -c '^modelarts_notebook_info{' "$tmp/metrics.txt") instances, $(wc -c <"$tmp/metrics.txt") bytes"
-promtool check metrics <"$tmp/metrics.txt"
+check promtool check metrics <"$tmp/metrics.txt"
 echo "promtool accepts the metrics and the rules"
