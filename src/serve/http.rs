@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,15 +39,24 @@ async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(accept.as_deref());
     // Rendering 10,000 instances takes milliseconds of CPU: off the async workers.
     let m = Arc::clone(&ctx.metrics);
-    match tokio::task::spawn_blocking(move || m.render(format)).await {
-        Ok(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            )],
-            body,
-        )
-            .into_response(),
+    match tokio::task::spawn_blocking(move || m.render_parts(format)).await {
+        Ok(parts) => {
+            let len = parts.len();
+            // The instance part is shared with other scrapes of the same snapshot:
+            // sent as is, not copied into one buffer.
+            let chunks = [Ok::<_, std::io::Error>(parts.instances), Ok(parts.health)];
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(format.content_type()),
+                    ),
+                    (header::CONTENT_LENGTH, HeaderValue::from(len)),
+                ],
+                Body::from_stream(futures::stream::iter(chunks)),
+            )
+                .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "rendering the metrics failed");
             (

@@ -1,9 +1,10 @@
 //! `/metrics`: the exporter's state written with the `prometheus-client` crate at
 //! scrape time, in the classic text format 0.0.4 or in OpenMetrics.
 //!
-//! One collector writes every family straight from the tracked instances: no
-//! per-series metric objects are kept, so a scrape allocates its output and the
-//! encoder's small buffer, and nothing per instance.
+//! Collectors write every family straight from the tracked instances: no
+//! per-series metric objects are kept, so rendering allocates its output and the
+//! encoder's small buffer, and nothing per instance; and the instance families
+//! are rendered once per snapshot (see [`Metrics`]).
 //!
 //! Naming follows the Prometheus guidelines: base units (seconds), timestamps
 //! rather than ages, `_info` for descriptive labels, a 0/1 gauge per documented
@@ -11,8 +12,9 @@
 //! is called `owner`, `instance` or `job` (Prometheus' own target labels).
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use axum::body::Bytes;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -54,6 +56,13 @@ impl Format {
             Format::OpenMetrics
         } else {
             Format::Classic
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Format::Classic => 0,
+            Format::OpenMetrics => 1,
         }
     }
 
@@ -198,61 +207,150 @@ pub static FAMILIES: [&Family; 12] = [
 /// The status label of an instance whose status the service left out.
 pub const MISSING_STATUS: &str = "UNKNOWN";
 
-/// The registry that renders the shared state, and the size of the last output
-/// (so the next one is allocated once, at the right size).
+/// Renders the shared state. The instance families change only when a poll
+/// brings a snapshot, and every value in them is a timestamp, not an age: so they
+/// are rendered at the first scrape after each snapshot, in the format asked, and
+/// later scrapes of the same snapshot reuse that text. The exporter's own families
+/// (request counter, health) are rendered at every scrape.
 pub struct Metrics {
-    registry: Registry,
-    last_len: AtomicUsize,
+    shared: Shared,
+    instances: Registry,
+    health: Registry,
+    /// Per format: the snapshot generation rendered and its text.
+    cache: [Mutex<Option<(u64, Bytes)>>; 2],
+}
+
+/// A scrape's body in two parts: the instance families (shared with other
+/// scrapes of the same snapshot) and the exporter's own.
+pub struct Rendered {
+    pub instances: Bytes,
+    pub health: Bytes,
+}
+
+impl Rendered {
+    pub fn len(&self) -> usize {
+        self.instances.len() + self.health.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole exposition as one string.
+    pub fn to_text(&self) -> String {
+        let mut s = String::with_capacity(self.len());
+        s.push_str(&String::from_utf8_lossy(&self.instances));
+        s.push_str(&String::from_utf8_lossy(&self.health));
+        s
+    }
 }
 
 impl Metrics {
     pub fn new(shared: Shared) -> Metrics {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(SnapshotCollector(shared)));
+        let mut instances = Registry::default();
+        instances.register_collector(Box::new(InstanceCollector(Arc::clone(&shared))));
+        let mut health = Registry::default();
+        health.register_collector(Box::new(HealthCollector(Arc::clone(&shared))));
         Metrics {
-            registry,
-            last_len: AtomicUsize::new(0),
+            shared,
+            instances,
+            health,
+            cache: [Mutex::new(None), Mutex::new(None)],
         }
     }
 
-    /// The whole exposition in `format`.
+    /// The whole exposition in `format`, as one string.
     pub fn render(&self, format: Format) -> String {
-        // A little more than last time: the population may have grown.
-        let last = self.last_len.load(Ordering::Relaxed);
-        let mut out = String::with_capacity(last + last / 16 + 4096);
-        let written = match format {
-            Format::Classic => {
-                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-            }
-            Format::OpenMetrics => {
-                prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            }
-        };
-        if written.is_err() {
-            // Writing to a String cannot fail; an encoder error would be a bug in
-            // the label data. Say so in the output rather than serve half of it.
-            tracing::error!("encoding the metrics failed");
-            out.clear();
+        self.render_parts(format).to_text()
+    }
+
+    /// The exposition in `format`, in two parts (no copy of the cached one).
+    pub fn render_parts(&self, format: Format) -> Rendered {
+        Rendered {
+            instances: self.instance_part(format),
+            health: Bytes::from(encode(&self.health, format, 4096, true)),
         }
-        self.last_len.store(out.len(), Ordering::Relaxed);
-        out
+    }
+
+    fn instance_part(&self, format: Format) -> Bytes {
+        // The generation is read before rendering: if a snapshot lands meanwhile,
+        // the text is newer than its tag and is rendered again next time, never
+        // the other way round.
+        let generation = self
+            .shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation();
+        let slot = &self.cache[format.index()];
+        // Held while rendering: two scrapes after a poll render once.
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((g, text)) = cached.as_ref() {
+            if *g == generation {
+                return text.clone();
+            }
+        }
+        // Sized from the last rendering: allocated once, not grown by doubling.
+        let hint = cached.as_ref().map_or(0, |(_, t)| t.len());
+        let text = Bytes::from(encode(
+            &self.instances,
+            format,
+            hint + hint / 16 + 4096,
+            false,
+        ));
+        *cached = Some((generation, text.clone()));
+        text
     }
 }
 
-struct SnapshotCollector(Shared);
+/// Encodes `registry` in `format` into a string of `capacity`; `last` adds the
+/// OpenMetrics `# EOF` line that ends the exposition.
+fn encode(registry: &Registry, format: Format, capacity: usize, last: bool) -> String {
+    let mut out = String::with_capacity(capacity);
+    let written = match format {
+        Format::Classic => prometheus_client::encoding::prometheus_text::encode(&mut out, registry),
+        Format::OpenMetrics if last => {
+            prometheus_client::encoding::text::encode(&mut out, registry)
+        }
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode_registry(&mut out, registry)
+        }
+    };
+    if written.is_err() {
+        // Writing to a String cannot fail; an encoder error would be a bug. Serve
+        // nothing rather than half an exposition.
+        tracing::error!("encoding the metrics failed");
+        out.clear();
+    }
+    out
+}
 
-impl fmt::Debug for SnapshotCollector {
+struct InstanceCollector(Shared);
+struct HealthCollector(Shared);
+
+impl fmt::Debug for InstanceCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SnapshotCollector")
+        f.write_str("InstanceCollector")
     }
 }
 
-impl Collector for SnapshotCollector {
+impl fmt::Debug for HealthCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HealthCollector")
+    }
+}
+
+// A panic while the lock was held cannot leave the state half-written in a way a
+// scrape could not read: both collectors serve what is there.
+impl Collector for InstanceCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
-        // A panic while the lock was held cannot leave the state half-written in
-        // a way a scrape could not read: serve what is there.
         let ex = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        encode_instances(&mut enc, ex.instances())?;
+        encode_instances(&mut enc, ex.instances())
+    }
+}
+
+impl Collector for HealthCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let ex = self.0.read().unwrap_or_else(PoisonError::into_inner);
         encode_health(&mut enc, &ex)
     }
 }

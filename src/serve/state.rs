@@ -108,6 +108,8 @@ pub struct Exporter {
     poll_started_ms: Option<i64>,
     /// The last error, as one line (no secrets: `ApiError` never carries them).
     last_error: Option<String>,
+    /// Counts the snapshots applied: the instance metrics change only with it.
+    generation: u64,
 }
 
 impl Exporter {
@@ -120,6 +122,7 @@ impl Exporter {
             poll_errors: [0; Reason::ALL.len()],
             poll_started_ms: None,
             last_error: None,
+            generation: 0,
         }
     }
 
@@ -141,6 +144,7 @@ impl Exporter {
                 self.app.record_requests(stats.requests_last_minute, now_ms);
                 let lean = listing.notebooks.into_iter().map(lean).collect();
                 self.app.apply_snapshot(lean, now_ms);
+                self.generation += 1;
             }
             Message::Failed {
                 error,
@@ -168,6 +172,11 @@ impl Exporter {
     /// poll they are still the last good ones.
     pub fn instances(&self) -> &[app::Tracked] {
         self.app.instances()
+    }
+
+    /// Changes exactly when the instances (and so their metrics) may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether the last poll that finished succeeded (false before the first).

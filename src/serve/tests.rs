@@ -416,14 +416,31 @@ fn poll_error_reasons() {
 }
 
 #[test]
-fn a_scrape_is_sized_from_the_last_one() {
+fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     let shared = exporter(1);
     apply(&shared, snapshot(many(500)), NOW);
-    let m = Metrics::new(shared);
-    let first = m.render(Format::Classic);
-    let second = m.render(Format::Classic);
-    assert_eq!(first, second);
-    // Allocated once at the right size: no doubling past the output.
-    assert!(second.capacity() >= second.len());
-    assert!(second.capacity() <= second.len() + second.len() / 16 + 4096);
+    let m = Metrics::new(Arc::clone(&shared));
+    let first = m.render_parts(Format::Classic);
+    let om = m.render_parts(Format::OpenMetrics);
+    let again = m.render_parts(Format::Classic);
+    // The same bytes, not a copy: a repeated scrape allocates only the small part.
+    assert_eq!(first.instances.as_ptr(), again.instances.as_ptr());
+    assert_ne!(first.instances.as_ptr(), om.instances.as_ptr());
+    assert!(first.health.len() < 4096, "{}", first.health.len());
+    assert!(String::from_utf8_lossy(&om.health).ends_with("# EOF\n"));
+    assert!(!String::from_utf8_lossy(&om.instances).contains("# EOF"));
+
+    // A failed poll: same instances, new health.
+    apply(&shared, failed(500), NOW + 5_000);
+    let failing = m.render_parts(Format::Classic);
+    assert_eq!(failing.instances.as_ptr(), first.instances.as_ptr());
+    assert!(String::from_utf8_lossy(&failing.health).contains("nbwatch_last_poll_success 0\n"));
+
+    // A new snapshot is rendered anew, in every format asked.
+    apply(&shared, snapshot(many(10)), NOW + 10_000);
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = m.render(format);
+        assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 10);
+        assert!(text.contains("nbwatch_last_poll_success 1\n"));
+    }
 }
