@@ -209,9 +209,10 @@ pub const MISSING_STATUS: &str = "UNKNOWN";
 
 /// Renders the shared state. The instance families change only when a poll
 /// brings a snapshot, and every value in them is a timestamp, not an age: so they
-/// are rendered at the first scrape after each snapshot, in the format asked, and
-/// later scrapes of the same snapshot reuse that text. The exporter's own families
-/// (request counter, health) are rendered at every scrape.
+/// are rendered once per snapshot and format (right after the poll for a format
+/// scraped before, see [`Metrics::prerender`]; else at the first scrape), and every
+/// scrape of that snapshot shares the text. The exporter's own families (request
+/// counter, health) are rendered at every scrape.
 pub struct Metrics {
     shared: Shared,
     instances: Registry,
@@ -269,6 +270,20 @@ impl Metrics {
         Rendered {
             instances: self.instance_part(format),
             health: Bytes::from(encode(&self.health, format, 4096, true)),
+        }
+    }
+
+    /// After a snapshot: renders the instance families anew in each format that
+    /// has been scraped, so scrapes find them ready.
+    pub fn prerender(&self) {
+        for format in [Format::Classic, Format::OpenMetrics] {
+            let scraped = self.cache[format.index()]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some();
+            if scraped {
+                drop(self.instance_part(format));
+            }
         }
     }
 

@@ -115,9 +115,10 @@ pub async fn run(
         .map_err(|e| ServeError::Runtime(format!("cannot read the listening address: {e}")))?;
     announce(local, settings);
 
+    let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
     let ctx = http::Ctx {
         shared: Arc::clone(&shared),
-        metrics: Arc::new(Metrics::new(Arc::clone(&shared))),
+        metrics: Arc::clone(&metrics),
         max_age,
     };
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -139,7 +140,7 @@ pub async fn run(
         },
     );
     tracing::info!(listen = %local, endpoint = %settings.endpoint, "exporter started");
-    let result = poll_loop(poller, &shared).await;
+    let result = poll_loop(poller, &shared, &metrics).await;
     let _ = stop_tx.send(true);
     match server.await {
         Ok(Ok(())) => {}
@@ -167,8 +168,14 @@ fn announce(local: SocketAddr, settings: &Settings) {
     }
 }
 
-/// Applies the poller's messages until a stop signal; SIGHUP polls now.
-async fn poll_loop(mut poller: watch::Handle, shared: &Shared) -> Result<(), ServeError> {
+/// Applies the poller's messages until a stop signal; SIGHUP polls now. After a
+/// snapshot, renders the instance metrics off the async workers, so scrapes
+/// find them ready.
+async fn poll_loop(
+    mut poller: watch::Handle,
+    shared: &Shared,
+    metrics: &Arc<Metrics>,
+) -> Result<(), ServeError> {
     let mut signals = Signals::new()?;
     let mut hot = false;
     loop {
@@ -178,6 +185,7 @@ async fn poll_loop(mut poller: watch::Handle, shared: &Shared) -> Result<(), Ser
                     return Err(ServeError::Runtime("the poller stopped unexpectedly".into()));
                 };
                 log_message(&msg);
+                let snapshot = matches!(msg, Message::Snapshot { .. });
                 let now_hot = {
                     let mut ex = shared.write().unwrap_or_else(PoisonError::into_inner);
                     ex.apply(msg, now_ms());
@@ -187,6 +195,10 @@ async fn poll_loop(mut poller: watch::Handle, shared: &Shared) -> Result<(), Ser
                 if now_hot != hot {
                     hot = now_hot;
                     let _ = poller.commands.send(Command::SetHot(hot));
+                }
+                if snapshot {
+                    let m = Arc::clone(metrics);
+                    drop(tokio::task::spawn_blocking(move || m.prerender()));
                 }
             }
             _ = signals.hup.recv() => {

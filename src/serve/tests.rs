@@ -436,7 +436,23 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     assert_eq!(failing.instances.as_ptr(), first.instances.as_ptr());
     assert!(String::from_utf8_lossy(&failing.health).contains("nbwatch_last_poll_success 0\n"));
 
-    // A new snapshot is rendered anew, in every format asked.
+    // A new snapshot is rendered anew, in every format asked; after a poll,
+    // prerender makes it ready for the formats scraped before.
+    apply(&shared, snapshot(many(20)), NOW + 7_000);
+    m.prerender();
+    let ready = m.render_parts(Format::Classic);
+    assert_ne!(ready.instances.as_ptr(), first.instances.as_ptr());
+    assert_eq!(
+        ready.instances.as_ptr(),
+        m.render_parts(Format::Classic).instances.as_ptr()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ready.instances)
+            .lines()
+            .filter(|l| l.starts_with("modelarts_notebook_info{"))
+            .count(),
+        20
+    );
     apply(&shared, snapshot(many(10)), NOW + 10_000);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);
