@@ -16,6 +16,9 @@
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
 
+// A bench that cannot set up stops with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -101,12 +104,15 @@ struct Dash {
     seen: Arc<Mutex<Seen>>,
     spawned: Instant,
     _master: Box<dyn portable_pty::MasterPty + Send>,
-    _home: TempDir,
+    _home: tempfile::TempDir,
 }
 
 impl Dash {
     fn spawn(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Dash {
-        let home = TempDir::new();
+        let home = tempfile::Builder::new()
+            .prefix("nbwatch-bench-e2e-")
+            .tempdir()
+            .expect("temp dir");
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -119,10 +125,10 @@ impl Dash {
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         // No user configuration, no log file in the user's directories.
-        cmd.env("HOME", &home.0);
-        cmd.env("XDG_CONFIG_HOME", &home.0);
-        cmd.env("XDG_STATE_HOME", &home.0);
-        cmd.env("XDG_DATA_HOME", &home.0);
+        cmd.env("HOME", home.path());
+        cmd.env("XDG_CONFIG_HOME", home.path());
+        cmd.env("XDG_STATE_HOME", home.path());
+        cmd.env("XDG_DATA_HOME", home.path());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -202,33 +208,6 @@ impl Dash {
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "nbwatch-e2e-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos() ^ rand_ish()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-fn rand_ish() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

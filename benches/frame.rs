@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench frame` (CI smoke: `cargo bench --bench frame -- --test`).
 
+// A bench that cannot set up stops with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};

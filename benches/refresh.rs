@@ -18,6 +18,9 @@
 //! every run (no instance appears or leaves mid-refresh, so each refresh is one
 //! pass and both modes read exactly the same pages).
 
+// A bench that cannot set up stops with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -10,6 +10,9 @@
 //! `cargo bench --bench serve` (CI smoke: `cargo bench --bench serve -- --test`).
 //! The exporter's resident memory at 10,000 instances: `benches/serve_rss.rs`.
 
+// A bench that unwraps fails with the reason, which is what it should do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::alloc::System;
@@ -83,7 +86,7 @@ fn new_snapshot(shared: &Shared, notebooks: Vec<Notebook>) {
 
 fn exporter(n: usize) -> Shared {
     let shared = Arc::new(RwLock::new(Exporter::new(
-        app::Settings::default(),
+        app::Timing::default(),
         Arc::new(|| 200),
     )));
     shared.write().unwrap().apply(

@@ -12,6 +12,9 @@
 //! `--quick` / `--test` (CI): 300 instances, 3 scrapes, the debug binary if no
 //! release one is built. Linux only (/proc).
 
+// A bench that unwraps fails with the reason, which is what it should do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

@@ -38,6 +38,79 @@ pub enum Command {
     /// Poll like the dashboard, with no terminal, and export the instances for
     /// Prometheus and Alertmanager on /metrics (and /healthz).
     Serve(crate::serve::ServeArgs),
+    /// Print a shell completion script (e.g. `nbwatch completions bash > ~/.local/share/bash-completion/completions/nbwatch`).
+    Completions(CompletionsArgs),
+    /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
+    Man,
+    /// Print a journal written with --journal as a timeline, oldest first
+    /// (--name and --status filter it too).
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The journal file (its rotated part, FILE.1, is read first when present)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Only the last stretch of time, e.g. 30m, 2h, 1d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Colour the statuses: auto (when printing to a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The command line's definition, with each default taken from its one home
+/// ([`crate::defaults`]) into the help text. Parsing, completions and the man
+/// page all start here.
+pub fn command() -> clap::Command {
+    use crate::api::PageSize;
+    use crate::defaults as d;
+    let secs = |t: std::time::Duration| format!("{}", t.as_secs_f64());
+    let defaults = [
+        ("interval", secs(d::INTERVAL)),
+        ("fast_interval", secs(d::FAST_INTERVAL)),
+        ("budget", d::BUDGET_PER_MINUTE.to_string()),
+        ("stuck_after", secs(d::STUCK_AFTER)),
+        ("concurrency", d::CONCURRENCY.to_string()),
+        ("timeout", secs(d::TIMEOUT)),
+        ("page_size", d::PAGE_SIZE.to_string()),
+    ];
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for (id, value) in defaults {
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+            let help = if id == "page_size" {
+                format!("{help}: {}", PageSize::allowed_list("or"))
+            } else {
+                help
+            };
+            a.help(format!("{help} [default: {value}]"))
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments against [`command`]; exits with clap's
+/// message on bad usage, as clap does.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -62,33 +135,37 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// Seconds between polls of the dashboard [default: 5]
+    /// Seconds between polls of the dashboard
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
 
-    /// Seconds between polls while an instance is changing state [default: 2]
+    /// Seconds between polls while an instance is changing state
     #[arg(long, global = true, value_name = "SECS")]
     pub fast_interval: Option<f64>,
 
-    /// Most requests per minute the dashboard may send [default: 120]
+    /// Most requests per minute the dashboard may send
     #[arg(long, global = true, value_name = "N")]
     pub budget: Option<u32>,
 
-    /// Seconds in a transitional status before an instance is marked stuck [default: 600]
+    /// Seconds in a transitional status before an instance is marked stuck
     #[arg(long, global = true, value_name = "SECS")]
     pub stuck_after: Option<f64>,
 
-    /// Pages fetched at once after the first [default: 4]
+    /// Pages fetched at once after the first
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Per-request timeout in seconds [default: 10]
+    /// Per-request timeout in seconds
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
 
     /// Log file [default: nbwatch.log in the platform data dir]
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+
+    /// Append every change seen (one JSON line each) to this file; read it with `nbwatch journal FILE`
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 
     /// More log detail (-v debug, -vv trace); logs never go to the screen
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -138,7 +215,7 @@ pub struct FilterArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub sort_dir: Option<String>,
 
-    /// Page size: 10, 20 or 50 [default: 50]
+    /// Instances per page
     #[arg(long, global = true, value_name = "N")]
     pub page_size: Option<u32>,
 

@@ -16,77 +16,56 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::api::{ApiError, Client, ListQuery, RetryPolicy};
+use crate::api::{Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
-use crate::config::Settings;
-use crate::run::Origin;
+use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::ui;
-use crate::watch::{self, ClientSource, Command, Message, PollerConfig};
+use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
-/// Maps a client error to what the state model shows.
-pub fn poll_error(e: &ApiError, consecutive: u32) -> PollErrorInfo {
-    PollErrorInfo {
-        status: e.status(),
-        code: e.code().map(str::to_string),
-        message: e.message(),
-        request_id: e.request_id().map(str::to_string),
-        hint: e.hint(),
-        attempt: consecutive,
-        auth: e.is_auth(),
-        next_retry_at_ms: None,
-    }
+/// Everything the dashboard runs with, built by the caller from the settings.
+pub struct Parts {
+    /// The client, rate-limited to the request budget.
+    pub client: Client,
+    pub query: ListQuery,
+    pub poller: PollerConfig,
+    pub timing: app::Timing,
+    pub view: ui::ViewContext,
+    /// The journal and alerts.
+    pub notifier: Notifier,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
-pub async fn run(
-    settings: &Settings,
-    query: ListQuery,
-    origin: Origin,
-    utc_offset_secs: i32,
-) -> anyhow::Result<()> {
-    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
-    let retry = RetryPolicy {
-        max_retries: 1,
-        ..RetryPolicy::default()
-    };
-    // Every page of every poll (retries too) waits for a slot under the budget.
-    let client = crate::run::client(settings, retry)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .with_rate_limit(Some(settings.budget_per_minute));
+pub async fn run(parts: Parts) -> anyhow::Result<()> {
+    let Parts {
+        client,
+        query,
+        poller,
+        timing,
+        view,
+        notifier,
+    } = parts;
     let meter = client.clone();
-    let poller = watch::spawn(
-        Arc::new(ClientSource { client, query }),
-        PollerConfig {
-            interval: settings.interval,
-            fast_interval: settings.fast_interval,
-            budget_per_minute: settings.budget_per_minute,
-            ..PollerConfig::default()
-        },
-    );
-    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        ui::Theme::plain()
-    } else {
-        ui::Theme::default()
-    };
-    let ctx = ui::ViewContext {
-        profile: origin.profile,
-        region: origin.region.unwrap_or_default(),
-        project_id: origin.project_id,
-        endpoint: origin.endpoint,
-        demo: origin.demo,
-        theme,
-        utc_offset_secs,
-    };
-    let mut app = App::new(app::Settings {
-        interval: settings.interval,
-        stuck_after: settings.stuck_after,
-    });
+    let fast_interval = poller.fast_interval;
+    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
+    let mut app = App::new(timing);
+    let mut notifier = notifier;
+    // Start the change feed before the first listing arrives.
+    notifier.after(&mut app, now_ms(), false);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
-    tracing::info!(endpoint = %ctx.endpoint, "dashboard started");
-    let result = event_loop(&mut guard, &mut app, &ctx, poller, &meter, settings).await;
+    tracing::info!(endpoint = %view.endpoint, "dashboard started");
+    let result = event_loop(
+        &mut guard,
+        &mut app,
+        &view,
+        poller,
+        &meter,
+        fast_interval,
+        &mut notifier,
+    )
+    .await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -98,7 +77,8 @@ async fn event_loop(
     ctx: &ui::ViewContext,
     mut poller: watch::Handle,
     meter: &Client,
-    settings: &Settings,
+    fast_interval: Duration,
+    notifier: &mut Notifier,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -106,11 +86,8 @@ async fn event_loop(
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
     let mut hot = false;
-    // Hidden test hook: panic after N ms, to prove the terminal is restored on panic.
-    let panic_at = std::env::var("NBWATCH_TEST_PANIC_AFTER_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
+    let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
     draw(guard, app, ctx)?;
     loop {
@@ -137,13 +114,16 @@ async fn event_loop(
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
                     app.apply_snapshot(listing.notebooks, now);
+                    if notifier.after(app, now, true) {
+                        ring_bell();
+                    }
                 }
                 Some(Message::Failed { error, consecutive, next_in, stats }) => {
                     let now = now_ms();
                     tracing::warn!(error = %error, consecutive, "poll failed");
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    let mut info = poll_error(&error, consecutive);
+                    let mut info = PollErrorInfo::from_api(&error, consecutive);
                     info.next_retry_at_ms = next_in
                         .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
                     app.apply_error(info, now);
@@ -157,6 +137,10 @@ async fn event_loop(
                 let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
                 app.record_requests(sent, now);
                 app.tick(now);
+                // Stuck and auto-stop alerts come with time, not only with polls.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
             }
             _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
@@ -168,15 +152,22 @@ async fn event_loop(
         let now_hot = app.any_visible_transitional();
         if now_hot != hot {
             hot = now_hot;
-            let _ = poller.commands.send(Command::SetHot(hot));
+            let _ = poller.commands.send(Control::SetHot(hot));
             app.record_pace(app::Pace {
-                fast: hot.then_some(settings.fast_interval),
+                fast: hot.then_some(fast_interval),
                 budget: app.poll().pace.budget,
             });
         }
         if redraw {
             draw(guard, app, ctx)?;
         }
+    }
+}
+
+/// Rings the bell; a terminal that cannot is not worth stopping for.
+fn ring_bell() {
+    if let Err(e) = crate::term::bell() {
+        tracing::debug!(error = %e, "cannot ring the bell");
     }
 }
 
@@ -194,13 +185,13 @@ fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result
         match e {
             Effect::Quit => return Ok(true),
             Effect::RefreshNow => {
-                let _ = poller.commands.send(Command::RefreshNow);
+                let _ = poller.commands.send(Control::RefreshNow);
             }
             Effect::SetPaused(p) => {
-                let _ = poller.commands.send(Command::SetPaused(p));
+                let _ = poller.commands.send(Control::SetPaused(p));
             }
             Effect::SetInterval(d) => {
-                let _ = poller.commands.send(Command::SetInterval(d));
+                let _ = poller.commands.send(Control::SetInterval(d));
             }
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;

@@ -5,19 +5,24 @@
 //! state. The one-shot `list` command reuses the client and [`output`].
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod dashboard;
-pub mod logging;
-pub mod output;
-pub mod region;
+pub(crate) mod dashboard;
+pub mod defaults;
+pub mod journal;
+pub(crate) mod logging;
+pub(crate) mod notify;
+pub(crate) mod output;
+pub(crate) mod region;
 pub mod run;
 pub mod secret;
 pub mod serve;
 pub mod sim;
-pub mod term;
+pub(crate) mod term;
+pub(crate) mod test_hooks;
 pub mod timefmt;
 pub mod ui;
 pub mod watch;

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = nbwatch::cli::Cli::parse();
+    let cli = nbwatch::cli::parse();
     // Read the local UTC offset while the process is still single-threaded: the
     // `time` crate refuses to read it once threads exist.
     let utc_offset = nbwatch::timefmt::local_offset_secs();

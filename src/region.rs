@@ -1,4 +1,5 @@
-//! ModelArts regions and their public endpoints (the table in `shared/spec/API.md`).
+//! ModelArts regions and their public endpoints, as the service documents them
+//! (Huawei Cloud's "Regions and Endpoints" page for ModelArts).
 
 /// Every region ModelArts serves, in the order the table lists them.
 pub const REGIONS: &[&str] = &[

@@ -3,69 +3,76 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::api::sign::AkSk;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
+use crate::app;
 use crate::cli::{Cli, Command, FilterArgs, GlobalArgs, ListArgs};
-use crate::config::{self, Dirs, Overrides, ProcessEnv, Settings};
+use crate::config::{self, Dirs, FixedSource, Overrides, ProcessEnv, Settings};
 use crate::secret::Secret;
 use crate::sim;
+use crate::ui;
+use crate::watch::PollerConfig;
 
 /// Exit codes: 0 success, 1 the service or network failed, 2 bad usage or configuration.
 pub const EXIT_API: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 
-/// Everything the dashboard header says about where the data comes from.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    pub profile: String,
-    pub region: Option<String>,
-    pub project_id: String,
-    pub endpoint: String,
-    pub demo: bool,
-}
-
 /// Entry point after argument parsing. `utc_offset_secs` is read before any thread starts.
 pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
-    if let Some(Command::Sim(args)) = cli.command {
-        return match sim::run(args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("nbwatch sim: {e:#}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        };
+    match cli.command {
+        Some(Command::Sim(args)) => {
+            return match sim::run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch sim: {e:#}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            };
+        }
+        Some(Command::Completions(args)) => {
+            let mut cmd = crate::cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "nbwatch", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => return man_page(),
+        Some(Command::Journal(args)) => return journal(&args, &cli.filters, utc_offset_secs),
+        _ => {}
     }
 
-    // In demo mode a simulator runs in this process; it lives until we return.
-    let (settings, _demo) = if cli.global.demo {
-        match demo_settings(&cli.global, &cli.filters).await {
-            Ok(x) => x,
+    // In demo mode a simulator runs in this process (it lives until we return)
+    // and stands in for the region, endpoint and credentials; every other
+    // setting goes through the resolver as usual.
+    let mut overrides = overrides(&cli.global, &cli.filters);
+    let _demo = if cli.global.demo {
+        match sim::spawn(sim::SimConfig::demo()).await {
+            Ok(handle) => {
+                overrides.fixed_source = Some(demo_source(&handle));
+                Some(handle)
+            }
             Err(e) => {
                 eprintln!("nbwatch: cannot start the demo simulator: {e:#}");
                 return ExitCode::from(EXIT_CONFIG);
             }
         }
     } else {
-        match config::resolve(
-            &overrides(&cli.global, &cli.filters),
-            &ProcessEnv,
-            &Dirs::platform(),
-        ) {
-            Ok(s) => (s, None),
-            Err(e) => {
-                eprintln!("nbwatch: {}", one_line(&e));
-                return ExitCode::from(EXIT_CONFIG);
-            }
+        None
+    };
+    let settings = match config::resolve(&overrides, &ProcessEnv, &Dirs::platform()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nbwatch: {}", one_line(&e));
+            return ExitCode::from(EXIT_CONFIG);
         }
     };
 
     let log_path = cli.global.log_file.clone().or(settings.log_file.clone());
-    if let Some(path) = &log_path {
-        if let Err(e) = crate::logging::init(path, cli.global.verbose) {
-            eprintln!(
-                "nbwatch: warning: cannot write the log file {}: {e}",
-                path.display()
-            );
-        }
+    if let Some(path) = &log_path
+        && let Err(e) = crate::logging::init(path, cli.global.verbose)
+    {
+        eprintln!(
+            "nbwatch: warning: cannot write the log file {}: {e}",
+            path.display()
+        );
     }
     for w in &settings.warnings {
         eprintln!("nbwatch: warning: {w}");
@@ -79,39 +86,215 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let origin = Origin {
-        profile: if cli.global.demo {
-            "demo".into()
-        } else {
-            settings.profile.clone()
-        },
-        region: settings.region.clone(),
-        project_id: settings.project_id.clone(),
-        endpoint: settings.endpoint.clone(),
-        demo: cli.global.demo,
-    };
-
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
-        Some(Command::Sim(_)) => ExitCode::SUCCESS,
-        Some(Command::Serve(args)) => match crate::serve::run(&settings, query, &args).await {
-            Ok(()) => ExitCode::SUCCESS,
+        Some(Command::Serve(args)) => match serve(&settings, query, &args) {
+            Ok(parts) => match crate::serve::run(parts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch serve: {e}");
+                    ExitCode::from(match e {
+                        crate::serve::ServeError::Usage(_) => EXIT_CONFIG,
+                        crate::serve::ServeError::Runtime(_) => EXIT_API,
+                    })
+                }
+            },
             Err(e) => {
                 eprintln!("nbwatch serve: {e}");
-                ExitCode::from(match e {
-                    crate::serve::ServeError::Usage(_) => EXIT_CONFIG,
-                    crate::serve::ServeError::Runtime(_) => EXIT_API,
-                })
+                ExitCode::from(EXIT_CONFIG)
             }
         },
-        None => match crate::dashboard::run(&settings, query, origin, utc_offset_secs).await {
-            Ok(()) => ExitCode::SUCCESS,
+        Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
+            ExitCode::SUCCESS
+        }
+        None => match dashboard(&settings, query, cli.global.demo, utc_offset_secs) {
+            Ok(parts) => match crate::dashboard::run(parts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch: {e:#}");
+                    ExitCode::from(EXIT_API)
+                }
+            },
             Err(e) => {
-                eprintln!("nbwatch: {e:#}");
-                ExitCode::from(EXIT_API)
+                eprintln!("nbwatch: {e}");
+                ExitCode::from(EXIT_CONFIG)
             }
         },
     }
+}
+
+/// Everything the dashboard needs, built from the settings: the dashboard
+/// itself knows nothing of configuration.
+fn dashboard(
+    settings: &Settings,
+    query: ListQuery,
+    demo: bool,
+    utc_offset_secs: i32,
+) -> Result<crate::dashboard::Parts, String> {
+    let client = polling_client(settings)?;
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        ui::Theme::plain()
+    } else {
+        ui::Theme::default()
+    };
+    let journal = match &settings.journal {
+        None => None,
+        Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                return Err(format!(
+                    "cannot write the journal {}: {e}; fix: choose a writable path with --journal or `journal` in the profile",
+                    path.display()
+                ));
+            }
+        },
+    };
+    Ok(crate::dashboard::Parts {
+        notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
+        client,
+        query,
+        poller: poller_config(settings),
+        timing: app::Timing {
+            interval: settings.interval,
+            stuck_after: settings.stuck_after,
+        },
+        view: ui::ViewContext {
+            profile: settings.profile.clone(),
+            region: settings.region.clone().unwrap_or_default(),
+            project_id: settings.project_id.clone(),
+            endpoint: settings.endpoint.clone(),
+            demo,
+            theme,
+            utc_offset_secs,
+        },
+    })
+}
+
+/// Everything `nbwatch serve` needs: the dashboard's client, poller and timing.
+fn serve(
+    settings: &Settings,
+    query: ListQuery,
+    args: &crate::serve::ServeArgs,
+) -> Result<crate::serve::Parts, String> {
+    let max_age = crate::serve::max_age(args)?;
+    Ok(crate::serve::Parts {
+        client: polling_client(settings)?,
+        query,
+        poller: poller_config(settings),
+        timing: app::Timing {
+            interval: settings.interval,
+            stuck_after: settings.stuck_after,
+        },
+        listen: args.listen,
+        max_age,
+        origin: format!(
+            "{} for project {} (profile {})",
+            settings.endpoint, settings.project_id, settings.profile
+        ),
+    })
+}
+
+/// The client a poller uses, the same for the dashboard and `serve`.
+fn polling_client(settings: &Settings) -> Result<Client, String> {
+    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
+    let retry = RetryPolicy {
+        max_retries: 1,
+        ..RetryPolicy::default()
+    };
+    // Every page of every poll (retries too) waits for a slot under the budget.
+    Ok(client(settings, retry)
+        .map_err(|e| e.to_string())?
+        .with_rate_limit(Some(settings.budget_per_minute)))
+}
+
+/// The poller's schedule and budget, the same for the dashboard and `serve`.
+fn poller_config(settings: &Settings) -> PollerConfig {
+    PollerConfig {
+        interval: settings.interval,
+        fast_interval: settings.fast_interval,
+        budget_per_minute: settings.budget_per_minute,
+        ..PollerConfig::default()
+    }
+}
+
+/// The in-process simulator as the place to connect to, with its demo credentials.
+fn demo_source(handle: &sim::SimHandle) -> FixedSource {
+    FixedSource {
+        label: "demo".into(),
+        endpoint: handle.endpoint(),
+        project_id: sim::DEMO_PROJECT_ID.into(),
+        auth: Auth::AkSk(AkSk {
+            ak: sim::DEMO_AK.into(),
+            sk: Secret::new(sim::DEMO_SK),
+            security_token: None,
+        }),
+    }
+}
+
+/// `nbwatch journal FILE`: the journal as a readable timeline.
+fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32) -> ExitCode {
+    use crate::cli::ColorChoice;
+    use crate::journal;
+    use std::io::IsTerminal;
+    let since_ms = match args.since.as_deref().map(config::parse_duration) {
+        None => None,
+        Some(Ok(secs)) if secs.is_finite() && secs >= 0.0 => {
+            Some(crate::timefmt::now_ms() - (secs * 1000.0) as i64)
+        }
+        Some(Ok(_)) | Some(Err(_)) => {
+            eprintln!(
+                "nbwatch: --since {}: not a duration; fix: write e.g. 30m, 2h or 1d",
+                args.since.as_deref().unwrap_or_default()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let read = match journal::read(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "nbwatch: cannot read the journal {}: {e}; fix: give the file written with --journal",
+                args.file.display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if read.unreadable_lines > 0 {
+        eprintln!(
+            "nbwatch: warning: {} line(s) of {} are not journal entries and were skipped",
+            read.unreadable_lines,
+            args.file.display()
+        );
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let filter = journal::Filter {
+        name: f.name.clone(),
+        status: f.status.clone(),
+        since_ms,
+    };
+    let text = journal::timeline(&read.entries, &filter, color, utc_offset_secs);
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// `nbwatch man`: the manual page, from the same definitions as `--help`.
+fn man_page() -> ExitCode {
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(crate::cli::command()).render(&mut out) {
+        eprintln!("nbwatch: cannot render the manual page: {e}");
+        return ExitCode::from(EXIT_API);
+    }
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(&out);
+    ExitCode::SUCCESS
 }
 
 /// A configuration error as one stderr line (`where: problem; fix: how`), like
@@ -136,12 +319,12 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         fast_interval_secs: g.fast_interval,
         concurrency: g.concurrency,
         timeout_secs: g.timeout,
-        connect_timeout_secs: None,
         page_size: f.page_size,
         stuck_after_secs: g.stuck_after,
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
         log_file: g.log_file.clone(),
+        journal: g.journal.clone(),
         status: f.status.clone(),
         name: f.name.clone(),
         feature: f.feature.clone(),
@@ -150,43 +333,8 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         workspace_id: f.workspace_id.clone(),
         sort_key: f.sort_key.clone(),
         sort_dir: f.sort_dir.clone(),
+        fixed_source: None,
     }
-}
-
-/// Settings for a simulator started in this process, with its demo credentials.
-async fn demo_settings(
-    g: &GlobalArgs,
-    f: &FilterArgs,
-) -> anyhow::Result<(Settings, Option<sim::SimHandle>)> {
-    let handle = sim::spawn(sim::SimConfig::demo()).await?;
-    let mut settings = Settings::for_endpoint(
-        handle.endpoint(),
-        sim::DEMO_PROJECT_ID,
-        Auth::AkSk(crate::api::sign::AkSk {
-            ak: sim::DEMO_AK.into(),
-            sk: Secret::new(sim::DEMO_SK),
-            security_token: None,
-        }),
-    );
-    settings.profile = "demo".into();
-    settings.filters = config::Filters {
-        status: f.status.clone(),
-        name: f.name.clone(),
-        feature: f.feature.clone(),
-        pool_id: f.pool_id.clone(),
-        owner: f.owner.clone(),
-        workspace_id: f.workspace_id.clone(),
-        sort_key: f.sort_key.clone(),
-        sort_dir: f.sort_dir.clone(),
-    };
-    if let Some(n) = f.page_size {
-        settings.page_size = n;
-    }
-    if let Some(i) = g.interval {
-        settings.interval = std::time::Duration::from_secs_f64(i.clamp(0.5, 3600.0));
-    }
-    settings.log_file = g.log_file.clone().or_else(config::default_log_path);
-    Ok((settings, Some(handle)))
 }
 
 /// The server-side query from settings (filters layered already) and `--param`s.
@@ -218,10 +366,7 @@ pub fn client(s: &Settings, retry: RetryPolicy) -> Result<Client, crate::api::Ap
     opts.connect_timeout = s.connect_timeout;
     opts.concurrency = s.concurrency;
     opts.retry = retry;
-    if let Ok(v) = std::env::var("NBWATCH_TEST_CLOCK_OFFSET_SECS") {
-        // Test hook: pretend this machine's clock is off, to exercise skew diagnosis.
-        opts.clock_offset_secs = v.parse().unwrap_or(0);
-    }
+    opts.clock_offset_secs = crate::test_hooks::clock_offset_secs();
     Client::new(opts)
 }
 

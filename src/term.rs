@@ -82,3 +82,10 @@ pub fn copy_to_clipboard(text: &str) -> io::Result<()> {
     out.write_all(crate::app::osc52_sequence(text).as_bytes())?;
     out.flush()
 }
+
+/// Rings the terminal bell.
+pub fn bell() -> io::Result<()> {
+    let mut out = io::stdout();
+    out.write_all(b"\x07")?;
+    out.flush()
+}

@@ -63,7 +63,7 @@ pub fn many(n: usize) -> Vec<Notebook> {
 
 /// A dashboard state with `n` instances, after one snapshot.
 pub fn app(n: usize) -> App {
-    let mut a = App::new(app::Settings::default());
+    let mut a = App::new(app::Timing::default());
     a.apply_snapshot(many(n), NOW);
     a
 }

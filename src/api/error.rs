@@ -243,14 +243,14 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     let lower = text.to_ascii_lowercase();
-    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>")) {
-        if b > a + 7 {
-            let title = text[a + 7..b].trim();
-            return (
-                None,
-                Some(format!("{} (HTML page from a proxy)", clip(title, 120))),
-            );
-        }
+    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+        && b > a + 7
+    {
+        let title = text[a + 7..b].trim();
+        return (
+            None,
+            Some(format!("{} (HTML page from a proxy)", clip(title, 120))),
+        );
     }
     if lower.contains("<html") {
         return (None, Some("HTML page from a proxy instead of JSON".into()));

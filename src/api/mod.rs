@@ -3,6 +3,7 @@ pub mod client;
 pub mod error;
 pub mod model;
 pub mod query;
+pub mod ratelimit;
 pub mod sign;
 
 pub use client::{Auth, Client, ClientOptions, Listing, RetryPolicy};

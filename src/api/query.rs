@@ -49,6 +49,13 @@ impl PageSize {
     pub fn get(self) -> u32 {
         self.0
     }
+
+    /// The allowed sizes as words: `10, 20 or 50` (with `conj` = "or").
+    pub fn allowed_list(conj: &str) -> String {
+        let (last, rest) = Self::ALLOWED.split_last().unwrap_or((&0, &[]));
+        let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
+        format!("{} {conj} {last}", rest.join(", "))
+    }
 }
 
 impl Default for PageSize {
@@ -114,15 +121,15 @@ pub struct ListQuery {
 impl ListQuery {
     /// Checks values the service would reject, so the user hears it before a request.
     pub fn validate(&self) -> Result<(), QueryError> {
-        if let Some(d) = &self.sort_dir {
-            if !matches!(d.as_str(), "ASC" | "DESC") {
-                return Err(QueryError::SortDir(d.clone()));
-            }
+        if let Some(d) = &self.sort_dir
+            && !matches!(d.as_str(), "ASC" | "DESC")
+        {
+            return Err(QueryError::SortDir(d.clone()));
         }
-        if let Some(f) = &self.feature {
-            if !matches!(f.as_str(), "NOTEBOOK" | "DEFAULT") {
-                return Err(QueryError::Feature(f.clone()));
-            }
+        if let Some(f) = &self.feature
+            && !matches!(f.as_str(), "NOTEBOOK" | "DEFAULT")
+        {
+            return Err(QueryError::Feature(f.clone()));
         }
         if let Some(n) = &self.name {
             let len = n.chars().count();

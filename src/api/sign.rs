@@ -1,10 +1,10 @@
 //! `SDK-HMAC-SHA256` request signing, exactly as the official Huawei Cloud SDKs do it.
 //!
 //! Everything here is a pure function of its inputs (the timestamp included), so
-//! the signer is tested byte for byte against `../shared/spec/sign_vectors.json`
+//! the signer is tested byte for byte against `tests/data/sign_vectors.json`
 //! and the simulator verifies requests with the very same code.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
@@ -53,63 +53,30 @@ pub struct Signed {
     pub string_to_sign: String,
 }
 
+/// The `X-Sdk-Date` layout, `%Y%m%dT%H%M%SZ`.
+const SDK_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+
 /// Formats a Unix time (seconds) as the `X-Sdk-Date` value, `%Y%m%dT%H%M%SZ`.
+/// Times outside years 0–9999 (which no clock here reads) clamp to those ends.
 pub fn sdk_date(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60
-    )
+    // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    let secs = unix_secs.clamp(-62_167_219_200, 253_402_300_799);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(SDK_DATE).ok())
+        .unwrap_or_else(|| "19700101T000000Z".to_string())
 }
 
 /// Parses an `X-Sdk-Date` value back to Unix seconds.
 pub fn parse_sdk_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    // The layout is fixed-width: anything else (signs, short fields) is malformed.
+    if s.len() != 16 || !s.is_ascii() {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) {
-            t.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (h, mi, se) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se)
-}
-
-// Howard Hinnant's civil-calendar algorithms: exact for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    time::PrimitiveDateTime::parse(s, SDK_DATE)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// Percent-encodes everything but `A-Za-z0-9-_.~`, uppercase hex over UTF-8.
@@ -201,8 +168,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Hex HMAC-SHA256 of the string to sign, keyed with the raw SK.
+#[expect(
+    clippy::expect_used,
+    reason = "HMAC takes keys of any length: new_from_slice cannot fail"
+)]
 pub fn signature(sk: &Secret, string_to_sign: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(sk.expose().as_bytes())
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(sk.expose().as_bytes())
         .expect("HMAC accepts keys of any length");
     mac.update(string_to_sign.as_bytes());
     hex::encode(mac.finalize().into_bytes())

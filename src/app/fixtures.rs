@@ -13,6 +13,16 @@ pub const MIN: i64 = 60_000;
 pub const HOUR: i64 = 60 * MIN;
 pub const DAY: i64 = 24 * HOUR;
 
+/// The timing the fixtures' snapshots and assertions are written for: a 10 s
+/// interval and a 10 min stuck threshold, pinned so that changing a default does
+/// not silently change what a test checks.
+pub fn timing() -> crate::app::Timing {
+    crate::app::Timing {
+        interval: std::time::Duration::from_secs(10),
+        stuck_after: std::time::Duration::from_secs(10 * 60),
+    }
+}
+
 pub fn nb(id: &str, name: &str, status: &str) -> Notebook {
     Notebook {
         id: Some(id.into()),

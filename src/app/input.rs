@@ -192,12 +192,11 @@ impl App {
             // Handled in `handle_key`, which has the character.
             Action::FilterType => {}
             Action::PickerToggle => {
-                if let Mode::Picker(p) = &mut self.mode {
-                    if let Some((status, _)) = p.entries.get(p.cursor) {
-                        if !p.chosen.remove(status) {
-                            p.chosen.insert(status.clone());
-                        }
-                    }
+                if let Mode::Picker(p) = &mut self.mode
+                    && let Some((status, _)) = p.entries.get(p.cursor)
+                    && !p.chosen.remove(status)
+                {
+                    p.chosen.insert(status.clone());
                 }
             }
             Action::PickerAll => {

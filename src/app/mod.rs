@@ -40,20 +40,20 @@ pub const MAX_EVENTS: usize = 200;
 const NEIGHBOURS: usize = 64;
 const NOT_IN_VIEW: u32 = u32::MAX;
 
-/// Knobs the configuration decides.
+/// The timing the configuration decides: the poll interval (for staleness) and the stuck threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
+pub struct Timing {
     /// Poll interval at start.
     pub interval: Duration,
     /// How long an instance may stay in a transitional status before it is "stuck".
     pub stuck_after: Duration,
 }
 
-impl Default for Settings {
+impl Default for Timing {
     fn default() -> Self {
-        Settings {
-            interval: Duration::from_secs(10),
-            stuck_after: Duration::from_secs(10 * 60),
+        Timing {
+            interval: crate::defaults::INTERVAL,
+            stuck_after: crate::defaults::STUCK_AFTER,
         }
     }
 }
@@ -139,7 +139,7 @@ pub struct Viewport {
 }
 
 pub struct App {
-    settings: Settings,
+    timing: Timing,
     instances: Vec<Tracked>,
     index: HashMap<String, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
@@ -167,6 +167,8 @@ pub struct App {
     /// The next time an instance crosses the stuck threshold.
     next_stuck_at_ms: Option<i64>,
     events: VecDeque<RecentEvent>,
+    /// Events not yet taken by [`App::take_events`], kept only once asked for.
+    outbox: Option<Vec<RecentEvent>>,
     flash: Option<(String, i64)>,
     viewport: Viewport,
     detail_scroll: usize,
@@ -174,9 +176,9 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: Settings) -> App {
+    pub fn new(timing: Timing) -> App {
         App {
-            settings,
+            timing,
             instances: Vec::new(),
             index: HashMap::new(),
             order: Vec::new(),
@@ -190,12 +192,13 @@ impl App {
             filter: Filter::default(),
             sort: Sort::default(),
             mode: Mode::Table,
-            poll: PollState::new(settings.interval),
+            poll: PollState::new(timing.interval),
             has_data: false,
             status_counts: Vec::new(),
             attention: 0,
             next_stuck_at_ms: None,
             events: VecDeque::new(),
+            outbox: None,
             flash: None,
             viewport: Viewport::default(),
             detail_scroll: 0,
@@ -318,8 +321,8 @@ impl App {
 
     // ---- reading -------------------------------------------------------------
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn timing(&self) -> &Timing {
+        &self.timing
     }
 
     pub fn has_data(&self) -> bool {
@@ -404,12 +407,24 @@ impl App {
     }
 
     pub fn stuck_after_ms(&self) -> i64 {
-        i64::try_from(self.settings.stuck_after.as_millis()).unwrap_or(i64::MAX)
+        i64::try_from(self.timing.stuck_after.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Newest last.
     pub fn events(&self) -> &VecDeque<RecentEvent> {
         &self.events
+    }
+
+    /// Every event since the last call (the journal's feed). The first call
+    /// starts the collection and returns nothing; until then none is kept.
+    pub fn take_events(&mut self) -> Vec<RecentEvent> {
+        match &mut self.outbox {
+            Some(out) => std::mem::take(out),
+            None => {
+                self.outbox = Some(Vec::new());
+                Vec::new()
+            }
+        }
     }
 
     /// The flash message, while it is fresh.
@@ -582,12 +597,16 @@ impl App {
         if self.events.len() == MAX_EVENTS {
             self.events.pop_front();
         }
-        self.events.push_back(RecentEvent {
+        let event = RecentEvent {
             at_ms,
             key: t.key.clone(),
             name: t.name().to_string(),
             kind,
-        });
+        };
+        if let Some(out) = &mut self.outbox {
+            out.push(event.clone());
+        }
+        self.events.push_back(event);
     }
 
     fn flash_message(&mut self, message: impl Into<String>, now_ms: i64) {

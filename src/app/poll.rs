@@ -25,6 +25,20 @@ pub struct PollErrorInfo {
 }
 
 impl PollErrorInfo {
+    /// What the state model shows of a client error, the `consecutive`-th in a row.
+    pub fn from_api(e: &crate::api::ApiError, consecutive: u32) -> PollErrorInfo {
+        PollErrorInfo {
+            status: e.status(),
+            code: e.code().map(str::to_string),
+            message: e.message(),
+            request_id: e.request_id().map(str::to_string),
+            hint: e.hint(),
+            attempt: consecutive,
+            auth: e.is_auth(),
+            next_retry_at_ms: None,
+        }
+    }
+
     /// `429 APIGW.0308`, `401`, or `network` when nothing came back.
     pub fn short_code(&self) -> String {
         match (self.status, &self.code) {

@@ -1,4 +1,7 @@
 //! State model tests: what the user would see after each poll, key and tick.
+//!
+//! Why one long file: each test drives the same state model through polls, keys
+//! and ticks with the shared fixtures; grouping is by behaviour, in order.
 
 use std::time::Duration;
 
@@ -9,7 +12,7 @@ use super::fixtures::{self, DAY, HOUR, MIN, NOW, nb};
 use super::*;
 
 fn app() -> App {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.set_viewport(Viewport {
         table_body: Rect::new(1, 4, 78, 10),
         ..Default::default()
@@ -188,7 +191,7 @@ fn new_instances_after_the_first_poll_are_marked_and_logged() {
 
 #[test]
 fn instances_without_ids_are_kept_apart() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     let mut a = nb("", "same", "RUNNING");
     a.id = None;
     let b = a.clone();
@@ -264,7 +267,7 @@ fn a_filter_that_hides_the_selection_moves_it_and_clearing_restores_it() {
 
 #[test]
 fn narrowing_gives_the_same_rows_as_filtering_from_scratch() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::many(500), NOW);
     chr(&mut app, '/');
     for prefix in ["w", "wo", "wor", "worker-0001", "worker-00012"] {
@@ -452,7 +455,7 @@ fn n_and_shift_n_jump_between_problems_and_wrap() {
 
 #[test]
 fn no_problem_to_jump_to_says_so() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(vec![nb("a", "a", "RUNNING"), nb("b", "b", "RUNNING")], NOW);
     chr(&mut app, 'n');
     assert_eq!(selected_name(&app).as_deref(), Some("a"));
@@ -462,7 +465,7 @@ fn no_problem_to_jump_to_says_so() {
 
 #[test]
 fn navigation_pages_and_clamps() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.set_viewport(Viewport {
         table_body: Rect::new(0, 3, 80, 10),
         ..Default::default()
@@ -493,7 +496,7 @@ fn navigation_pages_and_clamps() {
 
 #[test]
 fn mouse_click_selects_the_row_under_it_and_the_wheel_moves() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.set_viewport(Viewport {
         table_body: Rect::new(1, 4, 78, 10),
         ..Default::default()
@@ -605,7 +608,7 @@ fn detail_scroll_is_clamped_and_resets_on_a_new_selection() {
 
 #[test]
 fn freshness_loading_fresh_stale_failing_and_auth_stop() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     assert_eq!(app.freshness(NOW), Freshness::Loading);
     app.apply_snapshot(fixtures::notebooks(), NOW);
     assert_eq!(
@@ -662,7 +665,7 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
 
 #[test]
 fn request_rate_is_what_the_poller_last_reported_within_a_minute() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     assert_eq!(app.poll().requests_per_min(NOW), 0);
     app.record_requests(6, NOW);
     assert_eq!(app.poll().requests_per_min(NOW + 30_000), 6);
@@ -674,7 +677,7 @@ fn request_rate_is_what_the_poller_last_reported_within_a_minute() {
 
 #[test]
 fn in_flight_and_transitional_markers() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.poll_started(NOW);
     assert_eq!(app.poll().in_flight_since_ms, Some(NOW));
     app.apply_snapshot(vec![nb("a", "a", "RUNNING"), nb("b", "b", "CREATING")], NOW);
@@ -704,7 +707,7 @@ fn status_counts_are_in_lifecycle_order_with_unknown_last() {
 #[test]
 #[ignore = "timing: run with --release -- --ignored --nocapture"]
 fn perf_filter_keystroke_over_10k() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::many(10_000), NOW);
     chr(&mut app, '/');
     let t = std::time::Instant::now();
@@ -747,7 +750,7 @@ mod properties {
     proptest! {
         #[test]
         fn the_cursor_is_always_on_a_shown_row(ops in prop::collection::vec(op(), 1..80)) {
-            let mut app = App::new(Settings::default());
+            let mut app = App::new(crate::app::fixtures::timing());
             app.set_viewport(Viewport { table_body: Rect::new(0, 3, 80, 5), ..Default::default() });
             let mut now = NOW;
             for op in ops {
@@ -800,7 +803,7 @@ mod properties {
 
 #[test]
 fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     let mut a = nb("u1", "updated-an-hour-ago", "CREATING");
     a.update_at = Some(NOW - HOUR);
     let mut future = nb("u2", "clock-ahead", "RUNNING");

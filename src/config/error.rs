@@ -78,6 +78,8 @@ pub enum ErrorKind {
     MissingProjectId,
     /// Neither a region nor an endpoint.
     MissingRegion,
+    /// A first run: neither a region (or endpoint) nor credentials.
+    NothingConfigured,
     /// Two settings that exclude each other (e.g. `sk` and `sk_file`).
     Conflict,
 }

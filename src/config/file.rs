@@ -41,7 +41,23 @@ pub const PROFILE_KEYS: &[&str] = &[
     "workspace_param",
     "budget_per_minute",
     "log_file",
+    "journal",
+    "journal_max_mb",
     "filters",
+    "alerts",
+];
+
+/// Keys allowed in a `[profiles.NAME.alerts]` table.
+pub const ALERT_KEYS: &[&str] = &[
+    "problems",
+    "stuck",
+    "lease",
+    "lease_lead",
+    "existing",
+    "bell",
+    "desktop",
+    "hook",
+    "hook_timeout",
 ];
 
 /// Keys allowed in a `[profiles.NAME.filters]` table.
@@ -93,8 +109,27 @@ pub struct RawProfile {
     pub workspace_param: Option<Spanned<String>>,
     pub budget_per_minute: Option<Spanned<i64>>,
     pub log_file: Option<Spanned<String>>,
+    pub journal: Option<Spanned<String>>,
+    pub journal_max_mb: Option<Spanned<i64>>,
     #[serde(default)]
     pub filters: RawFilters,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub problems: Option<Spanned<bool>>,
+    pub stuck: Option<Spanned<bool>>,
+    pub lease: Option<Spanned<bool>>,
+    pub lease_lead: Option<Spanned<Seconds>>,
+    pub existing: Option<Spanned<bool>>,
+    pub bell: Option<Spanned<bool>>,
+    pub desktop: Option<Spanned<bool>>,
+    pub hook: Option<Spanned<String>>,
+    pub hook_timeout: Option<Spanned<Seconds>>,
 }
 
 impl RawProfile {
@@ -311,11 +346,19 @@ fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> Confi
 
 fn type_fix(key: &str) -> String {
     match key {
-        "concurrency" => "write a whole number without quotes, e.g. concurrency = 4".into(),
-        "page_size" => "write one of 10, 20, 50 without quotes, e.g. page_size = 50".into(),
-        "budget_per_minute" => {
-            "write a whole number without quotes, e.g. budget_per_minute = 120".into()
-        }
+        "concurrency" => format!(
+            "write a whole number without quotes, e.g. concurrency = {}",
+            crate::defaults::CONCURRENCY
+        ),
+        "page_size" => format!(
+            "write one of {} without quotes, e.g. page_size = {}",
+            crate::api::PageSize::allowed_list("or"),
+            crate::defaults::PAGE_SIZE
+        ),
+        "budget_per_minute" => format!(
+            "write a whole number without quotes, e.g. budget_per_minute = {}",
+            crate::defaults::BUDGET_PER_MINUTE
+        ),
         "interval" | "fast_interval" | "timeout" | "connect_timeout" | "stuck_after" => {
             format!(
                 "write seconds as a number or a string with a unit, e.g. {key} = 5 or {key} = \"10m\""

@@ -13,7 +13,11 @@
 mod credentials;
 mod error;
 mod file;
+mod filters;
+mod identity;
+mod outputs;
 mod resolve;
+mod table;
 mod values;
 
 #[cfg(test)]
@@ -24,27 +28,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ErrorKind, Origin};
-pub use file::{FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
+pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use values::{parse_duration, parse_endpoint};
-
-/// Built-in defaults (the lowest layer).
-pub mod defaults {
-    use std::time::Duration;
-
-    pub const INTERVAL: Duration = Duration::from_secs(5);
-    pub const FAST_INTERVAL: Duration = Duration::from_secs(2);
-    pub const CONCURRENCY: usize = 4;
-    pub const TIMEOUT: Duration = Duration::from_secs(10);
-    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    pub const PAGE_SIZE: u32 = 50;
-    pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
-    pub const BUDGET_PER_MINUTE: u32 = 120;
-    /// Page sizes the service documents.
-    pub const PAGE_SIZES: [u32; 3] = [10, 20, 50];
-    /// The profile name used when the file chooses none.
-    pub const PROFILE: &str = "default";
-}
 
 /// Values given on the command line; `None` means "not given". Error messages name the
 /// option as written in each field's doc, so the CLI should use those spellings.
@@ -69,8 +55,6 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     /// `--timeout SECS`
     pub timeout_secs: Option<f64>,
-    /// `--connect-timeout SECS`
-    pub connect_timeout_secs: Option<f64>,
     /// `--page-size N`
     pub page_size: Option<u32>,
     /// `--stuck-after SECS`
@@ -81,6 +65,8 @@ pub struct Overrides {
     pub budget_per_minute: Option<u32>,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
+    /// `--journal PATH`
+    pub journal: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
     pub status: Option<String>,
     pub name: Option<String>,
@@ -90,6 +76,20 @@ pub struct Overrides {
     pub workspace_id: Option<String>,
     pub sort_key: Option<String>,
     pub sort_dir: Option<String>,
+    /// Where to connect and as whom, given by the program instead of the user's
+    /// region, endpoint and credentials: `--demo`'s simulator. Everything else
+    /// still comes from the layers.
+    pub fixed_source: Option<FixedSource>,
+}
+
+/// An endpoint, project and credentials that replace the layers' (see [`Overrides::fixed_source`]).
+#[derive(Clone, Debug)]
+pub struct FixedSource {
+    /// Shown as the profile and as where the credentials came from, e.g. `demo`.
+    pub label: String,
+    pub endpoint: String,
+    pub project_id: String,
+    pub auth: Auth,
 }
 
 /// Everything the rest of nbwatch needs, validated. `Debug` shows no secret.
@@ -119,6 +119,11 @@ pub struct Settings {
     pub budget_per_minute: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
+    /// Where every change seen is appended as a JSON line, if anywhere.
+    pub journal: Option<PathBuf>,
+    /// The journal's size before it is rotated.
+    pub journal_max_bytes: u64,
+    pub alerts: crate::alerts::AlertConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
@@ -137,23 +142,26 @@ impl Settings {
         auth: Auth,
     ) -> Settings {
         Settings {
-            profile: defaults::PROFILE.to_string(),
+            profile: crate::defaults::PROFILE.to_string(),
             region: None,
             endpoint: endpoint.into(),
             project_id: project_id.into(),
             auth,
             auth_source: "built in".to_string(),
-            interval: defaults::INTERVAL,
-            fast_interval: defaults::FAST_INTERVAL,
-            concurrency: defaults::CONCURRENCY,
-            timeout: defaults::TIMEOUT,
-            connect_timeout: defaults::CONNECT_TIMEOUT,
-            page_size: defaults::PAGE_SIZE,
-            stuck_after: defaults::STUCK_AFTER,
+            interval: crate::defaults::INTERVAL,
+            fast_interval: crate::defaults::FAST_INTERVAL,
+            concurrency: crate::defaults::CONCURRENCY,
+            timeout: crate::defaults::TIMEOUT,
+            connect_timeout: crate::defaults::CONNECT_TIMEOUT,
+            page_size: crate::defaults::PAGE_SIZE,
+            stuck_after: crate::defaults::STUCK_AFTER,
             workspace_param: WorkspaceParam::default(),
             filters: Filters::default(),
-            budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
             log_file: None,
+            journal: None,
+            journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
+            alerts: crate::alerts::AlertConfig::default(),
             config_file: None,
             warnings: Vec::new(),
         }
@@ -276,6 +284,8 @@ pub mod vars {
     pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
     pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
+    pub const JOURNAL: &str = "NBWATCH_JOURNAL";
+    pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";
     pub const FEATURE: &str = "NBWATCH_FEATURE";

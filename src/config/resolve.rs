@@ -5,38 +5,19 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::credentials::{self, BasicCredentials};
 use super::error::{ConfigError, ErrorKind, Origin};
-use super::file::{ConfigFile, RawProfile, RawSecret, Seconds};
+use super::file::{ConfigFile, RawProfile, Seconds};
+use super::table;
 use super::values::{expand_path, parse_duration, parse_endpoint, permission_warning, show_secs};
-use super::{Auth, Dirs, Env, Filters, Overrides, Settings, WorkspaceParam, defaults, vars};
-use crate::api::sign::AkSk;
+use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
+use crate::defaults;
 use crate::region;
-use crate::secret::Secret;
-
-/// Status values the service documents, for checking a status filter.
-const STATUSES: &[&str] = &[
-    "INIT",
-    "CREATING",
-    "STARTING",
-    "STOPPING",
-    "DELETING",
-    "RUNNING",
-    "STOPPED",
-    "SNAPSHOTTING",
-    "CREATE_FAILED",
-    "START_FAILED",
-    "DELETE_FAILED",
-    "ERROR",
-    "DELETED",
-    "FROZEN",
-];
 
 /// A value and the layer it came from.
 #[derive(Debug)]
-struct Got<T> {
-    value: T,
-    at: Origin,
+pub(super) struct Got<T> {
+    pub(super) value: T,
+    pub(super) at: Origin,
 }
 
 /// Resolves every setting. `env` and `dirs` are injected: pass [`super::ProcessEnv`] and
@@ -118,10 +99,10 @@ fn resolve_with(
     let home = dirs.home.as_deref();
     let mut warnings = Vec::new();
 
-    if let Some(f) = &file {
-        if f.raw.profiles.values().any(RawProfile::holds_inline_secret) {
-            warnings.extend(permission_warning(&f.path, "config file"));
-        }
+    if let Some(f) = &file
+        && f.raw.profiles.values().any(RawProfile::holds_inline_secret)
+    {
+        warnings.extend(permission_warning(&f.path, "config file"));
     }
     let (profile_name, profile) = choose_profile(o, env, file.as_ref(), dirs)?;
     let empty = RawProfile::default();
@@ -135,35 +116,43 @@ fn resolve_with(
     };
     let p = cx.profile;
 
-    // Where to send requests.
-    let region = cx.pick(
-        o.region.as_deref(),
-        "--region",
-        vars::REGION,
-        p.region.as_ref(),
-    );
-    let endpoint = cx.pick(
-        o.endpoint.as_deref(),
-        "--endpoint",
-        vars::ENDPOINT,
-        p.endpoint.as_ref(),
-    );
-    let (region, endpoint) = cx.endpoint(region, endpoint)?;
+    // Where to send requests: the fixed source (the demo's simulator), else the layers.
+    let (region, endpoint) = match &o.fixed_source {
+        Some(src) => (None, src.endpoint.clone()),
+        None => {
+            let region = cx.pick(
+                o.region.as_deref(),
+                "--region",
+                vars::REGION,
+                p.region.as_ref(),
+            );
+            let endpoint = cx.pick(
+                o.endpoint.as_deref(),
+                "--endpoint",
+                vars::ENDPOINT,
+                p.endpoint.as_ref(),
+            );
+            match cx.endpoint(region, endpoint) {
+                Ok(found) => found,
+                // With no credentials either this is a first run: say all that is
+                // missing at once, and how to look around without an account.
+                Err(e) if e.kind == ErrorKind::MissingRegion => {
+                    return Err(match cx.identity(o, &mut Vec::new()) {
+                        Err(c) if c.kind == ErrorKind::MissingCredentials => nothing_configured(),
+                        _ => e,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
 
-    // Timing and limits.
-    let interval = cx.duration(
-        o.interval_secs,
-        "--interval",
-        vars::INTERVAL,
-        p.interval.as_ref(),
-        ("interval", defaults::INTERVAL, 0.5, 86_400.0),
-    )?;
-    let mut fast_interval = cx.duration(
+    // Timing and limits, each read the same way from its row in the table.
+    let interval = cx.secs(&table::INTERVAL, o.interval_secs, p.interval.as_ref())?;
+    let mut fast_interval = cx.secs(
+        &table::FAST_INTERVAL,
         o.fast_interval_secs,
-        "--fast-interval",
-        vars::FAST_INTERVAL,
         p.fast_interval.as_ref(),
-        ("fast_interval", defaults::FAST_INTERVAL, 0.5, 86_400.0),
     )?;
     if fast_interval > interval {
         warnings.push(format!(
@@ -174,66 +163,33 @@ fn resolve_with(
         ));
         fast_interval = interval;
     }
-    let timeout = cx.duration(
-        o.timeout_secs,
-        "--timeout",
-        vars::TIMEOUT,
-        p.timeout.as_ref(),
-        ("timeout", defaults::TIMEOUT, 0.5, 600.0),
-    )?;
-    let connect_timeout = cx.duration(
-        o.connect_timeout_secs,
-        "--connect-timeout",
-        vars::CONNECT_TIMEOUT,
-        p.connect_timeout.as_ref(),
-        ("connect_timeout", defaults::CONNECT_TIMEOUT, 0.5, 600.0),
-    )?;
-    let stuck_after = cx.duration(
+    let timeout = cx.secs(&table::TIMEOUT, o.timeout_secs, p.timeout.as_ref())?;
+    let connect_timeout = cx.secs(&table::CONNECT_TIMEOUT, None, p.connect_timeout.as_ref())?;
+    let stuck_after = cx.secs(
+        &table::STUCK_AFTER,
         o.stuck_after_secs,
-        "--stuck-after",
-        vars::STUCK_AFTER,
         p.stuck_after.as_ref(),
-        ("stuck_after", defaults::STUCK_AFTER, 1.0, 7.0 * 86_400.0),
     )?;
-    let concurrency = cx.integer(
-        o.concurrency.map(|v| v as u64),
-        "--concurrency",
-        vars::CONCURRENCY,
+    let count =
+        |c: &table::Count, cli: Option<u64>, file: Option<&Spanned<i64>>| cx.count(c, cli, file);
+    let concurrency = usize::try_from(count(
+        &table::CONCURRENCY,
+        o.concurrency.and_then(|v| u64::try_from(v).ok()),
         p.concurrency.as_ref(),
-        ("concurrency", defaults::CONCURRENCY as u64),
-        |v| {
-            (1..=32).contains(&v).then_some(()).ok_or((
-                format!("concurrency {v} is out of range"),
-                "use a number of parallel page requests from 1 to 32 (default 4)".to_string(),
-            ))
-        },
-    )? as usize;
-    let page_size = cx.integer(
+    )?)
+    .unwrap_or(defaults::CONCURRENCY);
+    let page_size = u32::try_from(count(
+        &table::PAGE_SIZE,
         o.page_size.map(u64::from),
-        "--page-size",
-        vars::PAGE_SIZE,
         p.page_size.as_ref(),
-        ("page_size", u64::from(defaults::PAGE_SIZE)),
-        |v| {
-            [10, 20, 50].contains(&v).then_some(()).ok_or((
-                format!("page size {v} is not allowed"),
-                "use 10, 20 or 50 (the sizes the service documents; default 50)".to_string(),
-            ))
-        },
-    )? as u32;
-    let budget_per_minute = cx.integer(
+    )?)
+    .unwrap_or(defaults::PAGE_SIZE);
+    let budget_per_minute = u32::try_from(count(
+        &table::BUDGET_PER_MINUTE,
         o.budget_per_minute.map(u64::from),
-        "--budget",
-        vars::BUDGET_PER_MINUTE,
         p.budget_per_minute.as_ref(),
-        ("budget_per_minute", u64::from(defaults::BUDGET_PER_MINUTE)),
-        |v| {
-            (1..=100_000).contains(&v).then_some(()).ok_or((
-                format!("request budget {v} per minute is out of range"),
-                "use a number of requests per minute from 1 to 100000 (default 120)".to_string(),
-            ))
-        },
-    )? as u32;
+    )?)
+    .unwrap_or(defaults::BUDGET_PER_MINUTE);
     let workspace_param = match cx.pick(
         o.workspace_param.as_deref(),
         "--workspace-param",
@@ -251,44 +207,24 @@ fn resolve_with(
         })?,
     };
     let log_file = cx.log_file(o, dirs);
+    let journal = cx.journal(o);
+    let journal_max_bytes = cx
+        .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
+        .saturating_mul(1024 * 1024);
+    let alerts = cx.alerts()?;
     let filters = cx.filters(o, &mut warnings)?;
 
-    // Who we are.
-    // The profile's credentials are checked even when the environment's win, so a broken
-    // profile is reported now rather than the day the variables are unset.
-    let env_creds = cx.env_credentials()?;
-    let profile_creds = cx.profile_credentials(&mut warnings)?;
-    let upper_creds = env_creds.or(profile_creds);
-    let upper_project = cx
-        .pick(
-            o.project_id.as_deref(),
-            "--project-id",
-            vars::PROJECT_ID,
-            None,
-        )
-        .or_else(|| cx.env_var(vars::SDK_PROJECT_ID))
-        .or_else(|| cx.pick(None, "", "", p.project_id.as_ref()));
-    let ini = if upper_creds.is_none() || upper_project.is_none() {
-        cx.credentials_file(&mut warnings)?
-    } else {
-        None
+    // Who we are: the fixed source's credentials, else the layers.
+    let (auth, auth_source, project_id) = match &o.fixed_source {
+        Some(src) => (src.auth.clone(), src.label.clone(), src.project_id.clone()),
+        None => cx.identity(o, &mut warnings)?,
     };
-    let (auth, auth_source) = match upper_creds {
-        Some(c) => c,
-        None => cx.ini_credentials(ini.as_ref())?,
-    };
-    let project = upper_project.or_else(|| {
-        let b = ini.as_ref()?;
-        let (v, line) = b.project_id.as_ref()?;
-        Some(Got {
-            value: v.clone(),
-            at: b.origin(*line),
-        })
-    });
-    let project_id = cx.project_id(project, ini.as_ref())?;
 
     Ok(Settings {
-        profile: profile_name,
+        profile: match &o.fixed_source {
+            Some(src) => src.label.clone(),
+            None => profile_name,
+        },
         region,
         endpoint,
         project_id,
@@ -305,9 +241,27 @@ fn resolve_with(
         filters,
         budget_per_minute,
         log_file,
+        journal,
+        journal_max_bytes,
+        alerts,
         config_file: file.map(|f| f.path),
         warnings,
     })
+}
+
+/// The error of a first run, when neither where to connect nor who to be is known.
+fn nothing_configured() -> ConfigError {
+    ConfigError::new(
+        ErrorKind::NothingConfigured,
+        None,
+        "nbwatch is not set up yet: no region (or endpoint) and no credentials are configured",
+        format!(
+            "to try it now without an account, run `nbwatch --demo`; to watch your own instances, export {} and {} (and {}) and pass --region REGION (e.g. --region cn-north-4); the README's \"Watching your own instances\" has every other way",
+            vars::SDK_AK,
+            vars::SDK_SK,
+            vars::SDK_PROJECT_ID
+        ),
+    )
 }
 
 /// Reads the config file: `--config`, else `NBWATCH_CONFIG`, else the default path (which may be absent).
@@ -368,7 +322,7 @@ fn load_config(
     ConfigFile::parse(&path, src).map(Some)
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(super) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
@@ -467,30 +421,30 @@ fn choose_profile<'f>(
 }
 
 /// A variable's value, trimmed; empty counts as unset.
-fn env_value(env: &dyn Env, name: &str) -> Option<String> {
+pub(super) fn env_value(env: &dyn Env, name: &str) -> Option<String> {
     env.var(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-struct Cx<'a> {
-    env: &'a dyn Env,
-    file: Option<&'a ConfigFile>,
-    profile: &'a RawProfile,
-    profile_name: String,
-    home: Option<&'a Path>,
-    default_config: Option<PathBuf>,
+pub(super) struct Cx<'a> {
+    pub(super) env: &'a dyn Env,
+    pub(super) file: Option<&'a ConfigFile>,
+    pub(super) profile: &'a RawProfile,
+    pub(super) profile_name: String,
+    pub(super) home: Option<&'a Path>,
+    pub(super) default_config: Option<PathBuf>,
 }
 
 impl Cx<'_> {
-    fn env_var(&self, name: &str) -> Option<Got<String>> {
+    pub(super) fn env_var(&self, name: &str) -> Option<Got<String>> {
         env_value(self.env, name).map(|value| Got {
             value,
             at: Origin::Env(name.to_string()),
         })
     }
 
-    fn origin<T>(&self, v: &Spanned<T>) -> Origin {
+    pub(super) fn origin<T>(&self, v: &Spanned<T>) -> Origin {
         match self.file {
             Some(f) => f.origin(v),
             None => Origin::Default,
@@ -498,7 +452,7 @@ impl Cx<'_> {
     }
 
     /// "[profiles.NAME] in PATH", for fixes that point into the config file.
-    fn profile_table(&self) -> String {
+    pub(super) fn profile_table(&self) -> String {
         let path = self
             .file
             .map(|f| f.path.clone())
@@ -510,7 +464,7 @@ impl Cx<'_> {
     }
 
     /// The first non-empty value of CLI, environment, file.
-    fn pick(
+    pub(super) fn pick(
         &self,
         cli: Option<&str>,
         flag: &'static str,
@@ -523,10 +477,10 @@ impl Cx<'_> {
                 at: Origin::Cli(flag),
             });
         }
-        if !var.is_empty() {
-            if let Some(g) = self.env_var(var) {
-                return Some(g);
-            }
+        if !var.is_empty()
+            && let Some(g) = self.env_var(var)
+        {
+            return Some(g);
         }
         let f = file?;
         let v = f.get_ref().trim();
@@ -588,26 +542,28 @@ impl Cx<'_> {
         }
     }
 
-    fn duration(
+    /// A duration from the first layer that sets it, checked against its row.
+    pub(super) fn secs(
         &self,
+        row: &table::Secs,
         cli: Option<f64>,
-        flag: &'static str,
-        var: &str,
         file: Option<&Spanned<Seconds>>,
-        (key, default, min, max): (&str, Duration, f64, f64),
     ) -> Result<Duration, ConfigError> {
-        let got = if let Some(v) = cli {
+        let got = if let (Some(v), Some(flag)) = (cli, row.flag) {
             Got {
                 value: v,
                 at: Origin::Cli(flag),
             }
-        } else if let Some(g) = self.env_var(var) {
+        } else if let Some(g) = self.env_var(row.var) {
             let value = parse_duration(&g.value).map_err(|e| {
                 ConfigError::at(
                     ErrorKind::InvalidValue,
                     &g.at,
-                    format!("{key}: {e}"),
-                    format!("set {var} to seconds (5, 2.5) or a duration with a unit (\"500ms\", \"90s\", \"10m\")"),
+                    format!("{}: {e}", row.key),
+                    format!(
+                        "set {} to seconds (5, 2.5) or a duration with a unit (\"500ms\", \"90s\", \"10m\")",
+                        row.var
+                    ),
                 )
             })?;
             Got { value, at: g.at }
@@ -617,10 +573,10 @@ impl Cx<'_> {
                 at: self.origin(f),
             }
         } else {
-            return Ok(default);
+            return Ok(row.default);
         };
         let v = got.value;
-        if !v.is_finite() || v < min || v > max {
+        if !v.is_finite() || v < row.min || v > row.max {
             let shown = if v.is_finite() {
                 show_secs(v)
             } else {
@@ -629,39 +585,41 @@ impl Cx<'_> {
             return Err(ConfigError::at(
                 ErrorKind::InvalidValue,
                 &got.at,
-                format!("{key} {shown} is out of range"),
+                format!("{} {shown} is out of range", row.key),
                 format!(
                     "use a duration from {} to {} (default {})",
-                    show_secs(min),
-                    show_secs(max),
-                    show_secs(default.as_secs_f64())
+                    show_secs(row.min),
+                    show_secs(row.max),
+                    show_secs(row.default.as_secs_f64())
                 ),
             ));
         }
         Ok(Duration::from_secs_f64(v))
     }
 
-    fn integer(
+    /// A whole number from the first layer that sets it, checked against its row.
+    fn count(
         &self,
+        row: &table::Count,
         cli: Option<u64>,
-        flag: &'static str,
-        var: &str,
         file: Option<&Spanned<i64>>,
-        (key, default): (&str, u64),
-        check: impl Fn(i64) -> Result<(), (String, String)>,
     ) -> Result<u64, ConfigError> {
         let got = if let Some(v) = cli {
             Got {
                 value: i64::try_from(v).unwrap_or(i64::MAX),
-                at: Origin::Cli(flag),
+                at: Origin::Cli(row.flag),
             }
-        } else if let Some(g) = self.env_var(var) {
+        } else if let Some(g) = self.env_var(row.var) {
             let value = g.value.parse::<i64>().map_err(|_| {
                 ConfigError::at(
                     ErrorKind::InvalidValue,
                     &g.at,
-                    format!("{key} must be a whole number"),
-                    format!("set {var} to a whole number, e.g. {var}={default}"),
+                    format!("{} must be a whole number", row.key),
+                    format!(
+                        "set {var} to a whole number, e.g. {var}={}",
+                        row.default,
+                        var = row.var
+                    ),
                 )
             })?;
             Got { value, at: g.at }
@@ -671,526 +629,36 @@ impl Cx<'_> {
                 at: self.origin(f),
             }
         } else {
-            return Ok(default);
+            return Ok(row.default);
         };
-        check(got.value).map_err(|(problem, fix)| {
-            ConfigError::at(ErrorKind::InvalidValue, &got.at, problem, fix)
-        })?;
-        // `check` only accepts positive values.
-        Ok(u64::try_from(got.value).unwrap_or(default))
-    }
-
-    fn log_file(&self, o: &Overrides, dirs: &Dirs) -> Option<PathBuf> {
-        if let Some(p) = &o.log_file {
-            return Some(p.clone());
-        }
-        if let Some(v) = env_value(self.env, vars::LOG_FILE) {
-            return Some(expand_path(&v, self.home, None));
-        }
-        if let Some(v) = self
-            .profile
-            .log_file
-            .as_ref()
-            .filter(|v| !v.get_ref().trim().is_empty())
-        {
-            return Some(expand_path(
-                v.get_ref().trim(),
-                self.home,
-                self.file.map(ConfigFile::dir),
-            ));
-        }
-        dirs.log_file.clone()
-    }
-
-    /// A filter from the first layer that sets it; an empty `--flag ""` clears it.
-    fn filter(
-        &self,
-        cli: Option<&String>,
-        flag: &'static str,
-        var: &str,
-        file: Option<&Spanned<String>>,
-    ) -> Option<Got<String>> {
-        if let Some(v) = cli {
-            let v = v.trim();
-            return (!v.is_empty()).then(|| Got {
-                value: v.to_string(),
-                at: Origin::Cli(flag),
-            });
-        }
-        self.pick(None, flag, var, file)
-    }
-
-    fn filters(&self, o: &Overrides, warnings: &mut Vec<String>) -> Result<Filters, ConfigError> {
-        let f = &self.profile.filters;
-        let bad = |g: &Got<String>, problem: String, fix: &str| {
-            ConfigError::at(ErrorKind::InvalidValue, &g.at, problem, fix)
-        };
-
-        let status = self.filter(
-            o.status.as_ref(),
-            "--status",
-            vars::STATUS,
-            f.status.as_ref(),
-        );
-        let status = status.map(|g| {
-            let v = g.value.to_ascii_uppercase();
-            if !STATUSES.contains(&v.as_str()) {
-                let hint = region::closest(&v, STATUSES.iter().copied())
-                    .map(|s| format!("did you mean {s}? "))
-                    .unwrap_or_default();
-                warnings.push(format!(
-                    "{}: status filter `{v}` is not a documented status; {hint}documented: {} (the service may reject it)",
-                    g.at,
-                    STATUSES.join(", ")
-                ));
-            }
-            v
-        });
-
-        let name = self.filter(o.name.as_ref(), "--name", vars::NAME, f.name.as_ref());
-        if let Some(g) = &name {
-            if g.value.chars().count() > 128 {
-                return Err(bad(
-                    g,
-                    format!("name filter is {} characters long", g.value.chars().count()),
-                    "the service matches names of at most 128 characters: shorten it",
-                ));
-            }
-        }
-
-        let feature = self.filter(
-            o.feature.as_ref(),
-            "--feature",
-            vars::FEATURE,
-            f.feature.as_ref(),
-        );
-        let feature = match feature {
-            None => None,
-            Some(g) => {
-                let v = g.value.to_ascii_uppercase();
-                if v != "DEFAULT" && v != "NOTEBOOK" {
-                    return Err(bad(
-                        &g,
-                        format!("feature `{}` is not known", g.value),
-                        "use NOTEBOOK (billed instances, the service's default) or DEFAULT (free CodeLab)",
-                    ));
-                }
-                Some(v)
-            }
-        };
-
-        let sort_dir = self.filter(
-            o.sort_dir.as_ref(),
-            "--sort-dir",
-            vars::SORT_DIR,
-            f.sort_dir.as_ref(),
-        );
-        let sort_dir = match sort_dir {
-            None => None,
-            Some(g) => {
-                let v = g.value.to_ascii_uppercase();
-                if v != "ASC" && v != "DESC" {
-                    return Err(bad(
-                        &g,
-                        format!("sort direction `{}` is not known", g.value),
-                        "use ASC or DESC",
-                    ));
-                }
-                Some(v)
-            }
-        };
-
-        let sort_key = self.filter(
-            o.sort_key.as_ref(),
-            "--sort-key",
-            vars::SORT_KEY,
-            f.sort_key.as_ref(),
-        );
-        if let Some(g) = &sort_key {
-            let ok = g.value.split(',').all(|k| {
-                let k = k.trim();
-                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
-            if !ok {
-                return Err(bad(
-                    g,
-                    format!("sort key `{}` is malformed", g.value),
-                    "use field names separated by commas, e.g. create_at or status,name",
-                ));
-            }
-        }
-
-        let pool_id = self.filter(
-            o.pool_id.as_ref(),
-            "--pool-id",
-            vars::POOL_ID,
-            f.pool_id.as_ref(),
-        );
-        let owner = self.filter(o.owner.as_ref(), "--owner", vars::OWNER, f.owner.as_ref());
-        let workspace_id = self.filter(
-            o.workspace_id.as_ref(),
-            "--workspace-id",
-            vars::WORKSPACE_ID,
-            f.workspace_id.as_ref(),
-        );
-        Ok(Filters {
-            status,
-            name: name.map(|g| g.value),
-            feature,
-            pool_id: pool_id.map(|g| g.value),
-            owner: owner.map(|g| g.value),
-            workspace_id: workspace_id.map(|g| g.value),
-            sort_key: sort_key.map(|g| g.value.replace(' ', "")),
-            sort_dir,
-        })
-    }
-
-    /// Credentials from the environment: `NBWATCH_AUTH_TOKEN`, else the SDK's variables.
-    fn env_credentials(&self) -> Result<Option<(Auth, String)>, ConfigError> {
-        if let Some(t) = env_value(self.env, vars::AUTH_TOKEN) {
-            return Ok(Some((
-                Auth::Token(Secret::new(t)),
-                format!("environment ({})", vars::AUTH_TOKEN),
-            )));
-        }
-        let ak = env_value(self.env, vars::SDK_AK);
-        let sk = env_value(self.env, vars::SDK_SK);
-        let st = env_value(self.env, vars::SDK_SECURITY_TOKEN);
-        match (ak, sk) {
-            (Some(ak), Some(sk)) => Ok(Some((
-                Auth::AkSk(AkSk {
-                    ak,
-                    sk: Secret::new(sk),
-                    security_token: st.map(Secret::new),
-                }),
-                format!("environment ({}, {})", vars::SDK_AK, vars::SDK_SK),
-            ))),
-            (None, None) if st.is_none() => Ok(None),
-            (ak, _) => {
-                let (set, unset) = if ak.is_some() {
-                    (vars::SDK_AK, vars::SDK_SK)
-                } else if st.is_some() && env_value(self.env, vars::SDK_SK).is_none() {
-                    (vars::SDK_SECURITY_TOKEN, vars::SDK_AK)
-                } else {
-                    (vars::SDK_SK, vars::SDK_AK)
-                };
-                Err(ConfigError::new(
-                    ErrorKind::MissingCredentials,
-                    Some(Origin::Env(set.to_string())),
-                    format!("{set} is set but {unset} is not"),
-                    format!(
-                        "export both {} and {} (plus {} for temporary credentials), or unset {set} to use the config file",
-                        vars::SDK_AK,
-                        vars::SDK_SK,
-                        vars::SDK_SECURITY_TOKEN
-                    ),
-                ))
-            }
-        }
-    }
-
-    /// One secret of the profile, given inline, by file or by environment variable.
-    fn profile_secret(
-        &self,
-        key: &str,
-        inline: Option<&Spanned<RawSecret>>,
-        file: Option<&Spanned<String>>,
-        env: Option<&Spanned<String>>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<Got<Secret>>, ConfigError> {
-        let mut set: Vec<(String, Origin)> = Vec::new();
-        if let Some(v) = inline {
-            set.push((key.to_string(), self.origin(v)));
-        }
-        if let Some(v) = file {
-            set.push((format!("{key}_file"), self.origin(v)));
-        }
-        if let Some(v) = env {
-            set.push((format!("{key}_env"), self.origin(v)));
-        }
-        if set.len() > 1 {
-            let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(ConfigError::at(
-                ErrorKind::Conflict,
-                &set[1].1,
+        let v = got.value;
+        let (ok, problem, fix) = match row.allowed {
+            table::Allowed::Range(lo, hi) => (
+                u64::try_from(v).is_ok_and(|v| (lo..=hi).contains(&v)),
+                format!("{} {v}{} is out of range", row.noun, row.per),
                 format!(
-                    "{} are all set in [profiles.{}]",
-                    names.join(" and "),
-                    self.profile_name
+                    "use a number of {} from {lo} to {hi} (default {})",
+                    row.unit, row.default
                 ),
-                format!("keep only one of {key}, {key}_file, {key}_env"),
-            ));
-        }
-        let empty = |at: &Origin, what: String| {
-            ConfigError::at(
-                ErrorKind::InvalidValue,
-                at,
-                what,
-                format!("give the {key} value, or remove the key"),
-            )
-        };
-        if let Some(v) = inline {
-            let at = self.origin(v);
-            let s = v.get_ref().0.expose().trim();
-            if s.is_empty() {
-                return Err(empty(&at, format!("`{key}` is empty")));
-            }
-            return Ok(Some(Got {
-                value: Secret::new(s),
-                at,
-            }));
-        }
-        if let Some(v) = file {
-            let at = self.origin(v);
-            let path = expand_path(
-                v.get_ref().trim(),
-                self.home,
-                self.file.map(ConfigFile::dir),
-            );
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                ConfigError::at(
-                    ErrorKind::Unreadable,
-                    &at,
-                    format!("cannot read {key}_file {}: {}", path.display(), io_reason(&e)),
-                    format!(
-                        "check the path (relative paths start at the config file's directory) and that the file holds only the {key}"
-                    ),
-                )
-            })?;
-            let s = text.trim();
-            if s.is_empty() {
-                return Err(empty(
-                    &at,
-                    format!("{key}_file {} is empty", path.display()),
-                ));
-            }
-            warnings.extend(permission_warning(&path, &format!("{key}_file")));
-            return Ok(Some(Got {
-                value: Secret::new(s),
-                at,
-            }));
-        }
-        if let Some(v) = env {
-            let at = self.origin(v);
-            let var = v.get_ref().trim();
-            return match env_value(self.env, var) {
-                Some(s) => Ok(Some(Got {
-                    value: Secret::new(s),
-                    at: Origin::Env(var.to_string()),
-                })),
-                None => Err(ConfigError::at(
-                    ErrorKind::MissingCredentials,
-                    &at,
-                    format!("{key}_env names the environment variable {var}, which is not set"),
-                    format!("export {var}, or point {key}_env at a variable that is set"),
-                )),
-            };
-        }
-        Ok(None)
-    }
-
-    fn profile_credentials(
-        &self,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<(Auth, String)>, ConfigError> {
-        let p = self.profile;
-        let token = self.profile_secret(
-            "auth_token",
-            p.auth_token.as_ref(),
-            p.auth_token_file.as_ref(),
-            p.auth_token_env.as_ref(),
-            warnings,
-        )?;
-        let sk = self.profile_secret(
-            "sk",
-            p.sk.as_ref(),
-            p.sk_file.as_ref(),
-            p.sk_env.as_ref(),
-            warnings,
-        )?;
-        let st = self.profile_secret(
-            "security_token",
-            p.security_token.as_ref(),
-            p.security_token_file.as_ref(),
-            p.security_token_env.as_ref(),
-            warnings,
-        )?;
-        let ak = p.ak.as_ref().filter(|a| !a.get_ref().trim().is_empty());
-        let source = format!("profile `{}`", self.profile_name);
-        if let Some(t) = token {
-            if let Some(a) = ak {
-                return Err(ConfigError::at(
-                    ErrorKind::Conflict,
-                    &self.origin(a),
-                    format!(
-                        "[profiles.{}] sets both an IAM token and an AK/SK pair",
-                        self.profile_name
-                    ),
-                    "keep either auth_token (IAM-token mode, no signing) or ak with sk (signed requests)",
-                ));
-            }
-            return Ok(Some((
-                Auth::Token(t.value),
-                format!("{source} (IAM token)"),
-            )));
-        }
-        match (ak, sk) {
-            (Some(ak), Some(sk)) => Ok(Some((
-                Auth::AkSk(AkSk {
-                    ak: ak.get_ref().trim().to_string(),
-                    sk: sk.value,
-                    security_token: st.map(|g| g.value),
-                }),
-                source,
-            ))),
-            (None, None) => match st {
-                None => Ok(None),
-                Some(g) => Err(ConfigError::at(
-                    ErrorKind::MissingCredentials,
-                    &g.at,
-                    "a security token is set without an AK and SK",
-                    format!(
-                        "temporary credentials need ak and sk too: add them to {}",
-                        self.profile_table()
-                    ),
-                )),
-            },
-            (Some(ak), None) => Err(ConfigError::at(
-                ErrorKind::MissingCredentials,
-                &self.origin(ak),
-                format!("[profiles.{}] sets ak but no sk", self.profile_name),
-                "add sk_file = \"PATH\" (a file holding only the SK) or sk_env = \"VAR\"; sk = \"...\" works too but keeps the secret in this file",
-            )),
-            (None, Some(sk)) => Err(ConfigError::at(
-                ErrorKind::MissingCredentials,
-                &sk.at,
-                format!("[profiles.{}] sets an sk but no ak", self.profile_name),
-                "add ak = \"YOUR_AK\" next to it",
-            )),
-        }
-    }
-
-    /// The SDK credentials file: `HUAWEICLOUD_SDK_CREDENTIALS_FILE`, else `~/.huaweicloud/credentials`.
-    fn credentials_file(
-        &self,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<BasicCredentials>, ConfigError> {
-        let (path, named_by) = match env_value(self.env, vars::SDK_CREDENTIALS_FILE) {
-            Some(v) => (
-                expand_path(&v, self.home, None),
-                Some(Origin::Env(vars::SDK_CREDENTIALS_FILE.to_string())),
             ),
-            None => match self.home {
-                Some(h) => (h.join(".huaweicloud").join("credentials"), None),
-                None => return Ok(None),
-            },
-        };
-        let src = match std::fs::read(&path) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && named_by.is_none() => {
-                return Ok(None);
-            }
-            Err(e) => {
-                return Err(ConfigError::new(
-                    ErrorKind::Unreadable,
-                    named_by,
-                    format!(
-                        "cannot read credentials file {}: {}",
-                        path.display(),
-                        io_reason(&e)
-                    ),
-                    format!(
-                        "fix the path or the file's permissions (chmod 600 {})",
-                        path.display()
-                    ),
-                ));
-            }
-        };
-        let basic = credentials::parse(&path, &src)?;
-        if basic.holds_secret() {
-            warnings.extend(permission_warning(&path, "credentials file"));
-        }
-        Ok(Some(basic))
-    }
-
-    fn ini_credentials(
-        &self,
-        ini: Option<&BasicCredentials>,
-    ) -> Result<(Auth, String), ConfigError> {
-        let none = || {
-            ConfigError::new(
-                ErrorKind::MissingCredentials,
-                None,
-                format!("no credentials found for profile `{}`", self.profile_name),
+            table::Allowed::OneOf(list) => (
+                list.iter().any(|&n| i64::from(n) == v),
+                format!("{} {v} is not allowed", row.noun),
                 format!(
-                    "export {} and {} (or {} for an IAM token), or set ak and sk_file in {}, or put ak and sk under [basic] in ~/.huaweicloud/credentials",
-                    vars::SDK_AK,
-                    vars::SDK_SK,
-                    vars::AUTH_TOKEN,
-                    self.profile_table()
+                    "use {} (the sizes the service documents; default {})",
+                    crate::api::PageSize::allowed_list("or"),
+                    row.default
                 ),
-            )
+            ),
         };
-        let b = ini.ok_or_else(none)?;
-        let source = format!("{} [basic]", b.path.display());
-        match (&b.ak, &b.sk) {
-            (Some((ak, _)), Some((sk, _))) => Ok((
-                Auth::AkSk(AkSk {
-                    ak: ak.clone(),
-                    sk: sk.clone(),
-                    security_token: b.security_token.as_ref().map(|(s, _)| s.clone()),
-                }),
-                source,
-            )),
-            (None, None) => Err(none()),
-            (Some((_, line)), None) => Err(ConfigError::at(
-                ErrorKind::MissingCredentials,
-                &b.origin(*line),
-                "[basic] has an ak but no sk",
-                "add a line `sk = YOUR_SK` under [basic]",
-            )),
-            (None, Some((_, line))) => Err(ConfigError::at(
-                ErrorKind::MissingCredentials,
-                &b.origin(*line),
-                "[basic] has an sk but no ak",
-                "add a line `ak = YOUR_AK` under [basic]",
-            )),
-        }
-    }
-
-    fn project_id(
-        &self,
-        got: Option<Got<String>>,
-        ini: Option<&BasicCredentials>,
-    ) -> Result<String, ConfigError> {
-        let Some(g) = got else {
-            let ini_path = ini
-                .map(|b| b.path.display().to_string())
-                .unwrap_or_else(|| "~/.huaweicloud/credentials".to_string());
-            return Err(ConfigError::new(
-                ErrorKind::MissingProjectId,
-                None,
-                "no project id is configured",
-                format!(
-                    "pass --project-id ID, export {} or {}, set project_id in {}, or add project_id under [basic] in {ini_path} (find it in the console under My Credentials > API Credentials, for your region)",
-                    vars::PROJECT_ID,
-                    vars::SDK_PROJECT_ID,
-                    self.profile_table()
-                ),
-            ));
-        };
-        let ok = g.value.len() <= 64
-            && g.value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
             return Err(ConfigError::at(
                 ErrorKind::InvalidValue,
-                &g.at,
-                "the project id contains characters that cannot be part of a project id",
-                "copy the project id (32 hex characters) from the console: My Credentials > API Credentials",
+                &got.at,
+                problem,
+                fix,
             ));
         }
-        Ok(g.value)
+        Ok(u64::try_from(v).unwrap_or(row.default))
     }
 }

@@ -1,8 +1,10 @@
 //! Resolution end to end: temp dirs for files, injected environment, no process state.
+//!
+//! Why one long file: one test per layer, key and mistake, sharing a sandbox and
+//! the full-file fixtures; split, each part would need the same setup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
@@ -22,22 +24,22 @@ fn assert_clean(s: &str) {
     }
 }
 
-/// A unique temp directory standing in for $HOME, removed on drop.
+/// A temp directory standing in for $HOME, removed on drop.
 struct Sandbox {
+    _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "nbwatch-config-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        Sandbox { root }
+        let dir = tempfile::Builder::new()
+            .prefix("nbwatch-config-test-")
+            .tempdir()
+            .unwrap();
+        Sandbox {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
     }
 
     fn dirs(&self) -> Dirs {
@@ -89,12 +91,6 @@ impl Sandbox {
             Ok(s) => panic!("expected an error, got {s:?}"),
             Err(e) => e,
         }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -279,7 +275,6 @@ fn cli_all() -> Overrides {
         interval_secs: Some(50.0),
         fast_interval_secs: Some(1.5),
         timeout_secs: Some(30.0),
-        connect_timeout_secs: Some(9.0),
         stuck_after_secs: Some(60.0),
         concurrency: Some(8),
         page_size: Some(50),
@@ -388,7 +383,8 @@ fn command_line_beats_environment_for_every_key() {
     assert_eq!(s.interval, Duration::from_secs(50));
     assert_eq!(s.fast_interval, Duration::from_millis(1500));
     assert_eq!(s.timeout, Duration::from_secs(30));
-    assert_eq!(s.connect_timeout, Duration::from_secs(9));
+    // No flag for the connect timeout: the environment's value stands.
+    assert_eq!(s.connect_timeout, Duration::from_secs(8));
     assert_eq!(s.stuck_after, Duration::from_secs(60));
     assert_eq!(
         (s.concurrency, s.page_size, s.budget_per_minute),
@@ -1633,7 +1629,12 @@ fn no_error_shows_a_secret() {
 #[test]
 fn the_example_config_is_valid_and_documents_every_key() {
     let example = include_str!("../../config.example.toml");
-    for key in ROOT_KEYS.iter().chain(PROFILE_KEYS).chain(FILTER_KEYS) {
+    for key in ROOT_KEYS
+        .iter()
+        .chain(PROFILE_KEYS)
+        .chain(FILTER_KEYS)
+        .chain(ALERT_KEYS)
+    {
         let documented = example.lines().any(|l| {
             l.trim_start_matches(['#', ' '])
                 .starts_with(&format!("{key} ="))
@@ -1657,4 +1658,75 @@ fn the_example_config_is_valid_and_documents_every_key() {
     assert_eq!(s.endpoint, "http://127.0.0.1:8080");
     assert_eq!(s.fast_interval, Duration::from_millis(500));
     assert_eq!(token(&s), TOKEN);
+}
+
+// ---------------------------------------------------------------- journal and alerts
+
+#[test]
+fn journal_and_alerts_come_from_the_profile_and_the_environment() {
+    let sb = Sandbox::new();
+    let path = sb.config(
+        "[profiles.p]\nregion = \"cn-north-4\"\nproject_id = \"abc\"\njournal = \"j/changes.jsonl\"\njournal_max_mb = 2\n\
+         [profiles.p.alerts]\nstuck = false\nlease_lead = \"5m\"\nbell = false\nhook = \"cat >> /tmp/x\"\nhook_timeout = 3\n",
+    );
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    assert_eq!(
+        s.journal,
+        Some(path.parent().unwrap().join("j/changes.jsonl"))
+    );
+    assert_eq!(s.journal_max_bytes, 2 * 1024 * 1024);
+    let a = &s.alerts;
+    assert!(a.problems && !a.stuck && a.lease && !a.bell && a.desktop && !a.existing);
+    assert_eq!(a.lease_lead, Duration::from_secs(300));
+    assert_eq!(a.hook.as_deref(), Some("cat >> /tmp/x"));
+    assert_eq!(a.hook_timeout, Duration::from_secs(3));
+    // The command line and the environment win.
+    let o = Overrides {
+        journal: Some(PathBuf::from("/cli/j.jsonl")),
+        ..Overrides::default()
+    };
+    let mut env = creds_only();
+    env.push(("NBWATCH_ALERT_HOOK", "logger nbwatch"));
+    let s = sb.resolve(&o, &env).unwrap();
+    assert_eq!(s.journal, Some(PathBuf::from("/cli/j.jsonl")));
+    assert_eq!(s.alerts.hook.as_deref(), Some("logger nbwatch"));
+    // Nothing configured: no journal, every alert on, bell and desktop on.
+    let bare = Sandbox::new();
+    let s = bare
+        .resolve(
+            &Overrides::default(),
+            &[
+                &creds_only()[..],
+                &[
+                    ("NBWATCH_REGION", "cn-north-4"),
+                    ("HUAWEICLOUD_SDK_PROJECT_ID", "abc"),
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap();
+    assert_eq!(s.journal, None);
+    assert_eq!(s.alerts, crate::alerts::AlertConfig::default());
+}
+
+#[test]
+fn a_mistake_in_the_alerts_table_names_its_line() {
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\n\n[profiles.p.alerts]\nbel = true\n");
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(e.to_string().contains(":5:"), "{e}");
+    assert!(e.problem.contains("unknown key `bel`"), "{e}");
+    assert!(e.fix.contains("did you mean `bell`?"), "{e}");
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\n[profiles.p.alerts]\nlease_lead = \"25h\"\n");
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(
+        e.problem
+            .contains("alerts.lease_lead 1500m is out of range"),
+        "{e}"
+    );
 }

@@ -299,10 +299,10 @@ impl Metrics {
         let slot = &self.cache[format.index()];
         // Held while rendering: two scrapes after a poll render once.
         let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((g, text)) = cached.as_ref() {
-            if *g == generation {
-                return text.clone();
-            }
+        if let Some((g, text)) = cached.as_ref()
+            && *g == generation
+        {
+            return text.clone();
         }
         // Sized from the last rendering: allocated once, not grown by doubling.
         let hint = cached.as_ref().map_or(0, |(_, t)| t.len());

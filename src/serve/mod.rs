@@ -19,11 +19,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use crate::api::{ListQuery, RetryPolicy};
+use crate::api::{Client, ListQuery};
 use crate::app;
-use crate::config::Settings;
 use crate::timefmt::now_ms;
-use crate::watch::{self, ClientSource, Command, Message, PollerConfig};
+use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
 pub use metrics::{Format, Metrics, Shared};
 pub use state::{Exporter, Health, Meter, Reason};
@@ -69,51 +68,58 @@ impl fmt::Display for ServeError {
 
 impl std::error::Error for ServeError {}
 
-/// Runs the exporter until SIGTERM or Ctrl-C. SIGHUP polls at once, which also
-/// resumes polling after an authentication failure (`systemctl reload`).
-pub async fn run(
-    settings: &Settings,
-    query: ListQuery,
-    args: &ServeArgs,
-) -> Result<(), ServeError> {
-    if !(args.max_age.is_finite() && args.max_age > 0.0) {
-        return Err(ServeError::Usage(format!(
+/// Everything the exporter needs, built from the settings by `run.rs`: the
+/// exporter itself knows nothing of configuration.
+pub struct Parts {
+    /// The dashboard's client: rate-limited to the budget.
+    pub client: Client,
+    pub query: ListQuery,
+    pub poller: PollerConfig,
+    pub timing: app::Timing,
+    pub listen: SocketAddr,
+    /// `/healthz` stays 200 while the data is younger than this.
+    pub max_age: Duration,
+    /// Where the data comes from, for the start-up line: `ENDPOINT for project P (profile X)`.
+    pub origin: String,
+}
+
+/// `--max-age` as a duration, or what to do about it.
+pub fn max_age(args: &ServeArgs) -> Result<Duration, String> {
+    if args.max_age.is_finite() && args.max_age > 0.0 {
+        Ok(Duration::from_secs_f64(args.max_age.min(1e9)))
+    } else {
+        Err(format!(
             "--max-age {} is not a positive number of seconds; fix: e.g. --max-age {DEFAULT_MAX_AGE_SECS}",
             args.max_age
-        )));
+        ))
     }
-    let max_age = Duration::from_secs_f64(args.max_age.min(1e9));
+}
 
-    // The dashboard's client: one retry inside a poll, every page under the budget.
-    let retry = RetryPolicy {
-        max_retries: 1,
-        ..RetryPolicy::default()
-    };
-    let client = crate::run::client(settings, retry)
-        .map_err(|e| ServeError::Usage(e.to_string()))?
-        .with_rate_limit(Some(settings.budget_per_minute));
+/// Runs the exporter until SIGTERM or Ctrl-C. SIGHUP polls at once, which also
+/// resumes polling after an authentication failure (`systemctl reload`).
+pub async fn run(parts: Parts) -> Result<(), ServeError> {
+    let Parts {
+        client,
+        query,
+        poller,
+        timing,
+        listen,
+        max_age,
+        origin,
+    } = parts;
     let meter_client = client.clone();
     let meter: Meter = Arc::new(move || meter_client.requests_sent());
-    let shared: Shared = Arc::new(RwLock::new(Exporter::new(
-        app::Settings {
-            interval: settings.interval,
-            stuck_after: settings.stuck_after,
-        },
-        meter,
-    )));
+    let shared: Shared = Arc::new(RwLock::new(Exporter::new(timing, meter)));
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| {
-            ServeError::Usage(format!(
-                "cannot listen on {}: {e}; fix: choose a free address with --listen",
-                args.listen
-            ))
-        })?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        ServeError::Usage(format!(
+            "cannot listen on {listen}: {e}; fix: choose a free address with --listen"
+        ))
+    })?;
     let local = listener
         .local_addr()
         .map_err(|e| ServeError::Runtime(format!("cannot read the listening address: {e}")))?;
-    announce(local, settings);
+    announce(local, &origin);
 
     let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
     let ctx = http::Ctx {
@@ -130,16 +136,8 @@ pub async fn run(
             .await
     });
 
-    let poller = watch::spawn(
-        Arc::new(ClientSource { client, query }),
-        PollerConfig {
-            interval: settings.interval,
-            fast_interval: settings.fast_interval,
-            budget_per_minute: settings.budget_per_minute,
-            ..PollerConfig::default()
-        },
-    );
-    tracing::info!(listen = %local, endpoint = %settings.endpoint, "exporter started");
+    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
+    tracing::info!(listen = %local, from = %origin, "exporter started");
     let result = poll_loop(poller, &shared, &metrics).await;
     let _ = stop_tx.send(true);
     match server.await {
@@ -152,12 +150,11 @@ pub async fn run(
 }
 
 /// One line on stdout saying where to scrape, then flushed: scripts and tests wait for it.
-fn announce(local: SocketAddr, settings: &Settings) {
+fn announce(local: SocketAddr, origin: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "nbwatch serve: listening on http://{local} (/metrics, /healthz); polling {} for project {} (profile {})",
-        settings.endpoint, settings.project_id, settings.profile
+        "nbwatch serve: listening on http://{local} (/metrics, /healthz); polling {origin}"
     );
     let _ = out.flush();
     if !local.ip().is_loopback() {
@@ -194,7 +191,7 @@ async fn poll_loop(
                 // Poll at the fast interval while an instance changes state, as the dashboard does.
                 if now_hot != hot {
                     hot = now_hot;
-                    let _ = poller.commands.send(Command::SetHot(hot));
+                    let _ = poller.commands.send(Control::SetHot(hot));
                 }
                 if snapshot {
                     let m = Arc::clone(metrics);
@@ -203,7 +200,7 @@ async fn poll_loop(
             }
             _ = signals.hup.recv() => {
                 tracing::info!("SIGHUP: polling now");
-                let _ = poller.commands.send(Command::RefreshNow);
+                let _ = poller.commands.send(Control::RefreshNow);
             }
             _ = signals.term.recv() => return Ok(()),
             _ = signals.int.recv() => return Ok(()),

@@ -113,10 +113,10 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    pub fn new(settings: app::Settings, requests: Meter) -> Exporter {
+    pub fn new(timing: app::Timing, requests: Meter) -> Exporter {
         Exporter {
-            app: App::new(settings),
-            stuck_after: settings.stuck_after,
+            app: App::new(timing),
+            stuck_after: timing.stuck_after,
             requests,
             poll_durations: Histogram::new(POLL_DURATION_BUCKETS),
             poll_errors: [0; Reason::ALL.len()],
@@ -159,7 +159,7 @@ impl Exporter {
                 self.poll_errors[Reason::of(&error).index()] += 1;
                 self.last_error = Some(error.to_string().replace(['\r', '\n'], " "));
                 self.app.record_requests(stats.requests_last_minute, now_ms);
-                let mut info = crate::dashboard::poll_error(&error, consecutive);
+                let mut info = app::PollErrorInfo::from_api(&error, consecutive);
                 info.next_retry_at_ms = next_in.map(|d| {
                     now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                 });

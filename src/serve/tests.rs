@@ -13,7 +13,7 @@ use crate::watch::{Message, Stats};
 
 fn exporter(requests: u64) -> Shared {
     Arc::new(RwLock::new(Exporter::new(
-        app::Settings {
+        app::Timing {
             interval: Duration::from_secs(5),
             stuck_after: Duration::from_secs(600),
         },

@@ -234,28 +234,28 @@ impl ListQuery {
         if i.codelab != self.codelab {
             return false;
         }
-        if let Some(u) = owner_only {
-            if i.user_info().id != u {
-                return false;
-            }
+        if let Some(u) = owner_only
+            && i.user_info().id != u
+        {
+            return false;
         }
         if self.status.is_some_and(|s| s != i.state) {
             return false;
         }
-        if let Some(n) = &self.name {
-            if !i.name.to_lowercase().contains(n.as_str()) {
-                return false;
-            }
+        if let Some(n) = &self.name
+            && !i.name.to_lowercase().contains(n.as_str())
+        {
+            return false;
         }
-        if let Some(p) = &self.pool_id {
-            if i.pool_info().is_none_or(|pool| pool.id != p) {
-                return false;
-            }
+        if let Some(p) = &self.pool_id
+            && i.pool_info().is_none_or(|pool| pool.id != p)
+        {
+            return false;
         }
-        if let Some(p) = &self.pool_name {
-            if i.pool_info().is_none_or(|pool| pool.name != p) {
-                return false;
-            }
+        if let Some(p) = &self.pool_name
+            && i.pool_info().is_none_or(|pool| pool.name != p)
+        {
+            return false;
         }
         if self.owner.as_deref().is_some_and(|o| i.user_info().id != o) {
             return false;
@@ -280,15 +280,15 @@ impl ListQuery {
         if self.id.as_deref().is_some_and(|x| i.id != x) {
             return false;
         }
-        if let Some(s) = &self.swr_path {
-            if render::swr_path(i.image_info()) != *s {
-                return false;
-            }
+        if let Some(s) = &self.swr_path
+            && render::swr_path(i.image_info()) != *s
+        {
+            return false;
         }
-        if let Some(d) = &self.description {
-            if !i.description_text().to_lowercase().contains(d.as_str()) {
-                return false;
-            }
+        if let Some(d) = &self.description
+            && !i.description_text().to_lowercase().contains(d.as_str())
+        {
+            return false;
         }
         if self
             .username

@@ -83,10 +83,10 @@ pub fn notebook(inst: &Instance, now: i64) -> Value {
                         "step": step,
                         "step_description": JobProgress::step_name(step),
                     });
-                    if *s == super::instance::Step::Failed {
-                        if let (Some(r), Some(m)) = (inst.fail_reason, p.as_object_mut()) {
-                            m.insert("description".into(), json!(r));
-                        }
+                    if *s == super::instance::Step::Failed
+                        && let (Some(r), Some(m)) = (inst.fail_reason, p.as_object_mut())
+                    {
+                        m.insert("description".into(), json!(r));
                     }
                     p
                 })
@@ -173,7 +173,7 @@ fn endpoints(inst: &Instance) -> Value {
             ),
             "ssh_keys": [kp],
             "key_pair_names": [kp],
-            "allowed_access_ips": if inst.seed % 2 == 0 {
+            "allowed_access_ips": if inst.seed.is_multiple_of(2) {
                 json!(["203.0.113.0/24", "198.51.100.7"])
             } else {
                 json!([])

@@ -20,12 +20,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-use super::Env;
+use super::Paint;
 use super::format::{clock, duration, fit, local_time, offset_label, width};
 use super::header::display_name;
 use super::table::lease_cell;
 use super::theme::status_symbol;
-use crate::api::model::{JobProgress, Status};
+use crate::api::model::{JobProgress, Notebook, Status};
 use crate::app::{App, Mode, Tracked};
 
 const LABEL: usize = 12;
@@ -37,7 +37,7 @@ pub fn inner(area: Rect) -> Rect {
         .inner(area)
 }
 
-pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let Some(tr) = app.selected() else {
         let block = Block::bordered()
@@ -90,17 +90,33 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
 }
 
 /// Every line of detail for `tr`, wrapped to `width` cells.
-pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static>> {
+pub fn lines(tr: &Tracked, app: &App, ctx: &Paint, width: u16) -> Vec<Line<'static>> {
     let mut d = Detail {
         out: Vec::new(),
         width: usize::from(width),
         ctx,
     };
-    let t = ctx.theme;
-    let now = ctx.now_ms;
-    let nb = &tr.notebook;
-    let dash = |s: &Option<String>| s.clone().filter(|s| !s.is_empty()).unwrap_or("–".into());
+    summary(&mut d, tr, app);
+    image(&mut d, &tr.notebook);
+    lease(&mut d, tr);
+    storage(&mut d, &tr.notebook);
+    progress(&mut d, &tr.notebook);
+    endpoints(&mut d, &tr.notebook);
+    ownership(&mut d, &tr.notebook);
+    history(&mut d, tr);
+    d.out
+}
 
+/// A value, or `–` when it is missing or empty.
+fn dash(s: &Option<String>) -> String {
+    s.clone().filter(|s| !s.is_empty()).unwrap_or("–".into())
+}
+
+/// Who and what: id, name, status with its age, failure, flavor, times.
+fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
+    let t = d.ctx.theme;
+    let now = d.ctx.now_ms;
+    let nb = &tr.notebook;
     d.kv("id", &dash(&nb.id), t.text);
     d.kv("name", &dash(&nb.name), t.text);
     let age = tr.time_in_status(now);
@@ -130,7 +146,10 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
     d.time("created", nb.create_at);
     d.time("updated", nb.update_at);
     d.kv("workspace", &dash(&nb.workspace_id), t.text);
+}
 
+fn image(d: &mut Detail<'_, '_>, nb: &Notebook) {
+    let t = d.ctx.theme;
     d.section("Image");
     match &nb.image {
         Some(img) => {
@@ -149,7 +168,14 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
         }
         None => d.kv("image", "–", t.muted),
     }
+}
 
+/// The auto-stop: when, and of what kind.
+fn lease(d: &mut Detail<'_, '_>, tr: &Tracked) {
+    let t = d.ctx.theme;
+    let ctx = d.ctx;
+    let now = ctx.now_ms;
+    let nb = &tr.notebook;
     d.section("Lease");
     match &nb.lease {
         Some(lease) if lease.enabled() => {
@@ -179,7 +205,10 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
         }
         _ => d.kv("lease", "auto-stop off", t.muted),
     }
+}
 
+fn storage(d: &mut Detail<'_, '_>, nb: &Notebook) {
+    let t = d.ctx.theme;
     d.section("Storage");
     match &nb.volume {
         Some(v) => {
@@ -220,7 +249,10 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
         }
         d.kv("data volume", &s, t.text);
     }
+}
 
+/// The steps of an operation in progress, in order.
+fn progress(d: &mut Detail<'_, '_>, nb: &Notebook) {
     if !nb.action_progress.is_empty() {
         d.section("Progress");
         let mut steps: Vec<&JobProgress> = nb.action_progress.iter().collect();
@@ -229,7 +261,10 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
             d.step(p);
         }
     }
+}
 
+fn endpoints(d: &mut Detail<'_, '_>, nb: &Notebook) {
+    let t = d.ctx.theme;
     d.section("Endpoints");
     if nb.endpoints.is_empty() {
         d.kv("endpoints", "none", t.muted);
@@ -254,7 +289,11 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
             d.kv("  allowed", &e.allowed_access_ips.join(", "), t.text);
         }
     }
+}
 
+/// Pool, user, billing, tags, the URL and the (masked) token.
+fn ownership(d: &mut Detail<'_, '_>, nb: &Notebook) {
+    let t = d.ctx.theme;
     d.section("Ownership");
     let named = |name: &Option<String>, id: &Option<String>| match (name, id) {
         (Some(n), Some(i)) => format!("{n} ({i})"),
@@ -296,7 +335,12 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
     if let Some(token) = nb.masked_token() {
         d.kv("token", &token, t.muted);
     }
+}
 
+/// The transitions seen this session, newest first.
+fn history(d: &mut Detail<'_, '_>, tr: &Tracked) {
+    let t = d.ctx.theme;
+    let ctx = d.ctx;
     d.section(&format!(
         "Seen this session ({})",
         offset_label(ctx.utc_offset)
@@ -312,13 +356,12 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Env, width: u16) -> Vec<Line<'static
         ),
         t.muted,
     )]);
-    d.out
 }
 
 struct Detail<'c, 'a> {
     out: Vec<Line<'static>>,
     width: usize,
-    ctx: &'c Env<'a>,
+    ctx: &'c Paint<'a>,
 }
 
 impl Detail<'_, '_> {
@@ -433,10 +476,10 @@ fn wrap_spans(spans: Vec<Span<'static>>, room: usize) -> Vec<Vec<Span<'static>>>
             let mut b = [0u8; 4];
             let w = width(c.encode_utf8(&mut b));
             if used + w > room && used > 0 {
-                if !cur.is_empty() {
-                    if let Some(line) = lines.last_mut() {
-                        line.push(Span::styled(std::mem::take(&mut cur), span.style));
-                    }
+                if !cur.is_empty()
+                    && let Some(line) = lines.last_mut()
+                {
+                    line.push(Span::styled(std::mem::take(&mut cur), span.style));
                 }
                 lines.push(Vec::new());
                 used = 0;
@@ -444,10 +487,10 @@ fn wrap_spans(spans: Vec<Span<'static>>, room: usize) -> Vec<Vec<Span<'static>>>
             cur.push(c);
             used += w;
         }
-        if !cur.is_empty() {
-            if let Some(line) = lines.last_mut() {
-                line.push(Span::styled(cur, span.style));
-            }
+        if !cur.is_empty()
+            && let Some(line) = lines.last_mut()
+        {
+            line.push(Span::styled(cur, span.style));
         }
     }
     lines

@@ -12,13 +12,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::Env;
+use super::Paint;
 use super::format::{duration, fit, width};
 use super::theme::status_symbol;
 use crate::api::model::Status;
 use crate::app::{App, Freshness};
 
-pub fn draw_header(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_header(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     buf.set_style(area, t.bar);
     let right = Line::from(freshness(app, ctx)).right_aligned();
@@ -29,7 +29,7 @@ pub fn draw_header(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
 }
 
 /// The left part, dropping the least useful pieces until it fits in `room` cells.
-fn source(ctx: &Env, room: usize) -> Vec<Span<'static>> {
+fn source(ctx: &Paint, room: usize) -> Vec<Span<'static>> {
     let t = ctx.theme;
     let s = ctx.source;
     let title = Span::styled(" nbwatch ", t.heading);
@@ -76,7 +76,7 @@ fn source(ctx: &Env, room: usize) -> Vec<Span<'static>> {
 }
 
 /// The right part: pause, freshness, errors.
-fn freshness(app: &App, ctx: &Env) -> Vec<Span<'static>> {
+fn freshness(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
     let t = ctx.theme;
     let now = ctx.now_ms;
     let mut spans = Vec::new();
@@ -149,7 +149,7 @@ fn freshness(app: &App, ctx: &Env) -> Vec<Span<'static>> {
     spans
 }
 
-pub fn draw_counts(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_counts(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     if !app.has_data() {
         return;
@@ -176,7 +176,7 @@ pub fn draw_counts(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     Line::from(right).right_aligned().render(area, buf);
 }
 
-fn per_status(app: &App, ctx: &Env) -> Vec<Span<'static>> {
+fn per_status(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
     let mut spans = vec![Span::raw(" ")];
     for (status, n) in app.status_counts() {
         let style = ctx.theme.status(status);
@@ -190,7 +190,7 @@ fn per_status(app: &App, ctx: &Env) -> Vec<Span<'static>> {
 }
 
 /// Five groups, for terminals too narrow for one entry per status.
-fn grouped(app: &App, ctx: &Env) -> Vec<Span<'static>> {
+fn grouped(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
     let t = ctx.theme;
     let mut g = [0usize; 5];
     for (s, n) in app.status_counts() {

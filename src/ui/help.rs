@@ -15,7 +15,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
-use super::Env;
+use super::Paint;
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::keys::{Context, bindings, keys_label};
@@ -51,7 +51,7 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub fn draw(buf: &mut Buffer, screen: Rect, app: &App, ctx: &Env) {
+pub fn draw(buf: &mut Buffer, screen: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let area = area(screen);
     let inner = inner(screen);

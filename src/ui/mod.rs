@@ -60,16 +60,16 @@ pub struct ViewContext {
 
 /// One frame's view of the context: the context plus the time of the frame.
 #[derive(Debug, Clone, Copy)]
-struct Env<'a> {
+struct Paint<'a> {
     now_ms: i64,
     theme: &'a Theme,
     source: &'a ViewContext,
     utc_offset: UtcOffset,
 }
 
-impl<'a> Env<'a> {
-    fn new(ctx: &'a ViewContext, now_ms: i64) -> Env<'a> {
-        Env {
+impl<'a> Paint<'a> {
+    fn new(ctx: &'a ViewContext, now_ms: i64) -> Paint<'a> {
+        Paint {
             now_ms,
             theme: &ctx.theme,
             source: ctx,
@@ -126,7 +126,7 @@ fn screen(area: Rect, app: &App) -> Screen {
 /// Draws the whole dashboard as of `now_ms`, and returns the geometry the state
 /// needs for paging, scrolling and mouse clicks: pass it to `App::set_viewport`.
 pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Viewport {
-    let env = Env::new(ctx, now_ms);
+    let env = Paint::new(ctx, now_ms);
     let area = frame.area();
     let s = screen(area, app);
     let buf = frame.buffer_mut();
@@ -151,10 +151,10 @@ pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Vie
 /// The same geometry `draw` returns, without drawing: for handling input before
 /// the first frame or right after a resize.
 pub fn viewport(area: Rect, app: &App, ctx: &ViewContext, now_ms: i64) -> Viewport {
-    layout(&screen(area, app), area, app, &Env::new(ctx, now_ms))
+    layout(&screen(area, app), area, app, &Paint::new(ctx, now_ms))
 }
 
-fn layout(s: &Screen, area: Rect, app: &App, env: &Env) -> Viewport {
+fn layout(s: &Screen, area: Rect, app: &App, env: &Paint) -> Viewport {
     let detail = s.detail.map(detail::inner).unwrap_or_default();
     Viewport {
         table_body: s.table.map(table::body).unwrap_or_default(),

@@ -14,7 +14,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
-use super::Env;
+use super::Paint;
 use super::format::fit;
 use super::header::display_name;
 use super::theme::status_symbol;
@@ -22,7 +22,7 @@ use crate::app::Picker;
 
 const WIDTH: u16 = 36;
 
-pub fn draw(buf: &mut Buffer, screen: Rect, picker: &Picker, ctx: &Env) {
+pub fn draw(buf: &mut Buffer, screen: Rect, picker: &Picker, ctx: &Paint) {
     let t = ctx.theme;
     let rows = picker.entries.len() as u16;
     let area = screen.centered(

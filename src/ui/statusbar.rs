@@ -12,13 +12,13 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::Env;
+use super::Paint;
 use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
 use crate::app::keys::hints;
 use crate::app::{App, EventKind, Freshness, Mode};
 
-pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let now = ctx.now_ms;
     let poll = app.poll();
@@ -41,8 +41,13 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
     match (app.freshness(now), error) {
         (Freshness::AuthStopped { .. }, Some(e)) => {
             left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            // How long ago, so "nothing since" is visible and checkable.
+            let since = poll
+                .last_error_at_ms
+                .map(|at| format!(" {} ago", duration(now.saturating_sub(at))))
+                .unwrap_or_default();
             left.push(Span::styled(
-                " · polling stopped so the AK is not locked · press r to retry",
+                format!(" · polling stopped{since} so the AK is not locked · press r to retry"),
                 t.warn.add_modifier(Modifier::BOLD),
             ));
             push_request_id(&mut left, e.request_id.as_deref(), ctx);
@@ -125,20 +130,20 @@ fn schedule(poll: &crate::app::PollState) -> String {
 /// Whole seconds, rounded (the interval may be fractional, e.g. 1.5 s).
 fn secs(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    if ms < 10_000 && ms % 1000 != 0 {
+    if ms < 10_000 && !ms.is_multiple_of(1000) {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}s", (ms + 500) / 1000)
     }
 }
 
-fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Env) {
+fn push_request_id(spans: &mut Vec<Span<'static>>, id: Option<&str>, ctx: &Paint) {
     if let Some(id) = id {
         spans.push(Span::styled(format!(" · request {id}"), ctx.theme.muted));
     }
 }
 
-pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
     if matches!(app.mode(), Mode::Filter) {

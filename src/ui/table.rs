@@ -16,7 +16,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget, Wrap};
 
-use super::Env;
+use super::Paint;
 use super::format::{duration, fit};
 use super::header::display_name;
 use super::theme::status_symbol;
@@ -97,7 +97,7 @@ fn layout_columns(width: u16) -> Vec<(Column, u16)> {
     widths
 }
 
-fn block<'a>(app: &App, ctx: &Env) -> Block<'a> {
+fn block<'a>(app: &App, ctx: &Paint) -> Block<'a> {
     let t = ctx.theme;
     let sort = app.sort();
     let arrow = if sort.descending { "▼" } else { "▲" };
@@ -127,7 +127,7 @@ fn block<'a>(app: &App, ctx: &Env) -> Block<'a> {
 }
 
 /// `filter: name ~ "bert" · status RUNNING, STOPPED · problems only`, or nothing.
-pub fn filter_summary(app: &App, ctx: &Env) -> Option<Line<'static>> {
+pub fn filter_summary(app: &App, ctx: &Paint) -> Option<Line<'static>> {
     let f = app.filter();
     if !f.is_active() {
         return None;
@@ -161,7 +161,7 @@ pub fn body(area: Rect) -> Rect {
     }
 }
 
-pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Env) {
+pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let block = block(app, ctx);
     let inner = block.inner(area);
@@ -215,7 +215,7 @@ fn row<'a>(
     cols: &[(Column, u16)],
     selected: bool,
     stuck_after: i64,
-    ctx: &Env,
+    ctx: &Paint,
 ) -> Row<'a> {
     let t = ctx.theme;
     let now = ctx.now_ms;
@@ -277,7 +277,7 @@ fn short_flavor(f: &str) -> &str {
 }
 
 /// The lease countdown and its colour: yellow under 10 minutes, red under 2.
-pub fn lease_cell(tr: &Tracked, ctx: &Env) -> (String, Style) {
+pub fn lease_cell(tr: &Tracked, ctx: &Paint) -> (String, Style) {
     let t = ctx.theme;
     match tr.lease_remaining_ms(ctx.now_ms) {
         Some(r) if r < 0 => ("overdue".into(), t.error),
@@ -294,7 +294,7 @@ pub fn lease_cell(tr: &Tracked, ctx: &Env) -> (String, Style) {
     }
 }
 
-fn empty_message(app: &App, ctx: &Env) -> Vec<Line<'static>> {
+fn empty_message(app: &App, ctx: &Paint) -> Vec<Line<'static>> {
     let t = ctx.theme;
     if !app.has_data() {
         return match app.freshness(ctx.now_ms) {

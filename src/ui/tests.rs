@@ -10,7 +10,7 @@ use ratatui::style::{Color, Modifier};
 
 use super::*;
 use crate::app::fixtures::{self, HOUR, MIN, NOW};
-use crate::app::{App, PollErrorInfo, Settings};
+use crate::app::{App, PollErrorInfo};
 
 fn context() -> ViewContext {
     ViewContext {
@@ -55,7 +55,7 @@ impl View {
 
 /// Data fetched 3 s before the frame.
 fn loaded() -> App {
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
     app.record_requests(6, NOW - 3_000);
     app
@@ -180,7 +180,7 @@ fn dashboard_200x50_puts_the_detail_beside() {
 #[test]
 fn loading_80x24() {
     let v = View::new(NOW);
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     let term = v.render(&mut app, 80, 24);
     snap("loading_80x24", &term);
     find(term.backend().buffer(), "Loading notebook instances…");
@@ -189,7 +189,7 @@ fn loading_80x24() {
 #[test]
 fn empty_project_80x24() {
     let v = View::new(NOW);
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(Vec::new(), NOW - 1_000);
     let term = v.render(&mut app, 80, 24);
     snap("empty_project_80x24", &term);
@@ -247,7 +247,7 @@ fn error_keeps_the_last_data_120x40() {
 #[test]
 fn first_poll_failed_80x24() {
     let v = View::new(NOW);
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_error(
         PollErrorInfo {
             status: None,
@@ -287,10 +287,7 @@ fn auth_stop_says_why_and_how_to_resume_80x24() {
     let buf = term.backend().buffer();
     assert_eq!(fg_at(buf, "✗ 401 APIGW.0301 · polling stopped"), Color::Red);
     assert_eq!(
-        fg_at(
-            buf,
-            "polling stopped so the AK is not locked · press r to retry"
-        ),
+        fg_at(buf, "polling stopped 5s ago so the AK is not locked"),
         Color::Yellow
     );
 }
@@ -528,7 +525,7 @@ fn tiny_and_odd_terminals_do_not_panic() {
 #[test]
 fn ten_thousand_instances_render_the_visible_rows() {
     let v = View::new(NOW);
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
     key(&mut app, 'G');
     let term = v.render(&mut app, 120, 40);
@@ -541,7 +538,7 @@ fn ten_thousand_instances_render_the_visible_rows() {
 #[ignore = "timing: run with --release -- --ignored --nocapture"]
 fn perf_frame_over_10k() {
     let v = View::new(NOW);
-    let mut app = App::new(Settings::default());
+    let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     app.set_viewport(viewport(Rect::new(0, 0, 200, 50), &app, &v.ctx, NOW));

@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{ApiError, Client, ListQuery, Listing};
+use crate::defaults;
 
 /// Something that can list every instance.
 pub trait Source: Send + Sync + 'static {
@@ -64,7 +65,7 @@ impl Source for ClientSource {
 
 /// What the app can ask of the poller.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub enum Control {
     /// Poll now (also resumes after an authentication failure).
     RefreshNow,
     /// Stop or restart polling.
@@ -126,10 +127,10 @@ pub struct PollerConfig {
 impl Default for PollerConfig {
     fn default() -> Self {
         PollerConfig {
-            interval: Duration::from_secs(5),
-            fast_interval: Duration::from_secs(2),
-            budget_per_minute: 600,
-            max_backoff: Duration::from_secs(60),
+            interval: defaults::INTERVAL,
+            fast_interval: defaults::FAST_INTERVAL,
+            budget_per_minute: defaults::BUDGET_PER_MINUTE,
+            max_backoff: defaults::MAX_BACKOFF,
         }
     }
 }
@@ -139,7 +140,7 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
 
 /// A running poller.
 pub struct Handle {
-    pub commands: mpsc::UnboundedSender<Command>,
+    pub commands: mpsc::UnboundedSender<Control>,
     pub messages: mpsc::UnboundedReceiver<Message>,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -311,7 +312,7 @@ type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + S
 async fn run(
     source: Arc<dyn Source>,
     cfg: PollerConfig,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut commands: mpsc::UnboundedReceiver<Control>,
     messages: mpsc::UnboundedSender<Message>,
 ) {
     let start = Instant::now();
@@ -370,23 +371,23 @@ async fn run(
             }
             cmd = commands.recv() => match cmd {
                 None => return,
-                Some(Command::RefreshNow) => {
+                Some(Control::RefreshNow) => {
                     st.auth_stopped = false;
                     forced = true;
                     due = Instant::now();
                 }
-                Some(Command::SetPaused(p)) => {
+                Some(Control::SetPaused(p)) => {
                     st.paused = p;
                     if !p { due = due.min(Instant::now() + st.base_interval()); }
                 }
-                Some(Command::SetInterval(d)) => {
+                Some(Control::SetInterval(d)) => {
                     let d = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
                     let old = st.base_interval();
                     st.cfg.interval = d;
                     // Bring the next poll forward when the interval shrank.
                     if st.base_interval() < old { due = due.min(Instant::now() + st.base_interval()); }
                 }
-                Some(Command::SetHot(h)) => {
+                Some(Control::SetHot(h)) => {
                     if h != st.hot {
                         st.hot = h;
                         if h && st.consecutive_failures == 0 { due = due.min(Instant::now() + st.base_interval()); }
@@ -550,7 +551,7 @@ mod tests {
             1,
             "no request while stopped"
         );
-        h.commands.send(Command::RefreshNow).unwrap();
+        h.commands.send(Control::RefreshNow).unwrap();
         let (m, _) = next_outcome(&mut h).await;
         assert!(matches!(m, Message::Snapshot { .. }));
         assert_eq!(src.requests.load(Ordering::SeqCst), 2);
@@ -560,15 +561,15 @@ mod tests {
     async fn pause_stops_polling_and_refresh_never_overlaps() {
         let (mut h, src) = start(vec![], 1, PollerConfig::default());
         next_outcome(&mut h).await;
-        h.commands.send(Command::SetPaused(true)).unwrap();
+        h.commands.send(Control::SetPaused(true)).unwrap();
         tokio::time::sleep(Duration::from_secs(120)).await;
         assert_eq!(src.requests.load(Ordering::SeqCst), 1);
-        h.commands.send(Command::SetPaused(false)).unwrap();
+        h.commands.send(Control::SetPaused(false)).unwrap();
         next_outcome(&mut h).await;
         // Many refreshes while a poll is in flight start no second poll.
         let _ = h.messages.recv().await; // Started
         for _ in 0..5 {
-            h.commands.send(Command::RefreshNow).unwrap();
+            h.commands.send(Control::RefreshNow).unwrap();
         }
         let before = src.requests.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -589,7 +590,7 @@ mod tests {
         assert!(!stats_of(&m).fast);
         // An instance starts moving: the next poll comes at the fast interval,
         // counted from the last one, not after the rest of the normal one.
-        h.commands.send(Command::SetHot(true)).unwrap();
+        h.commands.send(Control::SetHot(true)).unwrap();
         let (m, t2) = next_outcome(&mut h).await;
         assert_eq!(
             t2 - t1,
@@ -606,7 +607,7 @@ mod tests {
         let (_, t3) = next_outcome(&mut h).await;
         assert_eq!(t3 - t2, Duration::from_millis(2100));
         // Everything settled: back to the normal interval.
-        h.commands.send(Command::SetHot(false)).unwrap();
+        h.commands.send(Control::SetHot(false)).unwrap();
         let (_, t4) = next_outcome(&mut h).await;
         let (m, t5) = next_outcome(&mut h).await;
         assert_eq!(t4 - t3, Duration::from_millis(2100), "already planned");
@@ -621,7 +622,7 @@ mod tests {
             ..Default::default()
         };
         let (mut h, _) = start(vec![], 40, cfg);
-        h.commands.send(Command::SetHot(true)).unwrap();
+        h.commands.send(Control::SetHot(true)).unwrap();
         let mut outcomes = vec![];
         for _ in 0..12 {
             outcomes.push(next_outcome(&mut h).await);
@@ -710,7 +711,7 @@ mod tests {
         let (mut h, _) = start(vec![], 200, cfg);
         let (_, t1) = next_outcome(&mut h).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        h.commands.send(Command::RefreshNow).unwrap();
+        h.commands.send(Control::RefreshNow).unwrap();
         let (_, t2) = next_outcome(&mut h).await;
         assert_eq!(t2 - t1, Duration::from_millis(3100));
     }

@@ -10,8 +10,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nbwatch::sim::{self, SimConfig, SimHandle};
@@ -25,26 +24,20 @@ pub const WAIT: Duration = Duration::from_secs(15);
 const WRAPPER: &str = r#"b=$(stty -g); "$0" "$@"; c=$?; printf '\r\nEXIT=%s\r\n' "$c"; stty -a; if [ "$(stty -g)" = "$b" ]; then echo TTY-SAME; else echo TTY-CHANGED; fi; exit "$c""#;
 
 /// A directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("nbwatch-e2e-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix(&format!("nbwatch-e2e-{tag}-"))
+                .tempdir()
+                .expect("create temp dir"),
+        )
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 

@@ -1,11 +1,10 @@
 //! HTTP tests of the simulator's listing semantics: paging, filters, sorting,
 //! validation errors, gateway 404s and request ids.
-mod sim_common;
 
 use std::collections::BTreeSet;
 
+use crate::support::sim::*;
 use serde_json::Value;
-use sim_common::*;
 
 #[tokio::test]
 async fn pages_follow_the_reference_shape() {

@@ -1,10 +1,9 @@
 //! HTTP tests of the simulator's gateway authentication.
-mod sim_common;
 
+use crate::support::sim::*;
 use nbwatch::api::sign::{self, AkSk, RequestParts};
 use nbwatch::secret::Secret;
 use nbwatch::sim::{DEMO_TOKEN, SimConfig};
-use sim_common::*;
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now()

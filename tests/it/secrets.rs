@@ -4,20 +4,16 @@
 //! level, the dashboard's screen and every raw byte written to the terminal. Through
 //! success, authentication errors, server faults, broken bodies and a forced panic.
 
-mod reliability_common;
-mod sim_common;
-
-#[path = "common/pty.rs"]
-mod pty;
+use crate::support::pty;
 
 use std::time::Duration;
 
+use crate::support::home::{BIN, Home, Out, nbwatch};
 use nbwatch::api::model::mask_secret;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{Auth, Client, ClientOptions, ListQuery};
 use nbwatch::secret::Secret;
 use nbwatch::sim::{Fault, SimConfig, SimHandle};
-use reliability_common::{BIN, Home, Out, nbwatch};
 
 const AK: &str = "AKLEAKCANARY7Q2W9E4R";
 const SK: &str = "SKleakCanary-5f1d8c2b9a7e4d3c6b0a-do-not-print";
@@ -42,12 +38,12 @@ impl Fixture {
             .enable_all()
             .build()
             .unwrap();
-        let sim = rt.block_on(sim_common::start(SimConfig {
+        let sim = rt.block_on(crate::support::sim::start(SimConfig {
             instances: 8,
             ak: AK.into(),
             sk: Secret::new(SK),
             token: Secret::new(IAM_TOKEN),
-            ..SimConfig::manual_at(sim_common::T0)
+            ..SimConfig::manual_at(crate::support::sim::T0)
         }));
         // The tokens a signed request sees, security token included (temporary credentials).
         let listing = rt
@@ -334,9 +330,16 @@ fn the_dashboard_after_a_401_shows_no_secret() {
     dashboard(&fx, &temporary_creds(WRONG_SK), &[], |t| {
         let mut screens = vec![t.wait_text("401", Duration::from_secs(15))];
         // Ask again (one more request), then quit.
+        // Once the stop is a second old, r's answer shows as a new stop.
+        t.wait_for("the stop ages", Duration::from_secs(15), |s| {
+            s.contains("polling stopped") && !s.contains("polling stopped 0s ago")
+        });
         t.send("r");
-        std::thread::sleep(Duration::from_millis(300));
-        screens.push(t.screen());
+        screens.push(
+            t.wait_for("the retry's answer", Duration::from_secs(15), |s| {
+                s.contains("polling stopped 0s ago")
+            }),
+        );
         t.send("q");
         screens
     });

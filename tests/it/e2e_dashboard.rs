@@ -3,15 +3,13 @@
 //! that the terminal is given back (alternate screen left, cursor shown, mouse off,
 //! cooked mode with echo) however the dashboard ends: `q`, SIGTERM, SIGHUP, a panic.
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::dash::{
+use crate::support::dash::{
     Dash, Launch, Sim, WAIT, row_marked, row_of, row_status, table_rows, title_counts, title_line,
 };
-use common::pty::{self, find_col, rows_text};
+use crate::support::pty::{self, find_col, rows_text};
 use nbwatch::api::model::Status;
 use nbwatch::app::keys::{KEYMAP, keys_label};
 use nbwatch::sim::Fault;
@@ -387,6 +385,15 @@ fn a_failing_service_keeps_the_last_data_and_recovers_unattended() {
     f.assert_restored();
 }
 
+/// Seconds in the status bar's `polling stopped Ns ago` (0 when absent).
+fn stopped_secs_ago(screen: &str) -> u64 {
+    screen
+        .split("polling stopped ")
+        .skip(1)
+        .find_map(|rest| rest.split("s ago").next()?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn a_wrong_secret_stops_polling_until_r() {
     let sim = Sim::manual(false);
@@ -406,7 +413,7 @@ fn a_wrong_secret_stops_polling_until_r() {
         "the bar says what failed: {bar}"
     );
     assert!(
-        bar.contains("polling stopped so the AK is not locked"),
+        bar.contains("polling stopped 0s ago so the AK is not locked"),
         "and why it stopped: {bar}"
     );
     assert!(s.lines().next().unwrap().contains("no data yet"), "{s}");
@@ -415,14 +422,21 @@ fn a_wrong_secret_stops_polling_until_r() {
         "the SK never reaches the screen"
     );
     assert_eq!(sim.handle.request_count(), 1);
-    // Several intervals pass: nothing is sent (five bad signatures lock an AK).
-    std::thread::sleep(Duration::from_millis(3_500));
+    // Several 1 s intervals pass on the dashboard's own clock, which says how
+    // long ago it stopped: nothing is sent (five bad signatures lock an AK).
+    d.wait("three intervals since the stop", |s| {
+        stopped_secs_ago(s) >= 3
+    });
     assert_eq!(sim.handle.request_count(), 1, "polling did not stop");
 
     d.send("r");
     sim.wait_requests(2);
-    d.wait("the auth stop again", |s| s.contains("polling stopped"));
-    std::thread::sleep(Duration::from_millis(2_500));
+    d.wait("the auth stop again", |s| {
+        s.contains("polling stopped") && stopped_secs_ago(s) < 3
+    });
+    d.wait("two intervals since the second stop", |s| {
+        stopped_secs_ago(s) >= 2
+    });
     assert_eq!(sim.handle.request_count(), 2, "r sends exactly one request");
     d.send("q");
     let f = d.finish();
@@ -440,7 +454,7 @@ fn no_color_keeps_statuses_apart_by_symbol() {
     let symbols: BTreeSet<&str> = rows
         .iter()
         .filter_map(|r| {
-            common::dash::SYMBOLS
+            crate::support::dash::SYMBOLS
                 .iter()
                 .find(|sym| r.split_whitespace().any(|w| w == **sym))
         })
@@ -496,7 +510,7 @@ fn status_colours(d: &Dash) -> Vec<(String, vt100::Color)> {
             else {
                 continue;
             };
-            let col = common::dash::SYMBOLS
+            let col = crate::support::dash::SYMBOLS
                 .iter()
                 .find_map(|sym| find_col(line, &format!("{sym} {st}")));
             if let Some(cell) = col.and_then(|c| sc.cell(u16::try_from(r).unwrap(), c)) {

@@ -1,17 +1,15 @@
 //! `nbwatch list` as a user runs it: the real binary, a clean environment, and a
 //! simulator in this test process on a loopback port.
-mod reliability_common;
-mod sim_common;
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::home::Home;
+use crate::support::sim::*;
 use nbwatch::api::model::mask_secret;
 use nbwatch::sim::{Fault, SimHandle};
-use reliability_common::Home;
 use serde_json::Value;
-use sim_common::*;
 
 struct Out {
     code: i32,
@@ -49,7 +47,7 @@ async fn nbwatch(args: &[&str], env: &[(&str, &str)]) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home.0)
+        .env("HOME", home.path())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

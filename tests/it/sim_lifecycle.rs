@@ -1,13 +1,12 @@
 //! HTTP tests of the living data: a driven clock moves instances through their
 //! lifecycle, the same seed replays the same history, the demo is lively, and a
 //! population of 10,000 is served.
-mod sim_common;
 
 use std::time::{Duration, Instant};
 
+use crate::support::sim::*;
 use nbwatch::sim::SimConfig;
 use serde_json::Value;
-use sim_common::*;
 
 async fn by_id(sim: &nbwatch::sim::SimHandle, id: &str) -> Option<Value> {
     let r = list(sim, &[("id", id)]).await;

@@ -4,21 +4,19 @@
 //! command) and what the dashboard state makes of them (last good data kept,
 //! freshness failing, then fresh again).
 
-mod sim_common;
-
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::sim::*;
 use nbwatch::api::model::Status;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{ApiError, Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use nbwatch::app::{self, App, Freshness};
 use nbwatch::secret::Secret;
 use nbwatch::sim::{Fault, SimConfig, SimHandle};
-use nbwatch::watch::{self, ClientSource, Command, Handle, Message, PollerConfig};
-use sim_common::*;
+use nbwatch::watch::{self, ClientSource, Control, Handle, Message, PollerConfig};
 
 /// The poll interval of these tests; backoff doubles it per failure.
 const INTERVAL: Duration = Duration::from_millis(40);
@@ -101,7 +99,7 @@ async fn outcome(h: &mut Handle) -> Message {
 }
 
 /// The dashboard's side: applies poller messages to the state as the event loop does,
-/// on a clock that starts at `sim_common::T0` and moves with real time.
+/// on a clock that starts at `crate::support::sim::T0` and moves with real time.
 struct Dash {
     app: App,
     started: std::time::Instant,
@@ -110,7 +108,7 @@ struct Dash {
 impl Dash {
     fn new() -> Dash {
         Dash {
-            app: App::new(app::Settings {
+            app: App::new(app::Timing {
                 interval: INTERVAL,
                 stuck_after: Duration::from_secs(600),
             }),
@@ -137,8 +135,10 @@ impl Dash {
                 ..
             } => {
                 self.app.record_requests(stats.requests_last_minute, now);
-                self.app
-                    .apply_error(nbwatch::dashboard::poll_error(error, *consecutive), now);
+                self.app.apply_error(
+                    nbwatch::app::PollErrorInfo::from_api(error, *consecutive),
+                    now,
+                );
             }
         }
     }
@@ -241,7 +241,7 @@ async fn fault_matrix_case(specs: &[&str], n: u32, page_size: u32) -> FaultRun {
 }
 
 async fn start_sim(instances: usize) -> SimHandle {
-    sim_common::start(SimConfig {
+    crate::support::sim::start(SimConfig {
         instances,
         ..SimConfig::manual_at(T0)
     })
@@ -413,7 +413,7 @@ async fn a_refused_connection_backs_off_until_the_server_comes_up() {
     }
     assert_eq!(waits, doubling(3));
     // The server comes up on that port: the next poll succeeds on its own.
-    let sim = sim_common::start(SimConfig {
+    let sim = crate::support::sim::start(SimConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         instances: 3,
         ..SimConfig::manual_at(T0)
@@ -735,7 +735,7 @@ async fn pause_holds_polling_through_a_fault_and_refresh_resumes_at_once() {
     let sim = start_sim(4).await;
     let mut h = start(sim_client(&sim), query(50));
     assert!(matches!(outcome(&mut h).await, Message::Snapshot { .. }));
-    h.commands.send(Command::SetPaused(true)).unwrap();
+    h.commands.send(Control::SetPaused(true)).unwrap();
     // Let any poll that was already due finish, then count.
     tokio::time::sleep(Duration::from_millis(150)).await;
     while h.messages.try_recv().is_ok() {}
@@ -744,7 +744,7 @@ async fn pause_holds_polling_through_a_fault_and_refresh_resumes_at_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sim.request_count(), before, "no request while paused");
     sim.clear_faults();
-    h.commands.send(Command::SetPaused(false)).unwrap();
+    h.commands.send(Control::SetPaused(false)).unwrap();
     assert!(matches!(outcome(&mut h).await, Message::Snapshot { .. }));
 }
 

@@ -3,10 +3,7 @@
 //! stderr that names the file and line (where one line is to blame) and the fix,
 //! nothing on stdout, and never a panic or a backtrace (RUST_BACKTRACE=1 is set).
 
-mod reliability_common;
-mod sim_common;
-
-use reliability_common::{Home, Out, nbwatch};
+use crate::support::home::{Home, Out, nbwatch};
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
@@ -255,7 +252,7 @@ fn a_wrong_type_or_misplaced_secret_is_never_quoted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_file_readable_by_others_that_holds_a_secret_is_warned_about() {
-    let sim = sim_common::manual(3).await;
+    let sim = crate::support::sim::manual(3).await;
     let (ak, sk) = sim.credentials();
     let text = format!(
         "[profiles.default]\nendpoint = \"{}\"\nproject_id = \"{}\"\nak = \"{ak}\"\nsk = \"{}\"\n",

@@ -2,18 +2,16 @@
 //! manual-clock simulator (seed 1, 12 instances, at T0) polled through the real
 //! client, the poller's messages applied at fixed times, both formats rendered.
 //! Any change to a name, label, value or format shows up as a snapshot diff.
-mod sim_common;
-
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::support::sim::*;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, RetryPolicy};
 use nbwatch::app;
 use nbwatch::serve::{Exporter, Format, Metrics};
 use nbwatch::sim::{Fault, SimHandle};
 use nbwatch::watch::{Message, Stats};
-use sim_common::*;
 
 fn client(sim: &SimHandle) -> Client {
     let (ak, sk) = sim.credentials();
@@ -36,7 +34,7 @@ async fn golden_metrics_for_a_fixed_simulator_population() {
     let client = client(&sim);
     let meter = client.clone();
     let shared = Arc::new(RwLock::new(Exporter::new(
-        app::Settings {
+        app::Timing {
             interval: Duration::from_secs(5),
             stuck_after: Duration::from_secs(600),
         },

@@ -1,18 +1,15 @@
 //! `nbwatch serve` as an operator runs it: the real binary in a clean environment,
 //! polling a simulator in this test process, scraped over HTTP.
-mod reliability_common;
-mod sim_common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::home::{BIN, Home};
+use crate::support::sim::*;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, RetryPolicy};
 use nbwatch::sim::{Fault, SimHandle};
-use reliability_common::{BIN, Home};
-use sim_common::*;
 
 /// A running `nbwatch serve`, killed when dropped.
 struct Serve {

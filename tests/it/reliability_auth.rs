@@ -3,25 +3,22 @@
 //! until the user asks again (five bad signatures would lock the AK); a clock off by
 //! more than 15 minutes is named as such; an invalid IAM token is named as such.
 
-mod reliability_common;
-mod sim_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::home::{Home, Out, nbwatch};
+use crate::support::sim::T0;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{ApiError, Auth, Client, ClientOptions, ListQuery, RetryPolicy};
 use nbwatch::app::{self, App, Freshness};
 use nbwatch::secret::Secret;
 use nbwatch::sim::{SimConfig, SimHandle};
-use nbwatch::watch::{self, ClientSource, Command, Handle, Message, PollerConfig};
-use reliability_common::{Home, Out, nbwatch};
-use sim_common::T0;
+use nbwatch::watch::{self, ClientSource, Control, Handle, Message, PollerConfig};
 
 const INTERVAL: Duration = Duration::from_millis(40);
 
 async fn sim() -> SimHandle {
-    sim_common::start(SimConfig {
+    crate::support::sim::start(SimConfig {
         instances: 6,
         ..SimConfig::manual_at(T0)
     })
@@ -43,7 +40,7 @@ fn right(sim: &SimHandle) -> Auth {
 
 /// A poller as the dashboard builds it (one retry per poll), polling every 40 ms.
 fn poller(sim: &SimHandle, auth: Auth, clock_offset_secs: i64) -> Handle {
-    sim_common::init();
+    crate::support::sim::init();
     let mut o = ClientOptions::new(sim.endpoint(), sim.project_id(), auth);
     o.retry = RetryPolicy {
         max_retries: 1,
@@ -94,11 +91,11 @@ async fn expect_auth_stop(h: &mut Handle, consecutive: u32) -> ApiError {
     assert_eq!(error.status(), Some(401), "{error}");
     assert_eq!(c, consecutive);
     assert_eq!(next_in, None, "polling stops: no next poll is scheduled");
-    let mut app = App::new(app::Settings {
+    let mut app = App::new(app::Timing {
         interval: INTERVAL,
         stuck_after: Duration::from_secs(600),
     });
-    app.apply_error(nbwatch::dashboard::poll_error(&error, c), T0);
+    app.apply_error(nbwatch::app::PollErrorInfo::from_api(&error, c), T0);
     assert_eq!(app.freshness(T0), Freshness::AuthStopped { age_ms: None });
     let shown = app.poll().last_error.clone().unwrap();
     assert!(shown.auth);
@@ -118,7 +115,7 @@ async fn one_request_then_stop(auth: Auth) -> ApiError {
     assert_eq!(sim.request_count(), 1, "exactly one request");
     assert!(h.messages.try_recv().is_err(), "no further poll started");
     // The user presses r: one more attempt, and it stops again.
-    h.commands.send(Command::RefreshNow).unwrap();
+    h.commands.send(Control::RefreshNow).unwrap();
     expect_auth_stop(&mut h, 2).await;
     tokio::time::sleep(INTERVAL * 10).await;
     assert_eq!(sim.request_count(), 2);

@@ -4,32 +4,27 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_nbwatch");
 
 /// A fresh, empty HOME, removed afterwards.
-pub struct Home(pub PathBuf);
+pub struct Home(tempfile::TempDir);
 
 impl Home {
     pub fn new(tag: &str) -> Home {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nbwatch-rel-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("nbwatch-rel-{tag}-"))
+            .tempdir()
+            .unwrap();
         Home(dir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     pub fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
+        self.0.path().join(rel)
     }
 
     pub fn str(&self, rel: &str) -> String {
@@ -63,14 +58,8 @@ impl Home {
             }
         }
         let mut s = String::new();
-        walk(&self.0, &mut s);
+        walk(self.0.path(), &mut s);
         s
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -1,11 +1,10 @@
 //! HTTP tests of fault injection: each fault answered as specified, switched at
 //! start, through the handle, and through the control endpoint.
-mod sim_common;
 
 use std::time::{Duration, Instant};
 
+use crate::support::sim::*;
 use nbwatch::sim::{Fault, SimConfig};
-use sim_common::*;
 
 fn faults(specs: &[&str]) -> Vec<Fault> {
     specs.iter().map(|s| s.parse().unwrap()).collect()

@@ -1,11 +1,11 @@
 //! The client over real HTTP against the in-process simulator: paging, every
 //! filter, and every error a user can meet, each with its typed error, hint and
 //! the number of requests the server actually saw.
-mod sim_common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::support::sim::*;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{
     ApiError, Auth, Client, ClientOptions, ListQuery, Listing, PageSize, RetryPolicy,
@@ -14,7 +14,6 @@ use nbwatch::api::{
 use nbwatch::secret::Secret;
 use nbwatch::sim::{Fault, SimConfig, SimHandle};
 use serde_json::Value;
-use sim_common::*;
 
 /// A population big enough for several pages at every page size.
 const POPULATION: usize = 237;

@@ -6,8 +6,6 @@
 //! Case counts are bounded so the whole file runs in a few seconds.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use nbwatch::api::client::parse_http_date;
 use nbwatch::api::error::parse_error_body;
@@ -149,7 +147,9 @@ proptest! {
         let s = sign::sdk_date(t);
         let months = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"];
         let m: usize = s[4..6].parse().unwrap();
-        let http = format!("Mon, {} {} {} {}:{}:{} GMT", &s[6..8], months[m - 1], &s[0..4], &s[9..11], &s[11..13], &s[13..15]);
+        // A real server names the right weekday, and the parser checks it.
+        let weekday = time::OffsetDateTime::from_unix_timestamp(t).unwrap().weekday().to_string();
+        let http = format!("{}, {} {} {} {}:{}:{} GMT", &weekday[..3], &s[6..8], months[m - 1], &s[0..4], &s[9..11], &s[11..13], &s[13..15]);
         prop_assert_eq!(parse_http_date(&http), Some(t));
     }
 
@@ -337,16 +337,12 @@ fn env_values() -> impl Strategy<Value = BTreeMap<String, String>> {
     })
 }
 
-fn temp_root() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "nbwatch-rel-prop-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A temporary directory, removed when dropped.
+fn temp_root() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("nbwatch-rel-prop-")
+        .tempdir()
+        .unwrap()
 }
 
 /// The SK in every generated environment: it must never appear in what resolve returns.
@@ -366,7 +362,8 @@ proptest! {
             prop_oneof![1.0f64..60.0, any::<f64>(), Just(f64::NAN), Just(-0.0), Just(f64::INFINITY)],
         ),
     ) {
-        let root = temp_root();
+        let dir = temp_root();
+        let root = dir.path();
         let path = root.join("config.toml");
         std::fs::write(&path, &text).unwrap();
         env.insert("HUAWEICLOUD_SDK_SK".into(), PROP_SK.into());
@@ -378,14 +375,14 @@ proptest! {
             interval_secs: interval,
             ..Overrides::default()
         };
-        let result = config::resolve(&o, &env, &Dirs::under(&root));
+        let result = config::resolve(&o, &env, &Dirs::under(root));
         match &result {
             Ok(s) => {
                 prop_assert!(!format!("{s:?}").contains(PROP_SK), "Debug shows the SK");
                 for w in &s.warnings {
                     prop_assert!(!w.contains(PROP_SK), "{w}");
                 }
-                prop_assert!(nbwatch::config::defaults::PAGE_SIZES.contains(&s.page_size));
+                prop_assert!(nbwatch::api::PageSize::ALLOWED.contains(&s.page_size));
                 prop_assert!(!s.interval.is_zero());
             }
             Err(e) => {
@@ -394,7 +391,6 @@ proptest! {
                 prop_assert!(!msg.contains(PROP_SK), "{msg}");
             }
         }
-        let _ = std::fs::remove_dir_all(&root);
     }
 }
 
@@ -402,7 +398,8 @@ proptest! {
 /// and an error that would quote the SK (pasted as a region) masks it.
 #[test]
 fn the_config_property_harness_reaches_both_outcomes() {
-    let root = temp_root();
+    let dir = temp_root();
+    let root = dir.path();
     let path = root.join("config.toml");
     let env: BTreeMap<String, String> = [
         ("HUAWEICLOUD_SDK_AK".to_string(), "AK1".to_string()),
@@ -418,16 +415,15 @@ fn the_config_property_harness_reaches_both_outcomes() {
         "[profiles.p]\nregion = \"cn-north-4\"\nproject_id = \"0123456789abcdef0123456789abcdef\"\n",
     )
     .unwrap();
-    let s = config::resolve(&o, &env, &Dirs::under(&root)).unwrap();
+    let s = config::resolve(&o, &env, &Dirs::under(root)).unwrap();
     assert_eq!(s.profile, "p");
     std::fs::write(
         &path,
         format!("[profiles.p]\nregion = \"{PROP_SK}\"\nproject_id = \"0123456789abcdef0123456789abcdef\"\n"),
     )
     .unwrap();
-    let e = config::resolve(&o, &env, &Dirs::under(&root)).unwrap_err();
+    let e = config::resolve(&o, &env, &Dirs::under(root)).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("unknown region"), "{msg}");
     assert!(!msg.contains(PROP_SK), "{msg}");
-    let _ = std::fs::remove_dir_all(&root);
 }

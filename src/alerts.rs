@@ -1,0 +1,510 @@
+//! Alerts that reach you while you look elsewhere: when an instance enters a
+//! problem status, becomes stuck, or its auto-stop comes within a lead time.
+//!
+//! Deciding ([`Detector`]) is pure: it scans the tracked instances and remembers
+//! which conditions it has already announced, so each is announced once, and
+//! again only after it cleared. What was already true when the watch started
+//! is recorded, not announced, unless asked. Delivering ([`deliver`]) rings the
+//! terminal bell (by returning it to the caller, who owns the terminal), sends a
+//! desktop notification where the platform has a command for it (`notify-send`,
+//! `osascript`), and runs an optional hook with the alert as one JSON object on
+//! its standard input, in the background with a timeout: a slow or failing hook
+//! is logged and never blocks the screen.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::api::model::Status;
+use crate::app::Tracked;
+use crate::timefmt::iso_utc;
+
+/// Which alerts, and how they are delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertConfig {
+    /// Entering CREATE_FAILED, START_FAILED, DELETE_FAILED, ERROR or FROZEN.
+    pub problems: bool,
+    /// In a transitional status longer than the stuck threshold.
+    pub stuck: bool,
+    /// The auto-stop of a running instance within `lease_lead`.
+    pub lease: bool,
+    pub lease_lead: Duration,
+    /// Announce what was already true when the watch started.
+    pub existing: bool,
+    /// Ring the terminal bell.
+    pub bell: bool,
+    /// A desktop notification, where the platform offers one.
+    pub desktop: bool,
+    /// A shell command given each alert as JSON on standard input.
+    pub hook: Option<String>,
+    pub hook_timeout: Duration,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            problems: true,
+            stuck: true,
+            lease: true,
+            lease_lead: crate::defaults::ALERT_LEASE_LEAD,
+            existing: false,
+            bell: true,
+            desktop: true,
+            hook: None,
+            hook_timeout: crate::defaults::ALERT_HOOK_TIMEOUT,
+        }
+    }
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    Problem,
+    Stuck,
+    LeaseEnding,
+}
+
+/// One alert: what the hook receives as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub kind: AlertKind,
+    /// When nbwatch noticed, RFC 3339 UTC.
+    pub time: String,
+    pub source: String,
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<String>,
+    /// For a lease alert: when the instance stops (RFC 3339 UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stops_at: Option<String>,
+}
+
+impl Alert {
+    /// The one-line JSON object a hook receives.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// `train-03: ERROR (OOM)`, for notifications and the log.
+    pub fn summary(&self) -> String {
+        let what = match self.kind {
+            AlertKind::Problem => self.status.clone(),
+            AlertKind::Stuck => format!("stuck in {}", self.status),
+            AlertKind::LeaseEnding => match &self.stops_at {
+                Some(at) => format!("auto-stop at {at}"),
+                None => "auto-stop soon".to_string(),
+            },
+        };
+        let reason = self
+            .fail_reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        format!("{}: {what}{reason}", self.name)
+    }
+}
+
+/// Remembers which conditions were announced, so each is announced once.
+#[derive(Debug, Default)]
+pub struct Detector {
+    /// False until [`Detector::arm`]: conditions seen before are the baseline.
+    armed: bool,
+    problem: HashMap<String, Status>,
+    stuck: HashSet<String>,
+    lease: HashSet<String>,
+}
+
+impl Detector {
+    pub fn new() -> Detector {
+        Detector::default()
+    }
+
+    /// From now on new conditions are announced (call it once the first
+    /// complete sweep is in: everything before it was already true).
+    pub fn arm(&mut self) {
+        self.armed = true;
+    }
+
+    pub fn is_armed(&self) -> bool {
+        self.armed
+    }
+
+    /// The alerts due at `now_ms` for `instances` of `source`.
+    pub fn scan<'a>(
+        &mut self,
+        instances: impl IntoIterator<Item = &'a Tracked>,
+        source: &str,
+        now_ms: i64,
+        stuck_after_ms: i64,
+        cfg: &AlertConfig,
+    ) -> Vec<Alert> {
+        let announce = self.armed || cfg.existing;
+        let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
+        let mut out = Vec::new();
+        let mut present = HashSet::new();
+        for t in instances {
+            present.insert(t.key.as_str());
+            let alert = |kind| Alert {
+                kind,
+                time: iso_utc(now_ms),
+                source: source.to_string(),
+                id: t.key.clone(),
+                name: t.name().to_string(),
+                status: t.status.as_str().to_string(),
+                fail_reason: t.notebook.fail_reason.clone().filter(|r| !r.is_empty()),
+                stops_at: None,
+            };
+
+            // A problem status, announced on entry (again if it changes to another).
+            if t.status.is_problem() {
+                if self.problem.get(&t.key) != Some(&t.status) {
+                    self.problem.insert(t.key.clone(), t.status.clone());
+                    if announce && cfg.problems {
+                        out.push(alert(AlertKind::Problem));
+                    }
+                }
+            } else {
+                self.problem.remove(&t.key);
+            }
+
+            if t.is_stuck(now_ms, stuck_after_ms) {
+                if self.stuck.insert(t.key.clone()) && announce && cfg.stuck {
+                    out.push(alert(AlertKind::Stuck));
+                }
+            } else {
+                self.stuck.remove(&t.key);
+            }
+
+            let ending = matches!(t.status, Status::Running)
+                .then(|| t.lease_remaining_ms(now_ms))
+                .flatten()
+                .filter(|r| (0..=lead_ms).contains(r));
+            match ending {
+                Some(remaining) => {
+                    if self.lease.insert(t.key.clone()) && announce && cfg.lease {
+                        let mut a = alert(AlertKind::LeaseEnding);
+                        a.stops_at = Some(iso_utc(now_ms.saturating_add(remaining)));
+                        out.push(a);
+                    }
+                }
+                // Extended, stopped or gone: a later approach is news again.
+                None => {
+                    self.lease.remove(&t.key);
+                }
+            }
+        }
+        // Forget instances no longer listed, so the memory stays bounded.
+        self.problem.retain(|k, _| present.contains(k.as_str()));
+        self.stuck.retain(|k| present.contains(k.as_str()));
+        self.lease.retain(|k| present.contains(k.as_str()));
+        out
+    }
+}
+
+/// Delivers an alert's desktop notification and hook in the background.
+/// Returns whether the caller should ring the terminal bell.
+pub fn deliver(alert: &Alert, cfg: &AlertConfig) -> bool {
+    tracing::info!(
+        kind = ?alert.kind,
+        id = %alert.id,
+        source = %alert.source,
+        "alert: {}",
+        alert.summary()
+    );
+    if cfg.desktop
+        && let Some(cmd) = desktop_command(alert)
+    {
+        spawn_bounded(cmd, None, cfg.hook_timeout, "desktop notification");
+    }
+    if let Some(hook) = cfg.hook.as_deref().filter(|h| !h.trim().is_empty()) {
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c").arg(hook);
+        spawn_bounded(cmd, Some(alert.to_json()), cfg.hook_timeout, "alert hook");
+    }
+    cfg.bell
+}
+
+/// The platform's notification command, if it has one on PATH.
+fn desktop_command(alert: &Alert) -> Option<tokio::process::Command> {
+    let title = format!("nbwatch · {}", alert.source);
+    let body = alert.summary();
+    if cfg!(target_os = "macos") {
+        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut cmd = tokio::process::Command::new(on_path("osascript")?);
+        cmd.arg("-e").arg(format!(
+            "display notification \"{}\" with title \"{}\"",
+            quote(&body),
+            quote(&title)
+        ));
+        Some(cmd)
+    } else if cfg!(unix) {
+        let mut cmd = tokio::process::Command::new(on_path("notify-send")?);
+        // `--` so a name starting with '-' is never read as an option.
+        cmd.arg("--app-name=nbwatch").arg("--").arg(title).arg(body);
+        Some(cmd)
+    } else {
+        None
+    }
+}
+
+/// `name` found in a directory of PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd` in the background (stdin `input`, output discarded), killed after
+/// `timeout`; a failure is logged, never shown or fatal. Needs a tokio runtime;
+/// without one the alert is only logged.
+fn spawn_bounded(
+    mut cmd: tokio::process::Command,
+    input: Option<String>,
+    timeout: Duration,
+    what: &'static str,
+) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("{what} skipped: no runtime");
+        return;
+    };
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .kill_on_drop(true);
+    rt.spawn(async move {
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} could not start");
+                return;
+            }
+        };
+        let run = async {
+            if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+                use tokio::io::AsyncWriteExt;
+                // A hook that does not read its input is its own business.
+                let _ = stdin.write_all(text.as_bytes()).await;
+                let _ = stdin.write_all(b"\n").await;
+            }
+            child.wait().await
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => tracing::warn!(%status, "{what} failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "{what} failed"),
+            Err(_) => tracing::warn!(?timeout, "{what} timed out and was killed"),
+        }
+        // Dropping `child` kills it if it is still running (kill_on_drop).
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{HOUR, MIN, NOW, lease, nb};
+
+    fn tracked(id: &str, status: &str, at: i64) -> Tracked {
+        Tracked::new(id.into(), nb(id, &format!("nb-{id}"), status), at, false)
+    }
+
+    fn kinds(alerts: &[Alert]) -> Vec<(String, AlertKind)> {
+        alerts.iter().map(|a| (a.id.clone(), a.kind)).collect()
+    }
+
+    #[test]
+    fn what_was_true_at_the_start_is_not_announced_unless_asked() {
+        let cfg = AlertConfig::default();
+        let all = [tracked("a", "ERROR", NOW), tracked("b", "RUNNING", NOW)];
+        let mut d = Detector::new();
+        assert!(d.scan(&all, "p", NOW, 10 * MIN, &cfg).is_empty());
+        d.arm();
+        assert!(
+            d.scan(&all, "p", NOW, 10 * MIN, &cfg).is_empty(),
+            "still the same problem"
+        );
+        let mut d = Detector::new();
+        let asked = AlertConfig {
+            existing: true,
+            ..cfg
+        };
+        assert_eq!(
+            kinds(&d.scan(&all, "p", NOW, 10 * MIN, &asked)),
+            [("a".to_string(), AlertKind::Problem)]
+        );
+    }
+
+    #[test]
+    fn a_problem_is_announced_once_on_entry_and_again_after_it_clears() {
+        let cfg = AlertConfig::default();
+        let mut d = Detector::new();
+        d.arm();
+        let mut a = tracked("a", "RUNNING", NOW);
+        assert!(d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty());
+        a.update(nb("a", "nb-a", "ERROR"), NOW + 1000);
+        let got = d.scan([&a], "p", NOW + 1000, 10 * MIN, &cfg);
+        assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Problem)]);
+        assert_eq!(got[0].summary(), "nb-a: ERROR");
+        assert!(
+            d.scan([&a], "p", NOW + 2000, 10 * MIN, &cfg).is_empty(),
+            "once"
+        );
+        a.update(nb("a", "nb-a", "FROZEN"), NOW + 3000);
+        assert_eq!(
+            d.scan([&a], "p", NOW + 3000, 10 * MIN, &cfg).len(),
+            1,
+            "another problem"
+        );
+        a.update(nb("a", "nb-a", "RUNNING"), NOW + 4000);
+        assert!(d.scan([&a], "p", NOW + 4000, 10 * MIN, &cfg).is_empty());
+        a.update(nb("a", "nb-a", "ERROR"), NOW + 5000);
+        assert_eq!(
+            d.scan([&a], "p", NOW + 5000, 10 * MIN, &cfg).len(),
+            1,
+            "again"
+        );
+        let off = AlertConfig {
+            problems: false,
+            ..cfg
+        };
+        a.update(nb("a", "nb-a", "RUNNING"), NOW + 6000);
+        d.scan([&a], "p", NOW + 6000, 10 * MIN, &off);
+        a.update(nb("a", "nb-a", "ERROR"), NOW + 7000);
+        assert!(
+            d.scan([&a], "p", NOW + 7000, 10 * MIN, &off).is_empty(),
+            "kind off"
+        );
+    }
+
+    #[test]
+    fn stuck_is_announced_when_the_threshold_passes() {
+        let cfg = AlertConfig::default();
+        let mut d = Detector::new();
+        d.arm();
+        let mut a = tracked("a", "RUNNING", NOW);
+        a.update(nb("a", "nb-a", "STARTING"), NOW);
+        assert!(d.scan([&a], "p", NOW + 9 * MIN, 10 * MIN, &cfg).is_empty());
+        let got = d.scan([&a], "p", NOW + 11 * MIN, 10 * MIN, &cfg);
+        assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Stuck)]);
+        assert_eq!(got[0].summary(), "nb-a: stuck in STARTING");
+        assert!(d.scan([&a], "p", NOW + 12 * MIN, 10 * MIN, &cfg).is_empty());
+    }
+
+    #[test]
+    fn a_lease_within_the_lead_is_announced_once_and_again_after_an_extension() {
+        let cfg = AlertConfig::default(); // 10 min lead
+        let mut d = Detector::new();
+        d.arm();
+        let mut n = nb("a", "nb-a", "RUNNING");
+        n.lease = Some(lease(30 * MIN));
+        let a = Tracked::new("a".into(), n.clone(), NOW, false);
+        assert!(
+            d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty(),
+            "30 min left"
+        );
+        let got = d.scan([&a], "p", NOW + 21 * MIN, 10 * MIN, &cfg);
+        assert_eq!(kinds(&got), [("a".to_string(), AlertKind::LeaseEnding)]);
+        assert_eq!(
+            got[0].stops_at.as_deref(),
+            Some(iso_utc(NOW + 30 * MIN).as_str())
+        );
+        assert!(d.scan([&a], "p", NOW + 22 * MIN, 10 * MIN, &cfg).is_empty());
+        // Extended by an hour: quiet, and news again when the new end nears.
+        n.lease = Some(lease(HOUR + 22 * MIN));
+        let a = Tracked::new("a".into(), n, NOW + 22 * MIN, false);
+        assert!(d.scan([&a], "p", NOW + 23 * MIN, 10 * MIN, &cfg).is_empty());
+        assert_eq!(
+            d.scan([&a], "p", NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_hook_gets_one_json_object_without_secrets() {
+        let mut n = nb("a", "nb-a", "ERROR");
+        n.fail_reason = Some("OOM".into());
+        n.token = Some("notebook-token-must-not-leak".into());
+        let a = Tracked::new("a".into(), n, NOW, false);
+        let mut d = Detector::new();
+        let got = d.scan(
+            [&a],
+            "prod",
+            NOW,
+            10 * MIN,
+            &AlertConfig {
+                existing: true,
+                ..AlertConfig::default()
+            },
+        );
+        let json = got[0].to_json();
+        assert!(json.starts_with(r#"{"kind":"problem","time":""#), "{json}");
+        assert!(
+            json.contains(
+                r#""source":"prod","id":"a","name":"nb-a","status":"ERROR","fail_reason":"OOM""#
+            ),
+            "{json}"
+        );
+        assert!(!json.contains("notebook-token"), "{json}");
+        assert!(!json.contains('\n'));
+    }
+
+    #[tokio::test]
+    async fn the_hook_runs_in_the_background_and_a_hanging_one_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("got.json");
+        let alert = Alert {
+            kind: AlertKind::Problem,
+            time: iso_utc(NOW),
+            source: "p".into(),
+            id: "a".into(),
+            name: "nb-a".into(),
+            status: "ERROR".into(),
+            fail_reason: None,
+            stops_at: None,
+        };
+        let cfg = AlertConfig {
+            desktop: false,
+            bell: false,
+            hook: Some(format!("cat > '{}'", out.display())),
+            ..AlertConfig::default()
+        };
+        assert!(!deliver(&alert, &cfg), "no bell when it is off");
+        // Wait for the file, not a fixed time.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(&out).map_or(true, |s| !s.ends_with('\n')) {
+            assert!(std::time::Instant::now() < deadline, "the hook never ran");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("{}\n", alert.to_json())
+        );
+
+        // A hook that hangs does not hold up the caller, and is killed at its timeout.
+        let marker = dir.path().join("late");
+        let hanging = AlertConfig {
+            hook: Some(format!("sleep 30; touch '{}'", marker.display())),
+            hook_timeout: Duration::from_millis(200),
+            ..cfg
+        };
+        let t = std::time::Instant::now();
+        deliver(&alert, &hanging);
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "deliver returns at once"
+        );
+        assert!(!marker.exists());
+    }
+}

@@ -1,0 +1,311 @@
+//! The request budget: how many requests nbwatch may send, and when.
+//!
+//! Two rules hold together.
+//! - Pacing is GCRA, from `governor`: a burst of up to `burst` requests at once,
+//!   then one every `60 s / per_minute`, so a refresh larger than the burst is
+//!   spread out instead of stalling for a minute.
+//! - A hard cap that GCRA alone does not give: no 60 s window (`(t − 60 s, t]`)
+//!   ever holds more than `per_minute` requests. (GCRA lets a full burst be
+//!   followed by a minute of steady pacing: `burst + per_minute` in one window.)
+//!   The send times kept for the cap are also the meter the status bar reads.
+//!
+//! Time is tokio's, so tests with a paused clock drive the limiter as they
+//! drive everything else.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::ops::Add;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::Quota;
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use tokio::time::Instant;
+
+/// The sliding window every limit and count is over.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// A point on tokio's clock, as `governor` measures time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Tick(Instant);
+
+impl Add<Nanos> for Tick {
+    type Output = Tick;
+    fn add(self, d: Nanos) -> Tick {
+        Tick(self.0 + Duration::from_nanos(d.as_u64()))
+    }
+}
+
+impl Reference for Tick {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+
+    fn saturating_sub(&self, d: Nanos) -> Self {
+        Tick(
+            self.0
+                .checked_sub(Duration::from_nanos(d.as_u64()))
+                .unwrap_or(self.0),
+        )
+    }
+}
+
+/// tokio's clock for `governor`.
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = Tick;
+    fn now(&self) -> Tick {
+        Tick(Instant::now())
+    }
+}
+
+type Gcra = governor::RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Tick>>;
+
+/// Paces requests under a per-minute budget and counts them. Shared by every
+/// page and every clone of a client.
+pub struct RateLimiter {
+    /// `None`: count only, never wait (`list`).
+    limit: Option<(u32, Gcra)>,
+    /// Send times in the last window, oldest first.
+    sent: Mutex<VecDeque<Instant>>,
+    /// Requests that had to wait for their turn.
+    delayed: AtomicU64,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("per_minute", &self.per_minute())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimiter {
+    /// Counts requests, never delays them.
+    pub fn unlimited() -> Self {
+        RateLimiter {
+            limit: None,
+            sent: Mutex::new(VecDeque::new()),
+            delayed: AtomicU64::new(0),
+        }
+    }
+
+    /// At most `per_minute` requests in any 60 s, bursts of up to `burst`.
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst.min(per_minute.get())).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        RateLimiter {
+            limit: Some((
+                per_minute.get(),
+                governor::RateLimiter::direct_with_clock(quota, TokioClock),
+            )),
+            sent: Mutex::new(VecDeque::new()),
+            delayed: AtomicU64::new(0),
+        }
+    }
+
+    /// The burst for a limit when `concurrency` pages are fetched at once: half
+    /// the minute's budget (a refresh up to that size goes at full speed when
+    /// polls are paced to the budget), and at least one round of pages.
+    pub fn default_burst(per_minute: u32, concurrency: usize) -> u32 {
+        let round = u32::try_from(concurrency)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        (per_minute / 2).max(round).min(per_minute.max(1))
+    }
+
+    /// The limit, if any.
+    pub fn per_minute(&self) -> Option<u32> {
+        self.limit.as_ref().map(|(n, _)| *n)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Instant>> {
+        // Each statement leaves the log consistent: a panic elsewhere cannot
+        // leave it half-updated, so a poisoned lock is still usable.
+        self.sent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the turn to send one request, and counts it as sent.
+    pub async fn acquire(&self) {
+        let mut waited = false;
+        if let Some((_, gcra)) = &self.limit {
+            while let Err(not_until) = gcra.check() {
+                waited = true;
+                tokio::time::sleep_until(not_until.earliest_possible().0).await;
+            }
+        }
+        let cap = self.per_minute().map(|n| n as usize);
+        loop {
+            let now = Instant::now();
+            let free_at = {
+                let mut sent = self.lock();
+                while sent.front().is_some_and(|t| *t + RATE_WINDOW <= now) {
+                    sent.pop_front();
+                }
+                match cap {
+                    // The request `cap` back must leave the window first.
+                    Some(cap) if sent.len() >= cap => Some(sent[sent.len() - cap] + RATE_WINDOW),
+                    _ => {
+                        sent.push_back(now);
+                        None
+                    }
+                }
+            };
+            match free_at {
+                None => break,
+                Some(at) => {
+                    waited = true;
+                    tokio::time::sleep_until(at).await;
+                }
+            }
+        }
+        if waited {
+            self.delayed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests so far that had to wait for their turn.
+    pub fn delayed(&self) -> u64 {
+        self.delayed.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent in the 60 s before `now`.
+    pub fn sent_in_window(&self, now: Instant) -> u64 {
+        let sent = self.lock();
+        sent.iter()
+            .filter(|t| **t <= now && now.duration_since(**t) < RATE_WINDOW)
+            .count() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Largest number of send times in any window `(t - 60 s, t]`.
+    fn max_in_window(times: &[Instant]) -> usize {
+        times
+            .iter()
+            .map(|end| {
+                times
+                    .iter()
+                    .filter(|s| **s <= *end && end.duration_since(**s) < RATE_WINDOW)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Acquires `n` times one after another; the time of each send.
+    async fn send_in_turn(l: &RateLimiter, n: usize) -> Vec<Instant> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            l.acquire().await;
+            out.push(Instant::now());
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_larger_than_the_budget_is_spaced_never_bursts_past_it() {
+        // 10,000 instances at 50 per page: 200 pages against 120 a minute.
+        let l = RateLimiter::new(120, 30);
+        let t0 = Instant::now();
+        let sent = send_in_turn(&l, 200).await;
+        assert!(
+            sent[..30].iter().all(|s| *s == t0),
+            "the burst goes at once"
+        );
+        let gap = sent[30] - t0;
+        assert!(
+            gap >= Duration::from_millis(499) && gap <= Duration::from_millis(501),
+            "then one per 0.5 s: {gap:?}"
+        );
+        assert_eq!(max_in_window(&sent), 120);
+        for w in sent.windows(121) {
+            assert!(w[120] - w[0] >= RATE_WINDOW);
+        }
+        // Two pages a second on average: 200 pages take about 100 s.
+        let took = sent[199] - t0;
+        assert!(
+            took >= Duration::from_secs(80) && took <= Duration::from_secs(101),
+            "{took:?}"
+        );
+        // Past the burst requests wait their turn (a few go at once again when
+        // the burst leaves the window, still within the budget).
+        assert!(l.delayed() >= 100 && l.delayed() <= 170, "{}", l.delayed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_waiters_are_released_in_time_and_within_the_window() {
+        let l = Arc::new(RateLimiter::new(60, 8));
+        let t0 = Instant::now();
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        let mut sent = Vec::new();
+        for t in tasks {
+            sent.push(t.await.unwrap());
+        }
+        sent.sort();
+        assert_eq!(sent.iter().filter(|s| **s == t0).count(), 8);
+        assert_eq!(max_in_window(&sent), 60);
+        assert!(sent[99] - t0 >= RATE_WINDOW, "{:?}", sent[99] - t0);
+        assert_eq!(l.sent_in_window(Instant::now()), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn irregular_arrivals_never_exceed_the_window() {
+        let l = RateLimiter::new(50, 20);
+        let mut sent = Vec::new();
+        for i in 0u64..600 {
+            // Quiet spells, bursts and trickles.
+            tokio::time::sleep(Duration::from_millis(match i % 97 {
+                0 => 45_000,
+                1..=40 => 0,
+                _ => (i * 7919) % 900,
+            }))
+            .await;
+            l.acquire().await;
+            sent.push(Instant::now());
+        }
+        assert!(max_in_window(&sent) <= 50);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_counts_but_never_waits() {
+        let l = RateLimiter::unlimited();
+        let t0 = Instant::now();
+        let sent = send_in_turn(&l, 500).await;
+        assert!(sent.iter().all(|t| *t == t0));
+        assert_eq!(l.sent_in_window(t0), 500);
+        assert_eq!(l.sent_in_window(t0 + Duration::from_secs(59)), 500);
+        assert_eq!(l.delayed(), 0);
+        assert_eq!(l.per_minute(), None);
+        tokio::time::advance(RATE_WINDOW).await;
+        assert_eq!(l.sent_in_window(Instant::now()), 0, "aged out");
+    }
+
+    #[test]
+    fn default_burst_is_half_and_at_least_a_round() {
+        assert_eq!(RateLimiter::default_burst(120, 8), 60);
+        assert_eq!(RateLimiter::default_burst(10, 8), 9);
+        assert_eq!(RateLimiter::default_burst(4, 8), 4);
+        assert_eq!(RateLimiter::default_burst(0, 8), 1);
+    }
+}

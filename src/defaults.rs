@@ -1,0 +1,29 @@
+//! Every built-in default, in one place. The config resolver, the client, the
+//! poller and the state model all start from these; nothing else spells them.
+
+use std::time::Duration;
+
+/// How often the dashboard polls.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+/// How often it polls while an instance on screen is changing state.
+pub const FAST_INTERVAL: Duration = Duration::from_secs(2);
+/// Page requests in flight at once.
+pub const CONCURRENCY: usize = 4;
+/// Whole-request timeout: connect, headers and body.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Connection timeout (part of [`TIMEOUT`]).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Instances per page: the largest size the service allows.
+pub const PAGE_SIZE: u32 = 50;
+/// A transitional status held longer than this is flagged as stuck.
+pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
+/// Requests per minute the dashboard may send, retries included.
+pub const BUDGET_PER_MINUTE: u32 = 120;
+/// Longest wait between polls while they fail.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The profile name used when the config file chooses none.
+pub const PROFILE: &str = "default";
+/// An alert is raised when a running instance's auto-stop is this close.
+pub const ALERT_LEASE_LEAD: Duration = Duration::from_secs(10 * 60);
+/// A desktop notification or alert hook still running after this is killed.
+pub const ALERT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);

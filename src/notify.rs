@@ -1,0 +1,198 @@
+//! What the dashboard tells the world about the changes it sees: each one as a
+//! journal line, and the alerts (bell, desktop, hook) for problems, stuck
+//! instances and auto-stops coming up. Fed from the state model after each
+//! poll and each tick; it never blocks (hooks run in the background).
+
+use crate::alerts::{self, AlertConfig, AlertKind, Detector};
+use crate::app::{App, EventKind, RecentEvent};
+use crate::journal::{self, Entry, Kind};
+
+/// The dashboard's journal and alerts for one source.
+#[derive(Debug)]
+pub struct Notifier {
+    /// The profile (or source label) written with each entry and alert.
+    source: String,
+    journal: Option<journal::Writer>,
+    /// Said once in the log when the journal cannot be written.
+    journal_failed: bool,
+    alerts: AlertConfig,
+    detector: Detector,
+}
+
+impl Notifier {
+    pub fn new(source: &str, journal: Option<journal::Writer>, alerts: AlertConfig) -> Notifier {
+        Notifier {
+            source: source.to_string(),
+            journal,
+            journal_failed: false,
+            alerts,
+            detector: Detector::new(),
+        }
+    }
+
+    /// Journals what changed and delivers the alerts now due. `complete` says a
+    /// whole listing has been applied: from the first one on, new conditions
+    /// are news (what the first listing shows was already true). Returns
+    /// whether to ring the terminal bell.
+    pub fn after(&mut self, app: &mut App, now_ms: i64, complete: bool) -> bool {
+        let events = app.take_events();
+        for e in &events {
+            let entry = self.entry(app, e);
+            self.write(&entry);
+        }
+        // Every kind is detected (the journal records them all); the config
+        // decides which are delivered.
+        let all = AlertConfig {
+            problems: true,
+            stuck: true,
+            lease: true,
+            ..self.alerts.clone()
+        };
+        let due = self.detector.scan(
+            app.instances(),
+            &self.source,
+            now_ms,
+            app.stuck_after_ms(),
+            &all,
+        );
+        if complete && !self.detector.is_armed() {
+            self.detector.arm();
+        }
+        let mut ring = false;
+        for a in due {
+            let kind = match a.kind {
+                AlertKind::Stuck => Some(Kind::Stuck),
+                AlertKind::LeaseEnding => Some(Kind::LeaseWarning),
+                // Entering a problem status is already a `changed` line.
+                AlertKind::Problem => None,
+            };
+            if let Some(kind) = kind {
+                let mut entry = Entry::new(now_ms, &self.source, &a.id, &a.name, kind);
+                entry.to = Some(a.status.clone());
+                entry.stops_at = a.stops_at.clone();
+                self.write(&entry);
+            }
+            let wanted = match a.kind {
+                AlertKind::Problem => self.alerts.problems,
+                AlertKind::Stuck => self.alerts.stuck,
+                AlertKind::LeaseEnding => self.alerts.lease,
+            };
+            if wanted {
+                ring |= alerts::deliver(&a, &self.alerts);
+            }
+        }
+        ring
+    }
+
+    fn entry(&self, app: &App, e: &RecentEvent) -> Entry {
+        let (kind, from, to) = match &e.kind {
+            EventKind::Appeared(s) => (Kind::Appeared, None, Some(s)),
+            EventKind::Changed { from, to } => (Kind::Changed, Some(from), Some(to)),
+            EventKind::Gone { last } => (Kind::Gone, Some(last), None),
+        };
+        let mut entry = Entry::new(e.at_ms, &self.source, &e.key, &e.name, kind);
+        entry.from = from.map(|s| s.as_str().to_string());
+        entry.to = to.map(|s| s.as_str().to_string());
+        if to.is_some_and(|s| s.is_problem()) {
+            entry.fail_reason = app
+                .get(&e.key)
+                .and_then(|t| t.notebook.fail_reason.clone())
+                .filter(|r| !r.is_empty());
+        }
+        entry
+    }
+
+    fn write(&mut self, entry: &Entry) {
+        let Some(w) = &mut self.journal else { return };
+        match w.append(entry) {
+            Ok(()) => self.journal_failed = false,
+            Err(e) if !self.journal_failed => {
+                self.journal_failed = true;
+                tracing::warn!(error = %e, path = %w.path().display(), "cannot write the journal");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{self, MIN, NOW, nb};
+
+    #[test]
+    fn the_journal_gets_a_line_per_change_and_the_first_listing_is_the_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let w = journal::Writer::open(&path, 1 << 20).unwrap();
+        let cfg = AlertConfig {
+            desktop: false,
+            ..AlertConfig::default()
+        };
+        let mut n = Notifier::new("prod", Some(w), cfg);
+        let mut app = App::new(fixtures::timing());
+        n.after(&mut app, NOW, false); // starts the feed
+        app.apply_snapshot(
+            vec![nb("a", "nb-a", "RUNNING"), nb("b", "nb-b", "ERROR")],
+            NOW,
+        );
+        assert!(
+            !n.after(&mut app, NOW, true),
+            "what was true at the start rings nothing"
+        );
+        let mut failed = nb("a", "nb-a", "START_FAILED");
+        failed.fail_reason = Some("no resources".into());
+        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + MIN);
+        assert!(
+            n.after(&mut app, NOW + MIN, true),
+            "a new failure rings the bell"
+        );
+        let back = journal::read(&path).unwrap();
+        let lines: Vec<String> = back
+            .entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {:?} {:?} {:?}",
+                    e.name,
+                    e.kind.as_str(),
+                    e.from,
+                    e.to,
+                    e.fail_reason
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                r#"nb-a changed Some("RUNNING") Some("START_FAILED") Some("no resources")"#,
+                r#"nb-c appeared None Some("CREATING") None"#,
+                r#"nb-b gone Some("ERROR") None None"#,
+            ]
+        );
+        assert!(back.entries.iter().all(|e| e.source == "prod"));
+    }
+
+    #[test]
+    fn stuck_and_lease_warnings_are_journaled_even_when_their_alerts_are_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let w = journal::Writer::open(&path, 1 << 20).unwrap();
+        let cfg = AlertConfig {
+            desktop: false,
+            stuck: false,
+            ..AlertConfig::default()
+        };
+        let mut n = Notifier::new("p", Some(w), cfg);
+        let mut app = App::new(fixtures::timing());
+        app.apply_snapshot(vec![nb("a", "nb-a", "RUNNING")], NOW);
+        n.after(&mut app, NOW, true);
+        app.apply_snapshot(vec![nb("a", "nb-a", "STARTING")], NOW + MIN);
+        n.after(&mut app, NOW + MIN, true);
+        let ring = n.after(&mut app, NOW + 12 * MIN, false);
+        assert!(!ring, "stuck alerts are off");
+        let back = journal::read(&path).unwrap();
+        let kinds: Vec<&str> = back.entries.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["changed", "stuck"]);
+    }
+}
