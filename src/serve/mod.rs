@@ -27,14 +27,7 @@ use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 pub use metrics::{Format, Metrics, Shared};
 pub use state::{Exporter, Health, Meter, Reason};
 
-/// The default `--listen`: loopback only, and a port outside 9100–9999, the range
-/// of Prometheus' port-allocation list that exporters crowd into, and clear of
-/// 8080 (`nbwatch sim`, many dev servers), 3000 (Grafana), 9090 (Prometheus) and
-/// 9093 (Alertmanager).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7464";
-/// The default `--max-age` in seconds: longer than a budget-paced refresh of
-/// 10,000 instances (≈ 100 s at 120 requests a minute), short enough to page on.
-pub const DEFAULT_MAX_AGE_SECS: f64 = 300.0;
+pub use crate::defaults::SERVE_LISTEN as DEFAULT_LISTEN;
 
 /// `nbwatch serve`: export the instances for Prometheus and Alertmanager.
 #[derive(clap::Args, Debug, Clone)]
@@ -45,7 +38,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 
     /// /healthz stays healthy while the data is younger than this, even when polls fail
-    #[arg(long, env = "NBWATCH_MAX_AGE", value_name = "SECS", default_value_t = DEFAULT_MAX_AGE_SECS)]
+    #[arg(long, env = "NBWATCH_MAX_AGE", value_name = "SECS", default_value_t = crate::defaults::SERVE_MAX_AGE.as_secs_f64())]
     pub max_age: f64,
 }
 
@@ -89,8 +82,9 @@ pub fn max_age(args: &ServeArgs) -> Result<Duration, String> {
         Ok(Duration::from_secs_f64(args.max_age.min(1e9)))
     } else {
         Err(format!(
-            "--max-age {} is not a positive number of seconds; fix: e.g. --max-age {DEFAULT_MAX_AGE_SECS}",
-            args.max_age
+            "--max-age {} is not a positive number of seconds; fix: e.g. --max-age {}",
+            args.max_age,
+            crate::defaults::SERVE_MAX_AGE.as_secs()
         ))
     }
 }

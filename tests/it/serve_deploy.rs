@@ -142,6 +142,18 @@ fn status_lists_in_rules_and_dashboard_are_nbwatchs() {
 }
 
 #[test]
+fn the_auto_stop_alert_warns_as_early_as_the_dashboards_alert() {
+    let lead = nbwatch::defaults::ALERT_LEASE_LEAD.as_secs();
+    let rules = read("prometheus/rules/nbwatch.yml");
+    assert!(
+        rules.contains(&format!(
+            "modelarts_notebook_lease_expiry_timestamp_seconds - time() < {lead})"
+        )),
+        "ModelArtsNotebookAutoStopSoon should fire {lead} s before auto-stop, as the dashboard's alert does"
+    );
+}
+
+#[test]
 fn the_dashboards_queries_are_valid_promql() {
     let d = dashboard();
     assert_eq!(d["uid"], "nbwatch-modelarts");
