@@ -38,6 +38,14 @@ pub enum Command {
     /// Poll like the dashboard, with no terminal, and export the instances for
     /// Prometheus and Alertmanager on /metrics (and /healthz).
     Serve(crate::serve::ServeArgs),
+    /// Start an instance (auto-stop after --duration, default 1h).
+    Start(ActionArgs),
+    /// Stop a running instance.
+    Stop(ActionArgs),
+    /// Extend a running instance's auto-stop: it stops --duration from now (default 1h).
+    Extend(ActionArgs),
+    /// Delete a stopped (or failed) instance. This cannot be undone.
+    Delete(ActionArgs),
     /// Print a shell completion script (e.g. `nbwatch completions bash > ~/.local/share/bash-completion/completions/nbwatch`).
     Completions(CompletionsArgs),
     /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
@@ -66,6 +74,27 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// What `start`, `stop`, `extend` and `delete` take.
+#[derive(Debug, Args, Clone)]
+pub struct ActionArgs {
+    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
+    #[arg(value_name = "INSTANCE")]
+    pub instance: String,
+
+    /// Auto-stop after this long, from now: 4h, 90m, 1h30m, 2d (1h to 72h; start and extend only)
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Act without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Follow the instance, printing each status, until it settles: exit 0 on the
+    /// expected status (RUNNING, STOPPED, deleted), 1 otherwise
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -174,6 +203,10 @@ pub struct GlobalArgs {
     /// Run against a built-in simulator on a loopback port: no account needed
     #[arg(long, global = true)]
     pub demo: bool,
+
+    /// Hide and refuse every action (start, stop, extend, delete); also `read_only = true` in a profile
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 /// Server-side filters, for the dashboard and `list`.

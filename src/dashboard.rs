@@ -31,8 +31,12 @@ pub struct Parts {
     pub poller: PollerConfig,
     pub timing: app::Timing,
     pub view: ui::ViewContext,
+    /// Hide and refuse every action.
+    pub read_only: bool,
     /// The journal and alerts.
     pub notifier: Notifier,
+    /// What an existing journal recorded, for the trends view: (entries, source).
+    pub history: Option<(Vec<crate::journal::Entry>, String)>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
@@ -43,12 +47,18 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         poller,
         timing,
         view,
+        read_only,
         notifier,
+        history,
     } = parts;
     let meter = client.clone();
     let fast_interval = poller.fast_interval;
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
+    if let Some((entries, source)) = history {
+        app.set_history(entries, &source);
+    }
+    app.set_read_only(read_only);
     let mut notifier = notifier;
     // Start the change feed before the first listing arrives.
     notifier.after(&mut app, now_ms(), false);
@@ -86,6 +96,13 @@ async fn event_loop(
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
     let mut hot = false;
+    // Actions run in tasks of their own and report back here.
+    let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
+    let acts = Actions {
+        client: meter.clone(),
+        follow: crate::act::Follow::every(fast_interval),
+        tx: act_tx,
+    };
     // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
     let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
@@ -96,11 +113,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &poller)? { return Ok(()); }
+                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -130,6 +147,19 @@ async fn event_loop(
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
+            Some(ev) = act_rx.recv() => {
+                // Once the service has settled an action, the whole table catches up.
+                let settled = matches!(ev, app::ActionEvent::Settled { .. });
+                let now = now_ms();
+                app.apply_action(ev, now);
+                // What the action changed is journaled like any other change.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
+                if settled {
+                    let _ = poller.commands.send(Control::RefreshNow);
+                }
+            }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
@@ -179,8 +209,19 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     }
 }
 
+/// What the event loop needs to start an action task.
+struct Actions {
+    client: Client,
+    follow: crate::act::Follow,
+    tx: tokio::sync::mpsc::UnboundedSender<app::ActionEvent>,
+}
+
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result<bool> {
+fn apply_effects(
+    effects: Vec<Effect>,
+    poller: &watch::Handle,
+    acts: &Actions,
+) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
@@ -196,6 +237,10 @@ fn apply_effects(effects: Vec<Effect>, poller: &watch::Handle) -> anyhow::Result
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
             }
+            Effect::Act(req) => {
+                crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
+            }
+            Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }
     Ok(false)

@@ -24,7 +24,7 @@ use crate::timefmt::iso_utc;
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Seen for the first time (after the first sweep: created meanwhile).
@@ -213,7 +213,7 @@ fn read_into(path: &Path, out: &mut ReadBack) -> io::Result<()> {
 
 /// Which entries a timeline shows.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub struct Selection {
     /// Case-insensitive part of the name.
     pub name: Option<String>,
     /// A status the entry went from or to (case-insensitive).
@@ -222,7 +222,7 @@ pub struct Filter {
     pub since_ms: Option<i64>,
 }
 
-impl Filter {
+impl Selection {
     pub fn matches(&self, e: &Entry) -> bool {
         if let Some(n) = &self.name
             && !e.name.to_lowercase().contains(&n.to_lowercase())
@@ -247,7 +247,12 @@ impl Filter {
 
 /// The timeline, one line an entry, in local time at `utc_offset_secs`; with
 /// `color`, statuses in the dashboard's colours (ANSI), else symbols alone.
-pub fn timeline(entries: &[Entry], filter: &Filter, color: bool, utc_offset_secs: i32) -> String {
+pub fn timeline(
+    entries: &[Entry],
+    filter: &Selection,
+    color: bool,
+    utc_offset_secs: i32,
+) -> String {
     let offset =
         time::UtcOffset::from_whole_seconds(utc_offset_secs).unwrap_or(time::UtcOffset::UTC);
     let shown: Vec<&Entry> = entries.iter().filter(|e| filter.matches(e)).collect();
@@ -440,7 +445,7 @@ mod tests {
             changed(T0 + 60_000, "infer-02", "STOPPED", "STARTING"),
             changed(T0 + 120_000, "train-03", "STARTING", "RUNNING"),
         ];
-        let all = timeline(&entries, &Filter::default(), false, 0);
+        let all = timeline(&entries, &Selection::default(), false, 0);
         assert_eq!(all.lines().count(), 3);
         assert!(
             all.starts_with("2026-11-28 08:30:00  demo  train-01  ● RUNNING → ✗ ERROR"),
@@ -448,9 +453,9 @@ mod tests {
         );
         let by_name = timeline(
             &entries,
-            &Filter {
+            &Selection {
                 name: Some("TRAIN".into()),
-                ..Filter::default()
+                ..Selection::default()
             },
             false,
             0,
@@ -458,9 +463,9 @@ mod tests {
         assert_eq!(by_name.lines().count(), 2, "{by_name}");
         let by_status = timeline(
             &entries,
-            &Filter {
+            &Selection {
                 status: Some("starting".into()),
-                ..Filter::default()
+                ..Selection::default()
             },
             false,
             0,
@@ -468,25 +473,25 @@ mod tests {
         assert_eq!(by_status.lines().count(), 2, "from or to: {by_status}");
         let since = timeline(
             &entries,
-            &Filter {
+            &Selection {
                 since_ms: Some(T0 + 60_000),
-                ..Filter::default()
+                ..Selection::default()
             },
             false,
             0,
         );
         assert_eq!(since.lines().count(), 2, "{since}");
         // Local time: UTC+8.
-        let local = timeline(&entries[..1], &Filter::default(), false, 8 * 3600);
+        let local = timeline(&entries[..1], &Selection::default(), false, 8 * 3600);
         assert!(local.starts_with("2026-11-28 16:30:00"), "{local}");
     }
 
     #[test]
     fn colour_is_the_dashboards_and_only_when_asked() {
         let e = [changed(T0, "a", "RUNNING", "ERROR")];
-        let plain = timeline(&e, &Filter::default(), false, 0);
+        let plain = timeline(&e, &Selection::default(), false, 0);
         assert!(!plain.contains('\x1b'), "{plain:?}");
-        let colored = timeline(&e, &Filter::default(), true, 0);
+        let colored = timeline(&e, &Selection::default(), true, 0);
         assert!(colored.contains("\x1b[32m● RUNNING\x1b[0m"), "{colored:?}");
         assert!(colored.contains("\x1b[31m✗ ERROR\x1b[0m"), "{colored:?}");
     }
@@ -504,7 +509,7 @@ mod tests {
         appeared.to = Some("CREATING".into());
         let text = timeline(
             &[gone, stuck, lease, appeared],
-            &Filter::default(),
+            &Selection::default(),
             false,
             0,
         );

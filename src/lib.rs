@@ -5,6 +5,7 @@
 //! state. The one-shot `list` command reuses the client and [`output`].
 #![forbid(unsafe_code)]
 
+pub mod act;
 pub mod alerts;
 pub mod api;
 pub mod app;

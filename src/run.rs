@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::api::actions::Verb;
 use crate::api::sign::AkSk;
 use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use crate::app;
@@ -104,6 +105,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Some(Command::Start(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Start, &a).await
+        }
+        Some(Command::Stop(a)) => crate::act::command::run(&settings, &query, Verb::Stop, &a).await,
+        Some(Command::Extend(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Extend, &a).await
+        }
+        Some(Command::Delete(a)) => {
+            crate::act::command::run(&settings, &query, Verb::Delete, &a).await
+        }
         Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
             ExitCode::SUCCESS
         }
@@ -137,6 +148,13 @@ fn dashboard(
     } else {
         ui::Theme::default()
     };
+    // What the journal already holds reaches the trends view back in time.
+    let history = settings
+        .journal
+        .as_deref()
+        .filter(|p| p.exists())
+        .and_then(|p| crate::journal::read(p).ok())
+        .map(|r| (r.entries, settings.profile.clone()));
     let journal = match &settings.journal {
         None => None,
         Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
@@ -150,6 +168,7 @@ fn dashboard(
         },
     };
     Ok(crate::dashboard::Parts {
+        history,
         notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
         client,
         query,
@@ -167,6 +186,7 @@ fn dashboard(
             theme,
             utc_offset_secs,
         },
+        read_only: settings.read_only,
     })
 }
 
@@ -274,7 +294,7 @@ fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32)
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let filter = journal::Filter {
+    let filter = journal::Selection {
         name: f.name.clone(),
         status: f.status.clone(),
         since_ms,
@@ -324,6 +344,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
         log_file: g.log_file.clone(),
+        read_only: g.read_only,
         journal: g.journal.clone(),
         status: f.status.clone(),
         name: f.name.clone(),

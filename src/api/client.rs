@@ -145,15 +145,15 @@ const MAX_PASSES: u32 = 3;
 /// A ModelArts client for one endpoint and project.
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
-    scheme: String,
-    host: String,
-    port: Option<u16>,
+    pub(super) http: reqwest::Client,
+    pub(super) scheme: String,
+    pub(super) host: String,
+    pub(super) port: Option<u16>,
     /// Path prefix of the endpoint (for proxies), without a trailing slash.
-    base_path: String,
-    opts: ClientOptions,
-    requests: Arc<AtomicU64>,
-    limiter: Arc<RateLimiter>,
+    pub(super) base_path: String,
+    pub(super) opts: ClientOptions,
+    pub(super) requests: Arc<AtomicU64>,
+    pub(super) limiter: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -256,7 +256,7 @@ impl Client {
         self
     }
 
-    fn now_unix_secs(&self) -> i64 {
+    pub(super) fn now_unix_secs(&self) -> i64 {
         crate::timefmt::now_ms()
             .div_euclid(1000)
             .saturating_add(self.opts.clock_offset_secs)
@@ -270,19 +270,66 @@ impl Client {
             "{}/v1/{}/notebooks/all",
             self.base_path, self.opts.project_id
         );
-        let pairs = q.pairs(offset);
+        let (url, map) = self.signed("GET", &path, &q.pairs(offset), b"")?;
+
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(offset, limit = q.page_size.get(), "GET notebooks/all");
+        let resp = self
+            .http
+            .get(&url)
+            .headers(map)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let (body, request_id) = self.receive(resp).await?;
+        let body = body.as_ref();
+        let page: NotebookPage = serde_json::from_slice(body).map_err(|e| ApiError::Decode {
+            detail: if e.is_eof() {
+                format!(
+                    "the JSON ends early, at line {} column {} (truncated body)",
+                    e.line(),
+                    e.column()
+                )
+            } else {
+                format!(
+                    "malformed JSON at line {} column {}: {}",
+                    e.line(),
+                    e.column(),
+                    e
+                )
+            },
+            request_id: request_id.clone(),
+        })?;
+        if page.total.is_none() && page.data.is_empty() && !looks_like_page(body) {
+            return Err(ApiError::Decode {
+                detail: "the body is JSON but not a notebook listing (no data, no total)".into(),
+                request_id,
+            });
+        }
+        Ok(Page { page, request_id })
+    }
+
+    /// The wire URL and headers of one request, signed (or carrying the IAM
+    /// token) at this moment. `path` includes the endpoint's base path.
+    pub(super) fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        pairs: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(String, HeaderMap), ApiError> {
         let base_headers = [("Content-Type".to_string(), "application/json".to_string())];
         let (url, headers) = match &self.opts.auth {
             Auth::AkSk(creds) => {
                 let parts = RequestParts {
-                    method: "GET",
+                    method,
                     scheme: &self.scheme,
                     host: &self.host,
                     port: self.port,
-                    path: &path,
-                    query: &pairs,
+                    path,
+                    query: pairs,
                     headers: &base_headers,
-                    body: b"",
+                    body,
                     project_id: Some(&self.opts.project_id),
                 };
                 let signed = sign::sign(&parts, creds, &sign::sdk_date(self.now_unix_secs()));
@@ -290,11 +337,16 @@ impl Client {
             }
             Auth::Token(token) => {
                 let host = sign::host_header(&self.scheme, &self.host, self.port);
-                let query = sign::canonical_query(&pairs);
+                let query = sign::canonical_query(pairs);
                 let mut headers = base_headers.to_vec();
                 headers.push(("X-Auth-Token".into(), token.expose().to_string()));
                 headers.push((sign::HEADER_PROJECT.into(), self.opts.project_id.clone()));
-                (format!("{}://{host}{path}?{query}", self.scheme), headers)
+                let url = if query.is_empty() {
+                    format!("{}://{host}{path}", self.scheme)
+                } else {
+                    format!("{}://{host}{path}?{query}", self.scheme)
+                };
+                (url, headers)
             }
         };
         let mut map = HeaderMap::new();
@@ -316,17 +368,16 @@ impl Client {
             }
             map.insert(name, value);
         }
+        Ok((url, map))
+    }
 
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(offset, limit = q.page_size.get(), "GET notebooks/all");
+    /// Reads an answer: its body and request id when the status is 2xx, the
+    /// typed error otherwise (code, message, request id, `Retry-After`, skew).
+    pub(super) async fn receive(
+        &self,
+        resp: reqwest::Response,
+    ) -> Result<(impl AsRef<[u8]> + use<>, Option<String>), ApiError> {
         let endpoint = &self.opts.endpoint;
-        let resp = self
-            .http
-            .get(&url)
-            .headers(map)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
         let request_id = resp
             .headers()
@@ -377,33 +428,10 @@ impl Client {
             tracing::warn!(status, error = %err.short(), "request failed");
             return Err(err);
         }
-        let page: NotebookPage = serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
-            detail: if e.is_eof() {
-                format!(
-                    "the JSON ends early, at line {} column {} (truncated body)",
-                    e.line(),
-                    e.column()
-                )
-            } else {
-                format!(
-                    "malformed JSON at line {} column {}: {}",
-                    e.line(),
-                    e.column(),
-                    e
-                )
-            },
-            request_id: request_id.clone(),
-        })?;
-        if page.total.is_none() && page.data.is_empty() && !looks_like_page(&body) {
-            return Err(ApiError::Decode {
-                detail: "the body is JSON but not a notebook listing (no data, no total)".into(),
-                request_id,
-            });
-        }
-        Ok(Page { page, request_id })
+        Ok((body, request_id))
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> ApiError {
+    pub(super) fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let endpoint = self.opts.endpoint.clone();
         if e.is_timeout() {
             ApiError::Timeout {

@@ -1,4 +1,5 @@
 //! The ModelArts client: no terminal in here.
+pub mod actions;
 pub mod client;
 pub mod error;
 pub mod model;

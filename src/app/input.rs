@@ -16,6 +16,12 @@ impl App {
         let Some(action) = keys::lookup(self.mode.kind(), &ev) else {
             return Vec::new();
         };
+        if action == Action::ConfirmType {
+            if let KeyCode::Char(c) = ev.code {
+                self.confirm_edit(Some(c));
+            }
+            return Vec::new();
+        }
         if action == Action::FilterType {
             if let KeyCode::Char(c) = ev.code {
                 self.filter.name.push(c);
@@ -60,7 +66,7 @@ impl App {
                 self.scroll_detail(down, 3)
             }
             Mode::Table | Mode::Filter => self.move_cursor(if down { 1 } else { -1 }),
-            Mode::Picker(_) => {}
+            Mode::Picker(_) | Mode::Trends | Mode::Confirm(_) => {}
         }
         Vec::new()
     }
@@ -176,6 +182,8 @@ impl App {
                     _ => Mode::Table,
                 }
             }
+            Action::Trends => self.mode = Mode::Trends,
+            Action::CloseTrends => self.mode = Mode::Table,
             Action::FilterKeep => self.mode = Mode::Table,
             Action::FilterClear => {
                 self.mode = Mode::Table;
@@ -211,6 +219,14 @@ impl App {
                 }
             }
             Action::PickerCancel => self.mode = Mode::Table,
+            Action::Act(verb) => return self.ask(verb, now_ms),
+            Action::ConfirmYes => return self.confirm_yes(now_ms),
+            Action::ConfirmNo => return self.confirm_no(now_ms),
+            Action::ConfirmLonger => self.confirm_step(true),
+            Action::ConfirmShorter => self.confirm_step(false),
+            Action::ConfirmBackspace => self.confirm_edit(None),
+            // Handled in `handle_key`, which has the character.
+            Action::ConfirmType => {}
         }
         Vec::new()
     }

@@ -5,6 +5,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::api::actions::Verb;
+
 /// What a key does. `App::handle_key` maps each to a state change and effects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -39,6 +41,16 @@ pub enum Action {
     PickerApply,
     PickerCancel,
     CloseHelp,
+    Trends,
+    CloseTrends,
+    /// Act on the selected instance (asks for confirmation first).
+    Act(Verb),
+    ConfirmYes,
+    ConfirmNo,
+    ConfirmLonger,
+    ConfirmShorter,
+    ConfirmType,
+    ConfirmBackspace,
 }
 
 /// Where a binding applies. A mode consults its contexts in order (see
@@ -59,16 +71,28 @@ pub enum Context {
     Picker,
     /// This help.
     Help,
+    /// Status counts over time.
+    Trends,
+    /// Acting on the selected instance (table or full detail). Hidden in read-only mode.
+    Act,
+    /// Confirming an action.
+    Confirm,
+    /// Confirming a deletion by typing the instance's name.
+    ConfirmTyped,
 }
 
 impl Context {
     /// Help sections, in display order.
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 11] = [
         Context::Main,
+        Context::Act,
         Context::Table,
         Context::Detail,
         Context::Filter,
         Context::Picker,
+        Context::Trends,
+        Context::Confirm,
+        Context::ConfirmTyped,
         Context::Help,
         Context::Always,
     ];
@@ -82,6 +106,10 @@ impl Context {
             Context::Filter => "Name filter (while typing)",
             Context::Picker => "Status picker",
             Context::Help => "Help",
+            Context::Trends => "Trends",
+            Context::Act => "Actions on the selected instance",
+            Context::Confirm => "Confirming an action",
+            Context::ConfirmTyped => "Confirming a deletion",
         }
     }
 }
@@ -187,6 +215,11 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('p'))],                             A::TogglePause,        C::Main,   "pause / resume polling",               Some("pause")),
     b(&[P(K::Char('+')), P(K::Char('='))],            A::SlowerPolling,      C::Main,   "poll less often",                      None),
     b(&[P(K::Char('-'))],                             A::FasterPolling,      C::Main,   "poll more often",                      None),
+    b(&[P(K::Char('t'))],                             A::Trends,             C::Main,   "status counts over time",              Some("trends")),
+    b(&[P(K::Char('S'))],                             A::Act(Verb::Start),   C::Act,    "start it (asks first; stopped instances)", Some("start")),
+    b(&[P(K::Char('X'))],                             A::Act(Verb::Stop),    C::Act,    "stop it (asks first; running instances)",  Some("stop")),
+    b(&[P(K::Char('E'))],                             A::Act(Verb::Extend),  C::Act,    "extend the auto-stop: 1 to 24 h from now", Some("extend")),
+    b(&[P(K::Char('D'))],                             A::Act(Verb::Delete),  C::Act,    "delete it (type its name to confirm)",     Some("delete")),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Table,  "move down",                            None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Table,  "move up",                              None),
     b(&[P(K::PageDown), Ctrl('f')],                   A::PageDown,           C::Table,  "page down",                            None),
@@ -212,6 +245,15 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('a'))],                             A::PickerAll,          C::Picker, "select none (= every status)",         Some("none")),
     b(&[P(K::Enter)],                                 A::PickerApply,        C::Picker, "apply",                                Some("apply")),
     b(&[P(K::Esc)],                                   A::PickerCancel,       C::Picker, "cancel",                               Some("cancel")),
+    b(&[P(K::Esc), P(K::Char('t')), P(K::Char('q'))], A::CloseTrends,        C::Trends, "back to the table",                    Some("back")),
+    b(&[P(K::Enter), P(K::Char('y'))],                A::ConfirmYes,         C::Confirm, "do it",                               Some("confirm")),
+    b(&[P(K::Esc), P(K::Char('n'))],                  A::ConfirmNo,          C::Confirm, "cancel: nothing is sent",             Some("cancel")),
+    b(&[P(K::Right), P(K::Char('l'))],                A::ConfirmLonger,      C::Confirm, "a longer duration",                   Some("longer")),
+    b(&[P(K::Left), P(K::Char('h'))],                 A::ConfirmShorter,     C::Confirm, "a shorter duration",                  Some("shorter")),
+    b(&[P(K::Enter)],                                 A::ConfirmYes,         C::ConfirmTyped, "delete, once the name is typed", Some("delete")),
+    b(&[P(K::Esc)],                                   A::ConfirmNo,          C::ConfirmTyped, "cancel: nothing is sent",        Some("cancel")),
+    b(&[P(K::Backspace)],                             A::ConfirmBackspace,   C::ConfirmTyped, "delete a character",             None),
+    b(&[Key::Text],                                   A::ConfirmType,        C::ConfirmTyped, "type the instance's name",       None),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Help,   "scroll down",                          None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Help,   "scroll up",                            None),
     b(&[P(K::Esc), P(K::Char('?')), P(K::Char('q'))], A::CloseHelp,          C::Help,   "close help",                           Some("close")),
@@ -222,11 +264,14 @@ pub static KEYMAP: &[Binding] = &[
 /// what a key does.
 pub fn contexts_for(mode: ModeKind) -> &'static [Context] {
     match mode {
-        ModeKind::Table => &[C::Always, C::Table, C::Main],
-        ModeKind::Detail => &[C::Always, C::Detail, C::Main],
+        ModeKind::Table => &[C::Always, C::Table, C::Act, C::Main],
+        ModeKind::Detail => &[C::Always, C::Detail, C::Act, C::Main],
+        ModeKind::Confirm => &[C::Always, C::Confirm],
+        ModeKind::ConfirmTyped => &[C::Always, C::ConfirmTyped],
         ModeKind::Filter => &[C::Always, C::Filter],
         ModeKind::Picker => &[C::Always, C::Picker],
         ModeKind::Help => &[C::Always, C::Help],
+        ModeKind::Trends => &[C::Always, C::Trends],
     }
 }
 
@@ -238,6 +283,9 @@ pub enum ModeKind {
     Filter,
     Picker,
     Help,
+    Trends,
+    Confirm,
+    ConfirmTyped,
 }
 
 /// The action bound to `ev` in `mode`, if any. Key releases are ignored.
@@ -284,9 +332,16 @@ pub fn keys_label(bnd: &Binding) -> String {
 
 /// The hint bar for a mode: (keys, word) pairs, most specific context first.
 pub fn hints(mode: ModeKind) -> Vec<(String, &'static str)> {
+    hints_where(mode, |_| true)
+}
+
+/// The hint bar for a mode, keeping only the bindings `keep` accepts (the state
+/// leaves out actions that make no sense right now).
+pub fn hints_where(mode: ModeKind, keep: impl Fn(&Binding) -> bool) -> Vec<(String, &'static str)> {
     contexts_for(mode)
         .iter()
         .flat_map(|ctx| bindings(*ctx))
+        .filter(|bnd| keep(bnd))
         .filter_map(|bnd| bnd.hint.map(|h| (hint_keys(bnd), h)))
         .collect()
 }
@@ -346,6 +401,8 @@ mod tests {
             ModeKind::Filter,
             ModeKind::Picker,
             ModeKind::Help,
+            ModeKind::Confirm,
+            ModeKind::ConfirmTyped,
         ] {
             let mut seen = HashSet::new();
             for ctx in contexts_for(mode) {

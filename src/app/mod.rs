@@ -4,6 +4,7 @@
 //! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
 //! and everything that needs the time takes `now_ms`.
 
+pub mod actions;
 pub mod clipboard;
 pub mod filter;
 mod input;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod poll;
 pub mod sort;
 pub mod tracked;
+pub mod trend;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -24,6 +26,7 @@ use ratatui::layout::Rect;
 
 use crate::api::model::{Notebook, Status};
 
+pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
@@ -69,6 +72,14 @@ pub enum Effect {
     SetInterval(Duration),
     /// Write `osc52_sequence(text)` to the terminal.
     CopyToClipboard(String),
+    /// Send an action (confirmed by the user) from a task outside the render loop.
+    Act(ActionRequest),
+    /// An action asked for and not sent (read-only, cancelled): for the audit log.
+    NotSent {
+        verb: crate::api::actions::Verb,
+        id: String,
+        why: &'static str,
+    },
 }
 
 /// The interaction mode.
@@ -84,6 +95,10 @@ pub enum Mode {
         /// Where `Esc` returns to.
         from_detail: bool,
     },
+    /// Counts per status group over time.
+    Trends,
+    /// Asking before acting on an instance.
+    Confirm(Confirm),
 }
 
 impl Mode {
@@ -94,6 +109,11 @@ impl Mode {
             Mode::Filter => ModeKind::Filter,
             Mode::Picker(_) => ModeKind::Picker,
             Mode::Help { .. } => ModeKind::Help,
+            Mode::Trends => ModeKind::Trends,
+            Mode::Confirm(c) if c.verb == crate::api::actions::Verb::Delete => {
+                ModeKind::ConfirmTyped
+            }
+            Mode::Confirm(_) => ModeKind::Confirm,
         }
     }
 }
@@ -167,12 +187,14 @@ pub struct App {
     /// The next time an instance crosses the stuck threshold.
     next_stuck_at_ms: Option<i64>,
     events: VecDeque<RecentEvent>,
+    trend: trend::Trend,
     /// Events not yet taken by [`App::take_events`], kept only once asked for.
     outbox: Option<Vec<RecentEvent>>,
     flash: Option<(String, i64)>,
     viewport: Viewport,
     detail_scroll: usize,
     help_scroll: usize,
+    actions: actions::ActionState,
 }
 
 impl App {
@@ -198,11 +220,13 @@ impl App {
             attention: 0,
             next_stuck_at_ms: None,
             events: VecDeque::new(),
+            trend: trend::Trend::default(),
             outbox: None,
             flash: None,
             viewport: Viewport::default(),
             detail_scroll: 0,
             help_scroll: 0,
+            actions: actions::ActionState::default(),
         }
     }
 
@@ -264,6 +288,10 @@ impl App {
         self.poll.auth_stopped = false;
 
         self.count_statuses();
+        self.trend.record(
+            at,
+            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
+        );
         self.resort();
         self.refilter(at, false);
         self.restore_selection(&neighbours, old_cursor);
@@ -411,6 +439,17 @@ impl App {
     }
 
     /// Newest last.
+    /// Counts per status group over the session (and the journal's span).
+    pub fn trend(&self) -> &trend::Trend {
+        &self.trend
+    }
+
+    /// The journal's entries for `source`: the trends view reaches back over
+    /// them once the first listing is in.
+    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, source: &str) {
+        self.trend = std::mem::take(&mut self.trend).with_journal(entries, source);
+    }
+
     pub fn events(&self) -> &VecDeque<RecentEvent> {
         &self.events
     }

@@ -41,6 +41,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "workspace_param",
     "budget_per_minute",
     "log_file",
+    "read_only",
     "journal",
     "journal_max_mb",
     "filters",
@@ -109,6 +110,8 @@ pub struct RawProfile {
     pub workspace_param: Option<Spanned<String>>,
     pub budget_per_minute: Option<Spanned<i64>>,
     pub log_file: Option<Spanned<String>>,
+    /// Hide and refuse every action on instances.
+    pub read_only: Option<Spanned<bool>>,
     pub journal: Option<Spanned<String>>,
     pub journal_max_mb: Option<Spanned<i64>>,
     #[serde(default)]
@@ -364,6 +367,7 @@ fn type_fix(key: &str) -> String {
                 "write seconds as a number or a string with a unit, e.g. {key} = 5 or {key} = \"10m\""
             )
         }
+        "read_only" => "write true or false without quotes, e.g. read_only = true".into(),
         "filters" => "filters is a table: [profiles.NAME.filters]".into(),
         "profiles" => "profiles is a table of tables: [profiles.NAME]".into(),
         k => format!("write it as a string in double quotes, e.g. {k} = \"...\""),

@@ -63,6 +63,8 @@ pub struct Overrides {
     pub workspace_param: Option<String>,
     /// `--budget N` (requests per minute)
     pub budget_per_minute: Option<u32>,
+    /// `--read-only`
+    pub read_only: bool,
     /// `--log-file PATH`
     pub log_file: Option<PathBuf>,
     /// `--journal PATH`
@@ -119,6 +121,8 @@ pub struct Settings {
     pub budget_per_minute: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
+    /// Hide and refuse every action (`--read-only` or `read_only = true`).
+    pub read_only: bool,
     /// Where every change seen is appended as a JSON line, if anywhere.
     pub journal: Option<PathBuf>,
     /// The journal's size before it is rotated.
@@ -159,6 +163,7 @@ impl Settings {
             filters: Filters::default(),
             budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
             log_file: None,
+            read_only: false,
             journal: None,
             journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
             alerts: crate::alerts::AlertConfig::default(),

@@ -207,6 +207,8 @@ fn resolve_with(
         })?,
     };
     let log_file = cx.log_file(o, dirs);
+    // Either side turns it on: a read-only profile stays read-only whatever the flags.
+    let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
     let journal = cx.journal(o);
     let journal_max_bytes = cx
         .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
@@ -241,6 +243,7 @@ fn resolve_with(
         filters,
         budget_per_minute,
         log_file,
+        read_only,
         journal,
         journal_max_bytes,
         alerts,

@@ -1660,6 +1660,31 @@ fn the_example_config_is_valid_and_documents_every_key() {
     assert_eq!(token(&s), TOKEN);
 }
 
+#[test]
+fn read_only_comes_from_the_profile_or_the_flag() {
+    let sb = Sandbox::new();
+    sb.config(
+        "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"p1\"\nread_only = true\n",
+    );
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    assert!(s.read_only);
+    sb.config("[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"p1\"\n");
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    assert!(!s.read_only);
+    let o = Overrides {
+        read_only: true,
+        ..Overrides::default()
+    };
+    assert!(sb.resolve(&o, &creds_only()).unwrap().read_only);
+    sb.config(
+        "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"p1\"\nread_only = \"yes\"\n",
+    );
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(e.fix.contains("read_only = true"), "{e:?}");
+}
+
 // ---------------------------------------------------------------- journal and alerts
 
 #[test]

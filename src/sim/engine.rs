@@ -299,7 +299,8 @@ impl Engine {
                 }
             }
             State::Starting => {
-                if !fast && !codelab && rng.chance(5) {
+                let doomed = fail_step == Some(Self::START_FAILS);
+                if doomed || (!fast && !codelab && rng.chance(5)) {
                     self.transition(serial, State::StartFailed, at);
                     if let Some(i) = self.instances.get_mut(&serial) {
                         i.steps = [Step::Completed, Step::Failed, Step::Waiting, Step::Waiting];
@@ -352,6 +353,8 @@ impl Engine {
                 self.transition(serial, State::Stopped, at);
                 self.schedule(serial, at + rng.range(MIN, 20 * MIN));
             }
+            // Instances a user acted on (and the demo's) stay stopped until told.
+            State::Stopped if fast => self.schedule(serial, at + 6 * HOUR),
             State::Stopped => match rng.weighted(&[35, 10, 55]) {
                 0 => {
                     self.transition(serial, State::Starting, at);
@@ -364,7 +367,7 @@ impl Engine {
                 _ => self.schedule(serial, at + rng.range(5 * MIN, HOUR)),
             },
             State::Deleting => {
-                if rng.chance(3) {
+                if !fast && rng.chance(3) {
                     self.transition(serial, State::DeleteFailed, at);
                     if let Some(i) = self.instances.get_mut(&serial) {
                         i.fail_reason =
@@ -576,6 +579,73 @@ impl Engine {
             }
         }
         self.drift_adds = !self.drift_adds;
+    }
+}
+
+/// User actions (the simulator's API decides what is allowed, see
+/// `sim::actions`): each moves the instance into its transitional status and
+/// schedules the rest. An instance a user acted on never fails on its own, so
+/// what follows an action is predictable.
+impl Engine {
+    /// Time in STARTING, STOPPING or DELETING after a user action.
+    pub const ACTION_MS: i64 = 4 * SEC;
+
+    /// The instance with this id.
+    pub fn find(&self, id: &str) -> Option<&Instance> {
+        self.instances.values().find(|i| i.id == id)
+    }
+
+    /// `fail_step` of a start that will fail (creation steps are 0 to 3).
+    const START_FAILS: u8 = 4;
+
+    /// Start: STARTING now, RUNNING after [`Self::ACTION_MS`] with a fresh
+    /// lease of `duration_ms` (auto-stop when idle if `idle`), or START_FAILED
+    /// then if `fails` (resources gone while starting).
+    pub fn user_start(&mut self, serial: u32, at: i64, duration_ms: i64, idle: bool, fails: bool) {
+        if let Some(i) = self.instances.get_mut(&serial) {
+            i.fast = true;
+            i.fail_step = fails.then_some(Self::START_FAILS);
+            i.fail_reason = None;
+            i.lease.enable = true;
+            i.lease.duration = duration_ms;
+            i.lease.idle = idle;
+        }
+        self.transition(serial, State::Starting, at);
+        self.schedule(serial, at + Self::ACTION_MS);
+    }
+
+    /// Stop: STOPPING now, STOPPED after [`Self::ACTION_MS`].
+    pub fn user_stop(&mut self, serial: u32, at: i64) {
+        if let Some(i) = self.instances.get_mut(&serial) {
+            i.fast = true;
+        }
+        self.transition(serial, State::Stopping, at);
+        self.schedule(serial, at + Self::ACTION_MS);
+    }
+
+    /// Delete: DELETING now, DELETED after [`Self::ACTION_MS`], then gone.
+    pub fn user_delete(&mut self, serial: u32, at: i64) {
+        if let Some(i) = self.instances.get_mut(&serial) {
+            i.fast = true;
+        }
+        self.transition(serial, State::Deleting, at);
+        self.schedule(serial, at + Self::ACTION_MS);
+    }
+
+    /// Renew the lease: the instance now stops at `at + duration_ms`.
+    pub fn user_renew(&mut self, serial: u32, at: i64, duration_ms: i64, idle: bool) {
+        let Some(i) = self.instances.get_mut(&serial) else {
+            return;
+        };
+        i.lease = instance::LeaseState {
+            create_at: at,
+            duration: duration_ms,
+            enable: true,
+            idle,
+            update_at: at,
+        };
+        let rng = rng_split(&mut self.drift_rng);
+        self.plan_running(serial, at, rng);
     }
 }
 

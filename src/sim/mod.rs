@@ -13,12 +13,14 @@
 //! ```
 //!
 //! Serves `GET /v1/{project_id}/notebooks/all` and `GET /v1/{project_id}/notebooks`
-//! (the caller's own instances). A path project id other than the configured one is
+//! (the caller's own instances), and one instance's ShowNotebook, start, stop,
+//! lease and delete (see `actions`). A path project id other than the configured one is
 //! answered 403 `ModelArts.0108`, as IAM does for credentials scoped to another
 //! project; any other path or method is 404 `APIGW.0101`, as the gateway does.
 //! Control endpoints (no auth): `GET|POST|PUT|DELETE /_sim/faults`,
 //! `POST /_sim/advance?ms=N`, `GET /_sim/stats`.
 
+pub mod actions;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
@@ -71,7 +73,10 @@ Fault specs (--fault, repeatable; or at runtime via the control endpoint):
 Control endpoint (no auth):
   GET /_sim/faults          list active faults          DELETE /_sim/faults   clear them
   POST /_sim/faults?spec=500:count=1   add (or a JSON body [\"500\",\"latency:200\"]; PUT replaces)
-  POST /_sim/advance?ms=N   move simulated time forward  GET /_sim/stats       request count, clock";
+  POST /_sim/advance?ms=N   move simulated time forward  GET /_sim/stats       request count, clock
+  POST /_sim/deny?action=modelarts:notebook:stop      answer 403 to that IAM action (DELETE lifts all)
+  POST /_sim/resources?available=false                starts fail with ModelArts.6360
+                          (available=late: starts are accepted, then end in START_FAILED)";
 
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
 #[derive(clap::Args, Debug, Clone)]
@@ -288,6 +293,45 @@ impl SimHandle {
     /// The accepted AK and SK.
     pub fn credentials(&self) -> (String, Secret) {
         (self.shared.creds.ak.clone(), self.shared.creds.sk.clone())
+    }
+
+    /// Client options for this simulator, signed with its AK/SK (defaults otherwise).
+    pub fn client_options(&self) -> crate::api::ClientOptions {
+        let (ak, sk) = self.credentials();
+        crate::api::ClientOptions::new(
+            self.endpoint(),
+            self.project_id(),
+            crate::api::Auth::AkSk(crate::api::sign::AkSk {
+                ak,
+                sk,
+                security_token: None,
+            }),
+        )
+    }
+
+    /// Answers 403 to requests needing this IAM action (e.g. `modelarts:notebook:stop`).
+    pub fn deny(&self, iam_action: &str) {
+        self.shared.policy.deny(iam_action);
+    }
+
+    /// Lifts every denial made with [`SimHandle::deny`].
+    pub fn allow_all(&self) {
+        self.shared.policy.allow_all();
+    }
+
+    /// Start, stop, extend and delete requests answered (accepted or refused).
+    pub fn action_requests(&self) -> u64 {
+        self.shared.policy.action_requests()
+    }
+
+    /// Whether there are resources to start instances (6360 when not).
+    pub fn set_resources(&self, available: bool) {
+        self.shared.policy.set_resources(available);
+    }
+
+    /// Starts are accepted, then end in START_FAILED (resources gone meanwhile).
+    pub fn fail_starts_late(&self) {
+        self.shared.policy.fail_starts_late();
     }
 
     /// Replaces the active faults.

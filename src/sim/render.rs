@@ -47,6 +47,17 @@ pub fn swr_path(img: &catalog::ImageInfo) -> String {
     )
 }
 
+/// The auto-stop settings (`LeaseResp`), as in an instance and as ShowLease answers.
+pub fn lease(inst: &Instance) -> Value {
+    json!({
+        "create_at": inst.lease.create_at,
+        "duration": inst.lease.duration,
+        "enable": inst.lease.enable,
+        "type": if inst.lease.idle { "idle" } else { "timing" },
+        "update_at": inst.lease.update_at,
+    })
+}
+
 /// The full `NotebookResp` object at simulated time `now`.
 pub fn notebook(inst: &Instance, now: i64) -> Value {
     let mut o = Map::new();
@@ -95,16 +106,7 @@ pub fn notebook(inst: &Instance, now: i64) -> Value {
     );
     o.insert("endpoints".into(), endpoints(inst));
     o.insert("image".into(), image(inst));
-    o.insert(
-        "lease".into(),
-        json!({
-            "create_at": inst.lease.create_at,
-            "duration": inst.lease.duration,
-            "enable": inst.lease.enable,
-            "type": if inst.lease.idle { "idle" } else { "timing" },
-            "update_at": inst.lease.update_at,
-        }),
-    );
+    o.insert("lease".into(), lease(inst));
     o.insert("volume".into(), volume(inst, now));
     o.insert("data_volumes".into(), data_volumes(inst));
     if let Some(p) = inst.pool_info() {

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::actions;
 use super::auth::{self, Credentials};
 use super::clock::{self, SimClock};
 use super::engine::Engine;
@@ -30,6 +31,8 @@ pub struct Shared {
     pub project_id: String,
     pub latency_ms: u64,
     pub seed: u64,
+    /// Denied IAM actions and resource shortage, for the one-instance endpoints.
+    pub policy: actions::Policy,
     /// Requests to the API (anything not under `/_sim/`).
     pub api_requests: AtomicU64,
     pub control_requests: AtomicU64,
@@ -56,6 +59,7 @@ impl Shared {
             project_id: cfg.project_id.clone(),
             latency_ms: cfg.latency_ms,
             seed: cfg.seed,
+            policy: actions::Policy::default(),
             api_requests: AtomicU64::new(0),
             control_requests: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
@@ -128,6 +132,14 @@ fn not_found() -> Response {
     ))
 }
 
+/// What an API request is for.
+enum Target {
+    /// A listing: everyone's instances (`all`) or the caller's.
+    List { all: bool },
+    /// One instance.
+    One { id: String, op: actions::Op },
+}
+
 /// `/v1/{project_id}/notebooks[/all]` → (project id, all?).
 fn api_route(path: &str) -> Option<(String, bool)> {
     let segs: Vec<&str> = path.split('/').collect();
@@ -140,13 +152,15 @@ fn api_route(path: &str) -> Option<(String, bool)> {
 
 async fn api(sh: &Shared, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Some((pid, all)) = api_route(parts.uri.path()) else {
-        return not_found();
+    // The gateway routes on method and path: anything else is an unknown API.
+    let (pid, target) = match api_route(parts.uri.path()) {
+        Some((pid, all)) if parts.method == Method::GET => (pid, Target::List { all }),
+        Some(_) => return not_found(),
+        None => match actions::route(&parts.method, parts.uri.path()) {
+            Some((pid, id, op)) => (pid, Target::One { id, op }),
+            None => return not_found(),
+        },
     };
-    // The gateway routes on method and path: anything but GET is an unknown API.
-    if parts.method != Method::GET {
-        return not_found();
-    }
 
     let decision = sh.faults().decide();
     let delay = sh.latency_ms.saturating_add(decision.delay_ms);
@@ -214,6 +228,17 @@ async fn api(sh: &Shared, req: Request) -> Response {
             ),
         ));
     }
+    let all = match target {
+        Target::List { all } => all,
+        Target::One { id, op } => {
+            let pairs = sign::parse_query(raw_query);
+            let answer = actions::answer(&mut sh.engine_now(), &sh.policy, op, &id, &pairs, &body);
+            return match answer {
+                Ok(v) => json_response(200, v.to_string()),
+                Err(e) => error(&e),
+            };
+        }
+    };
     let query = match ListQuery::parse(&sign::parse_query(raw_query)) {
         Ok(q) => q,
         Err(e) => return error(&e),
@@ -386,7 +411,11 @@ async fn control(sh: &Shared, req: Request) -> Response {
             }
         }
         (&Method::GET, "/_sim/stats") => json_response(200, stats(sh).to_string()),
-        _ => not_found(),
+        (method, path) => match sh.policy.control(method, path, &pairs) {
+            Some(Ok(v)) => json_response(200, v.to_string()),
+            Some(Err(e)) => control_error(e),
+            None => not_found(),
+        },
     }
 }
 

@@ -34,9 +34,16 @@ pub fn inner(screen: Rect) -> Rect {
     Block::bordered().inner(area(screen))
 }
 
-pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+/// Every key, by context; read-only mode leaves out the actions and their
+/// confirmations (they are refused anyway).
+pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    for ctx in Context::ALL {
+    let hidden: &[Context] = if app.read_only() {
+        &[Context::Act, Context::Confirm, Context::ConfirmTyped]
+    } else {
+        &[]
+    };
+    for ctx in Context::ALL.into_iter().filter(|c| !hidden.contains(c)) {
         if !out.is_empty() {
             out.push(Line::from(""));
         }
@@ -55,7 +62,7 @@ pub fn draw(buf: &mut Buffer, screen: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let area = area(screen);
     let inner = inner(screen);
-    let lines = lines(t);
+    let lines = lines(app, t);
     let height = usize::from(inner.height);
     let scroll = app.help_scroll().min(lines.len().saturating_sub(height));
     let mut footer = " Esc closes ".to_string();

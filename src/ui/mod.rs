@@ -13,9 +13,10 @@
 //! │ statusbar.rs  error / flash / last event               every 10s · 6 req/min │ 1
 //! │ statusbar.rs  q quit  / filter  s status …   (or the filter being typed)      │ 1
 //! └──────────────────────────────────────────────────────────────────────────────┘
-//!   help.rs and picker.rs draw centred popups over the rest.
+//!   help.rs, picker.rs and confirm.rs draw centred popups over the rest.
 //! ```
 
+mod confirm;
 mod detail;
 pub mod format;
 mod header;
@@ -24,6 +25,7 @@ mod picker;
 mod statusbar;
 mod table;
 pub mod theme;
+mod trends;
 
 #[cfg(test)]
 mod tests;
@@ -86,6 +88,8 @@ struct Screen {
     counts: Rect,
     table: Option<Rect>,
     detail: Option<Rect>,
+    /// The trends chart, in place of the table and the detail.
+    trends: Option<Rect>,
     status: Rect,
     hints: Rect,
 }
@@ -99,8 +103,12 @@ fn screen(area: Rect, app: &App) -> Screen {
         Constraint::Length(1),
     ])
     .areas(area);
-    let full_detail = matches!(app.mode(), Mode::Detail | Mode::Help { from_detail: true });
-    let (table, detail) = if full_detail && app.selected().is_some() {
+    let full_detail = matches!(app.mode(), Mode::Detail | Mode::Help { from_detail: true })
+        || matches!(app.mode(), Mode::Confirm(c) if c.from_detail);
+    let trends = matches!(app.mode(), Mode::Trends).then_some(middle);
+    let (table, detail) = if trends.is_some() {
+        (None, None)
+    } else if full_detail && app.selected().is_some() {
         (None, Some(middle))
     } else if area.width >= WIDE {
         let [t, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
@@ -118,6 +126,7 @@ fn screen(area: Rect, app: &App) -> Screen {
         counts,
         table,
         detail,
+        trends,
         status,
         hints,
     }
@@ -138,11 +147,15 @@ pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Vie
     if let Some(d) = s.detail {
         detail::draw(buf, d, app, &env);
     }
+    if let Some(r) = s.trends {
+        trends::draw(buf, r, app, &env);
+    }
     statusbar::draw_status(buf, s.status, app, &env);
     statusbar::draw_hints(buf, s.hints, app, &env);
     match app.mode() {
         Mode::Picker(p) => picker::draw(buf, area, p, &env),
         Mode::Help { .. } => help::draw(buf, area, app, &env),
+        Mode::Confirm(c) => confirm::draw(buf, area, c, app, &env),
         _ => {}
     }
     layout(&s, area, app, &env)
@@ -163,6 +176,6 @@ fn layout(s: &Screen, area: Rect, app: &App, env: &Paint) -> Viewport {
             .selected()
             .map_or(0, |t| detail::lines(t, app, env, detail.width).len()),
         help: help::inner(area),
-        help_lines: help::lines(env.theme).len(),
+        help_lines: help::lines(app, env.theme).len(),
     }
 }

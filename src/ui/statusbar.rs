@@ -15,7 +15,6 @@ use ratatui::widgets::Widget;
 use super::Paint;
 use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
-use crate::app::keys::hints;
 use crate::app::{App, EventKind, Freshness, Mode};
 
 pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
@@ -53,6 +52,16 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
             push_request_id(&mut left, e.request_id.as_deref(), ctx);
             if !e.message.is_empty() {
                 left.push(Span::styled(format!(" · {}", e.message), t.error));
+            }
+        }
+        // An action's outcome is what the user is waiting for: it comes first.
+        _ if app.action_notice(now).is_some() => {
+            if let Some(n) = app.action_notice(now) {
+                let style = if n.error { t.error } else { t.ok };
+                left.push(Span::styled(
+                    n.text.clone(),
+                    style.add_modifier(Modifier::BOLD),
+                ));
             }
         }
         (Freshness::Failing { .. }, Some(e)) => {
@@ -154,7 +163,7 @@ pub fn draw_hints(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     }
     let room = usize::from(area.width);
     let mut used: usize = spans.iter().map(Span::width).sum();
-    for (key, word) in hints(app.mode().kind()) {
+    for (key, word) in app.key_hints() {
         let w = width(&key) + 1 + width(word) + 2;
         if used + w > room {
             break;

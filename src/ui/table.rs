@@ -200,7 +200,8 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let stuck_after = app.stuck_after_ms();
     let body_rows = app.rows(offset, rows).enumerate().map(|(i, tr)| {
         let is_selected = selected == Some(offset + i);
-        row(tr, &cols, is_selected, stuck_after, ctx)
+        let pending = app.pending(&tr.key).map(|p| p.verb);
+        row(tr, &cols, is_selected, stuck_after, pending, ctx)
     });
     let widths = std::iter::once(Constraint::Length(1))
         .chain(cols.iter().map(|(_, w)| Constraint::Length(*w)));
@@ -215,6 +216,7 @@ fn row<'a>(
     cols: &[(Column, u16)],
     selected: bool,
     stuck_after: i64,
+    pending: Option<crate::api::actions::Verb>,
     ctx: &Paint,
 ) -> Row<'a> {
     let t = ctx.theme;
@@ -231,7 +233,12 @@ fn row<'a>(
         match c.sort {
             SortColumn::Name => text(tr.name()),
             SortColumn::Status => {
-                let label = format!("{} {}", status_symbol(&tr.status), display_name(&tr.status));
+                let mut label =
+                    format!("{} {}", status_symbol(&tr.status), display_name(&tr.status));
+                if let Some(verb) = pending {
+                    // Sent, not yet confirmed by the service.
+                    label = format!("⧗ pending {verb}");
+                }
                 Cell::from(Span::styled(
                     fit(&label, w).into_owned(),
                     t.status(&tr.status),

@@ -427,7 +427,7 @@ fn help_80x24_and_120x40() {
 
 #[test]
 fn help_lists_every_binding() {
-    let lines: Vec<String> = help::lines(&Theme::plain())
+    let lines: Vec<String> = help::lines(&loaded(), &Theme::plain())
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -551,4 +551,110 @@ fn perf_frame_over_10k() {
         .unwrap();
     }
     println!("frame over 10k instances: {:?}", t.elapsed() / n);
+}
+
+// ---- trends -----------------------------------------------------------------
+
+#[test]
+fn trends_80x24_chart_the_groups_over_the_session() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    let mut all = fixtures::notebooks();
+    // An hour of listings: instances start one by one, one fails near the end.
+    for (i, minute) in [60, 45, 30, 15, 5, 0].iter().enumerate() {
+        for nb in all.iter_mut().take(i + 1) {
+            nb.status = Some(crate::api::model::Status::Running);
+        }
+        if *minute == 0 {
+            all[0].status = Some(crate::api::model::Status::Error);
+        }
+        app.apply_snapshot(all.clone(), NOW - minute * MIN);
+    }
+    key(&mut app, 't');
+    let term = v.render(&mut app, 80, 24);
+    snap("trends_80x24", &term);
+    let buf = term.backend().buffer();
+    let screen = text(buf);
+    assert!(screen.contains("Instances over time"), "{screen}");
+    for group in ["running", "moving", "stopped", "problems"] {
+        assert!(screen.contains(group), "legend lacks {group}:\n{screen}");
+    }
+    assert_eq!(fg_at(buf, "● running"), Color::Green);
+    assert_eq!(fg_at(buf, "✗ problems"), Color::Red);
+    assert!(
+        screen.contains("t trends") || screen.contains("back"),
+        "{screen}"
+    );
+    // t (or Esc) goes back to the table.
+    key(&mut app, 't');
+    assert_eq!(app.mode(), &crate::app::Mode::Table);
+}
+
+#[test]
+fn trends_before_the_first_listing_say_so() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    key(&mut app, 't');
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("No listing yet"), "{screen}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), &crate::app::Mode::Table);
+}
+
+#[test]
+fn confirming_an_extension_shows_the_new_stop_time_80x24() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    key(&mut app, 'E');
+    press(&mut app, KeyCode::Right);
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("Extend the auto-stop of train-bert-large?"),
+        "{screen}"
+    );
+    // NOW is 2024-05-29 16:26:40 UTC; plus the 2 h chosen.
+    assert!(
+        screen.contains("new stop time 18:26:40 UTC+00:00 (now + 2h)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter confirm"), "{screen}");
+    snap("confirm_extend_80x24", &term);
+}
+
+#[test]
+fn delete_asks_for_the_name_and_the_row_shows_a_pending_action() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    key(&mut app, 'X');
+    press(&mut app, KeyCode::Enter);
+    let screen = text(v.render(&mut app, 120, 40).backend().buffer());
+    let row = screen
+        .lines()
+        .find(|l| l.contains("train-bert-large"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains("⧗ pending stop"), "{row}");
+    assert!(
+        screen.contains("train-bert-large: stop requested…"),
+        "{screen}"
+    );
+
+    let mut app = loaded();
+    select(&mut app, "data-prep-01");
+    key(&mut app, 'D');
+    for c in "data-pre".chars() {
+        key(&mut app, c);
+    }
+    let term = v.render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("Delete data-prep-01? This cannot be undone."),
+        "{screen}"
+    );
+    assert!(screen.contains("> data-pre"), "{screen}");
+    snap("confirm_delete_80x24", &term);
 }

@@ -82,8 +82,16 @@ fn walkthrough(cols: u16, rows: u16, fragment: &str) {
         s.lines().any(|l| l.trim_start().starts_with('/'))
     });
     d.send(fragment);
-    let s = d.wait("the table to filter", |s| {
-        title_counts(s).is_some_and(|(n, t)| n < t && t == total) && !table_rows(s).is_empty()
+    // Wait for the whole fragment: the table filters on each character, so a
+    // screen after the first one is filtered too, but not yet by all of it.
+    let label = format!("name ~ \"{fragment}\"");
+    let s = d.wait("the table to filter by the whole fragment", |s| {
+        title_counts(s).is_some_and(|(n, t)| n < t && t == total)
+            && !table_rows(s).is_empty()
+            && s.contains(&label)
+            && s.lines()
+                .last()
+                .is_some_and(|l| l.contains(&format!("/{fragment}")))
     });
     let typed = s.lines().last().unwrap_or_default();
     assert!(
@@ -103,7 +111,6 @@ fn walkthrough(cols: u16, rows: u16, fragment: &str) {
         n >= filtered.len(),
         "the title counts every matching row:\n{s}"
     );
-    let label = format!("name ~ \"{fragment}\"");
     assert!(s.contains(&label), "the active filter is shown:\n{s}");
     assert!(title_line(&s).contains("filtered"), "{}", title_line(&s));
 

@@ -9,11 +9,15 @@
 
 mod support;
 
+mod actions_http;
+mod cli_actions;
 mod cli_extras;
 mod cli_list;
 mod client_http;
 mod config_errors;
 mod docs;
+mod e2e_actions;
+mod e2e_alerts;
 mod e2e_dashboard;
 mod reliability_auth;
 mod reliability_nopanic;

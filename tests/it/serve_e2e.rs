@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::home::{BIN, Home};
 use crate::support::sim::*;
-use nbwatch::api::sign::AkSk;
-use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, RetryPolicy};
+use nbwatch::api::{Client, ListQuery, RetryPolicy};
 use nbwatch::sim::{Fault, SimHandle};
 
 /// A running `nbwatch serve`, killed when dropped.
@@ -129,16 +128,7 @@ impl Drop for Serve {
 
 /// A client of the simulator with its own credentials, no retries.
 fn sim_client(sim: &SimHandle) -> Client {
-    let (ak, sk) = sim.credentials();
-    let mut o = ClientOptions::new(
-        sim.endpoint(),
-        sim.project_id(),
-        Auth::AkSk(AkSk {
-            ak,
-            sk,
-            security_token: None,
-        }),
-    );
+    let mut o = sim.client_options();
     o.retry = RetryPolicy::none();
     Client::new(o).unwrap()
 }

@@ -6,24 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::support::sim::*;
-use nbwatch::api::sign::AkSk;
-use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, RetryPolicy};
+use nbwatch::api::{Client, ListQuery, RetryPolicy};
 use nbwatch::app;
 use nbwatch::serve::{Exporter, Format, Metrics};
 use nbwatch::sim::{Fault, SimHandle};
 use nbwatch::watch::{Message, Stats};
 
 fn client(sim: &SimHandle) -> Client {
-    let (ak, sk) = sim.credentials();
-    let mut o = ClientOptions::new(
-        sim.endpoint(),
-        sim.project_id(),
-        Auth::AkSk(AkSk {
-            ak,
-            sk,
-            security_token: None,
-        }),
-    );
+    let mut o = sim.client_options();
     o.retry = RetryPolicy::none();
     Client::new(o).expect("client builds")
 }

@@ -9,7 +9,9 @@ sort key), and a wrong SK fails once, on one line, without leaking a secret.
 fixture: the gateway serves generated pages itself (no simulator needed).
 sim:     the gateway relays to `nbwatch sim`, with the simulator's credentials;
          the expected listing is fetched from the simulator with the official
-         SDK client.
+         SDK client. Then `nbwatch extend|stop|start|delete` go through the
+         gateway too: the SDK's signer verifies a PATCH with a JSON body, POSTs
+         (with and without a query) and a DELETE.
 Exit status 0 only when every check passed.
 """
 
@@ -97,6 +99,52 @@ def sdk_reference(info, pairs):
         offset += 50
         if offset >= raw["total"] or not raw["data"]:
             return out
+
+
+def check_actions(c, nbwatch, base, project, env, log_file, info, stats, reset):
+    """nbwatch's action requests (PATCH with a JSON body, POST, DELETE) through the
+    gateway: every signature verified by the SDK's signer, every action accepted."""
+    everything = sdk_reference(info, [])
+    running = [i["id"] for i in everything if i.get("status") == "RUNNING" and i.get("feature") == "NOTEBOOK"]
+    stopped = [i["id"] for i in everything if i.get("status") == "STOPPED" and i.get("feature") == "NOTEBOOK"]
+    if not c.check(running and stopped, "the simulator has a RUNNING and a STOPPED instance"):
+        return
+    sim_base = info["endpoint"]
+
+    def advance(ms):
+        harness.http_json("%s/_sim/advance?ms=%d" % (sim_base, ms), method="POST")
+
+    steps = [
+        ("extend %s --duration 2h" % running[0], ["extend", running[0], "--duration", "2h"], "PATCH", None),
+        ("stop %s" % running[0], ["stop", running[0]], "POST", None),
+        ("start %s --duration 4h" % stopped[0], ["start", stopped[0], "--duration", "4h"], "POST", 5_000),
+        ("delete %s" % running[0], ["delete", running[0]], "DELETE", None),
+    ]
+    for label, args, method, then_advance in steps:
+        c.section("nbwatch %s, through the gateway" % label)
+        reset()
+        cmd = [nbwatch, "--endpoint", base, "--project-id", project] + args + ["--yes"]
+        if log_file:
+            cmd += ["--log-file", log_file]
+        try:
+            p = subprocess.run(cmd, env=env, capture_output=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+            rc, out, err = p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            rc, out, err = None, "", "timed out"
+        c.check(rc == 0 and "accepted" in out, "exit 0, the service accepted it", "exit %s\n%s%s" % (rc, out, err))
+        s = stats()
+        acts = [v for v in s["verdicts"] if v["method"] == method]
+        c.check(len(acts) == 1 and acts[0]["ok"] and acts[0]["status"] == 200,
+                "one %s, its signature verified by the SDK's signer (signed: %s)"
+                % (method, acts[0]["signed_headers"] if acts else "-"),
+                "\n".join("%s %s: %s -> %s" % (v["method"], v["target"], v["reason"], v["status"])
+                          for v in s["verdicts"]))
+        c.check(s["rejected"] == 0 and s["noncanonical_query"] == 0,
+                "every request accepted, every query the SDK's canonical one (%d requests)" % s["requests"])
+        if then_advance:
+            advance(then_advance)
+        if method == "POST" and label.startswith("stop"):
+            advance(5_000)  # STOPPED, so the delete below is allowed
 
 
 def main():
@@ -211,6 +259,9 @@ def main():
                 "every request carries the filters unchanged: %s" % json.dumps(sent, ensure_ascii=False),
                 "\n".join(json.dumps(q, ensure_ascii=False) for q in queries[:3]))
         c.check(sk not in out + err, "the SK appears neither on stdout nor on stderr")
+
+    if sim is not None:
+        check_actions(c, nbwatch, base, project, env, log_file, info, stats, reset)
 
     # A wrong SK: refused once, reported on one line, nothing leaked.
     targets = [("the gateway", base, lambda: stats()["requests"], reset)]

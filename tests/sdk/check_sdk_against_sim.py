@@ -3,6 +3,9 @@
 pointed at `nbwatch sim`, lists every instance across pages with each field of
 the type the SDK's models declare, its filters and sorts answer correctly, an
 unsupported sort key gets 400 ModelArts.6303 and a wrong SK gets 401 APIGW.0301.
+Its start_notebook, stop_notebook, renew_lease, show_lease, show_notebook and
+delete_notebook succeed and fail (wrong state, range, permission, resources) as
+the service does.
 
   check_sdk_against_sim.py --nbwatch PATH [--instances 237 --seed 7]
   check_sdk_against_sim.py --endpoint URL --ak AK --project-id P   (SK in env SIM_SK)
@@ -28,6 +31,15 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
 from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
 from huaweicloudsdkmodelarts.v1 import ListAllNotebooksRequest, ModelArtsClient  # noqa: E402
+from huaweicloudsdkmodelarts.v1 import (  # noqa: E402
+    DeleteNotebookRequest,
+    LeaseReq,
+    RenewLeaseRequest,
+    ShowLeaseRequest,
+    ShowNotebookRequest,
+    StartNotebookRequest,
+    StopNotebookRequest,
+)
 from huaweicloudsdkmodelarts.v1 import model as sdk_model  # noqa: E402
 
 LIMITS = (10, 20, 50)
@@ -174,6 +186,108 @@ def ordered(seq, keys, desc):
     vals = [tuple(sort_value(i, k) for k in keys) for i in seq]
     bad = [n for n in range(1, len(vals)) if (vals[n - 1] < vals[n] if desc else vals[n - 1] > vals[n])]
     return not bad, bad[:3], vals
+
+
+def check_actions(c, client, info, everything):
+    """start_notebook, stop_notebook, renew_lease, show_lease, show_notebook and
+    delete_notebook against the simulator (its clock moved by hand)."""
+    base = info["endpoint"]
+    hour = 3_600_000
+
+    def advance(ms):
+        return harness.http_json("%s/_sim/advance?ms=%d" % (base, ms), method="POST")[1]["now_ms"]
+
+    def refused(call, status, code, what):
+        try:
+            call()
+            c.check(False, "%s is refused with %s %s" % (what, status, code))
+        except ClientRequestException as e:
+            c.check(e.status_code == status and e.error_code == code and bool(e.request_id),
+                    "%s: %s %s with a request id" % (what, status, code),
+                    "got %s %s: %s" % (e.status_code, e.error_code, e.error_msg))
+
+    def typed(resp, decl, what):
+        errors = []
+        check_type(json.loads(resp.raw_content, parse_float=decimal.Decimal), decl, decl, errors, set(), set())
+        c.check(not errors, "%s: every field of the type %s declares" % (what, decl), "\n".join(errors[:10]))
+
+    def nth(status, n=0):
+        found = [i["id"] for i in everything if i.get("status") == status and i.get("feature") == "NOTEBOOK"]
+        return found[n] if len(found) > n else None
+
+    running, stopped, frozen = nth("RUNNING"), nth("STOPPED"), nth("FROZEN")
+    c.section("stop_notebook, start_notebook, renew_lease, show_lease, delete_notebook")
+    if not (running and stopped):
+        c.check(False, "the simulator has a RUNNING and a STOPPED instance")
+        return
+    r = client.stop_notebook(StopNotebookRequest(id=running))
+    c.check(r.status == "STOPPING" and r.id == running, "stop_notebook: the instance, STOPPING")
+    typed(r, "StopNotebookResponse", "stop_notebook")
+    refused(lambda: client.stop_notebook(StopNotebookRequest(id=running)), 400, "ModelArts.6308",
+            "stop_notebook while STOPPING")
+    refused(lambda: client.delete_notebook(DeleteNotebookRequest(id=nth("RUNNING", 1))), 400, "ModelArts.6304",
+            "delete_notebook of a RUNNING instance")
+    advance(5_000)
+    c.check(client.show_notebook(ShowNotebookRequest(id=running)).status == "STOPPED",
+            "show_notebook: STOPPED a few seconds later")
+    refused(lambda: client.stop_notebook(StopNotebookRequest(id=running)), 400, "ModelArts.6307",
+            "stop_notebook of a STOPPED instance")
+
+    r = client.start_notebook(StartNotebookRequest(id=running, duration=2 * hour, type="TIMING"))
+    c.check(r.status == "STARTING", "start_notebook(duration=2h, type=TIMING): the instance, STARTING")
+    typed(r, "StartNotebookResponse", "start_notebook")
+    refused(lambda: client.start_notebook(StartNotebookRequest(id=running)), 400, "ModelArts.6306",
+            "start_notebook while STARTING")
+    t = advance(5_000)
+    shown = client.show_notebook(ShowNotebookRequest(id=running))
+    c.check(shown.status == "RUNNING" and shown.lease.duration == 2 * hour and shown.lease.enable,
+            "RUNNING with a fresh 2 h lease", "status %s, lease %s" % (shown.status, shown.lease))
+    typed(shown, "ShowNotebookResponse", "show_notebook")
+    refused(lambda: client.start_notebook(StartNotebookRequest(id=running)), 400, "ModelArts.6305",
+            "start_notebook of a RUNNING instance")
+
+    t = advance(60_000)
+    lease = client.renew_lease(RenewLeaseRequest(id=running, body=LeaseReq(duration=4 * hour, type="TIMING")))
+    c.check(lease.create_at + lease.duration == t + 4 * hour and lease.enable,
+            "renew_lease(4h): stops at now + 4h, not the old stop time + 4h",
+            "lease %s, now %s" % (lease, t))
+    typed(lease, "RenewLeaseResponse", "renew_lease")
+    shown = client.show_lease(ShowLeaseRequest(id=running))
+    c.check((shown.create_at, shown.duration) == (lease.create_at, lease.duration), "show_lease: the same lease")
+    lease = client.renew_lease(RenewLeaseRequest(id=running, duration=3 * hour,
+                                                 body=LeaseReq(duration=4 * hour, type="TIMING")))
+    c.check(lease.duration == 3 * hour, "renew_lease: a duration in the query overrides the body's")
+    refused(lambda: client.renew_lease(RenewLeaseRequest(id=running, body=LeaseReq(duration=60_000, type="TIMING"))),
+            400, "ModelArts.6349", "renew_lease of one minute (out of 1-72 h)")
+    refused(lambda: client.renew_lease(RenewLeaseRequest(id=running, body=LeaseReq(type="TIMING"))),
+            400, "ModelArts.6348", "renew_lease without a duration")
+    refused(lambda: client.renew_lease(RenewLeaseRequest(id=stopped, body=LeaseReq(duration=hour, type="TIMING"))),
+            400, "ModelArts.6327", "renew_lease of a STOPPED instance")
+    if frozen:
+        refused(lambda: client.start_notebook(StartNotebookRequest(id=frozen)), 400, "ModelArts.6326",
+                "start_notebook of a FROZEN instance")
+
+    harness.http_json(base + "/_sim/deny?action=modelarts:notebook:stop", method="POST")
+    refused(lambda: client.stop_notebook(StopNotebookRequest(id=running)), 403, "ModelArts.0108",
+            "stop_notebook without modelarts:notebook:stop")
+    harness.http_json(base + "/_sim/deny", method="DELETE")
+    harness.http_json(base + "/_sim/resources?available=false", method="POST")
+    refused(lambda: client.start_notebook(StartNotebookRequest(id=stopped)), 400, "ModelArts.6360",
+            "start_notebook with no resources left")
+    harness.http_json(base + "/_sim/resources?available=true", method="POST")
+
+    client.stop_notebook(StopNotebookRequest(id=running))
+    advance(5_000)
+    r = client.delete_notebook(DeleteNotebookRequest(id=running))
+    c.check(r.status == "DELETING", "delete_notebook of a STOPPED instance: the instance, DELETING")
+    typed(r, "DeleteNotebookResponse", "delete_notebook")
+    advance(5_000)
+    c.check(client.show_notebook(ShowNotebookRequest(id=running)).status == "DELETED", "then DELETED")
+    advance(180_000)
+    refused(lambda: client.show_notebook(ShowNotebookRequest(id=running)), 404, "ModelArts.6309",
+            "show_notebook once it is gone")
+    refused(lambda: client.delete_notebook(DeleteNotebookRequest(id=running)), 404, "ModelArts.6309",
+            "delete_notebook of an instance that is gone")
 
 
 def main():
@@ -326,6 +440,10 @@ def main():
                 "first page: %d items, size %s, pages %s" % (len(first.get("data") or []), first.get("size"),
                                                              first.get("pages")))
         c.check(got == ids, "limit=%d: same instances in the same order as limit=50" % limit)
+
+    # ---- actions ---------------------------------------------------------------
+    if sim is not None:
+        check_actions(c, client, info, everything)
 
     # ---- a wrong SK --------------------------------------------------------------
     c.section("a wrong SK")

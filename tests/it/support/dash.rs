@@ -84,6 +84,11 @@ impl Launch {
         }
     }
 
+    pub fn arg(mut self, a: &str) -> Launch {
+        self.args.push(a.into());
+        self
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Launch {
         self.env.retain(|(key, _)| key != k);
         self.env.push((k.into(), v.into()));
@@ -377,6 +382,21 @@ impl Sim {
             lively,
             ..SimConfig::manual_at(now)
         })
+    }
+
+    /// Every instance's status, by id, as the simulator lists them now.
+    pub fn statuses(&self) -> std::collections::BTreeMap<String, String> {
+        let all = self
+            .rt
+            .block_on(crate::support::sim::list_all(&self.handle, &[]));
+        all.iter()
+            .map(|nb| {
+                (
+                    nb["id"].as_str().unwrap_or_default().to_string(),
+                    nb["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     /// Waits until the simulator has received `n` API requests or more.

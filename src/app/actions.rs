@@ -1,0 +1,755 @@
+//! Acting on the selected instance: which actions are offered, the
+//! confirmation, the "pending" mark, and what the action task reports back.
+//! The request itself is sent by a task outside the render loop (`crate::act`):
+//! here keys become an [`Effect::Act`] and that task's messages become state.
+
+use std::collections::HashMap;
+
+use crate::api::actions::{self, Acted, Answer, DURATION_CHOICES_H, HOUR_MS, Progress, Verb};
+use crate::api::model::Notebook;
+
+use super::keys::{self, Action, Binding};
+use super::{App, Effect, Mode};
+
+/// How long an action's outcome stays in the status bar.
+pub const NOTICE_MS: i64 = 20_000;
+
+/// What the action task must do: act on one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRequest {
+    /// The instance's key in the table (its id).
+    pub key: String,
+    pub id: String,
+    pub name: String,
+    pub verb: Verb,
+    /// For start and extend.
+    pub duration_ms: Option<i64>,
+}
+
+/// The confirmation popup's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub key: String,
+    pub id: String,
+    pub name: String,
+    pub verb: Verb,
+    /// Index into [`DURATION_CHOICES_H`] (start and extend).
+    pub choice: usize,
+    /// What the user typed (delete asks for the instance's name).
+    pub typed: String,
+    /// Where Esc returns to.
+    pub from_detail: bool,
+}
+
+impl Confirm {
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.verb.takes_duration().then(|| {
+            DURATION_CHOICES_H
+                .get(self.choice)
+                .copied()
+                .unwrap_or(1)
+                .saturating_mul(HOUR_MS)
+        })
+    }
+
+    /// Whether Enter goes ahead: a deletion needs the exact name typed.
+    pub fn ready(&self) -> bool {
+        self.verb != Verb::Delete || self.typed == self.name
+    }
+}
+
+/// An action sent and not yet confirmed by the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub verb: Verb,
+    pub since_ms: i64,
+}
+
+/// What the action task reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionEvent {
+    /// The service answered: accepted (with its answer) or refused (the error,
+    /// described with code, meaning and request id).
+    Answered {
+        key: String,
+        verb: Verb,
+        result: Result<Acted, String>,
+    },
+    /// While following: the instance as the service shows it now (`None`: gone).
+    Seen {
+        key: String,
+        notebook: Option<Box<Notebook>>,
+    },
+    /// Following is over: the instance reached the goal, or settled elsewhere.
+    Settled {
+        key: String,
+        verb: Verb,
+        progress: Progress,
+        status: String,
+    },
+    /// The action was accepted but following it failed.
+    LostTrack {
+        key: String,
+        verb: Verb,
+        message: String,
+    },
+}
+
+/// An action's outcome in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub at_ms: i64,
+}
+
+/// Pending actions, by instance key, and the last outcome.
+#[derive(Debug, Clone, Default)]
+pub struct ActionState {
+    /// `--read-only` / `read_only = true`: actions hidden and refused.
+    read_only: bool,
+    pending: HashMap<String, Pending>,
+    notice: Option<Notice>,
+}
+
+impl App {
+    /// Read-only: actions are hidden and refused.
+    pub fn read_only(&self) -> bool {
+        self.actions.read_only
+    }
+
+    pub fn set_read_only(&mut self, on: bool) {
+        self.actions.read_only = on;
+    }
+
+    /// Whether `verb` is offered for the selected instance right now.
+    pub fn offered(&self, verb: Verb) -> bool {
+        !self.read_only()
+            && self.selected().is_some_and(|t| {
+                verb.offered_for(&t.status) && !self.actions.pending.contains_key(&t.key)
+            })
+    }
+
+    /// The hint bar: the mode's hints, with only the actions that make sense now.
+    pub fn key_hints(&self) -> Vec<(String, &'static str)> {
+        let duration = matches!(&self.mode, Mode::Confirm(c) if c.verb.takes_duration());
+        keys::hints_where(self.mode.kind(), |b: &Binding| match b.action {
+            Action::Act(v) => self.offered(v),
+            Action::ConfirmLonger | Action::ConfirmShorter => duration,
+            _ => true,
+        })
+    }
+
+    /// The action pending on instance `key`, if any.
+    pub fn pending(&self, key: &str) -> Option<&Pending> {
+        // Asked for every visible row of every frame: skip hashing while none is pending.
+        if self.actions.pending.is_empty() {
+            return None;
+        }
+        self.actions.pending.get(key)
+    }
+
+    /// The latest action outcome, while fresh.
+    pub fn notice(&self, now_ms: i64) -> Option<&Notice> {
+        self.actions
+            .notice
+            .as_ref()
+            .filter(|n| now_ms >= n.at_ms && now_ms - n.at_ms < NOTICE_MS)
+    }
+
+    /// The outcome to show in the status bar: the latest notice, unless a
+    /// flash message came after it.
+    pub fn action_notice(&self, now_ms: i64) -> Option<&Notice> {
+        let flash_at = self
+            .flash
+            .as_ref()
+            .filter(|_| self.flash(now_ms).is_some())
+            .map(|(_, at)| *at);
+        self.notice(now_ms)
+            .filter(|n| flash_at.is_none_or(|f| f < n.at_ms))
+    }
+
+    fn notify(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
+        self.actions.notice = Some(Notice {
+            text: text.into(),
+            error,
+            at_ms: now_ms,
+        });
+    }
+
+    /// A key asked for `verb` on the selected instance: confirm first, or say why not.
+    pub(super) fn ask(&mut self, verb: Verb, now_ms: i64) -> Vec<Effect> {
+        if self.read_only() {
+            self.notify(
+                format!(
+                    "read-only: {verb} refused, nothing sent (started with --read-only or read_only = true)"
+                ),
+                true,
+                now_ms,
+            );
+            let id = self.selected().and_then(|t| t.notebook.id.clone());
+            return vec![Effect::NotSent {
+                verb,
+                id: id.unwrap_or_default(),
+                why: "refused: read-only",
+            }];
+        }
+        let Some(t) = self.selected() else {
+            self.flash_message("no instance selected", now_ms);
+            return Vec::new();
+        };
+        let (key, name, status) = (t.key.clone(), t.name().to_string(), t.status.clone());
+        let id = t.notebook.id.clone();
+        if self.actions.pending.contains_key(&key) {
+            self.notify(
+                format!("{name}: an action is still pending, wait for it to finish"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        }
+        if !verb.offered_for(&status) {
+            self.notify(
+                format!("cannot {verb} {name}: it is {status}"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        }
+        let Some(id) = id else {
+            self.notify(
+                format!("cannot {verb} {name}: the service gave no id"),
+                true,
+                now_ms,
+            );
+            return Vec::new();
+        };
+        self.mode = Mode::Confirm(Confirm {
+            key,
+            id,
+            name,
+            verb,
+            choice: 0,
+            typed: String::new(),
+            from_detail: matches!(self.mode, Mode::Detail),
+        });
+        Vec::new()
+    }
+
+    fn leave_confirm(&mut self) -> Option<Confirm> {
+        let back = match &self.mode {
+            Mode::Confirm(c) if c.from_detail => Mode::Detail,
+            Mode::Confirm(_) => Mode::Table,
+            _ => return None,
+        };
+        match std::mem::replace(&mut self.mode, back) {
+            Mode::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(super) fn confirm_yes(&mut self, now_ms: i64) -> Vec<Effect> {
+        match &self.mode {
+            Mode::Confirm(c) if !c.ready() => {
+                self.notify(
+                    format!("type {} exactly to delete it, or Esc to cancel", c.name),
+                    true,
+                    now_ms,
+                );
+                return Vec::new();
+            }
+            Mode::Confirm(_) => {}
+            _ => return Vec::new(),
+        }
+        let Some(c) = self.leave_confirm() else {
+            return Vec::new();
+        };
+        let req = ActionRequest {
+            duration_ms: c.duration_ms(),
+            key: c.key,
+            id: c.id,
+            name: c.name,
+            verb: c.verb,
+        };
+        self.actions.pending.insert(
+            req.key.clone(),
+            Pending {
+                verb: req.verb,
+                since_ms: now_ms,
+            },
+        );
+        self.notify(
+            format!("{}: {} requested…", req.name, req.verb),
+            false,
+            now_ms,
+        );
+        vec![Effect::Act(req)]
+    }
+
+    pub(super) fn confirm_no(&mut self, now_ms: i64) -> Vec<Effect> {
+        let Some(c) = self.leave_confirm() else {
+            return Vec::new();
+        };
+        self.flash_message(
+            format!("{} of {} cancelled: nothing sent", c.verb, c.name),
+            now_ms,
+        );
+        vec![Effect::NotSent {
+            verb: c.verb,
+            id: c.id,
+            why: "cancelled",
+        }]
+    }
+
+    pub(super) fn confirm_step(&mut self, longer: bool) {
+        if let Mode::Confirm(c) = &mut self.mode
+            && c.verb.takes_duration()
+        {
+            let last = DURATION_CHOICES_H.len() - 1;
+            c.choice = if longer {
+                (c.choice + 1).min(last)
+            } else {
+                c.choice.saturating_sub(1)
+            };
+        }
+    }
+
+    pub(super) fn confirm_edit(&mut self, ch: Option<char>) {
+        if let Mode::Confirm(c) = &mut self.mode {
+            match ch {
+                Some(ch) => c.typed.push(ch),
+                None => {
+                    c.typed.pop();
+                }
+            }
+        }
+    }
+
+    /// A message from the action task.
+    pub fn apply_action(&mut self, ev: ActionEvent, now_ms: i64) {
+        match ev {
+            ActionEvent::Answered { key, verb, result } => {
+                let name = self.name_of(&key);
+                match result {
+                    Ok(acted) => {
+                        let rid = acted
+                            .request_id
+                            .as_deref()
+                            .map(|r| format!(" · request id {r}"))
+                            .unwrap_or_default();
+                        match acted.answer {
+                            Answer::Instance(nb) => {
+                                let status = nb.status_or_unknown();
+                                self.notify(
+                                    format!("{name}: {verb} accepted, now {status}{rid}"),
+                                    false,
+                                    now_ms,
+                                );
+                                self.apply_instance(&key, *nb, now_ms);
+                            }
+                            Answer::Lease(lease) => {
+                                let until = lease
+                                    .end_ms()
+                                    .map(|end| {
+                                        format!(
+                                            ", stops in {}",
+                                            crate::timefmt::human_duration_ms(end - now_ms)
+                                        )
+                                    })
+                                    .unwrap_or_default();
+                                self.notify(
+                                    format!("{name}: auto-stop extended{until}{rid}"),
+                                    false,
+                                    now_ms,
+                                );
+                                if let Some(&i) = self.index.get(&key) {
+                                    let mut nb = self.instances[i].notebook.clone();
+                                    nb.lease = Some(lease);
+                                    self.apply_instance(&key, nb, now_ms);
+                                }
+                            }
+                        }
+                    }
+                    Err(message) => {
+                        self.actions.pending.remove(&key);
+                        self.notify(format!("{name}: {verb} failed: {message}"), true, now_ms);
+                    }
+                }
+            }
+            ActionEvent::Seen { key, notebook } => {
+                if let Some(nb) = notebook {
+                    self.apply_instance(&key, *nb, now_ms);
+                }
+            }
+            ActionEvent::Settled {
+                key,
+                verb,
+                progress,
+                status,
+            } => {
+                self.actions.pending.remove(&key);
+                let name = self.name_of(&key);
+                match progress {
+                    // The answer already said when it stops now: keep that in view.
+                    Progress::Reached if verb == Verb::Extend => {}
+                    Progress::Reached => {
+                        self.notify(format!("{name}: {verb} done, {status}"), false, now_ms)
+                    }
+                    _ => self.notify(
+                        format!("{name}: {verb} did not finish: the instance is {status}"),
+                        true,
+                        now_ms,
+                    ),
+                }
+            }
+            ActionEvent::LostTrack { key, verb, message } => {
+                self.actions.pending.remove(&key);
+                let name = self.name_of(&key);
+                self.notify(
+                    format!("{name}: {verb} accepted, but following it failed: {message}"),
+                    true,
+                    now_ms,
+                );
+            }
+        }
+    }
+
+    fn name_of(&self, key: &str) -> String {
+        self.get(key)
+            .map(|t| t.name().to_string())
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// One instance as the service showed it after an action: the row updates
+    /// at once instead of at the next poll.
+    fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        if nb.id.as_deref().is_some_and(|id| id != key) {
+            return;
+        }
+        if let Some(tr) = self.instances[i].update(nb, now_ms) {
+            let t = self.instances[i].clone();
+            self.log(
+                now_ms,
+                &t,
+                super::EventKind::Changed {
+                    from: tr.from,
+                    to: tr.to,
+                },
+            );
+        }
+        let neighbours = self.neighbour_keys();
+        let old_cursor = self.cursor;
+        self.count_statuses();
+        self.resort();
+        self.refilter(now_ms, false);
+        self.restore_selection(&neighbours, old_cursor);
+        self.recount_attention(now_ms);
+    }
+}
+
+/// The popup's wording, one home for the dashboard and the tests.
+pub fn question(c: &Confirm) -> String {
+    match c.verb {
+        Verb::Start => format!("Start {}?", c.name),
+        Verb::Stop => format!("Stop {}?", c.name),
+        Verb::Extend => format!("Extend the auto-stop of {}?", c.name),
+        Verb::Delete => format!("Delete {}? This cannot be undone.", c.name),
+    }
+}
+
+/// `4h` for the chosen duration.
+pub fn duration_label(ms: i64) -> String {
+    actions::format_duration(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::api::model::{Lease, Status};
+    use crate::app::fixtures::{self, HOUR, NOW};
+
+    fn app() -> App {
+        let mut app = App::new(fixtures::timing());
+        app.apply_snapshot(
+            vec![
+                fixtures::nb("run-1", "alpha-running", "RUNNING"),
+                fixtures::nb("stop-1", "beta-stopped", "STOPPED"),
+                fixtures::nb("frz-1", "gamma-frozen", "FROZEN"),
+            ],
+            NOW,
+        );
+        app
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), NOW)
+    }
+
+    fn chr(app: &mut App, c: char) -> Vec<Effect> {
+        key(app, KeyCode::Char(c))
+    }
+
+    fn select(app: &mut App, name: &str) {
+        chr(app, 'g');
+        while app.selected().map(|t| t.name()) != Some(name) {
+            chr(app, 'j');
+        }
+    }
+
+    fn hint_words(app: &App) -> Vec<&'static str> {
+        app.key_hints().into_iter().map(|(_, w)| w).collect()
+    }
+
+    #[test]
+    fn only_the_actions_that_make_sense_for_the_status_are_offered() {
+        let mut app = app();
+        select(&mut app, "alpha-running");
+        let h = hint_words(&app);
+        assert!(h.contains(&"stop") && h.contains(&"extend"), "{h:?}");
+        assert!(!h.contains(&"start") && !h.contains(&"delete"), "{h:?}");
+        select(&mut app, "beta-stopped");
+        let h = hint_words(&app);
+        assert!(h.contains(&"start") && h.contains(&"delete"), "{h:?}");
+        assert!(!h.contains(&"stop") && !h.contains(&"extend"), "{h:?}");
+        select(&mut app, "gamma-frozen");
+        let h = hint_words(&app);
+        for w in ["start", "stop", "extend", "delete"] {
+            assert!(!h.contains(&w), "{w} offered for a frozen instance");
+        }
+        // Pressing one anyway explains instead of asking.
+        assert!(chr(&mut app, 'S').is_empty());
+        assert_eq!(app.mode(), &Mode::Table);
+        assert_eq!(
+            app.action_notice(NOW).map(|n| n.text.as_str()),
+            Some("cannot start gamma-frozen: it is FROZEN")
+        );
+    }
+
+    #[test]
+    fn stop_asks_naming_the_instance_and_a_cancel_sends_nothing() {
+        let mut app = app();
+        select(&mut app, "alpha-running");
+        assert!(
+            chr(&mut app, 'X').is_empty(),
+            "nothing is sent before confirming"
+        );
+        let Mode::Confirm(c) = app.mode().clone() else {
+            panic!("a confirmation");
+        };
+        assert_eq!(question(&c), "Stop alpha-running?");
+        assert_eq!(
+            key(&mut app, KeyCode::Esc),
+            vec![Effect::NotSent {
+                verb: Verb::Stop,
+                id: "run-1".into(),
+                why: "cancelled",
+            }],
+            "nothing sent; only the audit line"
+        );
+        assert_eq!(app.mode(), &Mode::Table);
+        assert_eq!(
+            app.flash(NOW),
+            Some("stop of alpha-running cancelled: nothing sent")
+        );
+        assert!(app.pending("run-1").is_none());
+
+        chr(&mut app, 'X');
+        let effects = key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            vec![Effect::Act(ActionRequest {
+                key: "run-1".into(),
+                id: "run-1".into(),
+                name: "alpha-running".into(),
+                verb: Verb::Stop,
+                duration_ms: None,
+            })]
+        );
+        assert_eq!(app.pending("run-1").map(|p| p.verb), Some(Verb::Stop));
+        assert!(!hint_words(&app).contains(&"stop"), "not offered twice");
+    }
+
+    #[test]
+    fn extend_offers_durations_and_sends_the_chosen_one() {
+        let mut app = app();
+        select(&mut app, "alpha-running");
+        chr(&mut app, 'E');
+        assert!(hint_words(&app).contains(&"longer"));
+        key(&mut app, KeyCode::Right);
+        key(&mut app, KeyCode::Right);
+        let Mode::Confirm(c) = app.mode().clone() else {
+            panic!("a confirmation");
+        };
+        assert_eq!(c.duration_ms(), Some(4 * HOUR));
+        for _ in 0..9 {
+            key(&mut app, KeyCode::Right);
+        }
+        key(&mut app, KeyCode::Left);
+        let effects = chr(&mut app, 'y');
+        assert!(
+            matches!(&effects[..], [Effect::Act(r)] if r.duration_ms == Some(8 * HOUR)),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn delete_needs_the_name_typed_exactly() {
+        let mut app = app();
+        select(&mut app, "beta-stopped");
+        chr(&mut app, 'D');
+        assert_eq!(app.mode().kind(), crate::app::ModeKind::ConfirmTyped);
+        for c in "beta-stoppe".chars() {
+            chr(&mut app, c);
+        }
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "not the name yet");
+        assert!(matches!(app.mode(), Mode::Confirm(_)));
+        // 'q' and 'y' are text here, not quit or yes.
+        chr(&mut app, 'q');
+        key(&mut app, KeyCode::Backspace);
+        chr(&mut app, 'd');
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Act(r)] if r.verb == Verb::Delete && r.id == "stop-1"),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn read_only_hides_and_refuses_every_action() {
+        let mut app = app();
+        app.set_read_only(true);
+        select(&mut app, "alpha-running");
+        let h = hint_words(&app);
+        for w in ["start", "stop", "extend", "delete"] {
+            assert!(!h.contains(&w), "{w} shown in read-only mode");
+        }
+        for c in ['S', 'X', 'E', 'D'] {
+            let effects = chr(&mut app, c);
+            assert!(
+                matches!(
+                    &effects[..],
+                    [Effect::NotSent {
+                        why: "refused: read-only",
+                        ..
+                    }]
+                ),
+                "{effects:?}"
+            );
+            assert_eq!(app.mode(), &Mode::Table);
+        }
+        let n = app.action_notice(NOW).expect("says why");
+        assert!(
+            n.error && n.text.starts_with("read-only: delete refused"),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn the_outcome_updates_the_row_and_clears_pending_when_settled() {
+        let mut app = app();
+        select(&mut app, "alpha-running");
+        chr(&mut app, 'X');
+        key(&mut app, KeyCode::Enter);
+        let mut stopping = fixtures::nb("run-1", "alpha-running", "STOPPING");
+        stopping.update_at = Some(NOW + 1);
+        app.apply_action(
+            ActionEvent::Answered {
+                key: "run-1".into(),
+                verb: Verb::Stop,
+                result: Ok(Acted {
+                    answer: Answer::Instance(Box::new(stopping)),
+                    request_id: Some("rid-7".into()),
+                }),
+            },
+            NOW + 1,
+        );
+        assert_eq!(app.get("run-1").unwrap().status, Status::Stopping);
+        assert!(
+            app.pending("run-1").is_some(),
+            "pending until the service confirms"
+        );
+        let n = app.action_notice(NOW + 1).unwrap();
+        assert_eq!(
+            n.text,
+            "alpha-running: stop accepted, now STOPPING · request id rid-7"
+        );
+        app.apply_action(
+            ActionEvent::Seen {
+                key: "run-1".into(),
+                notebook: Some(Box::new(fixtures::nb("run-1", "alpha-running", "STOPPED"))),
+            },
+            NOW + 2,
+        );
+        app.apply_action(
+            ActionEvent::Settled {
+                key: "run-1".into(),
+                verb: Verb::Stop,
+                progress: Progress::Reached,
+                status: "STOPPED".into(),
+            },
+            NOW + 2,
+        );
+        assert!(app.pending("run-1").is_none());
+        assert_eq!(app.get("run-1").unwrap().status, Status::Stopped);
+        assert_eq!(
+            app.action_notice(NOW + 2).unwrap().text,
+            "alpha-running: stop done, STOPPED"
+        );
+        assert!(app.action_notice(NOW + 2 + NOTICE_MS).is_none(), "it fades");
+    }
+
+    #[test]
+    fn a_refusal_and_a_new_lease_are_shown_where_the_user_looks() {
+        let mut app = app();
+        select(&mut app, "alpha-running");
+        chr(&mut app, 'E');
+        key(&mut app, KeyCode::Enter);
+        app.apply_action(
+            ActionEvent::Answered {
+                key: "run-1".into(),
+                verb: Verb::Extend,
+                result: Ok(Acted {
+                    answer: Answer::Lease(Lease {
+                        create_at: Some(NOW),
+                        duration: Some(HOUR),
+                        enable: Some(true),
+                        ..Default::default()
+                    }),
+                    request_id: None,
+                }),
+            },
+            NOW,
+        );
+        assert_eq!(
+            app.get("run-1").unwrap().notebook.lease_end_ms(),
+            Some(NOW + HOUR)
+        );
+        assert_eq!(
+            app.action_notice(NOW).unwrap().text,
+            "alpha-running: auto-stop extended, stops in 1h00m"
+        );
+        app.apply_action(
+            ActionEvent::Answered {
+                key: "run-1".into(),
+                verb: Verb::Stop,
+                result: Err(
+                    "6326: the account is in arrears, the instance is frozen · request id r1"
+                        .into(),
+                ),
+            },
+            NOW + 5,
+        );
+        let n = app.action_notice(NOW + 5).unwrap();
+        assert!(n.error);
+        assert_eq!(
+            n.text,
+            "alpha-running: stop failed: 6326: the account is in arrears, the instance is frozen · request id r1"
+        );
+        assert!(app.pending("run-1").is_none());
+    }
+}
