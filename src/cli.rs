@@ -35,6 +35,9 @@ pub enum Command {
     List(ListArgs),
     /// Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
     Sim(crate::sim::SimArgs),
+    /// Poll like the dashboard, with no terminal, and export the instances for
+    /// Prometheus and Alertmanager on /metrics (and /healthz).
+    Serve(crate::serve::ServeArgs),
     /// Start an instance (auto-stop after --duration, default 1h).
     Start(ActionArgs),
     /// Stop a running instance.

@@ -31,3 +31,12 @@ pub const PROFILE: &str = "default";
 pub const ALERT_LEASE_LEAD: Duration = Duration::from_secs(10 * 60);
 /// A desktop notification or alert hook still running after this is killed.
 pub const ALERT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where `nbwatch serve` listens: loopback only (the metrics name instances and
+/// users), on a port outside 9100–9999, the range of Prometheus' port-allocation
+/// list that exporters crowd into, and clear of 8080 (`nbwatch sim`, many dev
+/// servers), 3000 (Grafana), 9090 (Prometheus) and 9093 (Alertmanager).
+pub const SERVE_LISTEN: &str = "127.0.0.1:7464";
+/// `nbwatch serve`'s /healthz stays 200 while its data is younger than this,
+/// even when polls fail: longer than a budget-paced refresh of 10,000 instances
+/// (≈ 100 s at 120 requests a minute), short enough to page on.
+pub const SERVE_MAX_AGE: Duration = Duration::from_secs(300);

@@ -20,6 +20,7 @@ pub(crate) mod output;
 pub(crate) mod region;
 pub mod run;
 pub mod secret;
+pub mod serve;
 pub mod sim;
 pub(crate) mod term;
 pub(crate) mod test_hooks;

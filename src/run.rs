@@ -1,4 +1,4 @@
-//! Runs one mode: the dashboard, `list`, `sim`, or any of them in demo mode.
+//! Runs one mode: the dashboard, `list`, `serve`, `sim`, or any of them in demo mode.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -89,6 +89,22 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     };
     match cli.command {
         Some(Command::List(args)) => list(&settings, &query, &args).await,
+        Some(Command::Serve(args)) => match serve(&settings, query, &args) {
+            Ok(parts) => match crate::serve::run(parts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nbwatch serve: {e}");
+                    ExitCode::from(match e {
+                        crate::serve::ServeError::Usage(_) => EXIT_CONFIG,
+                        crate::serve::ServeError::Runtime(_) => EXIT_API,
+                    })
+                }
+            },
+            Err(e) => {
+                eprintln!("nbwatch serve: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
         Some(Command::Start(a)) => {
             crate::act::command::run(&settings, &query, Verb::Start, &a).await
         }
@@ -126,16 +142,7 @@ fn dashboard(
     demo: bool,
     utc_offset_secs: i32,
 ) -> Result<crate::dashboard::Parts, String> {
-    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
-    let retry = RetryPolicy {
-        max_retries: 1,
-        ..RetryPolicy::default()
-    };
-    // Every page of every poll (retries too) waits for a slot under the budget.
-    let client = client(settings, retry)
-        .map_err(|e| e.to_string())?
-        .with_rate_limit(Some(settings.budget_per_minute))
-        .with_first_burst(settings.first_sweep_burst);
+    let client = polling_client(settings)?;
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::plain()
     } else {
@@ -165,12 +172,7 @@ fn dashboard(
         notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
         client,
         query,
-        poller: PollerConfig {
-            interval: settings.interval,
-            fast_interval: settings.fast_interval,
-            budget_per_minute: settings.budget_per_minute,
-            ..PollerConfig::default()
-        },
+        poller: poller_config(settings),
         timing: app::Timing {
             interval: settings.interval,
             stuck_after: settings.stuck_after,
@@ -186,6 +188,55 @@ fn dashboard(
         },
         read_only: settings.read_only,
     })
+}
+
+/// Everything `nbwatch serve` needs: the dashboard's client, poller and timing.
+fn serve(
+    settings: &Settings,
+    query: ListQuery,
+    args: &crate::serve::ServeArgs,
+) -> Result<crate::serve::Parts, String> {
+    let max_age = crate::serve::max_age(args)?;
+    Ok(crate::serve::Parts {
+        client: polling_client(settings)?,
+        query,
+        poller: poller_config(settings),
+        timing: app::Timing {
+            interval: settings.interval,
+            stuck_after: settings.stuck_after,
+        },
+        listen: args.listen,
+        max_age,
+        origin: format!(
+            "{} for project {} (profile {})",
+            settings.endpoint, settings.project_id, settings.profile
+        ),
+    })
+}
+
+/// The client a poller uses, the same for the dashboard and `serve`.
+fn polling_client(settings: &Settings) -> Result<Client, String> {
+    // One retry inside a poll absorbs a single flap; the poller's own backoff does the rest.
+    let retry = RetryPolicy {
+        max_retries: 1,
+        ..RetryPolicy::default()
+    };
+    // Every page of every poll (retries too) waits for a slot under the budget.
+    // The first sweep of a session may go past the budget by the burst.
+    Ok(client(settings, retry)
+        .map_err(|e| e.to_string())?
+        .with_rate_limit(Some(settings.budget_per_minute))
+        .with_first_burst(settings.first_sweep_burst))
+}
+
+/// The poller's schedule and budget, the same for the dashboard and `serve`.
+fn poller_config(settings: &Settings) -> PollerConfig {
+    PollerConfig {
+        interval: settings.interval,
+        fast_interval: settings.fast_interval,
+        budget_per_minute: settings.budget_per_minute,
+        ..PollerConfig::default()
+    }
 }
 
 /// The in-process simulator as the place to connect to, with its demo credentials.
