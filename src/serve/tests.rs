@@ -440,6 +440,8 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     // A new snapshot is rendered anew, in every format asked; after a poll,
     // prerender makes it ready for the formats scraped before.
     apply(&shared, snapshot(many(20)), NOW + 7_000);
+    // Instances missing from one sweep are gone once a second confirms it.
+    apply(&shared, snapshot(many(20)), NOW + 7_500);
     m.prerender();
     let ready = m.render_parts(Format::Classic);
     assert_ne!(ready.instances.as_ptr(), first.instances.as_ptr());
@@ -455,6 +457,7 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
         20
     );
     apply(&shared, snapshot(many(10)), NOW + 10_000);
+    apply(&shared, snapshot(many(10)), NOW + 10_500);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);
         assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 10);
