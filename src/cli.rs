@@ -115,6 +115,7 @@ pub fn command() -> clap::Command {
         ("interval", secs(d::INTERVAL)),
         ("fast_interval", secs(d::FAST_INTERVAL)),
         ("budget", d::BUDGET_PER_MINUTE.to_string()),
+        ("first_burst", d::FIRST_SWEEP_BURST.to_string()),
         ("stuck_after", secs(d::STUCK_AFTER)),
         ("concurrency", d::CONCURRENCY.to_string()),
         ("timeout", secs(d::TIMEOUT)),
@@ -175,6 +176,11 @@ pub struct GlobalArgs {
     /// Most requests per minute the dashboard may send
     #[arg(long, global = true, value_name = "N")]
     pub budget: Option<u32>,
+
+    /// Requests the first sweep may send past the budget, so a large project's
+    /// rows arrive in seconds; 0 for none
+    #[arg(long, global = true, value_name = "N")]
+    pub first_burst: Option<u32>,
 
     /// Seconds in a transitional status before an instance is marked stuck
     #[arg(long, global = true, value_name = "SECS")]

@@ -126,11 +126,19 @@ async fn event_loop(
             },
             msg = poller.messages.recv() => match msg {
                 Some(Message::Started) => app.poll_started(now_ms()),
+                Some(Message::Page { notebooks, loaded, total }) => {
+                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, now_ms());
+                }
                 Some(Message::Snapshot { listing, stats, .. }) => {
                     let now = now_ms();
                     app.record_requests(stats.requests_last_minute, now);
                     app.record_pace(pace(&stats));
-                    app.apply_snapshot(listing.notebooks, now);
+                    app.record_burst(stats.burst_left);
+                    if !listing.notebooks.is_empty() {
+                        let n = listing.notebooks.len() as u64;
+                        app.apply_page(listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
+                    }
+                    app.finish_sweep(listing.complete, now);
                     if notifier.after(app, now, true) {
                         ring_bell();
                     }
@@ -166,6 +174,7 @@ async fn event_loop(
                 // requests as they go, not only when it ends.
                 let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
                 app.record_requests(sent, now);
+                app.record_burst(meter.burst().left());
                 app.tick(now);
                 // Stuck and auto-stop alerts come with time, not only with polls.
                 if notifier.after(app, now, false) {

@@ -19,6 +19,10 @@ pub const PAGE_SIZE: u32 = 50;
 pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
 /// Requests per minute the dashboard may send, retries included.
 pub const BUDGET_PER_MINUTE: u32 = 120;
+/// Requests the first sweep of a session may send past the budget: one sweep
+/// of 10,000 instances at 50 a page (200 pages, ≤ 1.1× with the sweep's
+/// overlap and repairs) plus the CodeLab listing.
+pub const FIRST_SWEEP_BURST: u32 = 250;
 /// Longest wait between polls while they fail.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The profile name used when the config file chooses none.

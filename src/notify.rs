@@ -147,6 +147,11 @@ mod tests {
             n.after(&mut app, NOW + MIN, true),
             "a new failure rings the bell"
         );
+        // Missing from one sweep is not yet gone: a second sweep confirms it.
+        let mut failed = nb("a", "nb-a", "START_FAILED");
+        failed.fail_reason = Some("no resources".into());
+        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + 2 * MIN);
+        n.after(&mut app, NOW + 2 * MIN, true);
         let back = journal::read(&path).unwrap();
         let lines: Vec<String> = back
             .entries

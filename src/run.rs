@@ -222,9 +222,11 @@ fn polling_client(settings: &Settings) -> Result<Client, String> {
         ..RetryPolicy::default()
     };
     // Every page of every poll (retries too) waits for a slot under the budget.
+    // The first sweep of a session may burst past the steady budget.
     Ok(client(settings, retry)
         .map_err(|e| e.to_string())?
-        .with_rate_limit(Some(settings.budget_per_minute)))
+        .with_rate_limit(Some(settings.budget_per_minute))
+        .with_first_burst(settings.first_sweep_burst))
 }
 
 /// The poller's schedule and budget, the same for the dashboard and `serve`.
@@ -343,6 +345,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         stuck_after_secs: g.stuck_after,
         workspace_param: f.workspace_param.clone(),
         budget_per_minute: g.budget,
+        first_sweep_burst: g.first_burst,
         log_file: g.log_file.clone(),
         read_only: g.read_only,
         journal: g.journal.clone(),
@@ -391,6 +394,36 @@ pub fn client(s: &Settings, retry: RetryPolicy) -> Result<Client, crate::api::Ap
     Client::new(opts)
 }
 
+/// `nbwatch list --output json`: each instance's JSON text as the service sent
+/// it (token masked), all pages read before anything is printed.
+async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
+    use crate::output::raw::{RawNotebook, RawPage};
+    let mut pages = crate::api::sweep::Collect::<RawNotebook>::default();
+    match client
+        .sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
+        .await
+    {
+        Ok(report) => {
+            let items = pages.into_ordered(|n: &RawNotebook| n.id.as_deref());
+            tracing::info!(
+                instances = items.len(),
+                requests = report.requests,
+                "listed"
+            );
+            // Every page is in: only now does anything reach stdout.
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = crate::output::raw::write_json(&mut stdout, &items);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "list failed");
+            eprintln!("nbwatch: {e}");
+            ExitCode::from(EXIT_API)
+        }
+    }
+}
+
 /// `nbwatch list`: every page, then the whole output at once (nothing half-printed).
 async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
     let client = match client(s, RetryPolicy::default()) {
@@ -400,7 +433,10 @@ async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match client.fetch_all(q).await {
+    if args.output == crate::output::Format::Json {
+        return list_json(&client, q).await;
+    }
+    match client.fetch_all_kinds(q).await {
         Ok(listing) => {
             tracing::info!(
                 instances = listing.notebooks.len(),

@@ -30,7 +30,7 @@ pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
-pub use poll::{Freshness, Pace, PollErrorInfo, PollState};
+pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
 
@@ -182,6 +182,10 @@ pub struct App {
     mode: Mode,
     poll: PollState,
     has_data: bool,
+    /// The sweep pages are arriving for (each instance remembers the last it was seen in).
+    sweep_seq: u64,
+    sweeps_complete: u64,
+    last_sweep_complete: bool,
     status_counts: Vec<(Status, usize)>,
     attention: usize,
     /// The next time an instance crosses the stuck threshold.
@@ -216,6 +220,9 @@ impl App {
             mode: Mode::Table,
             poll: PollState::new(timing.interval),
             has_data: false,
+            sweep_seq: 1,
+            sweeps_complete: 0,
+            last_sweep_complete: false,
             status_counts: Vec::new(),
             attention: 0,
             next_stuck_at_ms: None,
@@ -232,61 +239,158 @@ impl App {
 
     // ---- data in -------------------------------------------------------------
 
-    /// A complete list from a poll fetched at `fetched_at_ms`: the new truth.
-    /// Instances missing from it are gone.
+    /// A complete list from a poll fetched at `fetched_at_ms`: one whole sweep
+    /// in one go ([`App::apply_page`] then [`App::finish_sweep`], complete).
     pub fn apply_snapshot(&mut self, notebooks: Vec<Notebook>, fetched_at_ms: i64) {
-        let at = fetched_at_ms;
-        let announce = self.has_data;
+        let n = notebooks.len() as u64;
+        self.apply_page(
+            notebooks,
+            SweepProgress {
+                loaded: n,
+                total: Some(n),
+            },
+            fetched_at_ms,
+        );
+        self.finish_sweep(true, fetched_at_ms);
+    }
+
+    /// One page of the sweep in progress, read at `at_ms`: instances are added or
+    /// updated at once (rows appear while a first sweep runs); none is removed
+    /// before the sweep ends.
+    pub fn apply_page(&mut self, notebooks: Vec<Notebook>, progress: SweepProgress, at_ms: i64) {
+        let at = at_ms;
+        // Only a sweep after a complete one can tell a new instance from one
+        // not seen yet.
+        let announce = self.sweeps_complete > 0 && self.last_sweep_complete;
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
-
-        let mut old: Vec<Option<Tracked>> = std::mem::take(&mut self.instances)
-            .into_iter()
-            .map(Some)
-            .collect();
-        let old_index = std::mem::take(&mut self.index);
-        let mut instances = Vec::with_capacity(notebooks.len());
-        let mut index = HashMap::with_capacity(notebooks.len());
+        let mut dirty = !self.has_data;
         for nb in notebooks {
-            let key = unique_key(&nb, &index);
-            let tracked = match old_index.get(&key).and_then(|i| old.get_mut(*i)?.take()) {
-                Some(mut t) => {
-                    if let Some(tr) = t.update(nb, at) {
-                        self.log(
-                            at,
-                            &t,
-                            EventKind::Changed {
+            let key = self.page_key(&nb);
+            match self.index.get(&key).copied() {
+                Some(i) => {
+                    let t = &mut self.instances[i];
+                    let before = t.changed_at_ms;
+                    let tr = t.update(nb, at);
+                    t.seen_sweep = self.sweep_seq;
+                    t.missed = 0;
+                    dirty |= tr.is_some() || t.changed_at_ms != before;
+                    if let Some(tr) = tr {
+                        let event = RecentEvent {
+                            at_ms: at,
+                            key: t.key.clone(),
+                            name: t.name().to_string(),
+                            kind: EventKind::Changed {
                                 from: tr.from,
                                 to: tr.to,
                             },
-                        );
+                        };
+                        self.push_event(event);
                     }
-                    t
                 }
                 None => {
-                    let t = Tracked::new(key, nb, at, announce);
+                    let mut t = Tracked::new(key, nb, at, announce);
+                    t.seen_sweep = self.sweep_seq;
                     if announce {
                         self.log(at, &t, EventKind::Appeared(t.status.clone()));
                     }
-                    t
+                    self.index.insert(t.key.clone(), self.instances.len());
+                    self.instances.push(t);
+                    dirty = true;
                 }
-            };
-            index.insert(tracked.key.clone(), instances.len());
-            instances.push(tracked);
+            }
         }
-        for gone in old.into_iter().flatten() {
-            let last = gone.status.clone();
-            self.log(at, &gone, EventKind::Gone { last });
-        }
-        self.instances = instances;
-        self.index = index;
         self.has_data = true;
+        self.poll.sweep = Some(progress);
+        if dirty {
+            self.recompute(at, &neighbours, old_cursor);
+        }
+    }
+
+    /// The identity of an instance across pages and sweeps: its id, or (when
+    /// the service left it out) a stand-in from its name, numbered apart from
+    /// the others of this sweep with the same name.
+    fn page_key(&self, nb: &Notebook) -> String {
+        if let Some(id) = nb.id.as_deref().filter(|id| !id.is_empty()) {
+            return id.to_string();
+        }
+        let base = format!("(no id) {}", nb.name_str());
+        let taken = |k: &str| {
+            self.index
+                .get(k)
+                .is_some_and(|i| self.instances[*i].seen_sweep == self.sweep_seq)
+        };
+        if !taken(&base) {
+            return base;
+        }
+        (2..)
+            .map(|n| format!("{base} #{n}"))
+            .find(|k| !taken(k))
+            .unwrap_or(base)
+    }
+
+    /// The sweep has ended. Instances it did not see are gone only once a later
+    /// read confirms it: a second complete sweep without them, or at once when
+    /// they were last seen DELETING or DELETED. Until then they keep their
+    /// history. An incomplete sweep (the listing moved more than it could
+    /// repair) confirms nothing.
+    pub fn finish_sweep(&mut self, complete: bool, at_ms: i64) {
+        let at = at_ms;
+        let neighbours = self.neighbour_keys();
+        let old_cursor = self.cursor;
+        let current = self.sweep_seq;
+        let mut gone = Vec::new();
+        for (i, t) in self.instances.iter_mut().enumerate() {
+            if t.seen_sweep == current || !complete {
+                continue;
+            }
+            t.missed = t.missed.saturating_add(1);
+            if t.missed >= 2 || matches!(t.status, Status::Deleting | Status::Deleted) {
+                gone.push(i);
+            }
+        }
+        if !gone.is_empty() {
+            let mut keep = vec![true; self.instances.len()];
+            for i in &gone {
+                keep[*i] = false;
+            }
+            let old = std::mem::take(&mut self.instances);
+            for (t, keep) in old.into_iter().zip(keep) {
+                if keep {
+                    self.instances.push(t);
+                } else {
+                    let last = t.status.clone();
+                    self.log(at, &t, EventKind::Gone { last });
+                }
+            }
+            self.index = self
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.key.clone(), i))
+                .collect();
+        }
+        self.sweep_seq += 1;
+        self.last_sweep_complete = complete;
+        if complete {
+            self.sweeps_complete += 1;
+        }
+        self.has_data = true;
+        self.poll.sweep = None;
         self.poll.last_ok_ms = Some(at);
         self.poll.in_flight_since_ms = None;
         self.poll.last_error = None;
         self.poll.last_error_at_ms = None;
         self.poll.auth_stopped = false;
+        self.trend.record(
+            at,
+            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
+        );
+        self.recompute(at, &neighbours, old_cursor);
+    }
 
+    /// Counts, order, view, selection and attention after the population changed.
+    fn recompute(&mut self, at: i64, neighbours: &[String], old_cursor: usize) {
         self.count_statuses();
         self.trend.record(
             at,
@@ -294,7 +398,7 @@ impl App {
         );
         self.resort();
         self.refilter(at, false);
-        self.restore_selection(&neighbours, old_cursor);
+        self.restore_selection(neighbours, old_cursor);
         self.recount_attention(at);
     }
 
@@ -314,6 +418,12 @@ impl App {
     /// Fast polling and the budget's stretch of the interval, for the status bar.
     pub fn record_pace(&mut self, pace: Pace) {
         self.poll.pace = pace;
+    }
+
+    /// Requests the first sweep's burst still allows (`None` once the steady
+    /// budget holds), for the status bar.
+    pub fn record_burst(&mut self, left: Option<u64>) {
+        self.poll.burst_left = left;
     }
 
     /// A poll has started (the header shows it is in flight).
@@ -633,15 +743,18 @@ impl App {
     }
 
     fn log(&mut self, at_ms: i64, t: &Tracked, kind: EventKind) {
-        if self.events.len() == MAX_EVENTS {
-            self.events.pop_front();
-        }
-        let event = RecentEvent {
+        self.push_event(RecentEvent {
             at_ms,
             key: t.key.clone(),
             name: t.name().to_string(),
             kind,
-        };
+        });
+    }
+
+    fn push_event(&mut self, event: RecentEvent) {
+        if self.events.len() == MAX_EVENTS {
+            self.events.pop_front();
+        }
         if let Some(out) = &mut self.outbox {
             out.push(event.clone());
         }
@@ -666,20 +779,4 @@ fn offset_for(offset: usize, cursor: usize, rows: usize, len: usize) -> usize {
         offset = cursor + 1 - rows;
     }
     offset
-}
-
-/// The instance's id; a stand-in when the service left it out, made unique so two
-/// id-less instances never merge.
-fn unique_key(nb: &Notebook, taken: &HashMap<String, usize>) -> String {
-    let base = match nb.id.as_deref() {
-        Some(id) if !id.is_empty() => id.to_string(),
-        _ => format!("(no id) {}", nb.name_str()),
-    };
-    if !taken.contains_key(&base) {
-        return base;
-    }
-    (2..)
-        .map(|n| format!("{base} #{n}"))
-        .find(|k| !taken.contains_key(k))
-        .unwrap_or(base)
 }

@@ -50,14 +50,24 @@ impl PollErrorInfo {
     }
 }
 
+/// How far the sweep in progress is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweepProgress {
+    /// Instances received so far in this sweep.
+    pub loaded: u64,
+    /// What the service says there are, once a page has said.
+    pub total: Option<u64>,
+}
+
 /// How fresh the data on screen is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
     /// No data and no error yet.
     Loading,
-    /// Data younger than twice the interval.
+    /// The last complete sweep ended `age_ms` ago: within twice the period the
+    /// pace in force plans (the interval, or the budget's stretch of it).
     Fresh { age_ms: i64 },
-    /// Data older than twice the interval (the poller is slow or paused).
+    /// Older than twice the planned period (the poller is late or paused).
     Stale { age_ms: i64 },
     /// The last poll failed; `age_ms` is the age of the last good data, if any.
     Failing { age_ms: Option<i64> },
@@ -91,6 +101,10 @@ pub struct PollState {
     requests: Option<(u32, i64)>,
     /// Fast polling and the budget's stretch.
     pub pace: Pace,
+    /// The sweep whose pages are arriving, if one is.
+    pub sweep: Option<SweepProgress>,
+    /// Requests the first sweep's burst still allows, while it lasts.
+    pub burst_left: Option<u64>,
 }
 
 impl PollState {
@@ -105,6 +119,8 @@ impl PollState {
             in_flight_since_ms: None,
             requests: None,
             pace: Pace::default(),
+            sweep: None,
+            burst_left: None,
         }
     }
 
@@ -118,9 +134,22 @@ impl PollState {
         }
         match age_ms {
             None => Freshness::Loading,
-            Some(age_ms) if age_ms > 2 * self.interval_ms() => Freshness::Stale { age_ms },
+            Some(age_ms) if age_ms > 2 * self.planned_period_ms() => Freshness::Stale { age_ms },
             Some(age_ms) => Freshness::Fresh { age_ms },
         }
+    }
+
+    /// How often a complete sweep is planned: the interval asked for, or the
+    /// budget's longer pace. A healthy sweep paced by the budget is not late.
+    pub fn planned_period_ms(&self) -> i64 {
+        let asked = self.asked_interval();
+        let period = self.pace.budget.map_or(asked, |b| b.max(asked));
+        i64::try_from(period.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// A sweep is under way (its pages are arriving or it has been asked for).
+    pub fn sweeping(&self) -> bool {
+        self.in_flight_since_ms.is_some() || self.sweep.is_some()
     }
 
     pub fn interval_ms(&self) -> i64 {

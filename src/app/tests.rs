@@ -93,7 +93,10 @@ fn a_vanished_selection_moves_to_the_next_neighbour_then_the_previous() {
         .into_iter()
         .filter(|n| n.name_str() != "mystery-box")
         .collect();
-    app.apply_snapshot(next, NOW + 10_000);
+    // Missing once is not yet gone; the second sweep confirms it.
+    app.apply_snapshot(next.clone(), NOW + 10_000);
+    assert_eq!(selected_name(&app).as_deref(), Some("mystery-box"));
+    app.apply_snapshot(next, NOW + 15_000);
     assert_eq!(selected_name(&app), Some(after));
 
     // The last row vanishing leaves the cursor on the one before it.
@@ -104,7 +107,8 @@ fn a_vanished_selection_moves_to_the_next_neighbour_then_the_previous() {
         .into_iter()
         .filter(|n| n.name_str() != "mystery-box" && n.name_str() != last)
         .collect();
-    app.apply_snapshot(next, NOW + 20_000);
+    app.apply_snapshot(next.clone(), NOW + 20_000);
+    app.apply_snapshot(next, NOW + 25_000);
     assert_eq!(selected_name(&app), Some(before_last));
 }
 
@@ -115,7 +119,13 @@ fn gone_instances_are_removed_and_logged() {
         .into_iter()
         .filter(|n| n.name_str() != "snapshot-job")
         .collect();
-    app.apply_snapshot(next, NOW + 10_000);
+    // One sweep without it proves nothing yet: it stays, with its history, and
+    // nothing is announced.
+    app.apply_snapshot(next.clone(), NOW + 5_000);
+    assert_eq!(app.total(), 13);
+    assert!(app.events().is_empty(), "{:?}", app.events());
+    // A second sweep without it confirms it is gone.
+    app.apply_snapshot(next.clone(), NOW + 10_000);
     assert_eq!(app.total(), 12);
     assert!(!names(&app).contains(&"snapshot-job".to_string()));
     let ev = app.events().back().unwrap();
@@ -827,5 +837,152 @@ fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
             ms: 0,
             at_least: true
         }
+    );
+}
+
+#[test]
+fn an_instance_last_seen_deleting_is_gone_at_once() {
+    let mut app = app();
+    let mut next = fixtures::notebooks();
+    let victim = next
+        .iter_mut()
+        .find(|n| n.name_str() == "quick-test")
+        .unwrap();
+    victim.status = Some(Status::Deleting);
+    app.apply_snapshot(next.clone(), NOW + 5_000);
+    next.retain(|n| n.name_str() != "quick-test");
+    app.apply_snapshot(next, NOW + 10_000);
+    assert!(!names(&app).contains(&"quick-test".to_string()));
+    assert_eq!(
+        app.events().back().unwrap().kind,
+        EventKind::Gone {
+            last: Status::Deleting
+        }
+    );
+}
+
+#[test]
+fn a_missed_instance_keeps_its_history_and_returns_without_events() {
+    let mut app = app();
+    let mut next = fixtures::notebooks();
+    let t = next
+        .iter_mut()
+        .find(|n| n.name_str() == "quick-test")
+        .unwrap();
+    let status = if t.status == Some(Status::Running) {
+        Status::Stopping
+    } else {
+        Status::Running
+    };
+    t.status = Some(status.clone());
+    app.apply_snapshot(next.clone(), NOW + 5_000);
+    let key = app
+        .instances()
+        .iter()
+        .find(|t| t.name() == "quick-test")
+        .unwrap()
+        .key
+        .clone();
+    let history = app.get(&key).unwrap().transitions.clone();
+    assert_eq!(history.len(), 1);
+    let events = app.events().len();
+    // A sweep that slipped past it (the listing moved under it), then one that saw it.
+    let without: Vec<_> = next
+        .iter()
+        .filter(|n| n.name_str() != "quick-test")
+        .cloned()
+        .collect();
+    app.apply_snapshot(without, NOW + 10_000);
+    assert_eq!(
+        app.get(&key).unwrap().transitions,
+        history,
+        "history kept meanwhile"
+    );
+    app.apply_snapshot(next, NOW + 15_000);
+    assert_eq!(app.get(&key).unwrap().transitions, history);
+    assert_eq!(app.get(&key).unwrap().status, status);
+    assert_eq!(
+        app.events().len(),
+        events,
+        "no gone, no appeared: {:?}",
+        app.events()
+    );
+}
+
+#[test]
+fn an_incomplete_sweep_confirms_nothing_gone() {
+    let mut app = app();
+    let without: Vec<_> = fixtures::notebooks()
+        .into_iter()
+        .filter(|n| n.name_str() != "quick-test")
+        .collect();
+    for k in 1..=3 {
+        app.apply_page(without.clone(), SweepProgress::default(), NOW + k * 5_000);
+        app.finish_sweep(false, NOW + k * 5_000);
+    }
+    assert!(names(&app).contains(&"quick-test".to_string()));
+    assert!(app.events().is_empty());
+}
+
+#[test]
+fn the_first_sweep_shows_rows_as_pages_arrive_and_says_how_far() {
+    let mut app = App::new(Timing::default());
+    let all = fixtures::notebooks();
+    let (first, rest) = all.split_at(5);
+    app.poll_started(NOW);
+    app.apply_page(
+        first.to_vec(),
+        SweepProgress {
+            loaded: 5,
+            total: Some(13),
+        },
+        NOW + 300,
+    );
+    assert!(app.has_data());
+    assert_eq!(app.total(), 5);
+    assert_eq!(app.freshness(NOW + 400), Freshness::Loading);
+    assert_eq!(
+        app.poll().sweep,
+        Some(SweepProgress {
+            loaded: 5,
+            total: Some(13)
+        })
+    );
+    app.apply_page(
+        rest.to_vec(),
+        SweepProgress {
+            loaded: 13,
+            total: Some(13),
+        },
+        NOW + 600,
+    );
+    app.finish_sweep(true, NOW + 600);
+    assert_eq!(app.total(), 13);
+    assert_eq!(app.poll().sweep, None);
+    assert_eq!(
+        app.freshness(NOW + 1_600),
+        Freshness::Fresh { age_ms: 1_000 }
+    );
+    // Nothing in the first sweep is announced as new.
+    assert!(app.events().is_empty());
+}
+
+#[test]
+fn a_sweep_paced_by_the_budget_is_not_stale() {
+    let mut app = app();
+    app.record_pace(Pace {
+        fast: Some(Duration::from_secs(2)),
+        budget: Some(Duration::from_secs(100)),
+    });
+    // 150 s after the last complete sweep, with the next one (every 100 s) under way.
+    app.poll_started(NOW + 100_000);
+    assert_eq!(
+        app.freshness(NOW + 150_000),
+        Freshness::Fresh { age_ms: 150_000 }
+    );
+    assert!(app.poll().sweeping());
+    assert_eq!(
+        app.freshness(NOW + 200_001),
+        Freshness::Stale { age_ms: 200_001 }
     );
 }

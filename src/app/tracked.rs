@@ -70,6 +70,11 @@ pub struct Tracked {
     pub changed_at_ms: Option<i64>,
     /// Oldest first.
     pub transitions: Vec<Transition>,
+    /// The last sweep (the app's count) whose pages held this instance.
+    pub(crate) seen_sweep: u64,
+    /// Complete sweeps in a row that did not hold it: gone at two (see
+    /// `App::finish_sweep`).
+    pub(crate) missed: u8,
 }
 
 impl Tracked {
@@ -93,6 +98,8 @@ impl Tracked {
             since_observed: false,
             changed_at_ms: mark.then_some(at_ms),
             transitions: Vec::new(),
+            seen_sweep: 0,
+            missed: 0,
         }
     }
 

@@ -40,6 +40,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "stuck_after",
     "workspace_param",
     "budget_per_minute",
+    "first_sweep_burst",
     "log_file",
     "read_only",
     "journal",
@@ -109,6 +110,7 @@ pub struct RawProfile {
     pub stuck_after: Option<Spanned<Seconds>>,
     pub workspace_param: Option<Spanned<String>>,
     pub budget_per_minute: Option<Spanned<i64>>,
+    pub first_sweep_burst: Option<Spanned<i64>>,
     pub log_file: Option<Spanned<String>>,
     /// Hide and refuse every action on instances.
     pub read_only: Option<Spanned<bool>>,
@@ -357,6 +359,10 @@ fn type_fix(key: &str) -> String {
             "write one of {} without quotes, e.g. page_size = {}",
             crate::api::PageSize::allowed_list("or"),
             crate::defaults::PAGE_SIZE
+        ),
+        "first_sweep_burst" => format!(
+            "write a whole number without quotes, e.g. first_sweep_burst = {}",
+            crate::defaults::FIRST_SWEEP_BURST
         ),
         "budget_per_minute" => format!(
             "write a whole number without quotes, e.g. budget_per_minute = {}",

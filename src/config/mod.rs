@@ -63,6 +63,8 @@ pub struct Overrides {
     pub workspace_param: Option<String>,
     /// `--budget N` (requests per minute)
     pub budget_per_minute: Option<u32>,
+    /// `--first-burst N` (requests the first sweep may send past the budget)
+    pub first_sweep_burst: Option<u32>,
     /// `--read-only`
     pub read_only: bool,
     /// `--log-file PATH`
@@ -119,6 +121,8 @@ pub struct Settings {
     pub workspace_param: WorkspaceParam,
     pub filters: Filters,
     pub budget_per_minute: u32,
+    /// Requests the first sweep of a session may send past the budget.
+    pub first_sweep_burst: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
     /// Hide and refuse every action (`--read-only` or `read_only = true`).
@@ -162,6 +166,7 @@ impl Settings {
             workspace_param: WorkspaceParam::default(),
             filters: Filters::default(),
             budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
+            first_sweep_burst: crate::defaults::FIRST_SWEEP_BURST,
             log_file: None,
             read_only: false,
             journal: None,
@@ -288,6 +293,7 @@ pub mod vars {
     pub const STUCK_AFTER: &str = "NBWATCH_STUCK_AFTER";
     pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
     pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
+    pub const FIRST_SWEEP_BURST: &str = "NBWATCH_FIRST_SWEEP_BURST";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
     pub const JOURNAL: &str = "NBWATCH_JOURNAL";
     pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";

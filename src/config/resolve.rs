@@ -190,6 +190,12 @@ fn resolve_with(
         p.budget_per_minute.as_ref(),
     )?)
     .unwrap_or(defaults::BUDGET_PER_MINUTE);
+    let first_sweep_burst = u32::try_from(count(
+        &table::FIRST_SWEEP_BURST,
+        o.first_sweep_burst.map(u64::from),
+        p.first_sweep_burst.as_ref(),
+    )?)
+    .unwrap_or(defaults::FIRST_SWEEP_BURST);
     let workspace_param = match cx.pick(
         o.workspace_param.as_deref(),
         "--workspace-param",
@@ -242,6 +248,7 @@ fn resolve_with(
         workspace_param,
         filters,
         budget_per_minute,
+        first_sweep_burst,
         log_file,
         read_only,
         journal,

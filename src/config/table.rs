@@ -138,6 +138,17 @@ pub(super) const PAGE_SIZE: Count = Count {
     allowed: Allowed::OneOf(&crate::api::PageSize::ALLOWED),
 };
 
+pub(super) const FIRST_SWEEP_BURST: Count = Count {
+    key: "first_sweep_burst",
+    noun: "first-sweep burst",
+    per: "",
+    flag: "--first-burst",
+    var: vars::FIRST_SWEEP_BURST,
+    default: defaults::FIRST_SWEEP_BURST as u64,
+    unit: "requests",
+    allowed: Allowed::Range(0, 100_000),
+};
+
 pub(super) const BUDGET_PER_MINUTE: Count = Count {
     key: "budget_per_minute",
     noun: "request budget",

@@ -3,6 +3,8 @@
 //! The whole listing is rendered into a buffer before anything is written, so a
 //! failure never leaves half a table on stdout.
 
+pub mod raw;
+
 use std::fmt::Write as _;
 
 use serde_json::Value;

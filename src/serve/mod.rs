@@ -204,7 +204,7 @@ async fn poll_loop(
 
 fn log_message(msg: &Message) {
     match msg {
-        Message::Started => {}
+        Message::Started | Message::Page { .. } => {}
         Message::Snapshot { listing, took, .. } => tracing::debug!(
             instances = listing.notebooks.len(),
             requests = listing.requests,

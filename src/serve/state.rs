@@ -133,6 +133,17 @@ impl Exporter {
                 self.poll_started_ms = Some(now_ms);
                 self.app.poll_started(now_ms);
             }
+            // The sweep's pages update the state as they come; scrapes keep
+            // serving what the last finished sweep rendered (see `generation`).
+            Message::Page {
+                notebooks,
+                loaded,
+                total,
+            } => {
+                let lean = notebooks.into_iter().map(lean).collect();
+                self.app
+                    .apply_page(lean, app::SweepProgress { loaded, total }, now_ms);
+            }
             Message::Snapshot {
                 listing,
                 took,
@@ -142,8 +153,19 @@ impl Exporter {
                 self.poll_started_ms = None;
                 self.last_error = None;
                 self.app.record_requests(stats.requests_last_minute, now_ms);
-                let lean = listing.notebooks.into_iter().map(lean).collect();
-                self.app.apply_snapshot(lean, now_ms);
+                if !listing.notebooks.is_empty() {
+                    let n = listing.notebooks.len() as u64;
+                    let lean = listing.notebooks.into_iter().map(lean).collect();
+                    self.app.apply_page(
+                        lean,
+                        app::SweepProgress {
+                            loaded: n,
+                            total: Some(n),
+                        },
+                        now_ms,
+                    );
+                }
+                self.app.finish_sweep(listing.complete, now_ms);
                 self.generation += 1;
             }
             Message::Failed {

@@ -28,6 +28,7 @@ fn snapshot(notebooks: Vec<Notebook>) -> Message {
             total: None,
             requests: 1,
             passes: 1,
+            complete: true,
         },
         took: Duration::from_millis(300),
         stats: Stats::default(),
@@ -438,6 +439,8 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
 
     // A new snapshot is rendered anew, in every format asked; after a poll,
     // prerender makes it ready for the formats scraped before.
+    // (Two sweeps: an instance missing from one is only gone once a second confirms it.)
+    apply(&shared, snapshot(many(20)), NOW + 6_000);
     apply(&shared, snapshot(many(20)), NOW + 7_000);
     m.prerender();
     let ready = m.render_parts(Format::Classic);
@@ -453,6 +456,7 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
             .count(),
         20
     );
+    apply(&shared, snapshot(many(10)), NOW + 9_000);
     apply(&shared, snapshot(many(10)), NOW + 10_000);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);

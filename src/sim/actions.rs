@@ -341,7 +341,7 @@ pub fn answer(
     let inst = engine.find(id).ok_or_else(|| not_found(id))?;
     Ok(match op {
         Op::Renew | Op::ShowLease => render::lease(inst),
-        _ => render::notebook(inst, now),
+        _ => render::notebook_value(inst, now),
     })
 }
 

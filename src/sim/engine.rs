@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use super::catalog;
 use super::instance::{self, Instance, Plan, State, Step};
+use super::journal::{GroundTruth, Journal};
 use super::rng::Rng;
 
 const SEC: i64 = 1_000;
@@ -42,6 +43,8 @@ pub struct Engine {
     now: i64,
     target: usize,
     transitions: BTreeMap<(State, State), u64>,
+    /// Every transition and removal with its time: the ground truth.
+    journal: Journal,
 }
 
 impl Engine {
@@ -59,6 +62,7 @@ impl Engine {
             now,
             target: n.max(1),
             transitions: BTreeMap::new(),
+            journal: Journal::new(now),
         };
         let mut pop = Rng::derive(seed, 0);
         for i in 0..n {
@@ -236,6 +240,7 @@ impl Engine {
             inst.state = to;
             inst.update_at = at;
             *self.transitions.entry((from, to)).or_insert(0) += 1;
+            self.journal.changed(inst, from, to, at);
         }
     }
 
@@ -384,7 +389,9 @@ impl Engine {
                 self.schedule(serial, at + rng.range(5 * SEC, 20 * SEC));
             }
             State::Deleted => {
-                self.instances.remove(&serial);
+                if let Some(gone) = self.instances.remove(&serial) {
+                    self.journal.removed(&gone, at);
+                }
                 *self
                     .transitions
                     .entry((State::Deleted, State::Deleted))
@@ -552,6 +559,11 @@ impl Engine {
         &self.transitions
     }
 
+    /// What happened between `from_ms` and `to_ms` (call after advancing past `to_ms`).
+    pub fn ground_truth(&self, from_ms: i64, to_ms: i64) -> GroundTruth {
+        self.journal.window(self.instances.values(), from_ms, to_ms)
+    }
+
     pub fn count_by_state(&self) -> BTreeMap<State, usize> {
         let mut m = BTreeMap::new();
         for i in self.instances.values() {
@@ -574,8 +586,8 @@ impl Engine {
                 .filter(|(_, i)| !i.codelab)
                 .nth(pick.min(n.saturating_sub(2)))
                 .map(|(k, _)| *k);
-            if let Some(k) = victim {
-                self.instances.remove(&k);
+            if let Some(gone) = victim.and_then(|k| self.instances.remove(&k)) {
+                self.journal.removed(&gone, at);
             }
         }
         self.drift_adds = !self.drift_adds;
@@ -664,7 +676,7 @@ mod tests {
 
     fn snapshot(e: &Engine) -> Vec<String> {
         e.instances()
-            .map(|i| render::notebook(i, e.now()).to_string())
+            .map(|i| serde_json::to_string(&render::notebook(i, e.now())).unwrap())
             .collect()
     }
 

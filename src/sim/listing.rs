@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::catalog;
 use super::engine::Engine;
@@ -332,16 +332,16 @@ impl ListQuery {
     }
 }
 
-/// One page, as the service answers it. `owner_only` restricts to one user id
-/// (`GET /v1/{project_id}/notebooks`).
-pub fn page(engine: &Engine, q: &ListQuery, owner_only: Option<&str>) -> Value {
+/// One page, as the service answers it (the response body). `owner_only`
+/// restricts to one user id (`GET /v1/{project_id}/notebooks`).
+pub fn page(engine: &Engine, q: &ListQuery, owner_only: Option<&str>) -> String {
     let mut hits: Vec<&Instance> = engine
         .instances()
         .filter(|i| q.matches(i, owner_only))
         .collect();
     let total = hits.len();
     let end = q.offset.saturating_add(q.limit).min(total);
-    let data: Vec<Value> = if q.offset < total {
+    let data: Vec<render::NotebookView<'_>> = if q.offset < total {
         // Only the page needs a full order: partition around its last and first
         // ranks (linear on average), then sort the page alone. Sorting everything
         // before it made late pages O(n log n) under the engine lock.
@@ -360,11 +360,20 @@ pub fn page(engine: &Engine, q: &ListQuery, owner_only: Option<&str>) -> Value {
     } else {
         Vec::new()
     };
-    json!({
-        "current": q.offset / q.limit.max(1),
-        "data": data,
-        "pages": total.div_ceil(q.limit.max(1)),
-        "size": q.limit,
-        "total": total,
+    #[derive(serde::Serialize)]
+    struct PageView<'a> {
+        current: usize,
+        data: Vec<render::NotebookView<'a>>,
+        pages: usize,
+        size: usize,
+        total: usize,
+    }
+    serde_json::to_string(&PageView {
+        current: q.offset / q.limit.max(1),
+        data,
+        pages: total.div_ceil(q.limit.max(1)),
+        size: q.limit,
+        total,
     })
+    .unwrap_or_default()
 }

@@ -27,6 +27,7 @@ pub mod clock;
 pub mod engine;
 pub mod faults;
 pub mod instance;
+pub mod journal;
 pub mod listing;
 pub mod render;
 pub mod rng;
@@ -376,6 +377,13 @@ impl SimHandle {
     /// Instances alive now (all features, all owners).
     pub fn instance_count(&self) -> usize {
         self.shared.engine_now().len()
+    }
+
+    /// The ground truth of `[from_ms, to_ms]` (simulated time): which instances
+    /// existed throughout, every transition and removal with its time. What
+    /// `GET /_sim/journal?from=MS&to=MS` answers.
+    pub fn ground_truth(&self, from_ms: i64, to_ms: i64) -> journal::GroundTruth {
+        self.shared.engine_now().ground_truth(from_ms, to_ms)
     }
 
     /// What `GET /_sim/stats` answers.

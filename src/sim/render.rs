@@ -1,6 +1,11 @@
 //! Instance → `NotebookResp` JSON, for the instances on the page being served only.
+//!
+//! Rendered through borrowed `Serialize` views straight into the response text:
+//! no `serde_json::Value` tree is built per instance, so a page costs the
+//! simulator little CPU and a refresh bench measures the client. Field order is
+//! the service's.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::catalog;
 use super::instance::{Instance, State, VolumeKind};
@@ -48,228 +53,376 @@ pub fn swr_path(img: &catalog::ImageInfo) -> String {
 }
 
 /// The auto-stop settings (`LeaseResp`), as in an instance and as ShowLease answers.
-pub fn lease(inst: &Instance) -> Value {
-    json!({
-        "create_at": inst.lease.create_at,
-        "duration": inst.lease.duration,
-        "enable": inst.lease.enable,
-        "type": if inst.lease.idle { "idle" } else { "timing" },
-        "update_at": inst.lease.update_at,
-    })
+pub fn lease(inst: &Instance) -> serde_json::Value {
+    serde_json::to_value(lease_view(inst)).unwrap_or_default()
+}
+
+fn lease_view(inst: &Instance) -> LeaseView {
+    LeaseView {
+        create_at: inst.lease.create_at,
+        duration: inst.lease.duration,
+        enable: inst.lease.enable,
+        kind: if inst.lease.idle { "idle" } else { "timing" },
+        update_at: inst.lease.update_at,
+    }
+}
+
+/// The full `NotebookResp` object at simulated time `now`, as a JSON value
+/// (ShowNotebook and the actions answer one instance; pages use [`notebook`]).
+pub fn notebook_value(inst: &Instance, now: i64) -> serde_json::Value {
+    serde_json::to_value(notebook(inst, now)).unwrap_or_default()
 }
 
 /// The full `NotebookResp` object at simulated time `now`.
-pub fn notebook(inst: &Instance, now: i64) -> Value {
-    let mut o = Map::new();
-    o.insert("id".into(), json!(inst.id));
-    o.insert("name".into(), json!(inst.name));
-    o.insert("description".into(), json!(inst.description_text()));
-    o.insert("status".into(), json!(inst.state.as_str()));
-    o.insert("feature".into(), json!(inst.feature()));
-    o.insert("flavor".into(), json!(inst.flavor_info().name));
-    o.insert("url".into(), json!(url(inst)));
-    o.insert("token".into(), json!(token(inst)));
-    o.insert("workspace_id".into(), json!(inst.workspace_id()));
-    if let Some(r) = inst.fail_reason {
-        o.insert("fail_reason".into(), json!(r));
-    }
-    if let Some(ip) = ip(inst) {
-        o.insert("ip".into(), json!(ip));
-    }
+pub fn notebook(inst: &Instance, now: i64) -> NotebookView<'_> {
     let user = inst.user_info();
-    o.insert("user_id".into(), json!(user.id));
-    o.insert("create_at".into(), json!(inst.create_at));
-    o.insert("update_at".into(), json!(inst.update_at));
-    o.insert(
-        "action_progress".into(),
-        Value::Array(
-            inst.steps
-                .iter()
-                .enumerate()
-                .map(|(k, s)| {
-                    let step = k as i64 + 1;
-                    let mut p = json!({
-                        "notebook_id": inst.id,
-                        "status": s.as_str(),
-                        "step": step,
-                        "step_description": JobProgress::step_name(step),
-                    });
-                    if *s == super::instance::Step::Failed
-                        && let (Some(r), Some(m)) = (inst.fail_reason, p.as_object_mut())
-                    {
-                        m.insert("description".into(), json!(r));
-                    }
-                    p
-                })
-                .collect(),
-        ),
-    );
-    o.insert("endpoints".into(), endpoints(inst));
-    o.insert("image".into(), image(inst));
-    o.insert("lease".into(), lease(inst));
-    o.insert("volume".into(), volume(inst, now));
-    o.insert("data_volumes".into(), data_volumes(inst));
-    if let Some(p) = inst.pool_info() {
-        o.insert("pool".into(), json!({"id": p.id, "name": p.name}));
-        let f = inst.flavor_info();
-        o.insert(
-            "custom_spec".into(),
-            json!({
-                "gpu": f.spec.0,
-                "cpu": f.spec.1,
-                "memory": f.spec.2 * 1024,
-                "gpu_type": f.spec.3,
-                "arch": f.arch.as_str(),
-                "category": f.category,
-                "resource_flavor": f.name,
-            }),
-        );
-    }
     let domain = catalog::DOMAINS
         .get(user.domain)
         .copied()
         .unwrap_or(catalog::DOMAINS[0]);
-    o.insert(
-        "user".into(),
-        json!({"id": user.id, "name": user.name, "domain": {"id": domain.0, "name": domain.1}}),
-    );
-    o.insert(
-        "billing_items".into(),
-        if inst.codelab {
-            json!([])
-        } else if inst.billing == 1 {
-            json!(["ALL"])
-        } else {
-            json!(["STORAGE", "COMPUTE"])
+    let f = inst.flavor_info();
+    NotebookView {
+        id: &inst.id,
+        name: &inst.name,
+        description: inst.description_text(),
+        status: inst.state.as_str(),
+        feature: inst.feature(),
+        flavor: f.name,
+        url: url(inst),
+        token: token(inst),
+        workspace_id: inst.workspace_id(),
+        fail_reason: inst.fail_reason,
+        ip: ip(inst),
+        user_id: user.id,
+        create_at: inst.create_at,
+        update_at: inst.update_at,
+        action_progress: inst
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let step = k as i64 + 1;
+                ProgressView {
+                    notebook_id: &inst.id,
+                    status: s.as_str(),
+                    step,
+                    step_description: JobProgress::step_name(step),
+                    description: if *s == super::instance::Step::Failed {
+                        inst.fail_reason
+                    } else {
+                        None
+                    },
+                }
+            })
+            .collect(),
+        endpoints: endpoints(inst),
+        image: image(inst),
+        lease: lease_view(inst),
+        volume: volume(inst, now),
+        data_volumes: data_volumes(inst),
+        pool: inst.pool_info().map(|p| PoolView {
+            id: p.id,
+            name: p.name,
+        }),
+        custom_spec: inst.pool_info().map(|_| CustomSpecView {
+            gpu: f.spec.0,
+            cpu: f.spec.1,
+            memory: f.spec.2 * 1024,
+            gpu_type: f.spec.3,
+            arch: f.arch.as_str(),
+            category: f.category,
+            resource_flavor: f.name,
+        }),
+        user: UserView {
+            id: user.id,
+            name: user.name,
+            domain: DomainView {
+                id: domain.0,
+                name: domain.1,
+            },
         },
-    );
-    o.insert(
-        "tags".into(),
-        Value::Array(
-            catalog::TAGS
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| inst.tags & (1 << b) != 0)
-                .map(|(_, (k, v))| json!({"key": k, "value": v}))
-                .collect(),
-        ),
-    );
-    Value::Object(o)
+        billing_items: if inst.codelab {
+            &[]
+        } else if inst.billing == 1 {
+            &["ALL"]
+        } else {
+            &["STORAGE", "COMPUTE"]
+        },
+        tags: catalog::TAGS
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| inst.tags & (1 << b) != 0)
+            .map(|(_, (k, v))| TagView { key: k, value: v })
+            .collect(),
+    }
 }
 
-fn endpoints(inst: &Instance) -> Value {
-    let mut v = vec![json!({
-        "service": "NOTEBOOK",
-        "dev_service": "NOTEBOOK",
-        "uri": url(inst),
-    })];
+/// One `NotebookResp`, borrowed from the instance and the catalog.
+#[derive(Serialize)]
+pub struct NotebookView<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'static str,
+    status: &'static str,
+    feature: &'static str,
+    flavor: &'static str,
+    url: String,
+    token: String,
+    workspace_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fail_reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    user_id: &'static str,
+    create_at: i64,
+    update_at: i64,
+    action_progress: Vec<ProgressView<'a>>,
+    endpoints: Vec<EndpointView>,
+    image: ImageView,
+    lease: LeaseView,
+    volume: VolumeView,
+    data_volumes: Vec<DataVolumeView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<PoolView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_spec: Option<CustomSpecView>,
+    user: UserView,
+    billing_items: &'static [&'static str],
+    tags: Vec<TagView>,
+}
+
+#[derive(Serialize)]
+struct ProgressView<'a> {
+    notebook_id: &'a str,
+    status: &'static str,
+    step: i64,
+    step_description: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct EndpointView {
+    service: &'static str,
+    dev_service: &'static str,
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_keys: Option<[String; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_pair_names: Option<[String; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_access_ips: Option<&'static [&'static str]>,
+}
+
+#[derive(Serialize)]
+struct ImageView {
+    id: &'static str,
+    name: &'static str,
+    namespace: &'static str,
+    swr_path: String,
+    tag: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    arch: &'static str,
+    description: &'static str,
+    origin: &'static str,
+    service_type: &'static str,
+    status: &'static str,
+    visibility: &'static str,
+    workspace_id: &'static str,
+    create_at: i64,
+    update_at: i64,
+    size: i64,
+    dev_services: [&'static str; 2],
+    resource_categories: [&'static str; 1],
+}
+
+#[derive(Serialize)]
+struct LeaseView {
+    create_at: i64,
+    duration: i64,
+    enable: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    update_at: i64,
+}
+
+#[derive(Serialize)]
+struct VolumeView {
+    capacity: u32,
+    category: &'static str,
+    mount_path: &'static str,
+    ownership: &'static str,
+    read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mount_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct DataVolumeView {
+    category: &'static str,
+    mount_path: &'static str,
+    url: &'static str,
+    status: &'static str,
+    mount_type: &'static str,
+}
+
+#[derive(Serialize)]
+struct PoolView {
+    id: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct CustomSpecView {
+    gpu: u32,
+    cpu: u32,
+    memory: u32,
+    gpu_type: &'static str,
+    arch: &'static str,
+    category: &'static str,
+    resource_flavor: &'static str,
+}
+
+#[derive(Serialize)]
+struct UserView {
+    id: &'static str,
+    name: &'static str,
+    domain: DomainView,
+}
+
+#[derive(Serialize)]
+struct DomainView {
+    id: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct TagView {
+    key: &'static str,
+    value: &'static str,
+}
+
+fn endpoints(inst: &Instance) -> Vec<EndpointView> {
+    let mut v = vec![EndpointView {
+        service: "NOTEBOOK",
+        dev_service: "NOTEBOOK",
+        uri: url(inst),
+        ssh_keys: None,
+        key_pair_names: None,
+        allowed_access_ips: None,
+    }];
     if inst.ssh {
         let kp = key_pair(inst);
-        v.push(json!({
-            "service": "SSH",
-            "dev_service": "SSH",
-            "uri": format!(
+        v.push(EndpointView {
+            service: "SSH",
+            dev_service: "SSH",
+            uri: format!(
                 "ssh://dev-modelarts-{}.huaweicloud.com:{}",
                 REGION_HOST.replace('-', ""),
                 30000 + (mix(inst.seed ^ 0x22) % 2000)
             ),
-            "ssh_keys": [kp],
-            "key_pair_names": [kp],
-            "allowed_access_ips": if inst.seed.is_multiple_of(2) {
-                json!(["203.0.113.0/24", "198.51.100.7"])
+            ssh_keys: Some([kp.clone()]),
+            key_pair_names: Some([kp]),
+            allowed_access_ips: Some(if inst.seed.is_multiple_of(2) {
+                &["203.0.113.0/24", "198.51.100.7"]
             } else {
-                json!([])
-            },
-        }));
+                &[]
+            }),
+        });
     }
-    Value::Array(v)
+    v
 }
 
-fn image(inst: &Instance) -> Value {
+fn image(inst: &Instance) -> ImageView {
     let img = inst.image_info();
-    let categories = match inst.flavor_info().category {
-        "ASCEND" => json!(["ASCEND"]),
-        "GPU" => json!(["GPU"]),
-        _ => json!(["CPU"]),
+    let category = match inst.flavor_info().category {
+        "ASCEND" => "ASCEND",
+        "GPU" => "GPU",
+        _ => "CPU",
     };
-    json!({
-        "id": img.id,
-        "name": img.name,
-        "namespace": img.namespace,
-        "swr_path": swr_path(img),
-        "tag": img.tag,
-        "type": if img.dedicated { "DEDICATED" } else { "BUILD_IN" },
-        "arch": img.arch.as_str(),
-        "description": img.description,
-        "origin": if img.dedicated { "CUSTOMIZE" } else { "IMAGE_SAVE" },
-        "service_type": "COMMON",
-        "status": "ACTIVE",
-        "visibility": if img.dedicated { "PRIVATE" } else { "PUBLIC" },
-        "workspace_id": "0",
-        "create_at": img.create_at,
-        "update_at": img.create_at,
-        "size": img.size,
-        "dev_services": ["NOTEBOOK", "SSH"],
-        "resource_categories": categories,
-    })
-}
-
-fn volume(inst: &Instance, now: i64) -> Value {
-    let v = inst.volume;
-    let mut o = json!({
-        "capacity": v.capacity,
-        "category": v.kind.as_str(),
-        "mount_path": "/home/ma-user/work/",
-        "ownership": if v.kind == VolumeKind::Evs { "MANAGED" } else { "DEDICATED" },
-        "read_only": false,
-    });
-    if let Some(m) = o.as_object_mut() {
-        if v.kind != VolumeKind::Evs {
-            m.insert(
-                "id".into(),
-                json!(uuid_from(mix(inst.seed ^ 0x5f5), mix(inst.seed ^ 0x5f6))),
-            );
-            m.insert(
-                "uri".into(),
-                json!(format!(
-                    "{}://192.168.0.{}:/share-{:04x}",
-                    if v.kind == VolumeKind::Sfs {
-                        "sfs-turbo"
-                    } else {
-                        "efs"
-                    },
-                    mix(inst.seed ^ 3) % 200 + 10,
-                    mix(inst.seed ^ 4) & 0xFFFF
-                )),
-            );
-            m.insert("mount_type".into(), json!("STATIC"));
-        }
-        if now < v.resizing_until {
-            m.insert("status".into(), json!("RESIZING"));
-        }
+    ImageView {
+        id: img.id,
+        name: img.name,
+        namespace: img.namespace,
+        swr_path: swr_path(img),
+        tag: img.tag,
+        kind: if img.dedicated {
+            "DEDICATED"
+        } else {
+            "BUILD_IN"
+        },
+        arch: img.arch.as_str(),
+        description: img.description,
+        origin: if img.dedicated {
+            "CUSTOMIZE"
+        } else {
+            "IMAGE_SAVE"
+        },
+        service_type: "COMMON",
+        status: "ACTIVE",
+        visibility: if img.dedicated { "PRIVATE" } else { "PUBLIC" },
+        workspace_id: "0",
+        create_at: img.create_at,
+        update_at: img.create_at,
+        size: img.size,
+        dev_services: ["NOTEBOOK", "SSH"],
+        resource_categories: [category],
     }
-    o
 }
 
-fn data_volumes(inst: &Instance) -> Value {
+fn volume(inst: &Instance, now: i64) -> VolumeView {
+    let v = inst.volume;
+    let shared = v.kind != VolumeKind::Evs;
+    VolumeView {
+        capacity: v.capacity,
+        category: v.kind.as_str(),
+        mount_path: "/home/ma-user/work/",
+        ownership: if shared { "DEDICATED" } else { "MANAGED" },
+        read_only: false,
+        id: shared.then(|| uuid_from(mix(inst.seed ^ 0x5f5), mix(inst.seed ^ 0x5f6))),
+        uri: shared.then(|| {
+            format!(
+                "{}://192.168.0.{}:/share-{:04x}",
+                if v.kind == VolumeKind::Sfs {
+                    "sfs-turbo"
+                } else {
+                    "efs"
+                },
+                mix(inst.seed ^ 3) % 200 + 10,
+                mix(inst.seed ^ 4) & 0xFFFF
+            )
+        }),
+        mount_type: shared.then_some("STATIC"),
+        status: (now < v.resizing_until).then_some("RESIZING"),
+    }
+}
+
+fn data_volumes(inst: &Instance) -> Vec<DataVolumeView> {
     let mut v = Vec::new();
     if inst.data_volumes & 1 != 0 {
-        v.push(json!({
-            "category": "OBS",
-            "mount_path": "/data/datasets/",
-            "url": "obs://ml-datasets-acme/coco2017/",
-            "status": "MOUNTED",
-            "mount_type": "DYNAMIC",
-        }));
+        v.push(DataVolumeView {
+            category: "OBS",
+            mount_path: "/data/datasets/",
+            url: "obs://ml-datasets-acme/coco2017/",
+            status: "MOUNTED",
+            mount_type: "DYNAMIC",
+        });
     }
     if inst.data_volumes & 2 != 0 {
-        v.push(json!({
-            "category": "SFS",
-            "mount_path": "/data/shared/",
-            "url": "sfs-turbo://192.168.0.45:/team-share",
-            "status": "MOUNTED",
-            "mount_type": "STATIC",
-        }));
+        v.push(DataVolumeView {
+            category: "SFS",
+            mount_path: "/data/shared/",
+            url: "sfs-turbo://192.168.0.45:/team-share",
+            status: "MOUNTED",
+            mount_type: "STATIC",
+        });
     }
-    Value::Array(v)
+    v
 }

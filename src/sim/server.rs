@@ -250,7 +250,7 @@ async fn api(sh: &Shared, req: Request) -> Response {
             engine.drift(now);
         }
         let owner = (!all).then_some(catalog::USERS[catalog::CALLER].id);
-        listing::page(&engine, &query, owner).to_string()
+        listing::page(&engine, &query, owner)
     };
     match decision.corrupt {
         Some(FaultKind::Malformed) => json_response(200, malformed(&page)),
@@ -411,6 +411,21 @@ async fn control(sh: &Shared, req: Request) -> Response {
             }
         }
         (&Method::GET, "/_sim/stats") => json_response(200, stats(sh).to_string()),
+        (&Method::GET, "/_sim/journal") => {
+            let num = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.parse::<i64>().ok())
+            };
+            match (num("from"), num("to")) {
+                (Some(from), Some(to)) if from <= to => {
+                    let truth = sh.engine_now().ground_truth(from, to);
+                    json_response(200, serde_json::to_string(&truth).unwrap_or_default())
+                }
+                _ => control_error("journal needs ?from=MS&to=MS (simulated epoch ms, from <= to)"),
+            }
+        }
         (method, path) => match sh.policy.control(method, path, &pairs) {
             Some(Ok(v)) => json_response(200, v.to_string()),
             Some(Err(e)) => control_error(e),

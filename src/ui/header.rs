@@ -100,29 +100,37 @@ fn freshness(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
             .unwrap_or_default()
     };
     match app.freshness(now) {
-        Freshness::Loading => spans.push(Span::styled("◌ loading…", t.accent)),
+        Freshness::Loading => spans.push(Span::styled(
+            match app.poll().sweep {
+                Some(p) => format!("◌ first sweep: {}", loading_count(p)),
+                None => "◌ loading…".to_string(),
+            },
+            t.accent,
+        )),
         Freshness::Fresh { age_ms } => {
-            // Same width either way, so nothing shifts while a poll runs.
-            let dot = if app.poll().in_flight_since_ms.is_some() {
-                "⟳ "
+            if app.poll().sweeping() {
+                spans.push(Span::styled("⟳ sweep in progress", t.ok));
+                spans.push(Span::styled(
+                    format!(" · last complete {} ago", duration(age_ms)),
+                    t.text,
+                ));
             } else {
-                "● "
-            };
-            spans.push(Span::styled(dot, t.ok));
-            spans.push(Span::styled(
-                format!("updated {} ago", duration(age_ms)),
-                t.text,
-            ));
+                spans.push(Span::styled("● ", t.ok));
+                spans.push(Span::styled(
+                    format!("last complete sweep {} ago", duration(age_ms)),
+                    t.text,
+                ));
+            }
         }
         // Paused data is old on purpose: no alarm.
         Freshness::Stale { age_ms } if paused.is_some() => {
             spans.push(Span::styled(
-                format!("updated {} ago", duration(age_ms)),
+                format!("last complete sweep {} ago", duration(age_ms)),
                 t.muted,
             ));
         }
         Freshness::Stale { age_ms } => spans.push(Span::styled(
-            format!("▲ stale: updated {} ago", duration(age_ms)),
+            format!("▲ late: last complete sweep {} ago", duration(age_ms)),
             t.warn.add_modifier(Modifier::BOLD),
         )),
         Freshness::Failing { age_ms } => {
@@ -147,6 +155,27 @@ fn freshness(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
     }
     spans.push(Span::raw(" "));
     spans
+}
+
+/// `1,250 / 10,000`, or `1,250` before any page said how many there are.
+pub fn loading_count(p: crate::app::SweepProgress) -> String {
+    match p.total {
+        Some(t) => format!("{} / {}", thousands(p.loaded), thousands(t)),
+        None => thousands(p.loaded),
+    }
+}
+
+/// `10,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn draw_counts(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {

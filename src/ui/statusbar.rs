@@ -121,8 +121,12 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     Line::from(right).right_aligned().render(area, buf);
 }
 
-/// `every 5s`, `every 2s (fast)`, `every 5s → 100s (budget)`.
+/// `every 5s`, `every 2s (fast)`, `every 5s → 100s (budget)`; `first-sweep
+/// burst, 180 left` while the burst is in force.
 fn schedule(poll: &crate::app::PollState) -> String {
+    if let Some(left) = poll.burst_left {
+        return format!("first-sweep burst, {left} left");
+    }
     let asked = poll.asked_interval();
     let mut s = format!("every {}", secs(asked));
     if asked < poll.interval {

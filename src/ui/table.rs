@@ -104,11 +104,14 @@ fn block<'a>(app: &App, ctx: &Paint) -> Block<'a> {
     let mut title = vec![
         Span::styled(" Notebooks ", t.heading),
         Span::styled(
-            // Before the first good poll there is no count to show, not a count of zero.
-            if app.has_data() {
-                format!("{}/{}", app.shown(), app.total())
-            } else {
-                "–/–".to_string()
+            // Before the first good poll there is no count to show, not a count of
+            // zero; while the first sweep arrives, how far it is.
+            match (app.has_data(), app.poll().sweep) {
+                (_, Some(p)) if app.poll().last_ok_ms.is_none() => {
+                    format!("loading {}", super::header::loading_count(p))
+                }
+                (true, _) => format!("{}/{}", app.shown(), app.total()),
+                (false, _) => "–/–".to_string(),
             },
             t.text.add_modifier(Modifier::BOLD),
         ),

@@ -142,7 +142,7 @@ fn dashboard_80x24() {
     let (_, y) = find(buf, "broken-kernel");
     assert_ne!(buf[(5, y)].bg, Color::Reset);
     // Fresh data: a green dot, no warning.
-    assert_eq!(fg_at(buf, "● updated 3s ago"), Color::Green);
+    assert_eq!(fg_at(buf, "● last complete sweep 3s ago"), Color::Green);
 }
 
 #[test]
@@ -300,7 +300,10 @@ fn stale_header_is_yellow_80x24() {
     let term = v.render(&mut app, 80, 24);
     snap("stale_80x24", &term);
     assert_eq!(
-        fg_at(term.backend().buffer(), "▲ stale: updated 47s ago"),
+        fg_at(
+            term.backend().buffer(),
+            "▲ late: last complete sweep 47s ago"
+        ),
         Color::Yellow
     );
 }
@@ -315,7 +318,7 @@ fn paused_shows_for_how_long_80x24() {
     let buf = term.backend().buffer();
     find(buf, "⏸ PAUSED 1m12s");
     // Old data while paused is expected: no stale alarm.
-    assert!(!text(buf).contains("stale"));
+    assert!(!text(buf).contains("late"));
 }
 
 #[test]
@@ -489,7 +492,10 @@ fn a_poll_in_flight_turns_the_dot_into_a_spinner() {
     let mut app = loaded();
     app.poll_started(NOW - 100);
     let term = v.render(&mut app, 80, 24);
-    find(term.backend().buffer(), "⟳ updated 3s ago");
+    find(
+        term.backend().buffer(),
+        "⟳ sweep in progress · last complete 3s ago",
+    );
 }
 
 #[test]
@@ -551,6 +557,40 @@ fn perf_frame_over_10k() {
         .unwrap();
     }
     println!("frame over 10k instances: {:?}", t.elapsed() / n);
+}
+
+#[test]
+fn the_first_sweep_fills_the_table_and_says_how_far_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    app.poll_started(NOW - 400);
+    let first: Vec<_> = fixtures::notebooks().into_iter().take(5).collect();
+    app.apply_page(
+        first,
+        crate::app::SweepProgress {
+            loaded: 1_250,
+            total: Some(10_000),
+        },
+        NOW - 200,
+    );
+    let term = v.render(&mut app, 80, 24);
+    let buf = term.backend().buffer();
+    find(buf, "loading 1,250 / 10,000");
+    find(buf, "◌ first sweep: 1,250 / 10,000");
+    // The rows that arrived are on screen already.
+    find(buf, "quick-test");
+}
+
+#[test]
+fn the_status_bar_says_the_first_sweep_burst_is_in_force() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    app.record_burst(Some(180));
+    let term = v.render(&mut app, 120, 40);
+    find(term.backend().buffer(), "first-sweep burst, 180 left");
+    app.record_burst(None);
+    let term = v.render(&mut app, 120, 40);
+    assert!(!text(term.backend().buffer()).contains("burst"));
 }
 
 // ---- trends -----------------------------------------------------------------

@@ -28,12 +28,21 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::api::{ApiError, Client, ListQuery, Listing};
+use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
+use crate::api::{ApiError, Client, ListQuery, Listing, Notebook, NotebookPage};
+
+/// Where a source sends the pages of a sweep as they arrive.
+pub type PageSender = mpsc::UnboundedSender<Message>;
 use crate::defaults;
 
 /// Something that can list every instance.
 pub trait Source: Send + Sync + 'static {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + '_>>;
+    /// One sweep. A source may send its pages as [`Message::Page`] through
+    /// `pages` as they arrive; what the returned listing holds is applied after them.
+    fn fetch<'a>(
+        &'a self,
+        pages: &'a PageSender,
+    ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>>;
     /// Requests sent so far (retries included): a poll's cost is the difference.
     fn requests_sent(&self) -> u64;
     /// Requests sent in the last 60 s, if the source keeps time stamps. Without
@@ -41,17 +50,54 @@ pub trait Source: Send + Sync + 'static {
     fn requests_last_minute(&self) -> Option<u64> {
         None
     }
+    /// Requests the first sweep's burst still allows past the budget, while it lasts.
+    fn burst_left(&self) -> Option<u64> {
+        None
+    }
 }
 
-/// The real source: a client and the server-side filters.
+/// The real source: a client and the server-side filters. Pages go to the app
+/// as they arrive; both kinds of instance are swept unless `feature` narrows it.
 pub struct ClientSource {
     pub client: Client,
     pub query: ListQuery,
 }
 
+/// Sends each page on as a message.
+struct Forward<'a>(&'a PageSender);
+
+impl PageSink<Notebook> for Forward<'_> {
+    fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
+        let _ = self.0.send(Message::Page {
+            notebooks,
+            loaded: place.loaded,
+            total: place.total,
+        });
+    }
+}
+
 impl Source for ClientSource {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + '_>> {
-        Box::pin(self.client.fetch_all(&self.query))
+    fn fetch<'a>(
+        &'a self,
+        pages: &'a PageSender,
+    ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut sink = Forward(pages);
+            let swept = self
+                .client
+                .sweep_all_kinds::<NotebookPage, _>(&self.query, DEFAULT_OVERLAP, &mut sink)
+                .await;
+            // The burst is for the first sweep only, whatever it left.
+            self.client.burst().end();
+            let report = swept?;
+            Ok(Listing {
+                notebooks: Vec::new(),
+                total: report.total,
+                requests: report.requests,
+                passes: 1,
+                complete: report.complete,
+            })
+        })
     }
 
     fn requests_sent(&self) -> u64 {
@@ -60,6 +106,10 @@ impl Source for ClientSource {
 
     fn requests_last_minute(&self) -> Option<u64> {
         Some(self.client.requests_last_minute())
+    }
+
+    fn burst_left(&self) -> Option<u64> {
+        self.client.burst().left()
     }
 }
 
@@ -81,7 +131,16 @@ pub enum Control {
 pub enum Message {
     /// A poll has begun.
     Started,
-    /// A poll succeeded.
+    /// A page of the sweep in progress: instances to add or update now.
+    Page {
+        notebooks: Vec<Notebook>,
+        /// Instances received so far in this sweep.
+        loaded: u64,
+        /// What the service says there are.
+        total: Option<u64>,
+    },
+    /// A poll succeeded: the sweep is over (`listing.complete` says whether it
+    /// proved it missed nobody); `listing.notebooks` holds what was not sent as pages.
     Snapshot {
         listing: Listing,
         took: Duration,
@@ -111,6 +170,8 @@ pub struct Stats {
     pub effective_interval: Duration,
     /// The budget (not an error) is what stretched the interval.
     pub budget_limited: bool,
+    /// Requests the first sweep's burst still allows, while it is in force.
+    pub burst_left: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +273,10 @@ struct State {
     budget: Budget,
     last_started: Option<Instant>,
     planned: Plan,
+    /// When the next poll is due.
+    due: Instant,
+    /// The user asked for this poll: the plan does not hold it back.
+    forced: bool,
 }
 
 impl State {
@@ -295,6 +360,7 @@ impl State {
                 .due
                 .saturating_duration_since(self.planned.started),
             budget_limited: self.planned.budget_limited,
+            burst_left: source.burst_left(),
         }
     }
 }
@@ -308,6 +374,9 @@ struct Plan {
 }
 
 type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>>;
+
+/// The poll in flight: its future, when it started, the request count before it.
+type Inflight<'a> = (PollFuture<'a>, Instant, u64);
 
 async fn run(
     source: Arc<dyn Source>,
@@ -330,85 +399,128 @@ async fn run(
             due: start,
             budget_limited: false,
         },
+        due: start,
+        forced: false,
     };
-    let mut due = start;
-    // A refresh the user asked for starts at once; the client still holds its
-    // pages to the budget.
-    let mut forced = false;
-    let mut inflight: Option<(PollFuture<'_>, Instant, u64)> = None;
+    let mut inflight: Option<Inflight<'_>> = None;
     loop {
         let can_start = inflight.is_none() && !st.paused && !st.auth_stopped;
         tokio::select! {
             result = async { match inflight.as_mut() { Some((f, _, _)) => f.await, None => std::future::pending().await } } => {
                 let Some((_, started, before)) = inflight.take() else { continue };
-                let now = Instant::now();
-                let cost = source.requests_sent().saturating_sub(before);
-                st.budget.record(now, cost);
-                st.last_cost = cost.max(1);
-                let msg = match result {
-                    Ok(listing) => {
-                        st.consecutive_failures = 0;
-                        due = st.next_due(started, now, None);
-                        Message::Snapshot { listing, took: now - started, stats: st.stats(now, source.as_ref()) }
-                    }
-                    Err(error) => {
-                        st.consecutive_failures += 1;
-                        let next_in = if error.is_auth() {
-                            // Five bad signatures in a row lock the AK: wait for the user.
-                            st.auth_stopped = true;
-                            None
-                        } else {
-                            due = st.next_due(started, now, Some(&error));
-                            Some(due - now)
-                        };
-                        let stats = st.stats(now, source.as_ref());
-                        Message::Failed { error, consecutive: st.consecutive_failures, next_in, stats }
-                    }
-                };
+                let msg = st.finished(source.as_ref(), result, started, before);
                 if messages.send(msg).is_err() {
                     return;
                 }
             }
             cmd = commands.recv() => match cmd {
                 None => return,
-                Some(Control::RefreshNow) => {
-                    st.auth_stopped = false;
-                    forced = true;
-                    due = Instant::now();
-                }
-                Some(Control::SetPaused(p)) => {
-                    st.paused = p;
-                    if !p { due = due.min(Instant::now() + st.base_interval()); }
-                }
-                Some(Control::SetInterval(d)) => {
-                    let d = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
-                    let old = st.base_interval();
-                    st.cfg.interval = d;
-                    // Bring the next poll forward when the interval shrank.
-                    if st.base_interval() < old { due = due.min(Instant::now() + st.base_interval()); }
-                }
-                Some(Control::SetHot(h)) => {
-                    if h != st.hot {
-                        st.hot = h;
-                        if h && st.consecutive_failures == 0 { due = due.min(Instant::now() + st.base_interval()); }
-                    }
-                }
+                Some(cmd) => st.command(cmd),
             },
-            _ = tokio::time::sleep_until(due), if can_start => {
-                let now = Instant::now();
-                // Commands may have brought the poll forward: the budget still holds.
-                let budget_at = st.earliest_start(now);
-                if budget_at > now && !forced {
-                    due = budget_at;
+            _ = tokio::time::sleep_until(st.due), if can_start => {
+                if !st.may_start(Instant::now()) {
                     continue;
                 }
-                forced = false;
                 if messages.send(Message::Started).is_err() {
                     return;
                 }
-                inflight = Some((source.fetch(), now, source.requests_sent()));
+                inflight = Some((source.fetch(&messages), Instant::now(), source.requests_sent()));
             }
         }
+    }
+}
+
+impl State {
+    /// A poll ended: account for it, plan the next, say what happened.
+    fn finished(
+        &mut self,
+        source: &dyn Source,
+        result: Result<Listing, ApiError>,
+        started: Instant,
+        before: u64,
+    ) -> Message {
+        let now = Instant::now();
+        let cost = source.requests_sent().saturating_sub(before);
+        self.budget.record(now, cost);
+        self.last_cost = cost.max(1);
+        match result {
+            Ok(listing) => {
+                self.consecutive_failures = 0;
+                self.due = self.next_due(started, now, None);
+                Message::Snapshot {
+                    listing,
+                    took: now - started,
+                    stats: self.stats(now, source),
+                }
+            }
+            Err(error) => {
+                self.consecutive_failures += 1;
+                let next_in = if error.is_auth() {
+                    // Five bad signatures in a row lock the AK: wait for the user.
+                    self.auth_stopped = true;
+                    None
+                } else {
+                    self.due = self.next_due(started, now, Some(&error));
+                    Some(self.due - now)
+                };
+                let stats = self.stats(now, source);
+                Message::Failed {
+                    error,
+                    consecutive: self.consecutive_failures,
+                    next_in,
+                    stats,
+                }
+            }
+        }
+    }
+
+    /// What the app asked for.
+    fn command(&mut self, cmd: Control) {
+        let now = Instant::now();
+        match cmd {
+            Control::RefreshNow => {
+                self.auth_stopped = false;
+                // A refresh the user asked for starts at once; the client still
+                // holds its pages to the budget.
+                self.forced = true;
+                self.due = now;
+            }
+            Control::SetPaused(p) => {
+                self.paused = p;
+                if !p {
+                    self.due = self.due.min(now + self.base_interval());
+                }
+            }
+            Control::SetInterval(d) => {
+                let d = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
+                let old = self.base_interval();
+                self.cfg.interval = d;
+                // Bring the next poll forward when the interval shrank.
+                if self.base_interval() < old {
+                    self.due = self.due.min(now + self.base_interval());
+                }
+            }
+            Control::SetHot(h) => {
+                if h != self.hot {
+                    self.hot = h;
+                    if h && self.consecutive_failures == 0 {
+                        self.due = self.due.min(now + self.base_interval());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The timer fired: whether a poll may start now. Commands may have brought
+    /// the poll forward; the budget still holds unless the user asked.
+    fn may_start(&mut self, now: Instant) -> bool {
+        let budget_at = self.earliest_start(now);
+        if budget_at > now && !self.forced {
+            self.due = budget_at;
+            return false;
+        }
+        self.forced = false;
+        true
     }
 }
 
@@ -428,7 +540,10 @@ mod tests {
     }
 
     impl Source for Scripted {
-        fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + '_>> {
+        fn fetch<'a>(
+            &'a self,
+            _pages: &'a PageSender,
+        ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
             Box::pin(async move {
                 tokio::time::sleep(self.delay).await;
                 self.requests.fetch_add(self.cost, Ordering::SeqCst);
@@ -471,7 +586,7 @@ mod tests {
     async fn next_outcome(h: &mut Handle) -> (Message, Instant) {
         loop {
             let m = h.messages.recv().await.unwrap();
-            if !matches!(m, Message::Started) {
+            if !matches!(m, Message::Started | Message::Page { .. }) {
                 return (m, Instant::now());
             }
         }
@@ -579,7 +694,7 @@ mod tests {
     fn stats_of(m: &Message) -> Stats {
         match m {
             Message::Snapshot { stats, .. } | Message::Failed { stats, .. } => *stats,
-            Message::Started => panic!("no stats in Started"),
+            Message::Started | Message::Page { .. } => panic!("no stats in {m:?}"),
         }
     }
 

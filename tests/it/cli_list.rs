@@ -135,10 +135,14 @@ fn assert_same(got: &Value, want: &Value, at: &str) {
 #[tokio::test]
 async fn json_lists_every_instance_with_every_field_and_masked_tokens() {
     let sim = manual(75).await;
-    let raw = list_all(&sim, &[]).await;
+    let raw = list_all_kinds(&sim, &[]).await;
     let before = sim.request_count();
     let out = list_cli(&sim, &["--output", "json", "-vv"]).await.ok();
-    assert_eq!(sim.request_count() - before, 2, "two pages of 50");
+    assert_eq!(
+        sim.request_count() - before,
+        3,
+        "two pages of 50 (overlapping by 2), and the CodeLab listing"
+    );
     assert!(
         out.files.contains("listed"),
         "trace log written: {:?}",
@@ -181,8 +185,8 @@ async fn json_lists_every_instance_with_every_field_and_masked_tokens() {
 #[tokio::test]
 async fn table_and_csv_have_a_header_and_a_row_per_instance() {
     let sim = manual(40).await;
-    let ids = raw_ids(&list_all(&sim, &[]).await);
-    let tokens: Vec<String> = list_all(&sim, &[])
+    let ids = raw_ids(&list_all_kinds(&sim, &[]).await);
+    let tokens: Vec<String> = list_all_kinds(&sim, &[])
         .await
         .iter()
         .map(|n| n["token"].as_str().unwrap().to_string())
@@ -219,12 +223,16 @@ async fn table_and_csv_have_a_header_and_a_row_per_instance() {
 #[tokio::test]
 async fn filters_with_odd_characters_are_signed_and_verified() {
     let sim = manual(120).await;
-    let everything = list_all(&sim, &[]).await;
+    let everything = list_all_kinds(&sim, &[]).await;
 
     for name in ["my nb*中文", "a b", "中文", "ÜBER"] {
         let before = sim.request_count();
         let out = list_cli(&sim, &["--name", name, "-o", "json"]).await.ok();
-        assert_eq!(sim.request_count() - before, 1, "{name}");
+        assert_eq!(
+            sim.request_count() - before,
+            2,
+            "{name}: one page of each kind"
+        );
         let needle = name.to_lowercase();
         let want: Vec<Value> = everything
             .iter()
@@ -251,10 +259,12 @@ async fn filters_with_odd_characters_are_signed_and_verified() {
     .await
     .ok();
     let printed = out.json();
+    // Each kind in the service's order: the CodeLab listing follows the other.
     let keys: Vec<(String, i64)> = printed
         .as_array()
         .unwrap()
         .iter()
+        .filter(|n| n["feature"] != "DEFAULT")
         .map(|n| {
             (
                 n["name"].as_str().unwrap().to_string(),
@@ -262,7 +272,7 @@ async fn filters_with_odd_characters_are_signed_and_verified() {
             )
         })
         .collect();
-    assert_eq!(keys.len(), everything.len());
+    assert_eq!(keys.len() + 1, everything.len());
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -272,9 +282,11 @@ async fn filters_with_odd_characters_are_signed_and_verified() {
         .await
         .ok();
     assert_eq!(out.ids(), raw_ids(&everything));
+    // Pages of 10 overlapping by 2 for the NOTEBOOK listing, one for CodeLab.
+    let notebooks = everything.len() as u64 - 1;
     assert_eq!(
         sim.request_count() - before,
-        everything.len().div_ceil(10) as u64
+        1 + (notebooks - 10).div_ceil(8) + 1
     );
 
     let out = list_cli(
@@ -349,7 +361,7 @@ async fn a_wrong_sk_is_one_line_on_stderr_exit_1_and_one_request() {
 #[tokio::test]
 async fn global_flags_go_before_or_after_the_subcommand() {
     let sim = manual(15).await;
-    let ids = raw_ids(&list_all(&sim, &[]).await);
+    let ids = raw_ids(&list_all_kinds(&sim, &[]).await);
     let ep = sim.endpoint();
     let env = creds(&sim);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -478,7 +490,7 @@ async fn a_failure_on_a_later_page_prints_no_part_of_the_listing() {
 #[tokio::test]
 async fn an_iam_token_works_instead_of_aksk() {
     let sim = manual(25).await;
-    let ids = raw_ids(&list_all(&sim, &[]).await);
+    let ids = raw_ids(&list_all_kinds(&sim, &[]).await);
     let ep = sim.endpoint();
     let out = nbwatch(
         &[
@@ -554,4 +566,30 @@ async fn a_malformed_project_id_is_a_usage_error() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("project id"), "{}", out.stderr);
     assert_eq!(sim.request_count(), 0);
+}
+
+#[tokio::test]
+async fn json_prints_each_instance_exactly_as_the_service_sent_it_but_the_token() {
+    let sim = manual(30).await;
+    let raw = list_all_kinds(&sim, &[]).await;
+    let out = list_cli(&sim, &["--output", "json"]).await.ok();
+    let printed: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(printed.len(), raw.len());
+    for (p, r) in printed.iter().zip(&raw) {
+        let mut want = r.clone();
+        let token = want["token"].as_str().unwrap().to_string();
+        want["token"] = Value::String(nbwatch::api::model::mask_secret(&token));
+        assert_eq!(p, &want, "every field, its type and value as sent");
+        assert!(!out.stdout.contains(&token));
+    }
+    // Whole numbers stay whole and empty lists stay (the model printed `24.0`
+    // and dropped `[]`).
+    assert!(
+        out.stdout.contains(r#""billing_items":[]"#),
+        "the CodeLab instance bills nothing"
+    );
+    assert!(
+        !out.stdout.contains(".0,"),
+        "no whole number turned into a float"
+    );
 }

@@ -60,8 +60,9 @@ fn the_hook_hears_each_new_failure_once_and_the_journal_each_change() {
         listings.push(sim.statuses());
         let last = listings.last().unwrap();
         assert!(last.len() <= 50, "one page: {} instances", last.len());
-        // Two more requests: at least one whole poll began after the step.
-        sim.wait_requests(sim.handle.request_count() + 2);
+        // Four more requests (a poll reads the NOTEBOOK and the CodeLab listing):
+        // at least one whole poll began after the step.
+        sim.wait_requests(sim.handle.request_count() + 4);
     }
 
     // What the hook should hear: entering a problem status (or another one).
@@ -194,7 +195,7 @@ fn a_hanging_hook_never_holds_up_the_screen_and_is_killed_at_its_timeout() {
     for _ in 0..3 {
         sim.handle.advance(30 * 60_000);
         let want = sim.statuses().len();
-        sim.wait_requests(sim.handle.request_count() + 2);
+        sim.wait_requests(sim.handle.request_count() + 4);
         d.wait("the table to follow the simulator", |s| {
             crate::support::dash::title_counts(s).is_some_and(|(_, t)| t == want)
         });

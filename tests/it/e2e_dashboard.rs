@@ -383,7 +383,7 @@ fn a_failing_service_keeps_the_last_data_and_recovers_unattended() {
     sim.handle.clear_faults();
     let s = d.wait("recovery", |s| {
         let h = s.lines().next().unwrap_or_default();
-        h.contains("updated ") && h.contains(" ago") && !s.contains("✗ 500")
+        h.contains("last complete sweep ") && h.contains(" ago") && !s.contains("✗ 500")
     });
     assert_eq!(title_counts(&s), Some((total, total)), "{s}");
     d.send("q");

@@ -30,3 +30,4 @@ mod sim_auth;
 mod sim_faults;
 mod sim_lifecycle;
 mod sim_listing;
+mod sweep_truth;

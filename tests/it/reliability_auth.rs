@@ -69,7 +69,7 @@ async fn outcome(h: &mut Handle) -> Message {
             .await
             .expect("a report in time")
             .expect("poller alive");
-        if !matches!(m, Message::Started) {
+        if !matches!(m, Message::Started | Message::Page { .. }) {
             return m;
         }
     }

@@ -384,11 +384,11 @@ impl Sim {
         })
     }
 
-    /// Every instance's status, by id, as the simulator lists them now.
+    /// Every instance's status, by id, both kinds (as the dashboard reads them).
     pub fn statuses(&self) -> std::collections::BTreeMap<String, String> {
         let all = self
             .rt
-            .block_on(crate::support::sim::list_all(&self.handle, &[]));
+            .block_on(crate::support::sim::list_all_kinds(&self.handle, &[]));
         all.iter()
             .map(|nb| {
                 (

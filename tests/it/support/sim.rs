@@ -228,6 +228,16 @@ pub async fn list_all(sim: &SimHandle, query: &[(&str, &str)]) -> Vec<Value> {
     }
 }
 
+/// What `nbwatch list` prints without `--feature`: the `NOTEBOOK` listing (the
+/// service's default), then the CodeLab (`DEFAULT`) one, each in the service's order.
+pub async fn list_all_kinds(sim: &SimHandle, query: &[(&str, &str)]) -> Vec<Value> {
+    let mut out = list_all(sim, query).await;
+    let mut codelab = query.to_vec();
+    codelab.push(("feature", "DEFAULT"));
+    out.extend(list_all(sim, &codelab).await);
+    out
+}
+
 /// Plain control-endpoint call.
 pub async fn control(sim: &SimHandle, method: &str, path_q: &str, body: &str) -> Resp {
     let http = client();

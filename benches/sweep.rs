@@ -1,0 +1,425 @@
+//! The sweep on a LIVE simulator population, against the multi-pass reading it
+//! replaced, in one run: time to the first rows, time to the complete first
+//! sweep, requests ÷ pages, instances alive throughout a sweep that it missed
+//! (checked against the simulator's ground truth, `GET /_sim/journal`), and the
+//! false gone/appeared events the dashboard's state would announce over many
+//! sweeps.
+//!
+//! ```text
+//! cargo build --release --bin nbwatch
+//! cargo bench --bench sweep -- [--instances 10000] [--latency-ms 50] [--speed 1]
+//!     [--sweeps 10] [--concurrency 4] [--budget-run] [--sim-bin PATH] [--quick]
+//! ```
+//!
+//! The simulator is `nbwatch sim` (release) in its own process with a live
+//! clock: instances are created, change status and are deleted while the
+//! sweeps run. `--speed 20` makes it churn twenty times faster than a real
+//! project. `--budget-run` adds today's dashboard first refresh under the
+//! default budget (120 a minute, no first-sweep burst): about a minute.
+//! `--quick` / `--test`: 600 instances, 5 ms, 3 sweeps (CI: the harness works).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nbwatch::api::sign::AkSk;
+use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
+use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, Notebook, NotebookPage, RetryPolicy};
+use nbwatch::app::{App, EventKind, SweepProgress, Timing};
+use nbwatch::secret::Secret;
+use nbwatch::sim;
+
+struct Args {
+    instances: usize,
+    latency_ms: u64,
+    speed: f64,
+    sweeps: usize,
+    concurrency: usize,
+    budget_run: bool,
+    sim_bin: String,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        instances: 10_000,
+        latency_ms: 50,
+        speed: 1.0,
+        sweeps: 10,
+        concurrency: nbwatch::defaults::CONCURRENCY,
+        budget_run: false,
+        sim_bin: std::env::var("NBWATCH_BIN").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/nbwatch").into()
+        }),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().expect("a value after the flag");
+        match arg.as_str() {
+            "--instances" => a.instances = value().parse().unwrap(),
+            "--latency-ms" => a.latency_ms = value().parse().unwrap(),
+            "--speed" => a.speed = value().parse().unwrap(),
+            "--sweeps" => a.sweeps = value().parse().unwrap(),
+            "--concurrency" => a.concurrency = value().parse().unwrap(),
+            "--budget-run" => a.budget_run = true,
+            "--sim-bin" => a.sim_bin = value(),
+            "--quick" | "--test" => {
+                a.instances = 600;
+                a.latency_ms = 5;
+                a.sweeps = 3;
+            }
+            _ => {}
+        }
+    }
+    if !std::path::Path::new(&a.sim_bin).exists() {
+        // CI without a release build: the debug binary does the same.
+        a.sim_bin = concat!(env!("CARGO_MANIFEST_DIR"), "/target/debug/nbwatch").into();
+    }
+    a
+}
+
+/// A simulator in another process; killed on drop.
+struct ExternalSim {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for ExternalSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sim(a: &Args) -> ExternalSim {
+    let mut child = Command::new(&a.sim_bin)
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--instances",
+            &a.instances.to_string(),
+            "--latency-ms",
+            &a.latency_ms.to_string(),
+            "--speed",
+            &a.speed.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", a.sim_bin));
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(ep) = line.trim().strip_prefix("endpoint") {
+            let endpoint = ep.trim().to_string();
+            std::thread::spawn(move || lines.for_each(drop));
+            return ExternalSim { child, endpoint };
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the simulator printed no endpoint")
+}
+
+fn client(endpoint: &str, concurrency: usize) -> Client {
+    let mut opts = ClientOptions::new(
+        endpoint,
+        sim::DEMO_PROJECT_ID,
+        Auth::AkSk(AkSk {
+            ak: sim::DEMO_AK.into(),
+            sk: Secret::new(sim::DEMO_SK),
+            security_token: None,
+        }),
+    );
+    opts.concurrency = concurrency;
+    opts.retry = RetryPolicy::none();
+    opts.timeout = Duration::from_secs(120);
+    Client::new(opts).unwrap()
+}
+
+/// The simulator's clock and ground truth, over its control endpoints.
+struct Truth {
+    http: reqwest::Client,
+    endpoint: String,
+}
+
+impl Truth {
+    async fn now(&self) -> i64 {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/_sim/stats", self.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap();
+        v["now_ms"].as_i64().unwrap()
+    }
+
+    /// Ids alive throughout `[from, to]`.
+    async fn alive(&self, from: i64, to: i64) -> BTreeSet<String> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!(
+                "{}/_sim/journal?from={from}&to={to}",
+                self.endpoint
+            ))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap();
+        v["alive_throughout"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// Pages into the dashboard's state; notes when the first rows arrived.
+struct IntoApp<'a> {
+    app: &'a mut App,
+    at_ms: i64,
+    started: Instant,
+    first_rows: Option<Duration>,
+}
+
+impl PageSink<Notebook> for IntoApp<'_> {
+    fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
+        if self.first_rows.is_none() && !notebooks.is_empty() {
+            self.first_rows = Some(self.started.elapsed());
+        }
+        let progress = SweepProgress {
+            loaded: place.loaded,
+            total: place.total,
+        };
+        self.app.apply_page(notebooks, progress, self.at_ms);
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    first_rows: Vec<Duration>,
+    complete: Vec<Duration>,
+    requests: u64,
+    pages: u64,
+    lost: usize,
+    false_gone: usize,
+    false_appeared: usize,
+    sweeps: usize,
+    incomplete: usize,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+impl Tally {
+    fn row(&self, label: &str) {
+        println!(
+            "{label:<44} {:>9.0} {:>9.0} {:>9.0} {:>6} {:>6} {:>6.3} {:>5} {:>5} {:>5} {:>5}",
+            ms(self.first_rows.first().copied().unwrap_or_default()),
+            ms(self.complete.first().copied().unwrap_or_default()),
+            ms(median(&self.complete)),
+            self.requests,
+            self.pages,
+            self.requests as f64 / self.pages.max(1) as f64,
+            self.lost,
+            self.false_gone,
+            self.false_appeared,
+            self.incomplete,
+        );
+    }
+}
+
+fn pages_of(n: usize, page_size: usize) -> u64 {
+    n.div_ceil(page_size).max(1) as u64
+}
+
+/// The multi-pass reading (before): `Client::fetch_all_multipass` of the
+/// NOTEBOOK listing (no `feature`, as before), each refresh applied whole.
+async fn before(a: &Args, c: &Client, truth: &Truth) -> Tally {
+    let q = ListQuery::default();
+    let mut t = Tally::default();
+    for _ in 0..a.sweeps {
+        let from = truth.now().await;
+        let started = Instant::now();
+        let l = c.fetch_all_multipass(&q).await.unwrap();
+        let took = started.elapsed();
+        let to = truth.now().await;
+        let alive = truth.alive(from, to).await;
+        let got: HashSet<&str> = l.notebooks.iter().filter_map(|n| n.id.as_deref()).collect();
+        let lost = alive.iter().filter(|id| !got.contains(id.as_str())).count();
+        // The old state model turned each lost instance into a false "gone"
+        // (and a false "appeared" when it came back).
+        t.false_gone += lost;
+        t.false_appeared += lost;
+        t.lost += lost;
+        t.first_rows.push(took);
+        t.complete.push(took);
+        t.requests += l.requests;
+        t.pages += pages_of(alive.len(), 50);
+        t.sweeps += 1;
+        t.incomplete += usize::from(!l.complete);
+    }
+    t
+}
+
+/// The sweep (now): pages straight into the state as the dashboard applies
+/// them, both kinds of instance.
+async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
+    let q = ListQuery::default();
+    let mut t = Tally::default();
+    let mut app = App::new(Timing::default());
+    let mut prev_from: Option<i64> = None;
+    for _ in 0..a.sweeps {
+        let from = truth.now().await;
+        let started = Instant::now();
+        let mut sink = IntoApp {
+            app: &mut app,
+            at_ms: from,
+            started,
+            first_rows: None,
+        };
+        let r = c
+            .sweep_all_kinds::<NotebookPage, _>(&q, DEFAULT_OVERLAP, &mut sink)
+            .await
+            .unwrap();
+        let first_rows = sink.first_rows.unwrap_or_default();
+        app.finish_sweep(r.complete, from);
+        let took = started.elapsed();
+        let to = truth.now().await;
+        let alive = truth.alive(from, to).await;
+        t.lost += alive.iter().filter(|id| !r.ids.contains(*id)).count();
+        let before_previous = match prev_from {
+            Some(p) => truth.alive(p, to).await,
+            None => BTreeSet::new(),
+        };
+        for ev in app.events().iter().filter(|e| e.at_ms == from) {
+            match ev.kind {
+                EventKind::Gone { .. } if alive.contains(&ev.key) => t.false_gone += 1,
+                EventKind::Appeared(_) if before_previous.contains(&ev.key) => {
+                    t.false_appeared += 1
+                }
+                _ => {}
+            }
+        }
+        prev_from = Some(from);
+        t.first_rows.push(first_rows);
+        t.complete.push(took);
+        t.requests += r.requests;
+        // The NOTEBOOK listing's pages and the CodeLab one's.
+        t.pages += pages_of(alive.len().saturating_sub(1), 50) + 1;
+        t.sweeps += 1;
+        t.incomplete += usize::from(!r.complete);
+    }
+    t
+}
+
+/// Today's dashboard first refresh before this change: multi-pass under the
+/// default budget (120 a minute), no burst.
+async fn budget_before(endpoint: &str, concurrency: usize) -> Duration {
+    let c =
+        client(endpoint, concurrency).with_rate_limit(Some(nbwatch::defaults::BUDGET_PER_MINUTE));
+    let started = Instant::now();
+    c.fetch_all_multipass(&ListQuery::default()).await.unwrap();
+    started.elapsed()
+}
+
+/// The dashboard's first sweep now: the default budget with the first-sweep burst.
+async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) {
+    let c = client(endpoint, concurrency)
+        .with_rate_limit(Some(nbwatch::defaults::BUDGET_PER_MINUTE))
+        .with_first_burst(nbwatch::defaults::FIRST_SWEEP_BURST);
+    let mut app = App::new(Timing::default());
+    let started = Instant::now();
+    let mut sink = IntoApp {
+        app: &mut app,
+        at_ms: 0,
+        started,
+        first_rows: None,
+    };
+    c.sweep_all_kinds::<NotebookPage, _>(&ListQuery::default(), DEFAULT_OVERLAP, &mut sink)
+        .await
+        .unwrap();
+    (sink.first_rows.unwrap_or_default(), started.elapsed())
+}
+
+fn main() {
+    let a = parse_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = start_sim(&a);
+    // The client installs the TLS provider reqwest needs.
+    let c = client(&sim.endpoint, a.concurrency);
+    let truth = Truth {
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        endpoint: sim.endpoint.clone(),
+    };
+    let floor = a.instances.div_ceil(50) as f64 / a.concurrency as f64 * a.latency_ms as f64;
+    println!(
+        "sweep on a live simulator: {} instances, speed {}×, {} ms latency, concurrency {}, {} sweeps each, page size 50",
+        a.instances, a.speed, a.latency_ms, a.concurrency, a.sweeps
+    );
+    println!(
+        "concurrency floor (pages ÷ concurrency × latency): {floor:.0} ms; targets: first rows ≤ 1000 ms, complete ≤ {:.0} ms, requests ≤ 1.1 × pages, 0 lost, 0 false events",
+        floor * 1.3
+    );
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5} {:>5}",
+        "mode",
+        "rows ms",
+        "1st ms",
+        "med ms",
+        "reqs",
+        "pages",
+        "ratio",
+        "lost",
+        "gone",
+        "appr",
+        "incpl"
+    );
+    rt.block_on(async {
+        // Warm the connection pool and the simulator's caches.
+        c.fetch_all(&ListQuery::default()).await.unwrap();
+        before(&a, &c, &truth)
+            .await
+            .row("multi-pass (before), NOTEBOOK only");
+        now(&a, &c, &truth)
+            .await
+            .row("sweep (now), NOTEBOOK + CodeLab");
+        if a.budget_run {
+            let (rows, complete) = budget_now(&sim.endpoint, a.concurrency).await;
+            println!(
+                "dashboard first sweep, budget 120/min + burst {}: first rows {:.0} ms, complete {:.0} ms",
+                nbwatch::defaults::FIRST_SWEEP_BURST,
+                ms(rows),
+                ms(complete)
+            );
+            let took = budget_before(&sim.endpoint, a.concurrency).await;
+            println!(
+                "dashboard first refresh before (budget 120/min, no burst, rows only at the end): {:.0} ms",
+                ms(took)
+            );
+        }
+    });
+}
