@@ -222,7 +222,7 @@ fn polling_client(settings: &Settings) -> Result<Client, String> {
         ..RetryPolicy::default()
     };
     // Every page of every poll (retries too) waits for a slot under the budget.
-    // The first sweep of a session may go past the budget by the burst.
+    // The first sweep of a session may burst past the steady budget.
     Ok(client(settings, retry)
         .map_err(|e| e.to_string())?
         .with_rate_limit(Some(settings.budget_per_minute))

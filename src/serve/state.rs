@@ -133,6 +133,17 @@ impl Exporter {
                 self.poll_started_ms = Some(now_ms);
                 self.app.poll_started(now_ms);
             }
+            // The sweep's pages update the state as they come; scrapes keep
+            // serving what the last finished sweep rendered (see `generation`).
+            Message::Page {
+                notebooks,
+                loaded,
+                total,
+            } => {
+                let lean = notebooks.into_iter().map(lean).collect();
+                self.app
+                    .apply_page(lean, app::SweepProgress { loaded, total }, now_ms);
+            }
             Message::Snapshot {
                 listing,
                 took,
@@ -142,28 +153,20 @@ impl Exporter {
                 self.poll_started_ms = None;
                 self.last_error = None;
                 self.app.record_requests(stats.requests_last_minute, now_ms);
-                // Pages came ahead as `Page`s; whatever the listing still holds
-                // goes in the same way, then the sweep ends (gone needs a second one).
                 if !listing.notebooks.is_empty() {
                     let n = listing.notebooks.len() as u64;
                     let lean = listing.notebooks.into_iter().map(lean).collect();
-                    let progress = app::SweepProgress {
-                        loaded: n,
-                        total: Some(n),
-                    };
-                    self.app.apply_page(lean, progress, now_ms);
+                    self.app.apply_page(
+                        lean,
+                        app::SweepProgress {
+                            loaded: n,
+                            total: Some(n),
+                        },
+                        now_ms,
+                    );
                 }
                 self.app.finish_sweep(listing.complete, now_ms);
                 self.generation += 1;
-            }
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-            } => {
-                let lean = notebooks.into_iter().map(lean).collect();
-                self.app
-                    .apply_page(lean, app::SweepProgress { loaded, total }, now_ms);
             }
             Message::Failed {
                 error,

@@ -439,6 +439,8 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
 
     // A new snapshot is rendered anew, in every format asked; after a poll,
     // prerender makes it ready for the formats scraped before.
+    // (Two sweeps: an instance missing from one is only gone once a second confirms it.)
+    apply(&shared, snapshot(many(20)), NOW + 6_000);
     apply(&shared, snapshot(many(20)), NOW + 7_000);
     // Instances missing from one sweep are gone once a second confirms it.
     apply(&shared, snapshot(many(20)), NOW + 7_500);
@@ -456,6 +458,7 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
             .count(),
         20
     );
+    apply(&shared, snapshot(many(10)), NOW + 9_000);
     apply(&shared, snapshot(many(10)), NOW + 10_000);
     apply(&shared, snapshot(many(10)), NOW + 10_500);
     for format in [Format::Classic, Format::OpenMetrics] {
