@@ -2,7 +2,12 @@
 //! selection (kept by id, never by row), transitions seen between polls and what is
 //! known about polling. No terminal and no I/O: data comes in through
 //! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
-//! and everything that needs the time takes `now_ms`.
+//! and everything that needs the time takes `now_ms`. Sweeps arrive page by page
+//! ([`App::apply_page`], [`App::finish_sweep`]).
+//!
+//! Why over 700 lines: the state is one struct whose data-in (pages, sweeps,
+//! errors), view (filter, sort, selection) and scrolling share its indices; the
+//! keys, picker, tracking and fixtures already live in their own modules.
 
 pub mod actions;
 pub mod clipboard;

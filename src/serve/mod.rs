@@ -206,7 +206,7 @@ fn log_message(msg: &Message) {
     match msg {
         Message::Started | Message::Page { .. } => {}
         Message::Snapshot { listing, took, .. } => tracing::debug!(
-            instances = listing.notebooks.len(),
+            complete = listing.complete,
             requests = listing.requests,
             took_ms = took.as_millis() as u64,
             "poll succeeded"

@@ -442,6 +442,8 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     // (Two sweeps: an instance missing from one is only gone once a second confirms it.)
     apply(&shared, snapshot(many(20)), NOW + 6_000);
     apply(&shared, snapshot(many(20)), NOW + 7_000);
+    // Instances missing from one sweep are gone once a second confirms it.
+    apply(&shared, snapshot(many(20)), NOW + 7_500);
     m.prerender();
     let ready = m.render_parts(Format::Classic);
     assert_ne!(ready.instances.as_ptr(), first.instances.as_ptr());
@@ -458,6 +460,7 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     );
     apply(&shared, snapshot(many(10)), NOW + 9_000);
     apply(&shared, snapshot(many(10)), NOW + 10_000);
+    apply(&shared, snapshot(many(10)), NOW + 10_500);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);
         assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 10);
