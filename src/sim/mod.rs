@@ -459,7 +459,12 @@ Ctrl-C to stop.",
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let cfg = SimConfig::from(&args);
     let handle = spawn(cfg.clone()).await?;
-    println!("{}", banner(&handle, &cfg));
+    // A closed stdout (`nbwatch sim | head`) must not stop the server.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", banner(&handle, &cfg)).and_then(|()| out.flush());
+    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
