@@ -39,6 +39,18 @@ RUN_TIMEOUT = 60
 SDK_SIGNED = "content-type;host;x-project-id;x-sdk-date"
 
 # (label, nbwatch filter args, the query they mean, page size nbwatch should use)
+# Instances each page repeats from the one before (nbwatch's api::sweep::DEFAULT_OVERLAP).
+OVERLAP = 2
+
+
+def overlapped_offsets(n, page):
+    """Offsets of one sweep over n instances: 0, page - OVERLAP, ... until the end is read."""
+    offsets = [0]
+    while offsets[-1] + page < n:
+        offsets.append(offsets[-1] + page - OVERLAP)
+    return offsets
+
+
 CASES = [
     ("no filter", [], [], 50),
     ("--name 'my nb*中文' (spans two pages of 50)", ["--name", "my nb*中文"], [("name", "my nb*中文")], 50),
@@ -207,7 +219,12 @@ def main():
     for label, args, pairs, page in CASES:
         c.section("list %s" % label)
         reset()
-        want = expected(pairs)
+        # Without --feature nbwatch lists both kinds: the NOTEBOOK listing (what
+        # the service sends when no feature is given), then the CodeLab one.
+        both_kinds = not any(k == "feature" for k, _ in pairs)
+        want_notebook = expected(pairs)
+        want_codelab = expected(pairs + [("feature", "DEFAULT")]) if both_kinds else []
+        want = want_notebook + want_codelab
         rc, out, err, cmd = run_nbwatch(nbwatch, base, project, args, env, log_file)
         if not c.check(rc == 0, "exit status 0", "exit %s; command %s\nstderr: %s" % (rc, cmd, err.strip())):
             continue
@@ -242,12 +259,20 @@ def main():
         c.check(s["noncanonical_query"] == 0, "every query on the wire is the SDK's canonical query string",
                 "\n".join(v["target"] for v in s["verdicts"] if not v["canonical_query"]))
         queries = [dict(decode_query(urllib.parse.urlsplit(v["target"]).query)) for v in s["verdicts"]]
-        offsets = sorted(int(q.get("offset", "0")) for q in queries)
         limits = {q.get("limit") for q in queries}
-        pages = max(1, math.ceil(len(want_ids) / page))
-        c.check(limits == {str(page)} and offsets[:pages] == [page * k for k in range(pages)],
-                "pages of %d at offsets 0, %d, ... (%d pages)" % (page, page, pages),
-                "limits %s, offsets %s" % (limits, offsets))
+        # Each listing is one sweep of pages overlapping by OVERLAP instances
+        # (offsets 0, page - OVERLAP, ...), so a shift between two reads shows.
+        def offsets_of(qs):
+            return sorted(int(q.get("offset", "0")) for q in qs)
+        listings = [([q for q in queries if q.get("feature", "") != "DEFAULT"], len(want_notebook))]
+        if both_kinds:
+            listings.append(([q for q in queries if q.get("feature") == "DEFAULT"], len(want_codelab)))
+        got_offsets = [offsets_of(qs) for qs, _ in listings]
+        want_offsets = [overlapped_offsets(n, page) for _, n in listings]
+        pages = sum(len(o) for o in want_offsets)
+        c.check(limits == {str(page)} and got_offsets == want_offsets,
+                "pages of %d overlapping by %d, each listing in one sweep: offsets %s" % (page, OVERLAP, want_offsets),
+                "limits %s, offsets %s" % (limits, got_offsets))
         signed = sorted({";".join(h for h in v["signed_headers"].split(";") if h != "user-agent")
                          for v in s["verdicts"] if v["signed_headers"]})
         if signed != [SDK_SIGNED]:
