@@ -197,6 +197,25 @@ fn serve(
     args: &crate::serve::ServeArgs,
 ) -> Result<crate::serve::Parts, String> {
     let max_age = crate::serve::max_age(args)?;
+    // The journal and the alert hook belong to the dashboard; say so rather
+    // than take them silently.
+    let mut ignored = Vec::new();
+    if let Some(j) = &settings.journal {
+        ignored.push(format!(
+            "the journal ({}) is written by the dashboard only: serve exports the same changes as metrics for Prometheus to keep",
+            j.display()
+        ));
+    }
+    if settings.alerts.hook.is_some() {
+        ignored.push(
+            "the alert hook runs from the dashboard only: with serve, route alerts through Prometheus and Alertmanager (see deploy/)"
+                .to_string(),
+        );
+    }
+    for w in ignored {
+        eprintln!("nbwatch: warning: {w}");
+        tracing::warn!("{w}");
+    }
     Ok(crate::serve::Parts {
         client: polling_client(settings)?,
         query,

@@ -353,3 +353,45 @@ async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
     assert_eq!(sim.request_count(), 0, "no poll before the port is had");
     drop(taken);
 }
+
+#[tokio::test]
+async fn a_journal_or_alert_hook_given_to_serve_is_said_to_be_the_dashboards() {
+    let sim = manual(1).await;
+    // A taken port ends serve right after it has read its settings.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let home = Home::new("serve-journal");
+    let journal = home.str("j.jsonl");
+    let (ak, sk) = sim.credentials();
+    let out = tokio::task::spawn_blocking({
+        let endpoint = sim.endpoint();
+        let project = sim.project_id().to_string();
+        let home = home.path().to_path_buf();
+        move || {
+            Command::new(BIN)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", home)
+                .env("HUAWEICLOUD_SDK_AK", ak)
+                .env("HUAWEICLOUD_SDK_SK", sk.expose())
+                .env("NBWATCH_ALERT_HOOK", "cat > /dev/null")
+                .args(["serve", "--endpoint", &endpoint, "--project-id", &project])
+                .args(["--listen", &addr, "--journal", &journal])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warning: the journal (") && err.contains("is written by the dashboard only"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: the alert hook runs from the dashboard only"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+}
