@@ -312,17 +312,28 @@ async fn refused_credentials_stop_polling_until_sighup() {
     .await;
 }
 
-#[tokio::test]
-async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
-    let sim = manual(1).await;
+/// `nbwatch serve` against `sim` on a port already taken, so it ends right after
+/// reading its settings; its output.
+async fn serve_on_a_taken_port(
+    sim: &SimHandle,
+    tag: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Output, String) {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let home = Home::new("serve-port");
+    let home = Home::new(tag);
     let (ak, sk) = sim.credentials();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let out = tokio::task::spawn_blocking({
         let endpoint = sim.endpoint();
         let project = sim.project_id().to_string();
         let home = home.path().to_path_buf();
+        let addr = addr.clone();
         move || {
             Command::new(BIN)
                 .env_clear()
@@ -330,8 +341,10 @@ async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
                 .env("HOME", home)
                 .env("HUAWEICLOUD_SDK_AK", ak)
                 .env("HUAWEICLOUD_SDK_SK", sk.expose())
+                .envs(env)
                 .args(["serve", "--endpoint", &endpoint, "--project-id", &project])
                 .args(["--listen", &addr])
+                .args(args)
                 .stdin(Stdio::null())
                 .output()
                 .unwrap()
@@ -339,6 +352,14 @@ async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
     })
     .await
     .unwrap();
+    drop(taken);
+    (out, addr)
+}
+
+#[tokio::test]
+async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
+    let sim = manual(1).await;
+    let (out, _) = serve_on_a_taken_port(&sim, "serve-port", &[], &[]).await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -351,39 +372,20 @@ async fn a_busy_port_is_a_usage_error_that_names_the_fix() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(sim.request_count(), 0, "no poll before the port is had");
-    drop(taken);
 }
 
 #[tokio::test]
 async fn a_journal_or_alert_hook_given_to_serve_is_said_to_be_the_dashboards() {
     let sim = manual(1).await;
-    // A taken port ends serve right after it has read its settings.
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let home = Home::new("serve-journal");
+    let home = Home::new("serve-journal-file");
     let journal = home.str("j.jsonl");
-    let (ak, sk) = sim.credentials();
-    let out = tokio::task::spawn_blocking({
-        let endpoint = sim.endpoint();
-        let project = sim.project_id().to_string();
-        let home = home.path().to_path_buf();
-        move || {
-            Command::new(BIN)
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("HOME", home)
-                .env("HUAWEICLOUD_SDK_AK", ak)
-                .env("HUAWEICLOUD_SDK_SK", sk.expose())
-                .env("NBWATCH_ALERT_HOOK", "cat > /dev/null")
-                .args(["serve", "--endpoint", &endpoint, "--project-id", &project])
-                .args(["--listen", &addr, "--journal", &journal])
-                .stdin(Stdio::null())
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let (out, _) = serve_on_a_taken_port(
+        &sim,
+        "serve-journal",
+        &[("NBWATCH_ALERT_HOOK", "cat > /dev/null")],
+        &["--journal", &journal],
+    )
+    .await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("warning: the journal (") && err.contains("is written by the dashboard only"),
