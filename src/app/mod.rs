@@ -387,6 +387,8 @@ impl App {
         self.poll.last_error = None;
         self.poll.last_error_at_ms = None;
         self.poll.auth_stopped = false;
+        // One sample per finished sweep: a page is part of a population, and
+        // counting pages would draw the first sweep's loading as growth.
         self.trend.record(
             at,
             self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
@@ -397,10 +399,6 @@ impl App {
     /// Counts, order, view, selection and attention after the population changed.
     fn recompute(&mut self, at: i64, neighbours: &[String], old_cursor: usize) {
         self.count_statuses();
-        self.trend.record(
-            at,
-            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
-        );
         self.resort();
         self.refilter(at, false);
         self.restore_selection(neighbours, old_cursor);

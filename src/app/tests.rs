@@ -986,3 +986,32 @@ fn a_sweep_paced_by_the_budget_is_not_stale() {
         Freshness::Stale { age_ms: 200_001 }
     );
 }
+
+#[test]
+fn the_trend_takes_one_sample_per_finished_sweep_not_per_page() {
+    let mut app = App::new(crate::app::fixtures::timing());
+    let all = fixtures::notebooks();
+    let (a, b) = all.split_at(all.len() / 2);
+    let n = all.len() as u64;
+    app.apply_page(
+        a.to_vec(),
+        crate::app::SweepProgress {
+            loaded: a.len() as u64,
+            total: Some(n),
+        },
+        NOW,
+    );
+    app.apply_page(
+        b.to_vec(),
+        crate::app::SweepProgress {
+            loaded: n,
+            total: Some(n),
+        },
+        NOW + 100,
+    );
+    assert!(app.trend().samples().is_empty(), "pages are not samples");
+    app.finish_sweep(true, NOW + 200);
+    let samples: Vec<_> = app.trend().samples().iter().collect();
+    assert_eq!(samples.len(), 1);
+    assert_eq!(samples[0].counts.iter().sum::<u32>() as usize, all.len());
+}
