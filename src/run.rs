@@ -320,7 +320,7 @@ fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32)
         status: f.status.clone(),
         since_ms,
     };
-    let text = journal::timeline(&read.entries, &filter, color, utc_offset_secs);
+    let text = crate::output::timeline::timeline(&read.entries, &filter, color, utc_offset_secs);
     // A closed pipe (`| head`) is not an error worth a message.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS

@@ -4,6 +4,7 @@
 //! failure never leaves half a table on stdout.
 
 pub mod raw;
+pub mod timeline;
 
 use std::fmt::Write as _;
 
