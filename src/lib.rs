@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod dashboard;
 pub mod defaults;
+pub mod exit;
 pub mod journal;
 pub(crate) mod logging;
 pub(crate) mod notify;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nbwatch: cannot start the async runtime: {e}");
-            return ExitCode::from(nbwatch::run::EXIT_CONFIG);
+            return ExitCode::from(nbwatch::exit::CONFIG);
         }
     };
     runtime.block_on(nbwatch::run::main(cli, utc_offset))

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::api::actions::Verb;
 use crate::api::sign::AkSk;
-use crate::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
+use crate::api::{Auth, Client, ListQuery, PageSize, RetryPolicy};
 use crate::app;
 use crate::cli::{Cli, Command, FilterArgs, GlobalArgs, ListArgs};
 use crate::config::{self, Dirs, FixedSource, Overrides, ProcessEnv, Settings};
@@ -14,9 +14,7 @@ use crate::sim;
 use crate::ui;
 use crate::watch::PollerConfig;
 
-/// Exit codes: 0 success, 1 the service or network failed, 2 bad usage or configuration.
-pub const EXIT_API: u8 = 1;
-pub const EXIT_CONFIG: u8 = 2;
+use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
 
 /// Entry point after argument parsing. `utc_offset_secs` is read before any thread starts.
 pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
@@ -242,7 +240,8 @@ fn polling_client(settings: &Settings) -> Result<Client, String> {
     };
     // Every page of every poll (retries too) waits for a slot under the budget.
     // The first sweep of a session may burst past the steady budget.
-    Ok(client(settings, retry)
+    Ok(settings
+        .client(retry)
         .map_err(|e| e.to_string())?
         .with_rate_limit(Some(settings.budget_per_minute))
         .with_first_burst(settings.first_sweep_burst))
@@ -402,17 +401,6 @@ pub fn build_query(s: &Settings, f: &FilterArgs) -> Result<ListQuery, String> {
     Ok(q)
 }
 
-/// A client for the settings.
-pub fn client(s: &Settings, retry: RetryPolicy) -> Result<Client, crate::api::ApiError> {
-    let mut opts = ClientOptions::new(s.endpoint.clone(), s.project_id.clone(), s.auth.clone());
-    opts.timeout = s.timeout;
-    opts.connect_timeout = s.connect_timeout;
-    opts.concurrency = s.concurrency;
-    opts.retry = retry;
-    opts.clock_offset_secs = crate::test_hooks::clock_offset_secs();
-    Client::new(opts)
-}
-
 /// `nbwatch list --output json`: each instance's JSON text as the service sent
 /// it (token masked), all pages read before anything is printed.
 async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
@@ -445,7 +433,7 @@ async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
 
 /// `nbwatch list`: every page, then the whole output at once (nothing half-printed).
 async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
-    let client = match client(s, RetryPolicy::default()) {
+    let client = match s.client(RetryPolicy::default()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("nbwatch: {e}");

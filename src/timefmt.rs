@@ -16,19 +16,19 @@ pub fn human_duration_ms(ms: i64) -> String {
     }
 }
 
-/// `2026-11-28T08:30:00Z` for epoch milliseconds.
+/// `2026-11-28T08:30:00Z` for epoch milliseconds (years 0–9999; outside, the ends).
 pub fn iso_utc(ms: i64) -> String {
-    let d = crate::api::sign::sdk_date(ms.div_euclid(1000));
-    // sdk_date gives 20261128T083000Z.
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[0..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
+    // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    let secs = ms.div_euclid(1000).clamp(-62_167_219_200, 253_402_300_799);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 /// This machine's UTC offset now, in seconds (0 where it cannot be known).

@@ -12,7 +12,7 @@ use crate::api::model::Notebook;
 use crate::api::{ListQuery, RetryPolicy};
 use crate::cli::ActionArgs;
 use crate::config::Settings;
-use crate::run::{EXIT_API, EXIT_CONFIG};
+use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
 
 use super::{Follow, audit_not_sent, follow, perform, status_label};
 
@@ -71,8 +71,9 @@ async fn act(
             "stdin is not a terminal, so nbwatch cannot ask before it {verb}s; fix: add --yes"
         )));
     }
-    let client =
-        crate::run::client(settings, RetryPolicy::default()).map_err(|e| usage(e.to_string()))?;
+    let client = settings
+        .client(RetryPolicy::default())
+        .map_err(|e| usage(e.to_string()))?;
     let listing = client
         .fetch_all(query)
         .await

@@ -142,6 +142,24 @@ pub use crate::api::Auth;
 pub use crate::api::WorkspaceParam;
 
 impl Settings {
+    /// A client for these settings (the test-only clock offset applied, when built with it).
+    pub fn client(
+        &self,
+        retry: crate::api::RetryPolicy,
+    ) -> Result<crate::api::Client, crate::api::ApiError> {
+        let mut opts = crate::api::ClientOptions::new(
+            self.endpoint.clone(),
+            self.project_id.clone(),
+            self.auth.clone(),
+        );
+        opts.timeout = self.timeout;
+        opts.connect_timeout = self.connect_timeout;
+        opts.concurrency = self.concurrency;
+        opts.retry = retry;
+        opts.clock_offset_secs = crate::test_hooks::clock_offset_secs();
+        crate::api::Client::new(opts)
+    }
+
     /// Defaults for one endpoint, project and credentials, with no file or
     /// environment involved: what demo mode and tests start from.
     pub fn for_endpoint(
