@@ -25,9 +25,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nbwatch::api::sign::AkSk;
-use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
-use nbwatch::secret::Secret;
+use nbwatch::api::{Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
 use nbwatch::sim::{self, SimConfig};
 
 struct Args {
@@ -131,15 +129,7 @@ fn start_external(a: &Args) -> Result<ExternalSim, String> {
 }
 
 fn client(endpoint: &str, concurrency: usize) -> Client {
-    let mut opts = ClientOptions::new(
-        endpoint,
-        sim::DEMO_PROJECT_ID,
-        Auth::AkSk(AkSk {
-            ak: sim::DEMO_AK.into(),
-            sk: Secret::new(sim::DEMO_SK),
-            security_token: None,
-        }),
-    );
+    let mut opts = ClientOptions::new(endpoint, sim::DEMO_PROJECT_ID, sim::demo_auth());
     opts.concurrency = concurrency;
     opts.retry = RetryPolicy::none();
     opts.timeout = Duration::from_secs(60);

@@ -25,11 +25,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nbwatch::api::sign::AkSk;
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
-use nbwatch::api::{Auth, Client, ClientOptions, ListQuery, Notebook, NotebookPage, RetryPolicy};
+use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, RetryPolicy};
 use nbwatch::app::{App, EventKind, SweepProgress, Timing};
-use nbwatch::secret::Secret;
 use nbwatch::sim;
 
 struct Args {
@@ -126,15 +124,7 @@ fn start_sim(a: &Args) -> ExternalSim {
 }
 
 fn client(endpoint: &str, concurrency: usize) -> Client {
-    let mut opts = ClientOptions::new(
-        endpoint,
-        sim::DEMO_PROJECT_ID,
-        Auth::AkSk(AkSk {
-            ak: sim::DEMO_AK.into(),
-            sk: Secret::new(sim::DEMO_SK),
-            security_token: None,
-        }),
-    );
+    let mut opts = ClientOptions::new(endpoint, sim::DEMO_PROJECT_ID, sim::demo_auth());
     opts.concurrency = concurrency;
     opts.retry = RetryPolicy::none();
     opts.timeout = Duration::from_secs(120);

@@ -4,12 +4,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::api::actions::Verb;
-use crate::api::sign::AkSk;
-use crate::api::{Auth, Client, ListQuery, PageSize, RetryPolicy};
+use crate::api::{Client, ListQuery, PageSize, RetryPolicy};
 use crate::app;
 use crate::cli::{Cli, Command, FilterArgs, GlobalArgs, ListArgs};
 use crate::config::{self, Dirs, FixedSource, Overrides, ProcessEnv, Settings};
-use crate::secret::Secret;
 use crate::sim;
 use crate::ui;
 use crate::watch::PollerConfig;
@@ -263,11 +261,7 @@ fn demo_source(handle: &sim::SimHandle) -> FixedSource {
         label: "demo".into(),
         endpoint: handle.endpoint(),
         project_id: sim::DEMO_PROJECT_ID.into(),
-        auth: Auth::AkSk(AkSk {
-            ak: sim::DEMO_AK.into(),
-            sk: Secret::new(sim::DEMO_SK),
-            security_token: None,
-        }),
+        auth: sim::demo_auth(),
     }
 }
 

@@ -455,6 +455,16 @@ Ctrl-C to stop.",
     )
 }
 
+/// The demo simulator's credentials (every simulator accepts them unless told
+/// otherwise): for `--demo` and for benches that start `nbwatch sim`.
+pub fn demo_auth() -> crate::api::Auth {
+    crate::api::Auth::AkSk(crate::api::sign::AkSk {
+        ak: DEMO_AK.into(),
+        sk: Secret::new(DEMO_SK),
+        security_token: None,
+    })
+}
+
 /// `nbwatch sim`: serve until Ctrl-C.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let cfg = SimConfig::from(&args);
