@@ -16,12 +16,19 @@
 #   - nbwatch serve: --stuck-after 5 (default 600) and polls every second.
 # Everything listens on 127.0.0.1 on free ports; every process is stopped on exit.
 #
-# Usage: scripts/alert_pipeline.sh [path/to/nbwatch]   (default target/debug/nbwatch)
+# Usage: scripts/alert_pipeline.sh [--shipped-timing] [path/to/nbwatch]
+#   (default target/debug/nbwatch). --shipped-timing keeps the shipped intervals and
+#   waits (2-4 minutes) to measure failure -> notification as a team gets it.
 # Installs Debian's prometheus and prometheus-alertmanager packages (and python3)
 # when missing. Exit 2 means they could not be had (no apt, no root, no network):
 # the caller warns. Any failed check exits 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+timing=()
+if [ "${1:-}" = --shipped-timing ]; then
+    timing=(--shipped-timing)
+    shift
+fi
 bin=${1:-target/debug/nbwatch}
 
 have_all() {
@@ -51,4 +58,4 @@ prometheus --version 2>&1 | head -1
     alertmanager --version 2>&1; } | head -1
 
 # 0 or 1 only: 2 would read as "skipped".
-python3 scripts/alert_pipeline.py "$bin" || exit 1
+python3 scripts/alert_pipeline.py "${timing[@]}" "$bin" || exit 1
