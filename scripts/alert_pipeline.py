@@ -330,7 +330,7 @@ scrape_configs:
         "Prometheus to scrape nbwatch",
         lambda: any(s["value"][1] == "1" for s in query('up{job="nbwatch"}'))
         and query("modelarts_notebook_info"),
-        30,
+        90 if SHIPPED_TIMING else 30,
         names,
     )
 
