@@ -7,8 +7,11 @@ Alertmanager (the shipped routes, shorter waits, webhooks to a local receiver)
 for a failed, a frozen, a stuck and an auto-stop-soon instance, with the
 instance's id, name and owner as the simulator has them, routed to the
 `notebooks` receiver, and no secret anywhere in what it got; that nothing pages
-`oncall`; and that every PromQL expression of the Grafana dashboard runs on
-these live series and returns data. Then checks the rest of deploy/ offline:
+`oncall`; that Prometheus, Alertmanager and nbwatch log no warning; that every
+PromQL expression of the Grafana dashboard runs on these live series and returns
+data with the labels its legend and tables show; and that a few seconds of API
+failure neither resolve the alerts nor fail /healthz. Then checks the rest of
+deploy/ offline:
 promtool check config, systemd-analyze verify of the unit, the compose file.
 
 Everything listens on 127.0.0.1 on free ports; every process is stopped on exit.
@@ -86,7 +89,10 @@ def cleanup():
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("NBWATCH_PIPELINE_KEEP"):
+        print(f"kept {tmp}", file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 atexit.register(cleanup)
@@ -485,9 +491,54 @@ scrape_configs:
         for s, what in secrets.items():
             if s in raw:
                 raise Failed(f"{what} reached the receiver ({path})")
+    # Nothing went wrong on the way: no rule evaluation or template failing, no
+    # notification refused, no exporter trouble.
+    for name in ("prometheus", "alertmanager"):
+        bad = [l for l in output(name).splitlines() if re.search(r"level=(warn|error)", l)]
+        if bad:
+            raise Failed(f"{name} logged problems:\n" + "\n".join(bad[:20]))
+    try:
+        with open(os.path.join(tmp, "serve.log"), errors="replace") as f:
+            bad = [l for l in f if re.match(r"\S+\s+(WARN|ERROR)\s", l)]
+    except OSError:
+        bad = []
+    if bad:
+        raise Failed("nbwatch serve logged problems:\n" + "".join(bad[:20]))
     oncall = firing("/oncall")
     if oncall:
         raise Failed(f"oncall was paged while the exporter was healthy: {sorted(oncall)}")
+
+    # 8. The API fails: the last snapshot keeps being served, so the alerts keep
+    # firing (they do not resolve by themselves) while the health metrics say so.
+    frozen_before = {labels["id"] for _, labels in got("ModelArtsNotebookFrozen")}
+    st, body = http("POST", f"{sim}/_sim/faults?spec=500")
+    if st != 200:
+        raise Failed(f"/_sim/faults?spec=500 answered {st}: {body}")
+    log("the simulated API now answers 500 to every request")
+    outage = "count_over_time((nbwatch_last_poll_success == 0)[4s:1s]) >= 3"
+    slow = 90 if SHIPPED_TIMING else 30
+    wait_for("Prometheus to see polls failing for 3 evaluations", lambda: query(outage), slow, names)
+    still = {s["metric"].get("id") for s in query(
+        'ALERTS{alertname="ModelArtsNotebookFrozen", alertstate="firing"}')}
+    if frozen_before - still:
+        raise Failed(f"frozen alerts resolved while the API failed: {sorted(frozen_before - still)}")
+    st, body = http("GET", f"http://{serve}/healthz")
+    if st != 200 or "last poll failed" not in body:
+        raise Failed(f"/healthz during a short outage answered {st}: {body}")
+    http("DELETE", f"{sim}/_sim/faults")
+    wait_for("polls to succeed again", lambda: query("nbwatch_last_poll_success == 1"), slow, names)
+    with received_lock:
+        payloads = [payload for _, _, payload, _ in received]
+    resolved = [
+        a["labels"].get("id")
+        for payload in payloads
+        for a in (payload or {}).get("alerts", [])
+        if a.get("status") == "resolved" and a["labels"].get("id") in frozen_before
+    ]
+    if resolved:
+        raise Failed(f"frozen alerts were notified resolved during the outage: {resolved}")
+    log(f"through the outage the {len(frozen_before)} frozen alert(s) kept firing and "
+        "/healthz stayed 200 (data younger than --max-age)")
 
     if fail_ms is not None:
         latency = failed[0] - fail_ms / 1000
@@ -496,7 +547,7 @@ scrape_configs:
             f"group_wait {'30s' if SHIPPED_TIMING else '1s'})")
     log(f"all {len(exprs)} dashboard queries returned data; {len(raws)} notifications, no secret in them")
 
-    # 8. The rest of deploy/, offline.
+    # 9. The rest of deploy/, offline.
     offline_checks(binary)
 
 
