@@ -11,8 +11,8 @@ instance's id, name and owner as the simulator has them, routed to the
 PromQL expression of the Grafana dashboard runs on these live series and returns
 data with the labels its legend and tables show; and that a few seconds of API
 failure neither resolve the alerts nor fail /healthz. Then checks the rest of
-deploy/ offline:
-promtool check config, systemd-analyze verify of the unit, the compose file.
+deploy/ offline: promtool check config, systemd-analyze verify of the unit, the
+compose file.
 
 Everything listens on 127.0.0.1 on free ports; every process is stopped on exit.
 Standard library only (PyYAML is used for the compose file when installed).
@@ -452,8 +452,8 @@ scrape_configs:
                   if nb["status"] in statuses and first_status.get(nb["id"]) == nb["status"]}
         alerted = {labels.get("id") for _, labels in got(alertname)}
         if steady - alerted:
-            names = [truth[i]["name"] for i in sorted(steady - alerted)]
-            raise Failed(f"no {alertname} for {names}, {sorted(statuses)} all along")
+            missing = [truth[i]["name"] for i in sorted(steady - alerted)]
+            raise Failed(f"no {alertname} for {missing}, {sorted(statuses)} all along")
     for alertname in WANTED:
         for at, labels in got(alertname):
             nb = truth.get(labels.get("id"))
