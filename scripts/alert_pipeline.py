@@ -321,6 +321,19 @@ scrape_configs:
     if missing:
         raise Failed(f"Prometheus did not load {sorted(missing)} from {RULES}")
     log(f"Prometheus on {prom} with {len(loaded)} rules, Alertmanager on {am}, receiver on :{recv_port}")
+    # Every alert of the rules routes where the shipped config means it to: the
+    # exporter's own to on-call, the instances' to their owners.
+    for alert in sorted(loaded):
+        want = "oncall" if alert.startswith("Nbwatch") else "notebooks"
+        r = subprocess.run(
+            ["amtool", "config", "routes", "test", f"--config.file={AM_SHIPPED}",
+             f"--verify.receivers={want}", f"alertname={alert}", "user_name=someone",
+             "instance=nbwatch:7464", "job=nbwatch"],
+            capture_output=True, text=True,
+        )
+        if r.returncode != 0:
+            raise Failed(f"{alert} is not routed to {want} by {AM_SHIPPED}: {r.stdout.strip()}")
+    log(f"amtool: the {len(loaded)} alerts route to oncall (Nbwatch*) or notebooks (ModelArtsNotebook*)")
 
     def query(expr):
         st, body = http("GET", f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
