@@ -3,10 +3,13 @@
 //! poller task owns the client.
 //!
 //! ```text
-//!  poller task ──Message──┐
-//!  EventStream ──key/mouse┼──► App (state) ──► ui::draw ──► terminal
-//!  1 s tick ──────────────┤        │
-//!  SIGTERM/SIGHUP ────────┘        └─Effect──► poller commands, clipboard, quit
+//!  poller tasks ─(source, Message)─┐
+//!  EventStream ──key/mouse──────────┼──► App (state) ──► ui::draw ──► terminal
+//!  1 s tick ────────────────────────┤        │
+//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands, clipboard, quit
+//!
+//! One poller per source (profile): each has its own client, budget, schedule
+//! and backoff; the app keys instances by (source, id).
 //! ```
 
 use std::sync::Arc;
@@ -21,61 +24,75 @@ use crate::app::{self, App, Effect, PollErrorInfo};
 use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::ui;
+use crate::watch::several::{Pollers, spawn_all};
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
-/// Everything the dashboard runs with, built by the caller from the settings.
-pub struct Parts {
-    /// The client, rate-limited to the request budget.
+/// One source the dashboard watches: a profile's client, query and schedule.
+pub struct SourceParts {
+    /// What the table and header call it.
+    pub name: String,
+    /// The client, rate-limited to this source's request budget.
     pub client: Client,
     pub query: ListQuery,
     pub poller: PollerConfig,
+}
+
+/// Everything the dashboard runs with, built by the caller from the settings.
+pub struct Parts {
+    /// At least one; with several, the table merges them.
+    pub sources: Vec<SourceParts>,
     pub timing: app::Timing,
     pub view: ui::ViewContext,
     /// Hide and refuse every action.
     pub read_only: bool,
     /// The journal and alerts.
     pub notifier: Notifier,
-    /// What an existing journal recorded, for the trends view: (entries, source).
-    pub history: Option<(Vec<crate::journal::Entry>, String)>,
+    /// What an existing journal recorded, for the trends view (the entries
+    /// of the sources watched are used).
+    pub history: Option<Vec<crate::journal::Entry>>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
 pub async fn run(parts: Parts) -> anyhow::Result<()> {
     let Parts {
-        client,
-        query,
-        poller,
+        sources,
         timing,
         view,
         read_only,
         notifier,
         history,
     } = parts;
-    let meter = client.clone();
-    let fast_interval = poller.fast_interval;
-    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
-    if let Some((entries, source)) = history {
-        app.set_history(entries, &source);
+    if sources.len() > 1 {
+        app.set_sources(sources.iter().map(|s| s.name.clone()).collect());
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let mut feeds = Vec::with_capacity(sources.len());
+    let mut meters = Vec::with_capacity(sources.len());
+    for s in sources {
+        meters.push(Meter {
+            client: s.client.clone(),
+            fast_interval: s.poller.fast_interval,
+        });
+        let source: Arc<dyn watch::Source> = Arc::new(ClientSource {
+            client: s.client,
+            query: s.query,
+        });
+        feeds.push((source, s.poller));
+    }
+    let pollers = spawn_all(feeds);
+    if let Some(entries) = history {
+        app.set_history_of(entries, &names);
     }
     app.set_read_only(read_only);
-    let mut notifier = notifier;
+    let mut notifier = notifier.with_sources(names);
     // Start the change feed before the first listing arrives.
     notifier.after(&mut app, now_ms(), false);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
     tracing::info!(endpoint = %view.endpoint, "dashboard started");
-    let result = event_loop(
-        &mut guard,
-        &mut app,
-        &view,
-        poller,
-        &meter,
-        fast_interval,
-        &mut notifier,
-    )
-    .await;
+    let result = event_loop(&mut guard, &mut app, &view, pollers, &meters, &mut notifier).await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -85,9 +102,8 @@ async fn event_loop(
     guard: &mut crate::term::TerminalGuard,
     app: &mut App,
     ctx: &ui::ViewContext,
-    mut poller: watch::Handle,
-    meter: &Client,
-    fast_interval: Duration,
+    mut pollers: Pollers,
+    meters: &[Meter],
     notifier: &mut Notifier,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
@@ -99,8 +115,10 @@ async fn event_loop(
     // Actions run in tasks of their own and report back here.
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
-        client: meter.clone(),
-        follow: crate::act::Follow::every(fast_interval),
+        clients: meters
+            .iter()
+            .map(|m| (m.client.clone(), crate::act::Follow::every(m.fast_interval)))
+            .collect(),
         tx: act_tx,
     };
     // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
@@ -113,68 +131,74 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
                 None => return Ok(()),
             },
-            msg = poller.messages.recv() => match msg {
-                Some(Message::Started) => app.poll_started(now_ms()),
-                Some(Message::Page { notebooks, loaded, total }) => {
-                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, now_ms());
+            msg = pollers.messages.recv() => match msg {
+                Some((src, Message::Started)) => app.poll_started_from(src, now_ms()),
+                Some((src, Message::Page { notebooks, loaded, total })) => {
+                    app.apply_page_from(src, notebooks, app::SweepProgress { loaded, total }, now_ms());
                 }
-                Some(Message::Snapshot { listing, stats, .. }) => {
+                Some((src, Message::Snapshot { listing, stats, .. })) => {
                     let now = now_ms();
-                    app.record_requests(stats.requests_last_minute, now);
-                    app.record_pace(pace(&stats));
-                    app.record_burst(stats.burst_left);
+                    app.record_requests_from(src, stats.requests_last_minute, now);
+                    app.record_pace_from(src, pace(&stats));
+                    app.record_burst_from(src, stats.burst_left);
                     if !listing.notebooks.is_empty() {
                         let n = listing.notebooks.len() as u64;
-                        app.apply_page(listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
+                        app.apply_page_from(src, listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
                     }
-                    app.finish_sweep(listing.complete, now);
+                    app.finish_sweep_from(src, listing.complete, now);
                     if notifier.after(app, now, true) {
                         ring_bell();
                     }
                 }
-                Some(Message::Failed { error, consecutive, next_in, stats }) => {
+                Some((src, Message::Failed { error, consecutive, next_in, stats })) => {
                     let now = now_ms();
-                    tracing::warn!(error = %error, consecutive, "poll failed");
-                    app.record_requests(stats.requests_last_minute, now);
-                    app.record_pace(pace(&stats));
+                    tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
+                    app.record_requests_from(src, stats.requests_last_minute, now);
+                    app.record_pace_from(src, pace(&stats));
                     let mut info = PollErrorInfo::from_api(&error, consecutive);
                     info.next_retry_at_ms = next_in
                         .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-                    app.apply_error(info, now);
+                    app.apply_error_from(src, info, now);
                 }
                 None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
             },
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
-                let settled = matches!(ev, app::ActionEvent::Settled { .. });
+                let settled = match &ev {
+                    app::ActionEvent::Settled { key, .. } => Some(app.get(key).map_or(0, |t| t.source)),
+                    _ => None,
+                };
                 let now = now_ms();
                 app.apply_action(ev, now);
                 // What the action changed is journaled like any other change.
                 if notifier.after(app, now, false) {
                     ring_bell();
                 }
-                if settled {
-                    let _ = poller.commands.send(Control::RefreshNow);
+                if let Some(src) = settled {
+                    pollers.send(src, Control::RefreshNow);
                 }
             }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
                 // requests as they go, not only when it ends.
-                let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
-                app.record_requests(sent, now);
-                app.record_burst(meter.burst().left());
+                for (src, m) in meters.iter().enumerate() {
+                    let src = u16::try_from(src).unwrap_or(u16::MAX);
+                    let sent = u32::try_from(m.client.requests_last_minute()).unwrap_or(u32::MAX);
+                    app.record_requests_from(src, sent, now);
+                    app.record_burst_from(src, m.client.burst().left());
+                }
                 app.tick(now);
                 // Stuck and auto-stop alerts come with time, not only with polls.
                 if notifier.after(app, now, false) {
@@ -191,11 +215,21 @@ async fn event_loop(
         let now_hot = app.any_visible_transitional();
         if now_hot != hot {
             hot = now_hot;
-            let _ = poller.commands.send(Control::SetHot(hot));
-            app.record_pace(app::Pace {
-                fast: hot.then_some(fast_interval),
-                budget: app.poll().pace.budget,
-            });
+            pollers.send_all(&Control::SetHot(hot));
+            for (src, m) in meters.iter().enumerate() {
+                let src = u16::try_from(src).unwrap_or(u16::MAX);
+                let budget = app
+                    .feeds()
+                    .get(usize::from(src))
+                    .and_then(|f| f.poll.pace.budget);
+                app.record_pace_from(
+                    src,
+                    app::Pace {
+                        fast: hot.then_some(m.fast_interval),
+                        budget,
+                    },
+                );
+            }
         }
         if redraw {
             draw(guard, app, ctx)?;
@@ -218,37 +252,37 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     }
 }
 
-/// What the event loop needs to start an action task.
-struct Actions {
+/// A source's client, kept by the event loop to count its requests and act.
+struct Meter {
     client: Client,
-    follow: crate::act::Follow,
+    fast_interval: Duration,
+}
+
+/// What the event loop needs to start an action task: each source's client
+/// (an action goes to the source of its instance) and how to follow it.
+struct Actions {
+    clients: Vec<(Client, crate::act::Follow)>,
     tx: tokio::sync::mpsc::UnboundedSender<app::ActionEvent>,
 }
 
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(
-    effects: Vec<Effect>,
-    poller: &watch::Handle,
-    acts: &Actions,
-) -> anyhow::Result<bool> {
+fn apply_effects(effects: Vec<Effect>, pollers: &Pollers, acts: &Actions) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
-            Effect::RefreshNow => {
-                let _ = poller.commands.send(Control::RefreshNow);
-            }
-            Effect::SetPaused(p) => {
-                let _ = poller.commands.send(Control::SetPaused(p));
-            }
-            Effect::SetInterval(d) => {
-                let _ = poller.commands.send(Control::SetInterval(d));
-            }
+            Effect::RefreshNow => pollers.send_all(&Control::RefreshNow),
+            Effect::SetPaused(p) => pollers.send_all(&Control::SetPaused(p)),
+            Effect::SetInterval(d) => pollers.send_all(&Control::SetInterval(d)),
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
             }
-            Effect::Act(req) => {
-                crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
-            }
+            Effect::Act(req) => match acts.clients.get(usize::from(req.source)) {
+                Some((client, follow)) => {
+                    crate::act::spawn(client.clone(), req, *follow, acts.tx.clone());
+                }
+                // Cannot happen: every instance comes from a source with a client.
+                None => crate::act::audit_not_sent(req.verb, &req.id, "its source is unknown"),
+            },
             Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }

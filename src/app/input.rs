@@ -79,7 +79,7 @@ impl App {
             Action::Quit => return vec![Effect::Quit],
             Action::Refresh => {
                 if self.poll.auth_stopped {
-                    self.poll.auth_stopped = false;
+                    self.resume_after_auth_stop();
                     self.flash_message("retrying with the same credentials…", now_ms);
                 } else {
                     self.flash_message("refreshing…", now_ms);
@@ -89,6 +89,7 @@ impl App {
             Action::TogglePause => {
                 let pause = self.poll.paused_since_ms.is_none();
                 self.poll.paused_since_ms = pause.then_some(now_ms);
+                self.combine_feeds();
                 return vec![Effect::SetPaused(pause)];
             }
             Action::SlowerPolling | Action::FasterPolling => {
@@ -101,6 +102,7 @@ impl App {
                     return Vec::new();
                 }
                 self.poll.interval = next;
+                self.combine_feeds();
                 self.flash_message(format!("polling every {}s", next.as_secs()), now_ms);
                 return vec![Effect::SetInterval(next)];
             }

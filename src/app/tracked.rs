@@ -55,7 +55,11 @@ impl LeaseUrgency {
 pub struct Tracked {
     /// The instance id (or a stand-in when the service omitted it); the identity
     /// the selection follows.
+    /// Unique across sources: the id itself for the first source, `N/id` for
+    /// source N (see [`super::feeds::key_of`]).
     pub key: String,
+    /// Which source (poller) it came from: an index into the app's sources.
+    pub source: u16,
     pub notebook: Notebook,
     pub status: Status,
     /// `name:tag` of the image, computed once for sorting and display.
@@ -89,6 +93,7 @@ impl Tracked {
             .unwrap_or(at_ms);
         Tracked {
             key,
+            source: 0,
             image_label: image_label(&notebook),
             name_lower: notebook.name_str().to_lowercase(),
             status,
@@ -137,6 +142,11 @@ impl Tracked {
             self.changed_at_ms = Some(at_ms);
         }
         transition
+    }
+
+    /// The id the service knows it by, without the source.
+    pub fn id(&self) -> &str {
+        super::feeds::id_of(self.source, &self.key)
     }
 
     pub fn name(&self) -> &str {
