@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKin
 use crate::api::model::Status;
 
 use super::keys::{self, Action};
-use super::{App, Effect, Mode, Picker};
+use super::{App, Effect, Mode, Picker, SortColumn};
 
 impl App {
     /// Dispatches one key through the keymap.
@@ -143,6 +143,9 @@ impl App {
             Action::SortNext | Action::SortReverse => {
                 if action == Action::SortNext {
                     self.sort.column = self.sort.column.next();
+                    if self.sort.column == SortColumn::Source && !self.several_sources() {
+                        self.sort.column = self.sort.column.next();
+                    }
                     self.sort.descending = false;
                 } else {
                     self.sort.descending = !self.sort.descending;

@@ -23,6 +23,8 @@ pub mod trend;
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod sources_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -635,6 +637,18 @@ impl App {
     /// the header a line per source.
     pub fn several_sources(&self) -> bool {
         self.feeds.len() > 1
+    }
+
+    /// With several sources, the one whose error the poll state shows (an
+    /// authentication stop first, as [`feeds::combine`] chooses).
+    pub fn failing_source(&self) -> Option<&Feed> {
+        if !self.several_sources() {
+            return None;
+        }
+        self.feeds
+            .iter()
+            .find(|f| f.poll.auth_stopped)
+            .or_else(|| self.feeds.iter().find(|f| f.poll.last_error.is_some()))
     }
 
     /// What source `source` is called.
