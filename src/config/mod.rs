@@ -22,6 +22,8 @@ mod table;
 mod values;
 
 #[cfg(test)]
+mod sources_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
