@@ -62,6 +62,7 @@ pub const MAX_INSTANCES: usize = 200_000;
 const FAULT_HELP: &str = "\
 Fault specs (--fault, repeatable; or at runtime via the control endpoint):
   500                       500 ModelArts.0010
+  401                       401 APIGW.0301, as when the credentials are revoked mid-run
   429[:retry-after=S]       429 APIGW.0308 with Retry-After: S seconds (default 2)
   malformed                 200 with a body that is not valid JSON
   truncated[:cl=full|cut]   200 cut mid-body: cl=full (default) declares the whole length and
