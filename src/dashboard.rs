@@ -111,7 +111,7 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
-    let mut hot = false;
+    let mut hot = vec![false; meters.len()];
     // Actions run in tasks of their own and report back here.
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
@@ -211,13 +211,17 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
-        // Poll faster while an instance on screen is changing state.
-        let now_hot = app.any_visible_transitional();
-        if now_hot != hot {
-            hot = now_hot;
-            pollers.send_all(&Control::SetHot(hot));
-            for (src, m) in meters.iter().enumerate() {
-                let src = u16::try_from(src).unwrap_or(u16::MAX);
+        // Poll a source faster while one of its instances on screen is
+        // changing state; the other sources keep their pace (and budget).
+        for (src, m) in meters.iter().enumerate() {
+            let src = u16::try_from(src).unwrap_or(u16::MAX);
+            let now_hot = app.visible_transitional_in(src);
+            let Some(was_hot) = hot.get_mut(usize::from(src)) else {
+                continue;
+            };
+            if now_hot != *was_hot {
+                *was_hot = now_hot;
+                pollers.send(src, Control::SetHot(now_hot));
                 let budget = app
                     .feeds()
                     .get(usize::from(src))
@@ -225,7 +229,7 @@ async fn event_loop(
                 app.record_pace_from(
                     src,
                     app::Pace {
-                        fast: hot.then_some(m.fast_interval),
+                        fast: now_hot.then_some(m.fast_interval),
                         budget,
                     },
                 );

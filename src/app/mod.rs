@@ -183,6 +183,8 @@ pub struct App {
     view_filter: Filter,
     /// Rows of `view` in a transitional status.
     view_transitional: usize,
+    /// The same, per source (by source number).
+    view_transitional_by_source: Vec<usize>,
     /// The selection, by instance key. Survives refreshes, filters and sorts;
     /// remembered even while filtered out.
     selected: Option<String>,
@@ -221,6 +223,7 @@ impl App {
             view_pos: Vec::new(),
             view_filter: Filter::default(),
             view_transitional: 0,
+            view_transitional_by_source: Vec::new(),
             selected: None,
             cursor: 0,
             offset: 0,
@@ -535,6 +538,14 @@ impl App {
         self.view_transitional > 0
     }
 
+    /// Some instance of source `source` in the table is in a transitional
+    /// status: worth polling that source faster (the others need not).
+    pub fn visible_transitional_in(&self, source: u16) -> bool {
+        self.view_transitional_by_source
+            .get(usize::from(source))
+            .is_some_and(|n| *n > 0)
+    }
+
     /// Called on the UI tick: instances that became stuck since the last call join
     /// the problem count (and the view, under "problems only").
     pub fn tick(&mut self, now_ms: i64) {
@@ -781,11 +792,17 @@ impl App {
             self.view = self.order.iter().copied().filter(keep).collect();
         }
         self.view_filter = self.filter.clone();
-        self.view_transitional = self
-            .view
-            .iter()
-            .filter(|i| self.instances[**i].status.is_transitional())
-            .count();
+        let mut by_source = vec![0; self.feeds.len()];
+        for i in &self.view {
+            let t = &self.instances[*i];
+            if t.status.is_transitional()
+                && let Some(n) = by_source.get_mut(usize::from(t.source))
+            {
+                *n += 1;
+            }
+        }
+        self.view_transitional = by_source.iter().sum();
+        self.view_transitional_by_source = by_source;
         self.view_pos.clear();
         self.view_pos.resize(self.instances.len(), NOT_IN_VIEW);
         for (pos, i) in self.view.iter().enumerate() {

@@ -199,3 +199,38 @@ fn each_sources_first_listing_is_its_own_baseline_for_appearances() {
         "{events:?}"
     );
 }
+
+#[test]
+fn only_the_source_with_a_moving_instance_on_screen_is_hot() {
+    let mut app = two();
+    assert!(!app.visible_transitional_in(0) && !app.visible_transitional_in(1));
+    let page = vec![
+        nb("same", "sg-train", "STARTING"),
+        nb("s2", "sg-frozen", "FROZEN"),
+    ];
+    app.apply_page_from(1, page, SweepProgress::default(), NOW + MIN);
+    assert!(app.visible_transitional_in(1));
+    assert!(!app.visible_transitional_in(0), "beijing keeps its pace");
+    assert!(app.any_visible_transitional());
+}
+
+#[test]
+fn the_journal_history_is_matched_to_each_sources_keys() {
+    use crate::journal::{Entry, Kind};
+    let mut app = App::new(timing());
+    app.set_sources(vec!["bj".into(), "sg".into()]);
+    let mut e = Entry::new(NOW - 10 * MIN, "sg", "same", "sg-train", Kind::Appeared);
+    e.to = Some("RUNNING".into());
+    let other = Entry::new(NOW - 10 * MIN, "elsewhere", "x", "x", Kind::Appeared);
+    app.set_history_of(vec![e, other], &["bj".to_string(), "sg".to_string()]);
+    let page = vec![nb("same", "sg-train", "RUNNING")];
+    app.apply_page_from(1, page, SweepProgress::default(), NOW);
+    app.finish_sweep_from(1, true, NOW);
+    let samples = app.trend().samples();
+    // Undoing sg's appearance (matched to key `1/same`) leaves nobody before
+    // it; the other source's entry is not ours.
+    assert_eq!(samples.len(), 2, "{samples:?}");
+    assert_eq!(samples[0].at_ms, NOW - 10 * MIN - 1);
+    assert_eq!(samples[0].counts.iter().sum::<u32>(), 0, "{samples:?}");
+    assert_eq!(samples[1].counts.iter().sum::<u32>(), 1, "{samples:?}");
+}
