@@ -13,6 +13,7 @@ mod actions_http;
 mod cli_actions;
 mod cli_extras;
 mod cli_list;
+mod cli_sources;
 mod client_http;
 mod config_errors;
 mod docs;
