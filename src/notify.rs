@@ -216,4 +216,70 @@ mod tests {
         let kinds: Vec<&str> = back.entries.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["changed", "stuck"]);
     }
+
+    #[test]
+    fn with_several_sources_each_line_names_its_source_and_each_first_listing_is_a_baseline() {
+        use crate::app::SweepProgress;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let w = journal::Writer::open(&path, 1 << 20).unwrap();
+        let cfg = AlertConfig {
+            desktop: false,
+            ..AlertConfig::default()
+        };
+        let names = vec!["bj".to_string(), "sg".to_string()];
+        let mut n = Notifier::new("bj", Some(w), cfg).with_sources(names.clone());
+        let mut app = App::new(fixtures::timing());
+        app.set_sources(names);
+        n.after(&mut app, NOW, false);
+        let sweep = |app: &mut App, src: u16, nbs: Vec<crate::api::model::Notebook>, at| {
+            app.apply_page_from(src, nbs, SweepProgress::default(), at);
+            app.finish_sweep_from(src, true, at);
+        };
+        sweep(
+            &mut app,
+            0,
+            vec![nb("same", "bj-nb", "RUNNING"), nb("x", "bj-err", "ERROR")],
+            NOW,
+        );
+        assert!(
+            !n.after(&mut app, NOW, true),
+            "bj's first listing is its baseline"
+        );
+        // Singapore answers a minute later, with a problem it already had.
+        sweep(
+            &mut app,
+            1,
+            vec![
+                nb("same", "sg-nb", "RUNNING"),
+                nb("y", "sg-frozen", "FROZEN"),
+            ],
+            NOW + MIN,
+        );
+        assert!(
+            !n.after(&mut app, NOW + MIN, true),
+            "sg's first listing is its own baseline: no alert for what was already true"
+        );
+        sweep(
+            &mut app,
+            1,
+            vec![nb("same", "sg-nb", "ERROR"), nb("y", "sg-frozen", "FROZEN")],
+            NOW + 2 * MIN,
+        );
+        assert!(
+            n.after(&mut app, NOW + 2 * MIN, true),
+            "a new failure in sg rings"
+        );
+        let back = journal::read(&path).unwrap();
+        let lines: Vec<String> = back
+            .entries
+            .iter()
+            .map(|e| format!("{} {} {} {}", e.source, e.id, e.name, e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            ["sg same sg-nb changed"],
+            "the id as the service knows it"
+        );
+    }
 }
