@@ -16,6 +16,8 @@ pub mod filter;
 mod input;
 pub mod keys;
 pub mod poll;
+pub mod records;
+pub mod row;
 pub mod sort;
 pub mod tracked;
 pub mod trend;
@@ -40,6 +42,8 @@ pub use feeds::Feed;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
+pub use records::{DetailWant, Record, Records};
+pub use row::Row;
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
 
@@ -172,6 +176,12 @@ pub struct Viewport {
 pub struct App {
     timing: Timing,
     instances: Vec<Tracked>,
+    /// One copy of each string the rows repeat (flavors, images, users…).
+    strings: row::Interner,
+    /// Whole records, for the detail pane (all of them in a small project).
+    records: Records,
+    /// The detail pane's read of a record not held.
+    detail_read: records::DetailRead,
     index: HashMap<String, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
     order: Vec<usize>,
@@ -217,6 +227,9 @@ impl App {
         App {
             timing,
             instances: Vec::new(),
+            strings: row::Interner::default(),
+            records: Records::new(crate::defaults::FULL_RECORDS),
+            detail_read: records::DetailRead::default(),
             index: HashMap::new(),
             order: Vec::new(),
             view: Vec::new(),
@@ -310,7 +323,8 @@ impl App {
                 Some(i) => {
                     let t = &mut self.instances[i];
                     let before = t.changed_at_ms;
-                    let tr = t.update(nb, at);
+                    let tr = t.update(&nb, at, &mut self.strings);
+                    self.records.offer(&key, nb);
                     t.seen_sweep = seq;
                     t.missed = 0;
                     dirty |= tr.is_some() || t.changed_at_ms != before;
@@ -329,8 +343,9 @@ impl App {
                     }
                 }
                 None => {
-                    let mut t = Tracked::new(key, nb, at, announce);
+                    let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
                     t.source = source;
+                    self.records.offer(&t.key, nb);
                     t.seen_sweep = seq;
                     if announce {
                         self.log(at, &t, EventKind::Appeared(t.status.clone()));
@@ -412,9 +427,11 @@ impl App {
                     self.instances.push(t);
                 } else {
                     let last = t.status.clone();
+                    self.records.remove(&t.key);
                     self.log(at, &t, EventKind::Gone { last });
                 }
             }
+            self.strings.prune();
             self.index = self
                 .instances
                 .iter()
@@ -878,6 +895,7 @@ impl App {
         };
         let key = &self.instances[*i].key;
         if self.selected.as_deref() != Some(key) {
+            self.records.touch(key);
             self.selected = Some(key.clone());
             self.detail_scroll = 0;
         }

@@ -52,7 +52,7 @@ fn the_same_id_in_two_sources_is_two_instances() {
     let same: Vec<(&str, u16)> = app
         .instances()
         .iter()
-        .filter(|t| t.id() == "same")
+        .filter(|t| t.id() == Some("same"))
         .map(|t| (t.name(), t.source))
         .collect();
     assert_eq!(same.len(), 2, "{same:?}");
