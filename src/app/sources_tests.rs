@@ -234,3 +234,22 @@ fn the_journal_history_is_matched_to_each_sources_keys() {
     assert_eq!(samples[0].counts.iter().sum::<u32>(), 0, "{samples:?}");
     assert_eq!(samples[1].counts.iter().sum::<u32>(), 1, "{samples:?}");
 }
+
+#[test]
+fn a_record_not_held_is_read_from_the_source_of_its_instance() {
+    let mut app = App::new(timing());
+    app.set_sources(vec!["bj".into(), "sg".into()]);
+    app.set_record_cap(0);
+    let page = vec![nb("same", "sg-train", "RUNNING")];
+    app.apply_page_from(1, page, SweepProgress::default(), NOW);
+    app.finish_sweep_from(1, true, NOW);
+    app.set_viewport(Viewport {
+        detail: Rect::new(0, 0, 60, 20),
+        ..Default::default()
+    });
+    let want = app.detail_wanted(NOW).expect("the detail needs the record");
+    assert_eq!(
+        (want.source, want.id.as_str(), want.key.as_str()),
+        (1, "same", "1/same")
+    );
+}
