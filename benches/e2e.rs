@@ -16,7 +16,8 @@
 //! ```
 //!
 //! `--sources-only`: first paint, then only the one-source baseline and the
-//! two-source scenario.
+//! two-source scenario. `--paint-only`: first paint alone (e.g. of two binaries,
+//! one after the other with `--bin`).
 //!
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
@@ -41,6 +42,7 @@ struct Args {
     bin: String,
     quick: bool,
     sources_only: bool,
+    paint_only: bool,
 }
 
 fn parse_args() -> Args {
@@ -53,6 +55,7 @@ fn parse_args() -> Args {
             .unwrap_or_else(|_| format!("{root}/target/release/nbwatch")),
         quick: false,
         sources_only: false,
+        paint_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,6 +77,7 @@ fn parse_args() -> Args {
             "--bin" => a.bin = it.next().unwrap_or(a.bin),
             "--quick" | "--test" => a.quick = true,
             "--sources-only" => a.sources_only = true,
+            "--paint-only" => a.paint_only = true,
             _ => {}
         }
     }
@@ -438,6 +442,9 @@ fn main() {
     );
     println!("binary: {}", a.bin);
     first_paint(&a);
+    if a.paint_only {
+        return;
+    }
 
     let big = start_sim(&a.bin, a.instances);
     println!("idle dashboard, {} s windows, {COLS}×{ROWS}:", a.secs);

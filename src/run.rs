@@ -47,12 +47,15 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     let resolved = if cli.global.demo {
         let regions = sim::demo_regions();
         let wanted = if several { regions.len() } else { 1 };
+        let regions: Vec<_> = regions.into_iter().take(wanted).collect();
+        // The simulators start side by side: the first frame waits for both.
+        let spawned =
+            futures::future::join_all(regions.iter().map(|(_, cfg)| sim::spawn(cfg.clone()))).await;
         let mut fixed = Vec::new();
-        for (region, cfg) in regions.into_iter().take(wanted) {
-            let project_id = cfg.project_id.clone();
-            match sim::spawn(cfg).await {
+        for ((region, cfg), handle) in regions.iter().zip(spawned) {
+            match handle {
                 Ok(handle) => {
-                    fixed.push(demo_source(&handle, region, project_id));
+                    fixed.push(demo_source(&handle, region, cfg.project_id.clone()));
                     _demo.push(handle);
                 }
                 Err(e) => {

@@ -56,6 +56,13 @@ pub fn resolve_fixed(
             let mut one = o.clone();
             one.fixed_source = Some(f.clone());
             one.all_profiles = false;
+            // The fixed sources stand for the places: of a list of profiles,
+            // the first still gives every other setting.
+            one.profile = o
+                .profile
+                .as_deref()
+                .and_then(|p| p.split(',').map(str::trim).find(|p| !p.is_empty()))
+                .map(str::to_string);
             resolve(&one, env, dirs)
         })
         .collect()

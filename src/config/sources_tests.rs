@@ -214,3 +214,31 @@ fn labels_fall_back_to_regions_then_hosts_when_profiles_do_not_tell_apart() {
         ]
     );
 }
+
+#[test]
+fn fixed_sources_take_every_other_setting_from_the_first_profile_asked_for() {
+    let home = Home::with_config(TWO);
+    let fixed = |region: &str, project: &str| FixedSource {
+        label: "demo".into(),
+        region: Some(region.into()),
+        endpoint: "http://127.0.0.1:9".into(),
+        project_id: project.into(),
+        auth: crate::sim::demo_auth(),
+    };
+    let all = resolve_fixed(
+        &profile("beijing,singapore"),
+        &[
+            fixed("cn-north-4", "0123456789abcdef0123456789abcdef"),
+            fixed("ap-southeast-3", "fedcba9876543210fedcba9876543210"),
+        ],
+        &BTreeMap::<String, String>::new(),
+        &Dirs::under(home.dir.path()),
+    )
+    .unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(
+        all.iter().all(|s| s.interval.as_secs() == 5),
+        "beijing's interval"
+    );
+    assert_eq!(source_labels(&all), ["cn-north-4", "ap-southeast-3"]);
+}
