@@ -107,6 +107,10 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     for s in &all {
         match build_query(s, &cli.filters) {
             Ok(q) => queries.push(q),
+            Err(e) if all.len() > 1 => {
+                eprintln!("nbwatch: source `{}`: {e}", s.profile);
+                return ExitCode::from(EXIT_CONFIG);
+            }
             Err(e) => {
                 eprintln!("nbwatch: {e}");
                 return ExitCode::from(EXIT_CONFIG);
