@@ -149,37 +149,19 @@ async fn event_loop(
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
                 None => return Ok(()),
             },
-            msg = pollers.messages.recv() => match msg {
-                Some((src, Message::Started)) => app.poll_started_from(src, now_ms()),
-                Some((src, Message::Page { notebooks, loaded, total })) => {
-                    app.apply_page_from(src, notebooks, app::SweepProgress { loaded, total }, now_ms());
+            msg = pollers.messages.recv() => {
+                let Some(msg) = msg else {
+                    return Err(anyhow::anyhow!("the poller stopped unexpectedly"));
+                };
+                // What queued up while the last frame was drawn is applied at once:
+                // consecutive pages of a source as one, so the table is re-sorted once.
+                let mut queued = vec![msg];
+                while let Ok(m) = pollers.messages.try_recv() {
+                    queued.push(m);
                 }
-                Some((src, Message::Snapshot { listing, stats, .. })) => {
-                    let now = now_ms();
-                    app.record_requests_from(src, stats.requests_last_minute, now);
-                    app.record_pace_from(src, pace(&stats));
-                    app.record_burst_from(src, stats.burst_left);
-                    if !listing.notebooks.is_empty() {
-                        let n = listing.notebooks.len() as u64;
-                        app.apply_page_from(src, listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
-                    }
-                    app.finish_sweep_from(src, listing.complete, now);
-                    if notifier.after(app, now, true) {
-                        ring_bell();
-                    }
-                }
-                Some((src, Message::Failed { error, consecutive, next_in, stats })) => {
-                    let now = now_ms();
-                    tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
-                    app.record_requests_from(src, stats.requests_last_minute, now);
-                    app.record_pace_from(src, pace(&stats));
-                    let mut info = PollErrorInfo::from_api(&error, consecutive);
-                    info.next_retry_at_ms = next_in
-                        .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-                    app.apply_error_from(src, info, now);
-                }
-                None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
-            },
+                tracing::debug!(queued = queued.len(), "poller messages");
+                on_messages(app, queued, notifier);
+            }
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = match &ev {
@@ -288,6 +270,89 @@ type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 /// its whole record (see [`App::detail_wanted`]).
 const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
+/// Applies poller messages in order; runs of pages of one source go in as one page.
+fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) {
+    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress);
+    let flush = |app: &mut App, run: Option<Run>| {
+        if let Some((src, notebooks, progress)) = run {
+            app.apply_page_from(src, notebooks, progress, now_ms());
+        }
+    };
+    let mut pages: Option<Run> = None;
+    for (src, msg) in queued {
+        if let Message::Page {
+            notebooks,
+            loaded,
+            total,
+        } = msg
+        {
+            if pages.as_ref().is_some_and(|(s, _, _)| *s != src) {
+                flush(app, pages.take());
+            }
+            let (_, all, progress) =
+                pages.get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default()));
+            all.extend(notebooks);
+            *progress = app::SweepProgress { loaded, total };
+            continue;
+        }
+        flush(app, pages.take());
+        on_message(app, src, msg, notifier);
+    }
+    flush(app, pages);
+}
+
+/// One message of source `src`'s poller (pages are merged by [`on_messages`] first).
+fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
+    match msg {
+        Message::Started => app.poll_started_from(src, now_ms()),
+        Message::Page {
+            notebooks,
+            loaded,
+            total,
+        } => {
+            app.apply_page_from(
+                src,
+                notebooks,
+                app::SweepProgress { loaded, total },
+                now_ms(),
+            );
+        }
+        Message::Snapshot { listing, stats, .. } => {
+            let now = now_ms();
+            app.record_requests_from(src, stats.requests_last_minute, now);
+            app.record_pace_from(src, pace(&stats));
+            app.record_burst_from(src, stats.burst_left);
+            if !listing.notebooks.is_empty() {
+                let n = listing.notebooks.len() as u64;
+                let progress = app::SweepProgress {
+                    loaded: n,
+                    total: Some(n),
+                };
+                app.apply_page_from(src, listing.notebooks, progress, now);
+            }
+            app.finish_sweep_from(src, listing.complete, now);
+            if notifier.after(app, now, true) {
+                ring_bell();
+            }
+        }
+        Message::Failed {
+            error,
+            consecutive,
+            next_in,
+            stats,
+        } => {
+            let now = now_ms();
+            tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
+            app.record_requests_from(src, stats.requests_last_minute, now);
+            app.record_pace_from(src, pace(&stats));
+            let mut info = PollErrorInfo::from_api(&error, consecutive);
+            info.next_retry_at_ms = next_in
+                .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            app.apply_error_from(src, info, now);
+        }
+    }
+}
+
 /// Rings the bell; a terminal that cannot is not worth stopping for.
 fn ring_bell() {
     if let Err(e) = crate::term::bell() {
@@ -370,4 +435,49 @@ fn signal(kind: SignalKindName) -> anyhow::Result<tokio::signal::unix::Signal> {
         SignalKindName::Hangup => SignalKind::hangup(),
     };
     signal(k).context("cannot listen for signals")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{nb, timing};
+
+    fn page(ids: &[&str], loaded: u64) -> Message {
+        Message::Page {
+            notebooks: ids.iter().map(|id| nb(id, id, "RUNNING")).collect(),
+            loaded,
+            total: Some(3),
+        }
+    }
+
+    #[test]
+    fn queued_pages_merge_per_source_and_stay_with_their_source() {
+        let mut app = App::new(timing());
+        app.set_sources(vec!["bj".into(), "sg".into()]);
+        let mut notifier = Notifier::new("bj", None, crate::alerts::AlertConfig::default());
+        let queued = vec![
+            (0, page(&["a"], 1)),
+            (0, page(&["b"], 2)),
+            (1, page(&["a"], 1)),
+            (0, page(&["c"], 3)),
+        ];
+        on_messages(&mut app, queued, &mut notifier);
+        let mut got: Vec<(u16, String)> = app
+            .instances()
+            .iter()
+            .map(|t| (t.source, t.key.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (0, "a".to_string()),
+                (0, "b".to_string()),
+                (0, "c".to_string()),
+                (1, "1/a".to_string())
+            ]
+        );
+        assert_eq!(app.feeds()[0].poll.sweep.map(|p| p.loaded), Some(3));
+        assert_eq!(app.feeds()[1].poll.sweep.map(|p| p.loaded), Some(1));
+    }
 }

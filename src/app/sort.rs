@@ -98,7 +98,7 @@ pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
     let primary = match sort.column {
         // In the order the sources were given.
         SortColumn::Source => Some(a.source.cmp(&b.source)),
-        SortColumn::Name => Some(a.name_lower.cmp(&b.name_lower)),
+        SortColumn::Name => Some(a.name_lower().cmp(b.name_lower())),
         SortColumn::Status => Some(
             status_rank(&a.status)
                 .cmp(&status_rank(&b.status))
@@ -118,7 +118,7 @@ pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
         None => missing_last(sort.column, a, b),
     };
     primary
-        .then_with(|| a.name_lower.cmp(&b.name_lower))
+        .then_with(|| a.name_lower().cmp(b.name_lower()))
         .then_with(|| a.key.cmp(&b.key))
 }
 

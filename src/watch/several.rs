@@ -1,6 +1,8 @@
 //! Several pollers, one per source, driven as one: each keeps its own client,
 //! budget, schedule and backoff; their messages arrive on one channel tagged
-//! with the source's number, and commands go to all of them or to one.
+//! with the source's number, and commands go to all of them or to one. The
+//! channel is bounded, so an app that falls behind holds up the forwarders,
+//! whose pollers' page queues then fill and their sweeps wait (see `queue`).
 //!
 //! ```text
 //!  poller 0 ──Message──► forward ──(0, Message)──┐
@@ -16,14 +18,14 @@ use super::{Control, Message, PollerConfig, Source, spawn};
 /// The running pollers.
 pub struct Pollers {
     /// Every poller's messages, with the number of the source it polls.
-    pub messages: mpsc::UnboundedReceiver<(u16, Message)>,
+    pub messages: mpsc::Receiver<(u16, Message)>,
     commands: Vec<mpsc::UnboundedSender<Control>>,
 }
 
 /// Starts one poller per source, numbered in the order given. A poller ends
 /// when [`Pollers`] is dropped (its command sender goes with it).
 pub fn spawn_all(sources: Vec<(Arc<dyn Source>, PollerConfig)>) -> Pollers {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(super::MAX_QUEUED_PAGES);
     let mut commands = Vec::with_capacity(sources.len());
     for (n, (source, cfg)) in sources.into_iter().enumerate() {
         let n = u16::try_from(n).unwrap_or(u16::MAX);
@@ -32,7 +34,7 @@ pub fn spawn_all(sources: Vec<(Arc<dyn Source>, PollerConfig)>) -> Pollers {
         let tx = tx.clone();
         tokio::spawn(async move {
             while let Some(m) = handle.messages.recv().await {
-                if tx.send((n, m)).is_err() {
+                if tx.send((n, m)).await.is_err() {
                     break;
                 }
             }
