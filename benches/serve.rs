@@ -1,7 +1,8 @@
 //! What a scrape of `nbwatch serve` costs with 10,000 instances: rendering
 //! `/metrics` in both formats (the first scrape after a poll renders the instance
-//! families; later scrapes of the same snapshot reuse them), the same over HTTP,
-//! and the bytes a scrape allocates against the size of its output. Baselines in
+//! families, kept gzip-compressed; later scrapes of the same snapshot reuse them),
+//! gzip as Prometheus asks and plain, the same over HTTP, and the bytes a scrape
+//! allocates against the size of its output. Baselines in
 //! the same run: copying
 //! an output-sized buffer (the floor for producing that many bytes), the usual
 //! way of using prometheus-client (a `Family` per metric, registered and kept up
@@ -218,17 +219,35 @@ fn allocation_report() {
         for format in [Format::Classic, Format::OpenMetrics] {
             drop(m.render_parts(format));
             new_snapshot(&shared, population(n));
-            let (bytes, count, out) = allocations(|| m.render_parts(format));
+            // As Prometheus scrapes: gzip; the output is the compressed body.
+            let gzip_scrape = || {
+                let r = m.render_parts(format);
+                r.gzip().1
+            };
+            let (bytes, count, len) = allocations(gzip_scrape);
             row(
-                format!("first scrape after a poll, {format:?}, {n}"),
-                out.len(),
+                format!("first gzip scrape after a poll, {format:?}, {n}"),
+                len,
                 bytes,
                 count,
             );
-            let (bytes, count, out) = allocations(|| m.render_parts(format));
+            let (bytes, count, len) = allocations(gzip_scrape);
             row(
-                format!("next scrapes, same snapshot, {format:?}, {n}"),
-                out.len(),
+                format!("next gzip scrapes, same snapshot, {format:?}, {n}"),
+                len,
+                bytes,
+                count,
+            );
+            // A scraper without gzip: the text inflated chunk by chunk as sent.
+            let (bytes, count, len) = allocations(|| {
+                m.render_parts(format)
+                    .plain()
+                    .map(|c| c.map_or(0, |c| c.len()))
+                    .sum::<usize>()
+            });
+            row(
+                format!("plain scrapes, same snapshot, {format:?}, {n}"),
+                len,
                 bytes,
                 count,
             );
@@ -275,9 +294,21 @@ fn scrape(c: &mut Criterion) {
                     )
                 },
             );
-            g.bench_function(BenchmarkId::new(format!("repeat_{format:?}"), n), |b| {
-                b.iter(|| m.render_parts(format))
-            });
+            g.bench_function(
+                BenchmarkId::new(format!("repeat_gzip_{format:?}"), n),
+                |b| b.iter(|| m.render_parts(format).gzip()),
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("repeat_plain_{format:?}"), n),
+                |b| {
+                    b.iter(|| {
+                        m.render_parts(format)
+                            .plain()
+                            .map(|c| c.map_or(0, |c| c.len()))
+                            .sum::<usize>()
+                    })
+                },
+            );
         }
         let out = m.render(Format::Classic);
         g.bench_with_input(BenchmarkId::new("baseline_copy_output", n), &out, |b, o| {
@@ -315,22 +346,34 @@ fn http(c: &mut Criterion) {
     let client = reqwest::Client::new();
     let mut g = c.benchmark_group("http");
     g.sample_size(20);
-    for (name, accept) in [
-        ("classic_same_snapshot", "text/plain;version=0.0.4"),
+    for (name, accept, gzip) in [
+        ("classic_same_snapshot", "text/plain;version=0.0.4", false),
         (
             "openmetrics_same_snapshot",
             "application/openmetrics-text;version=1.0.0",
+            false,
+        ),
+        (
+            "openmetrics_gzip_same_snapshot",
+            "application/openmetrics-text;version=1.0.0",
+            true,
+        ),
+        (
+            "classic_gzip_same_snapshot",
+            "text/plain;version=0.0.4",
+            true,
         ),
     ] {
         g.bench_function(BenchmarkId::new(name, 10_000), |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let r = client
-                        .get(&url)
-                        .header("accept", accept)
-                        .send()
-                        .await
-                        .unwrap();
+                    let mut req = client.get(&url).header("accept", accept);
+                    if gzip {
+                        // Not decoded here (reqwest is built without gzip): the
+                        // bytes Prometheus receives.
+                        req = req.header("accept-encoding", "gzip");
+                    }
+                    let r = req.send().await.unwrap();
                     r.bytes().await.unwrap().len()
                 })
             })

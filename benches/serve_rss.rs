@@ -1,8 +1,9 @@
 //! The exporter's memory and scrape latency as an operator runs it: the release
 //! `nbwatch serve` against `nbwatch sim --manual-clock` (a still population) in
 //! other processes, default settings (budget, pacing). Waits for /healthz 200
-//! (the first full refresh), reads VmRSS, scrapes /metrics N times over HTTP
-//! (classic format), then reads VmRSS / VmHWM and the exporter's CPU. Baseline in
+//! (the first full refresh), reads VmRSS, scrapes /metrics N times over HTTP as
+//! Prometheus does (OpenMetrics, `Accept-Encoding: gzip`; their CPU is measured),
+//! then N times as a plain classic scraper (curl), then reads VmRSS / VmHWM. Baseline in
 //! the same run: 60 instances.
 //!
 //! ```text
@@ -114,15 +115,18 @@ fn spawn(bin: &str, args: &[&str], env: &[(&str, &str)], marker: &str) -> (Proc,
     panic!("{bin} {args:?} printed no '{marker}'");
 }
 
-/// (status, body length) of GET http://addr/path, HTTP/1.0.
-fn get(addr: &str, path: &str) -> Option<(u16, usize)> {
+/// What Prometheus sends: OpenMetrics preferred, gzip accepted.
+const PROMETHEUS: &str = "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                          version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n\
+                          Accept-Encoding: gzip\r\n";
+/// A scraper without gzip, asking for the classic format (e.g. curl).
+const PLAIN: &str = "Accept: text/plain;version=0.0.4\r\n";
+
+/// (status, body length) of GET http://addr/path, HTTP/1.0, with `headers`.
+fn get(addr: &str, path: &str, headers: &str) -> Option<(u16, usize)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain;version=0.0.4\r\n\r\n"
-    )
-    .ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n").ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
@@ -157,10 +161,14 @@ struct Row {
     instances: usize,
     first_refresh: Duration,
     rss_before: f64,
+    /// Prometheus' scrapes (OpenMetrics, gzip).
     bytes: usize,
     median_ms: f64,
     max_ms: f64,
     cpu_ms_per_scrape: f64,
+    /// A plain classic scrape.
+    plain_bytes: usize,
+    plain_median_ms: f64,
     rss_after: f64,
     hwm: f64,
 }
@@ -216,7 +224,7 @@ fn measure(a: &Args, instances: usize) -> Row {
     let pid = serve.child.id();
     // The first full refresh, paced by the default budget.
     let deadline = Instant::now() + Duration::from_secs(600);
-    while get(&addr, "/healthz").map(|r| r.0) != Some(200) {
+    while get(&addr, "/healthz", "").map(|r| r.0) != Some(200) {
         assert!(
             Instant::now() < deadline,
             "no healthy /healthz within 10 minutes"
@@ -226,18 +234,24 @@ fn measure(a: &Args, instances: usize) -> Row {
     let first_refresh = started.elapsed();
     let (rss_before, _) = memory_mib(pid);
     let cpu0 = cpu_secs(pid);
-    let mut times = Vec::new();
-    let mut bytes = 0;
-    for _ in 0..a.scrapes {
-        let t = Instant::now();
-        let (status, len) = get(&addr, "/metrics").expect("a scrape");
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(status, 200);
-        bytes = len;
-    }
+    let scrapes = |headers: &str| {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..a.scrapes {
+            let t = Instant::now();
+            let (status, len) = get(&addr, "/metrics", headers).expect("a scrape");
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(status, 200);
+            bytes = len;
+        }
+        times.sort_by(f64::total_cmp);
+        (times, bytes)
+    };
+    let (times, bytes) = scrapes(PROMETHEUS);
     let cpu = cpu_secs(pid) - cpu0;
+    // Then a scraper without gzip, in the other format: both formats now kept.
+    let (plain_times, plain_bytes) = scrapes(PLAIN);
     let (rss_after, hwm) = memory_mib(pid);
-    times.sort_by(f64::total_cmp);
     Row {
         instances,
         first_refresh,
@@ -246,6 +260,8 @@ fn measure(a: &Args, instances: usize) -> Row {
         median_ms: times[times.len() / 2],
         max_ms: *times.last().unwrap_or(&0.0),
         cpu_ms_per_scrape: cpu * 1000.0 / a.scrapes as f64,
+        plain_bytes,
+        plain_median_ms: plain_times[plain_times.len() / 2],
         rss_after,
         hwm,
     }
@@ -254,25 +270,28 @@ fn measure(a: &Args, instances: usize) -> Row {
 fn main() {
     let a = parse_args();
     println!(
-        "nbwatch serve against nbwatch sim --manual-clock, defaults; {} scrapes (classic) each",
-        a.scrapes
+        "nbwatch serve against nbwatch sim --manual-clock, defaults; {} scrapes as Prometheus \
+         does (OpenMetrics, gzip), then {} plain classic ones; RSS after both",
+        a.scrapes, a.scrapes
     );
     println!(
-        "{:>9} {:>14} {:>10} {:>11} {:>11} {:>9} {:>12} {:>10} {:>10}",
+        "{:>9} {:>14} {:>10} {:>11} {:>11} {:>9} {:>12} {:>11} {:>11} {:>10} {:>10}",
         "instances",
         "first refresh",
         "RSS ready",
-        "bytes",
+        "gzip bytes",
         "scrape p50",
         "max",
         "CPU/scrape",
+        "plain bytes",
+        "plain p50",
         "RSS after",
         "VmHWM"
     );
     for n in [60, a.instances] {
         let r = measure(&a, n);
         println!(
-            "{:>9} {:>12.1} s {:>6.1} MiB {:>11} {:>8.1} ms {:>6.1} ms {:>9.1} ms {:>6.1} MiB {:>6.1} MiB{}",
+            "{:>9} {:>12.1} s {:>6.1} MiB {:>11} {:>8.1} ms {:>6.1} ms {:>9.1} ms {:>11} {:>8.1} ms {:>6.1} MiB {:>6.1} MiB{}",
             r.instances,
             r.first_refresh.as_secs_f64(),
             r.rss_before,
@@ -280,6 +299,8 @@ fn main() {
             r.median_ms,
             r.max_ms,
             r.cpu_ms_per_scrape,
+            r.plain_bytes,
+            r.plain_median_ms,
             r.rss_after,
             r.hwm,
             if n == 60 { "  [baseline]" } else { "" }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::gzip::accepts_gzip;
 use super::metrics::{Format, Metrics, Shared};
 use crate::timefmt::now_ms;
 
@@ -32,40 +33,63 @@ pub fn router(ctx: Ctx) -> Router {
 }
 
 async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let format = Format::negotiate(accept.as_deref());
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let format = Format::negotiate(header_str(header::ACCEPT));
+    let gzip = accepts_gzip(header_str(header::ACCEPT_ENCODING));
     // Rendering 10,000 instances takes milliseconds of CPU: off the async workers.
     let m = Arc::clone(&ctx.metrics);
-    match tokio::task::spawn_blocking(move || m.render_parts(format)).await {
-        Ok(parts) => {
-            let len = parts.len();
-            // The instance part is shared with other scrapes of the same snapshot:
-            // sent as is, not copied into one buffer.
-            let chunks = [Ok::<_, std::io::Error>(parts.instances), Ok(parts.health)];
-            (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static(format.content_type()),
-                    ),
-                    (header::CONTENT_LENGTH, HeaderValue::from(len)),
-                ],
-                Body::from_stream(futures::stream::iter(chunks)),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "rendering the metrics failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "rendering the metrics failed; see the log\n",
-            )
-                .into_response()
-        }
+    let parts = match tokio::task::spawn_blocking(move || m.render_parts(format)).await {
+        Ok(parts) => parts,
+        Err(e) => return failed(&e),
+    };
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let vary = (
+        header::VARY,
+        HeaderValue::from_static("accept, accept-encoding"),
+    );
+    if gzip {
+        // Prometheus: the compressed instance part as kept, not copied.
+        let (chunks, len) = parts.gzip();
+        (
+            [
+                content_type,
+                vary,
+                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+                (header::CONTENT_LENGTH, HeaderValue::from(len)),
+            ],
+            Body::from_stream(futures::stream::iter(
+                chunks.into_iter().map(Ok::<_, std::io::Error>),
+            )),
+        )
+            .into_response()
+    } else {
+        // Anyone else: inflated as it is sent, never whole in memory.
+        (
+            [
+                content_type,
+                vary,
+                (header::CONTENT_LENGTH, HeaderValue::from(parts.len())),
+            ],
+            Body::from_stream(futures::stream::iter(parts.plain())),
+        )
+            .into_response()
     }
+}
+
+fn failed(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "rendering the metrics failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "rendering the metrics failed; see the log\n",
+    )
+        .into_response()
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> Response {

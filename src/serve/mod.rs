@@ -9,6 +9,7 @@
 //!       └── SetHot / RefreshNow (SIGHUP)
 //! ```
 
+pub mod gzip;
 pub mod http;
 pub mod metrics;
 pub mod state;

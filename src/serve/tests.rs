@@ -421,16 +421,21 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     let om = m.render_parts(Format::OpenMetrics);
     let again = m.render_parts(Format::Classic);
     // The same bytes, not a copy: a repeated scrape allocates only the small part.
-    assert_eq!(first.instances.as_ptr(), again.instances.as_ptr());
-    assert_ne!(first.instances.as_ptr(), om.instances.as_ptr());
+    assert!(Arc::ptr_eq(&first.instances, &again.instances));
+    assert!(!Arc::ptr_eq(&first.instances, &om.instances));
+    // Kept compressed: a small fraction of the text it holds.
+    assert!(first.instances.deflate.len() * 10 < first.instances.plain_len);
     assert!(first.health.len() < 4096, "{}", first.health.len());
     assert!(String::from_utf8_lossy(&om.health).ends_with("# EOF\n"));
-    assert!(!String::from_utf8_lossy(&om.instances).contains("# EOF"));
+    // One `# EOF`, at the end: the instance part has none.
+    let om_text = om.to_text();
+    assert!(om_text.ends_with("# EOF\n"));
+    assert_eq!(om_text.matches("# EOF").count(), 1);
 
     // A failed poll: same instances, new health.
     apply(&shared, failed(500), NOW + 5_000);
     let failing = m.render_parts(Format::Classic);
-    assert_eq!(failing.instances.as_ptr(), first.instances.as_ptr());
+    assert!(Arc::ptr_eq(&failing.instances, &first.instances));
     assert!(String::from_utf8_lossy(&failing.health).contains("nbwatch_last_poll_success 0\n"));
 
     // A new snapshot is rendered anew, in every format asked; after a poll,
@@ -442,13 +447,14 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     apply(&shared, snapshot(many(20)), NOW + 7_500);
     m.prerender();
     let ready = m.render_parts(Format::Classic);
-    assert_ne!(ready.instances.as_ptr(), first.instances.as_ptr());
+    assert!(!Arc::ptr_eq(&ready.instances, &first.instances));
+    assert!(Arc::ptr_eq(
+        &ready.instances,
+        &m.render_parts(Format::Classic).instances
+    ));
     assert_eq!(
-        ready.instances.as_ptr(),
-        m.render_parts(Format::Classic).instances.as_ptr()
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&ready.instances)
+        ready
+            .to_text()
             .lines()
             .filter(|l| l.starts_with("modelarts_notebook_info{"))
             .count(),
@@ -462,4 +468,75 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
         assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 10);
         assert!(text.contains("nbwatch_last_poll_success 1\n"));
     }
+}
+
+/// Prometheus scrapes with `Accept-Encoding: gzip`: it gets the same exposition,
+/// gzip-compressed, in both formats; a scraper without gzip gets it plain.
+#[tokio::test]
+async fn a_gzip_scrape_decodes_to_exactly_the_plain_scrape_in_both_formats() {
+    use std::io::Read as _;
+    let shared = exporter(42);
+    apply(&shared, snapshot(many(2_000)), NOW);
+    let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
+    let ctx = super::http::Ctx {
+        shared,
+        metrics,
+        max_age: Duration::from_secs(60),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, super::http::router(ctx))
+            .await
+            .unwrap();
+    });
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    for (accept, format) in [
+        ("text/plain;version=0.0.4", Format::Classic),
+        (
+            "application/openmetrics-text;version=1.0.0",
+            Format::OpenMetrics,
+        ),
+    ] {
+        let get = |gzip: bool| {
+            let mut req = client.get(&base).header("accept", accept);
+            if gzip {
+                req = req.header("accept-encoding", "gzip");
+            }
+            req.send()
+        };
+        let plain = get(false).await.unwrap();
+        assert_eq!(plain.status(), 200);
+        assert_eq!(plain.headers().get("content-encoding"), None);
+        assert_eq!(
+            plain.headers()["content-type"].to_str().unwrap(),
+            format.content_type()
+        );
+        let plain = plain.text().await.unwrap();
+        let zipped = get(true).await.unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip");
+        assert_eq!(
+            zipped.headers()["content-type"].to_str().unwrap(),
+            format.content_type()
+        );
+        let body = zipped.bytes().await.unwrap();
+        assert!(
+            body.len() * 10 < plain.len(),
+            "{} of {}",
+            body.len(),
+            plain.len()
+        );
+        let mut decoded = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, plain);
+        assert_eq!(
+            lines_starting(&plain, "modelarts_notebook_info{").len(),
+            2_000
+        );
+        assert!(plain.contains("nbwatch_requests_total 42\n"));
+    }
+    server.abort();
 }
