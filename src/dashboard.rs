@@ -126,8 +126,16 @@ async fn event_loop(
             },
             msg = poller.messages.recv() => match msg {
                 Some(Message::Started) => app.poll_started(now_ms()),
-                Some(Message::Page { notebooks, loaded, total }) => {
-                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, now_ms());
+                Some(Message::Page { notebooks, loaded, total, read_at_ms }) => {
+                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
+                }
+                Some(Message::Hot { seen, gone, error, stats }) => {
+                    let now = now_ms();
+                    app.record_pace(pace(&stats));
+                    app.apply_hot(seen, gone, error.map(|e| PollErrorInfo::from_api(&e, 1).short_code()), now);
+                    if notifier.after(app, now, true) {
+                        ring_bell();
+                    }
                 }
                 Some(Message::Snapshot { listing, stats, .. }) => {
                     let now = now_ms();
@@ -192,9 +200,12 @@ async fn event_loop(
         if now_hot != hot {
             hot = now_hot;
             let _ = poller.commands.send(Control::SetHot(hot));
+            // While the hot tier runs, the sweep keeps its interval.
+            let tier = app.poll().pace.hot;
             app.record_pace(app::Pace {
-                fast: hot.then_some(fast_interval),
+                fast: (hot && tier.is_none()).then_some(fast_interval),
                 budget: app.poll().pace.budget,
+                hot: tier,
             });
         }
         if redraw {
@@ -215,6 +226,7 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     app::Pace {
         fast: stats.fast.then_some(stats.interval),
         budget: stats.budget_limited.then_some(stats.effective_interval),
+        hot: stats.hot,
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod clipboard;
 pub mod filter;
+mod hot;
 mod input;
 pub mod keys;
 pub mod poll;
@@ -21,6 +22,8 @@ pub mod trend;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod hot_tests;
 #[cfg(test)]
 mod tests;
 
@@ -275,10 +278,15 @@ impl App {
             match self.index.get(&key).copied() {
                 Some(i) => {
                     let t = &mut self.instances[i];
-                    let before = t.changed_at_ms;
-                    let tr = t.update(nb, at);
                     t.seen_sweep = self.sweep_seq;
                     t.missed = 0;
+                    if at < t.confirmed_ms {
+                        // Newer news came meanwhile (the hot tier): this page
+                        // would put an older status back.
+                        continue;
+                    }
+                    let before = t.changed_at_ms;
+                    let tr = t.update(nb, at);
                     dirty |= tr.is_some() || t.changed_at_ms != before;
                     if let Some(tr) = tr {
                         let event = RecentEvent {
@@ -344,9 +352,12 @@ impl App {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
         let current = self.sweep_seq;
+        // Confirmed since the sweep began (by the hot tier): not missed, whatever
+        // the sweep's pages said.
+        let began = self.poll.in_flight_since_ms.unwrap_or(at);
         let mut gone = Vec::new();
         for (i, t) in self.instances.iter_mut().enumerate() {
-            if t.seen_sweep == current || !complete {
+            if t.seen_sweep == current || !complete || t.confirmed_ms >= began {
                 continue;
             }
             t.missed = t.missed.saturating_add(1);
@@ -354,27 +365,7 @@ impl App {
                 gone.push(i);
             }
         }
-        if !gone.is_empty() {
-            let mut keep = vec![true; self.instances.len()];
-            for i in &gone {
-                keep[*i] = false;
-            }
-            let old = std::mem::take(&mut self.instances);
-            for (t, keep) in old.into_iter().zip(keep) {
-                if keep {
-                    self.instances.push(t);
-                } else {
-                    let last = t.status.clone();
-                    self.log(at, &t, EventKind::Gone { last });
-                }
-            }
-            self.index = self
-                .instances
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.key.clone(), i))
-                .collect();
-        }
+        self.remove(&gone, at);
         self.sweep_seq += 1;
         self.last_sweep_complete = complete;
         if complete {
@@ -394,6 +385,32 @@ impl App {
             self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
         );
         self.recompute(at, &neighbours, old_cursor);
+    }
+
+    /// Removes the instances at these indices, each logged as gone at `at`.
+    fn remove(&mut self, gone: &[usize], at: i64) {
+        if gone.is_empty() {
+            return;
+        }
+        let mut keep = vec![true; self.instances.len()];
+        for i in gone {
+            keep[*i] = false;
+        }
+        let old = std::mem::take(&mut self.instances);
+        for (t, keep) in old.into_iter().zip(keep) {
+            if keep {
+                self.instances.push(t);
+            } else {
+                let last = t.status.clone();
+                self.log(at, &t, EventKind::Gone { last });
+            }
+        }
+        self.index = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.key.clone(), i))
+            .collect();
     }
 
     /// Counts, order, view, selection and attention after the population changed.

@@ -75,6 +75,9 @@ pub struct Tracked {
     /// Complete sweeps in a row that did not hold it: gone at two (see
     /// `App::finish_sweep`).
     pub(crate) missed: u8,
+    /// When the service last confirmed it (a sweep page, a hot read or a
+    /// ShowNotebook answer arrived with it), epoch ms.
+    pub confirmed_ms: i64,
 }
 
 impl Tracked {
@@ -100,6 +103,7 @@ impl Tracked {
             transitions: Vec::new(),
             seen_sweep: 0,
             missed: 0,
+            confirmed_ms: at_ms,
         }
     }
 
@@ -120,6 +124,7 @@ impl Tracked {
             self.image_label = image_label(&notebook);
         }
         self.notebook = notebook;
+        self.confirmed_ms = self.confirmed_ms.max(at_ms);
         let transition = (status != self.status).then(|| Transition {
             from: std::mem::replace(&mut self.status, status.clone()),
             to: status,
@@ -141,6 +146,11 @@ impl Tracked {
 
     pub fn name(&self) -> &str {
         self.notebook.name_str()
+    }
+
+    /// How long since the service last confirmed it.
+    pub fn unconfirmed_for_ms(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(self.confirmed_ms).max(0)
     }
 
     pub fn time_in_status(&self, now_ms: i64) -> StatusAge {

@@ -176,7 +176,7 @@ async fn poll_loop(
                     return Err(ServeError::Runtime("the poller stopped unexpectedly".into()));
                 };
                 log_message(&msg);
-                let snapshot = matches!(msg, Message::Snapshot { .. });
+                let snapshot = matches!(msg, Message::Snapshot { .. } | Message::Hot { .. });
                 let now_hot = {
                     let mut ex = shared.write().unwrap_or_else(PoisonError::into_inner);
                     ex.apply(msg, now_ms());
@@ -205,6 +205,10 @@ async fn poll_loop(
 fn log_message(msg: &Message) {
     match msg {
         Message::Started | Message::Page { .. } => {}
+        Message::Hot { error: Some(e), .. } => tracing::warn!(error = %e, "a hot-tier read failed"),
+        Message::Hot { seen, gone, .. } => {
+            tracing::debug!(batches = seen.len(), gone = gone.len(), "hot tick")
+        }
         Message::Snapshot { listing, took, .. } => tracing::debug!(
             complete = listing.complete,
             requests = listing.requests,

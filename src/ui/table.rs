@@ -5,10 +5,13 @@
 //! ┌ Notebooks 12/13 · sort name ▲ ─────────────────────────────────────────────┐
 //! │  NAME ▲          STATUS          FEATURE  FLAVOR   IMAGE   LEASE  AGE  IN …  │
 //! │• train-bert…     ● RUNNING       NOTEBOOK modelar… pytor…  3h12m  3d04h ≥0s  │
+//! │~ old-one         ● STOPPED       NOTEBOOK modelar… pytor…  –      9d    1h    │
 //! └ filter: name ~ "bert" · problems only · Esc clears ────────────────────────┘
 //! ```
 //! Columns drop from the right end of their priority list as the terminal narrows:
 //! image first, then feature, flavor, age, lease; name, status and time in status stay.
+//! The first column marks a row that just changed (`•`) or one the service has
+//! not confirmed for longer than the sweep's period (`~`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -204,7 +207,15 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let body_rows = app.rows(offset, rows).enumerate().map(|(i, tr)| {
         let is_selected = selected == Some(offset + i);
         let pending = app.pending(&tr.key).map(|p| p.verb);
-        row(tr, &cols, is_selected, stuck_after, pending, ctx)
+        let unconfirmed = app.is_unconfirmed(tr, ctx.now_ms);
+        row(
+            tr,
+            &cols,
+            (is_selected, unconfirmed),
+            stuck_after,
+            pending,
+            ctx,
+        )
     });
     let widths = std::iter::once(Constraint::Length(1))
         .chain(cols.iter().map(|(_, w)| Constraint::Length(*w)));
@@ -217,7 +228,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
 fn row<'a>(
     tr: &'a Tracked,
     cols: &[(Column, u16)],
-    selected: bool,
+    (selected, unconfirmed): (bool, bool),
     stuck_after: i64,
     pending: Option<crate::api::actions::Verb>,
     ctx: &Paint,
@@ -227,6 +238,9 @@ fn row<'a>(
     let nb = &tr.notebook;
     let mark = if tr.is_marked(now) {
         Cell::from(Span::styled("•", t.changed))
+    } else if unconfirmed {
+        // Not confirmed for longer than the sweep's period: what it shows may be old.
+        Cell::from(Span::styled("~", t.warn.add_modifier(Modifier::BOLD)))
     } else {
         Cell::from("")
     };
