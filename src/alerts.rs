@@ -158,7 +158,7 @@ impl Detector {
                 id: t.key.clone(),
                 name: t.name().to_string(),
                 status: t.status.as_str().to_string(),
-                fail_reason: t.notebook.fail_reason.clone().filter(|r| !r.is_empty()),
+                fail_reason: t.row.fail_reason().map(str::to_string),
                 stops_at: None,
             };
 
@@ -316,7 +316,7 @@ mod tests {
     use crate::app::fixtures::{HOUR, MIN, NOW, lease, nb};
 
     fn tracked(id: &str, status: &str, at: i64) -> Tracked {
-        Tracked::new(id.into(), nb(id, &format!("nb-{id}"), status), at, false)
+        Tracked::of(id, nb(id, &format!("nb-{id}"), status), at, false)
     }
 
     fn kinds(alerts: &[Alert]) -> Vec<(String, AlertKind)> {
@@ -352,7 +352,7 @@ mod tests {
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
         assert!(d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty());
-        a.update(nb("a", "nb-a", "ERROR"), NOW + 1000);
+        a.take(nb("a", "nb-a", "ERROR"), NOW + 1000);
         let got = d.scan([&a], "p", NOW + 1000, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Problem)]);
         assert_eq!(got[0].summary(), "nb-a: ERROR");
@@ -360,15 +360,15 @@ mod tests {
             d.scan([&a], "p", NOW + 2000, 10 * MIN, &cfg).is_empty(),
             "once"
         );
-        a.update(nb("a", "nb-a", "FROZEN"), NOW + 3000);
+        a.take(nb("a", "nb-a", "FROZEN"), NOW + 3000);
         assert_eq!(
             d.scan([&a], "p", NOW + 3000, 10 * MIN, &cfg).len(),
             1,
             "another problem"
         );
-        a.update(nb("a", "nb-a", "RUNNING"), NOW + 4000);
+        a.take(nb("a", "nb-a", "RUNNING"), NOW + 4000);
         assert!(d.scan([&a], "p", NOW + 4000, 10 * MIN, &cfg).is_empty());
-        a.update(nb("a", "nb-a", "ERROR"), NOW + 5000);
+        a.take(nb("a", "nb-a", "ERROR"), NOW + 5000);
         assert_eq!(
             d.scan([&a], "p", NOW + 5000, 10 * MIN, &cfg).len(),
             1,
@@ -378,9 +378,9 @@ mod tests {
             problems: false,
             ..cfg
         };
-        a.update(nb("a", "nb-a", "RUNNING"), NOW + 6000);
+        a.take(nb("a", "nb-a", "RUNNING"), NOW + 6000);
         d.scan([&a], "p", NOW + 6000, 10 * MIN, &off);
-        a.update(nb("a", "nb-a", "ERROR"), NOW + 7000);
+        a.take(nb("a", "nb-a", "ERROR"), NOW + 7000);
         assert!(
             d.scan([&a], "p", NOW + 7000, 10 * MIN, &off).is_empty(),
             "kind off"
@@ -393,7 +393,7 @@ mod tests {
         let mut d = Detector::new();
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
-        a.update(nb("a", "nb-a", "STARTING"), NOW);
+        a.take(nb("a", "nb-a", "STARTING"), NOW);
         assert!(d.scan([&a], "p", NOW + 9 * MIN, 10 * MIN, &cfg).is_empty());
         let got = d.scan([&a], "p", NOW + 11 * MIN, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Stuck)]);
@@ -408,7 +408,7 @@ mod tests {
         d.arm();
         let mut n = nb("a", "nb-a", "RUNNING");
         n.lease = Some(lease(30 * MIN));
-        let a = Tracked::new("a".into(), n.clone(), NOW, false);
+        let a = Tracked::of("a", n.clone(), NOW, false);
         assert!(
             d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty(),
             "30 min left"
@@ -422,7 +422,7 @@ mod tests {
         assert!(d.scan([&a], "p", NOW + 22 * MIN, 10 * MIN, &cfg).is_empty());
         // Extended by an hour: quiet, and news again when the new end nears.
         n.lease = Some(lease(HOUR + 22 * MIN));
-        let a = Tracked::new("a".into(), n, NOW + 22 * MIN, false);
+        let a = Tracked::of("a", n, NOW + 22 * MIN, false);
         assert!(d.scan([&a], "p", NOW + 23 * MIN, 10 * MIN, &cfg).is_empty());
         assert_eq!(
             d.scan([&a], "p", NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
@@ -436,7 +436,7 @@ mod tests {
         let mut n = nb("a", "nb-a", "ERROR");
         n.fail_reason = Some("OOM".into());
         n.token = Some("notebook-token-must-not-leak".into());
-        let a = Tracked::new("a".into(), n, NOW, false);
+        let a = Tracked::of("a", n, NOW, false);
         let mut d = Detector::new();
         let got = d.scan(
             [&a],

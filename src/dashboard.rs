@@ -55,6 +55,9 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     let fast_interval = poller.fast_interval;
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
+    if let Some(cap) = crate::test_hooks::record_cap() {
+        app.set_record_cap(cap);
+    }
     if let Some((entries, source)) = history {
         app.set_history(entries, &source);
     }
@@ -103,6 +106,10 @@ async fn event_loop(
         follow: crate::act::Follow::every(fast_interval),
         tx: act_tx,
     };
+    // The detail pane's reads of whole records not held (large projects only).
+    let (detail_tx, mut detail_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(String, DetailAnswer)>();
+    let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
     // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
     let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
@@ -176,6 +183,26 @@ async fn event_loop(
                     let _ = poller.commands.send(Control::RefreshNow);
                 }
             }
+            Some((key, answer)) = detail_rx.recv() => {
+                let now = now_ms();
+                app.apply_detail(&key, answer, now);
+                // A fresher record may carry a change: journaled like any other.
+                if notifier.after(app, now, false) {
+                    ring_bell();
+                }
+            }
+            _ = async { match &detail_due { Some((_, at)) => tokio::time::sleep_until(*at).await, None => std::future::pending().await } } => {
+                let now = now_ms();
+                if let Some((want, _)) = detail_due.take().filter(|(w, _)| app.detail_wanted(now).as_ref() == Some(w)) {
+                    app.detail_read_started(&want.key);
+                    let client = meter.clone();
+                    let tx = detail_tx.clone();
+                    tokio::spawn(async move {
+                        let answer = client.show_notebook(&want.id).await.map_err(|e| e.to_string());
+                        let _ = tx.send((want.key, answer));
+                    });
+                }
+            }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
@@ -211,8 +238,25 @@ async fn event_loop(
         if redraw {
             draw(guard, app, ctx)?;
         }
+        // The detail pane shows an instance whose whole record is not held: read
+        // it once the selection has rested, so scrolling through rows costs nothing.
+        match app.detail_wanted(now_ms()) {
+            Some(want) if detail_due.as_ref().is_none_or(|(w, _)| *w != want) => {
+                detail_due = Some((want, tokio::time::Instant::now() + DETAIL_SETTLE));
+            }
+            Some(_) => {}
+            None => detail_due = None,
+        }
     }
 }
+
+/// A whole record read for the detail pane: `None` when the service no longer
+/// knows the instance, the error's message when the read failed.
+type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
+
+/// How long the selection must rest on an instance before the detail pane reads
+/// its whole record (see [`App::detail_wanted`]).
+const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
 /// Rings the bell; a terminal that cannot is not worth stopping for.
 fn ring_bell() {

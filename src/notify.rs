@@ -96,7 +96,7 @@ impl Notifier {
         if to.is_some_and(|s| s.is_problem()) {
             entry.fail_reason = app
                 .get(&e.key)
-                .and_then(|t| t.notebook.fail_reason.clone())
+                .and_then(|t| t.row.fail_reason().map(str::to_string))
                 .filter(|r| !r.is_empty());
         }
         entry

@@ -6,6 +6,9 @@
 //!   prove the terminal is restored on panic.
 //! - `NBWATCH_TEST_CLOCK_OFFSET_SECS`: signatures are dated as if this
 //!   machine's clock were off by that much, to exercise clock-skew diagnosis.
+//! - `NBWATCH_TEST_RECORD_CAP`: whole records the dashboard keeps (see
+//!   `defaults::FULL_RECORDS`), so a small population exercises the detail
+//!   pane's reads of records not held.
 
 use std::time::Duration;
 
@@ -17,6 +20,11 @@ pub fn panic_after() -> Option<Duration> {
 /// Seconds to add to this machine's clock when signing.
 pub fn clock_offset_secs() -> i64 {
     read("NBWATCH_TEST_CLOCK_OFFSET_SECS").unwrap_or(0)
+}
+
+/// Whole records to keep, if a test asked for a number other than the default.
+pub fn record_cap() -> Option<usize> {
+    read("NBWATCH_TEST_RECORD_CAP")
 }
 
 #[cfg(feature = "test-hooks")]

@@ -190,7 +190,7 @@ impl App {
                 true,
                 now_ms,
             );
-            let id = self.selected().and_then(|t| t.notebook.id.clone());
+            let id = self.selected().and_then(|t| t.id().map(str::to_string));
             return vec![Effect::NotSent {
                 verb,
                 id: id.unwrap_or_default(),
@@ -202,7 +202,7 @@ impl App {
             return Vec::new();
         };
         let (key, name, status) = (t.key.clone(), t.name().to_string(), t.status.clone());
-        let id = t.notebook.id.clone();
+        let id = t.id().map(str::to_string);
         if self.actions.pending.contains_key(&key) {
             self.notify(
                 format!("{name}: an action is still pending, wait for it to finish"),
@@ -366,9 +366,11 @@ impl App {
                                     now_ms,
                                 );
                                 if let Some(&i) = self.index.get(&key) {
-                                    let mut nb = self.instances[i].notebook.clone();
-                                    nb.lease = Some(lease);
-                                    self.apply_instance(&key, nb, now_ms);
+                                    let t = &mut self.instances[i];
+                                    t.row.lease = Some(lease.clone());
+                                    t.changed_at_ms = Some(now_ms);
+                                    self.records.edit(&key, |nb| nb.lease = Some(lease));
+                                    self.recompute(now_ms, &self.neighbour_keys(), self.cursor);
                                 }
                             }
                         }
@@ -425,14 +427,18 @@ impl App {
 
     /// One instance as the service showed it after an action: the row updates
     /// at once instead of at the next poll.
-    fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
+    /// A record of one instance read outside the sweep (an action's follow-up,
+    /// the detail pane's read): its row and held record take it.
+    pub(super) fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
         let Some(&i) = self.index.get(key) else {
             return;
         };
         if nb.id.as_deref().is_some_and(|id| id != key) {
             return;
         }
-        if let Some(tr) = self.instances[i].update(nb, now_ms) {
+        let tr = self.instances[i].update(&nb, now_ms, &mut self.strings);
+        self.records.offer(key, nb);
+        if let Some(tr) = tr {
             let t = self.instances[i].clone();
             self.log(
                 now_ms,
@@ -729,7 +735,7 @@ mod tests {
             NOW,
         );
         assert_eq!(
-            app.get("run-1").unwrap().notebook.lease_end_ms(),
+            app.get("run-1").unwrap().row.lease_end_ms(),
             Some(NOW + HOUR)
         );
         assert_eq!(

@@ -36,7 +36,8 @@ impl App {
                         }
                         t.missed = 0;
                         let before = t.changed_at_ms;
-                        let tr = t.update(nb, at);
+                        let tr = t.update(&nb, at, &mut self.strings);
+                        self.records.offer(&key, nb);
                         dirty |= tr.is_some() || t.changed_at_ms != before;
                         if let Some(tr) = tr {
                             let event = RecentEvent {
@@ -52,7 +53,8 @@ impl App {
                         }
                     }
                     None => {
-                        let t = Tracked::new(key, nb, at, announce);
+                        let t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                        self.records.offer(&t.key, nb);
                         if announce {
                             self.log(at, &t, EventKind::Appeared(t.status.clone()));
                         }

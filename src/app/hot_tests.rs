@@ -186,6 +186,13 @@ fn a_row_unconfirmed_for_longer_than_the_sweep_period_says_so() {
     assert!(!app.is_unconfirmed(b, NOW + 63_000));
     // Before any complete sweep nothing is flagged.
     let fresh = App::new(super::fixtures::timing());
-    let t = Tracked::new("x".into(), nb("x", "x", "RUNNING"), NOW, false);
+    let mut strings = super::row::Interner::default();
+    let t = Tracked::new(
+        "x".into(),
+        &nb("x", "x", "RUNNING"),
+        NOW,
+        false,
+        &mut strings,
+    );
     assert!(!fresh.is_unconfirmed(&t, NOW + 3_600_000));
 }

@@ -105,7 +105,7 @@ impl App {
                 return vec![Effect::SetInterval(next)];
             }
             Action::CopyId => {
-                let id = self.selected().and_then(|t| t.notebook.id.clone());
+                let id = self.selected().and_then(|t| t.id().map(str::to_string));
                 match id {
                     Some(id) => {
                         self.flash_message(format!("copied {id}"), now_ms);

@@ -16,6 +16,8 @@ mod hot;
 mod input;
 pub mod keys;
 pub mod poll;
+pub mod records;
+pub mod row;
 pub mod sort;
 pub mod tracked;
 pub mod trend;
@@ -39,6 +41,8 @@ pub use clipboard::osc52_sequence;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
+pub use records::{DetailWant, Record, Records};
+pub use row::Row;
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
 
@@ -169,6 +173,12 @@ pub struct Viewport {
 pub struct App {
     timing: Timing,
     instances: Vec<Tracked>,
+    /// One copy of each string the rows repeat (flavors, images, users…).
+    strings: row::Interner,
+    /// Whole records, for the detail pane (all of them in a small project).
+    records: Records,
+    /// The detail pane's read of a record not held.
+    detail_read: records::DetailRead,
     index: HashMap<String, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
     order: Vec<usize>,
@@ -214,6 +224,9 @@ impl App {
         App {
             timing,
             instances: Vec::new(),
+            strings: row::Interner::default(),
+            records: Records::new(crate::defaults::FULL_RECORDS),
+            detail_read: records::DetailRead::default(),
             index: HashMap::new(),
             order: Vec::new(),
             view: Vec::new(),
@@ -286,7 +299,8 @@ impl App {
                         continue;
                     }
                     let before = t.changed_at_ms;
-                    let tr = t.update(nb, at);
+                    let tr = t.update(&nb, at, &mut self.strings);
+                    self.records.offer(&key, nb);
                     dirty |= tr.is_some() || t.changed_at_ms != before;
                     if let Some(tr) = tr {
                         let event = RecentEvent {
@@ -302,7 +316,8 @@ impl App {
                     }
                 }
                 None => {
-                    let mut t = Tracked::new(key, nb, at, announce);
+                    let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                    self.records.offer(&t.key, nb);
                     t.seen_sweep = self.sweep_seq;
                     if announce {
                         self.log(at, &t, EventKind::Appeared(t.status.clone()));
@@ -402,9 +417,11 @@ impl App {
                 self.instances.push(t);
             } else {
                 let last = t.status.clone();
+                self.records.remove(&t.key);
                 self.log(at, &t, EventKind::Gone { last });
             }
         }
+        self.strings.prune();
         self.index = self
             .instances
             .iter()
@@ -738,6 +755,7 @@ impl App {
         };
         let key = &self.instances[*i].key;
         if self.selected.as_deref() != Some(key) {
+            self.records.touch(key);
             self.selected = Some(key.clone());
             self.detail_scroll = 0;
         }

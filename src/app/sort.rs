@@ -98,12 +98,12 @@ pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
                 .cmp(&status_rank(&b.status))
                 .then_with(|| a.status.as_str().cmp(b.status.as_str())),
         ),
-        SortColumn::Feature => opt(&a.notebook.feature, &b.notebook.feature),
-        SortColumn::Flavor => opt(&a.notebook.flavor, &b.notebook.flavor),
-        SortColumn::Image => opt(&non_empty(&a.image_label), &non_empty(&b.image_label)),
+        SortColumn::Feature => opt(&a.row.feature, &b.row.feature),
+        SortColumn::Flavor => opt(&a.row.flavor, &b.row.flavor),
+        SortColumn::Image => opt(&non_empty(&a.row.image), &non_empty(&b.row.image)),
         SortColumn::Lease => opt(&lease_end(a), &lease_end(b)),
         // Youngest first: a later creation time means a smaller age.
-        SortColumn::Age => opt(&b.notebook.create_at, &a.notebook.create_at),
+        SortColumn::Age => opt(&b.row.create_at, &a.row.create_at),
         SortColumn::InStatus => Some(b.status_since_ms.cmp(&a.status_since_ms)),
     };
     let primary = match primary {
@@ -126,11 +126,11 @@ fn opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Option<Ordering> {
 
 fn missing_last(column: SortColumn, a: &Tracked, b: &Tracked) -> Ordering {
     let has = |t: &Tracked| match column {
-        SortColumn::Feature => t.notebook.feature.is_some(),
-        SortColumn::Flavor => t.notebook.flavor.is_some(),
-        SortColumn::Image => !t.image_label.is_empty(),
+        SortColumn::Feature => t.row.feature.is_some(),
+        SortColumn::Flavor => t.row.flavor.is_some(),
+        SortColumn::Image => !t.row.image.is_empty(),
         SortColumn::Lease => lease_end(t).is_some(),
-        SortColumn::Age => t.notebook.create_at.is_some(),
+        SortColumn::Age => t.row.create_at.is_some(),
         SortColumn::Name | SortColumn::Status | SortColumn::InStatus => true,
     };
     has(b).cmp(&has(a))
@@ -142,7 +142,7 @@ fn non_empty(s: &str) -> Option<&str> {
 
 fn lease_end(t: &Tracked) -> Option<i64> {
     if super::tracked::lease_applies(&t.status) {
-        t.notebook.lease_end_ms()
+        t.row.lease_end_ms()
     } else {
         None
     }

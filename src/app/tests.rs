@@ -1016,3 +1016,34 @@ fn the_trend_takes_one_sample_per_finished_sweep_not_per_page() {
     assert_eq!(samples.len(), 1);
     assert_eq!(samples[0].counts.iter().sum::<u32>() as usize, all.len());
 }
+
+/// The lean model at scale: rows for every instance, whole records only up to
+/// the cap (the first ones pages bring, then what the detail pane read), and
+/// the table pane alone never asks for a record.
+#[test]
+fn whole_records_are_kept_up_to_the_cap() {
+    let mut app = App::new(fixtures::timing());
+    app.set_record_cap(3);
+    let all = fixtures::notebooks();
+    assert!(all.len() > 3);
+    app.apply_snapshot(all.clone(), NOW);
+    assert_eq!(app.total(), all.len());
+    assert_eq!(app.records().len(), 3);
+    // No detail pane on screen: nothing to read.
+    assert_eq!(app.detail_wanted(NOW), None);
+    // Every row still has what the table, sort and alerts read.
+    let failed = app
+        .instances()
+        .iter()
+        .find(|t| t.row.fail_reason().is_some())
+        .expect("a fixture with a failure reason");
+    assert!(!failed.row.image.is_empty());
+    // A read for the pane refreshes the row as any read does.
+    let key = app.instances()[all.len() - 1].key.clone();
+    let mut nb = all[all.len() - 1].clone();
+    nb.name = Some("renamed-by-show".into());
+    app.apply_detail(&key, Ok(Some(nb)), NOW + 1_000);
+    assert_eq!(app.get(&key).map(|t| t.name()), Some("renamed-by-show"));
+    assert!(app.records().get(&key).is_some());
+    assert_eq!(app.records().len(), 3, "still within the cap");
+}

@@ -1,6 +1,8 @@
-//! One instance as the dashboard has seen it across polls: the latest notebook plus
-//! what only a watcher can know (since when it is in its status, the transitions seen).
+//! One instance as the dashboard has seen it across polls: the lean row of its
+//! latest record plus what only a watcher can know (since when it is in its
+//! status, the transitions seen).
 
+use super::row::{Interner, Row};
 use crate::api::model::{Notebook, Status};
 
 /// How long a changed row stays marked.
@@ -56,12 +58,12 @@ pub struct Tracked {
     /// The instance id (or a stand-in when the service omitted it); the identity
     /// the selection follows.
     pub key: String,
-    pub notebook: Notebook,
+    /// The table's fields of the latest record (the whole record is in
+    /// [`super::records::Records`] when held).
+    pub row: Row,
     pub status: Status,
-    /// `name:tag` of the image, computed once for sorting and display.
-    pub image_label: String,
     /// Lowercased name, so a filter keystroke does not allocate per instance.
-    pub(crate) name_lower: String,
+    pub(crate) name_lower: Box<str>,
     pub first_seen_ms: i64,
     pub status_since_ms: i64,
     /// False while the current status predates the first sighting.
@@ -82,7 +84,13 @@ pub struct Tracked {
 
 impl Tracked {
     /// An instance seen for the first time at `at_ms`. `mark` highlights it as new.
-    pub fn new(key: String, notebook: Notebook, at_ms: i64, mark: bool) -> Tracked {
+    pub fn new(
+        key: String,
+        notebook: &Notebook,
+        at_ms: i64,
+        mark: bool,
+        strings: &mut Interner,
+    ) -> Tracked {
         let status = notebook.status_or_unknown();
         // The status changed no later than the last update, so `update_at` is a
         // better lower bound for the time in status than the first sighting.
@@ -92,10 +100,9 @@ impl Tracked {
             .unwrap_or(at_ms);
         Tracked {
             key,
-            image_label: image_label(&notebook),
-            name_lower: notebook.name_str().to_lowercase(),
+            row: Row::of(notebook, strings),
+            name_lower: notebook.name_str().to_lowercase().into(),
             status,
-            notebook,
             first_seen_ms: at_ms,
             status_since_ms: since,
             since_observed: false,
@@ -109,21 +116,18 @@ impl Tracked {
 
     /// Takes the newer notebook from a poll fetched at `at_ms`; returns the status
     /// transition if there was one.
-    pub fn update(&mut self, notebook: Notebook, at_ms: i64) -> Option<Transition> {
+    pub fn update(
+        &mut self,
+        notebook: &Notebook,
+        at_ms: i64,
+        strings: &mut Interner,
+    ) -> Option<Transition> {
         let status = notebook.status_or_unknown();
-        let visible_change = self.notebook.name != notebook.name
-            || self.notebook.flavor != notebook.flavor
-            || self.notebook.feature != notebook.feature
-            || self.notebook.fail_reason != notebook.fail_reason
-            || self.notebook.lease_end_ms() != notebook.lease_end_ms()
-            || self.notebook.image != notebook.image;
-        if self.notebook.name != notebook.name {
-            self.name_lower = notebook.name_str().to_lowercase();
+        let renamed = *self.row.name != *notebook.name_str();
+        let visible_change = self.row.refresh(notebook, strings);
+        if renamed {
+            self.name_lower = notebook.name_str().to_lowercase().into();
         }
-        if self.notebook.image != notebook.image {
-            self.image_label = image_label(&notebook);
-        }
-        self.notebook = notebook;
         self.confirmed_ms = self.confirmed_ms.max(at_ms);
         let transition = (status != self.status).then(|| Transition {
             from: std::mem::replace(&mut self.status, status.clone()),
@@ -145,7 +149,12 @@ impl Tracked {
     }
 
     pub fn name(&self) -> &str {
-        self.notebook.name_str()
+        &self.row.name
+    }
+
+    /// The id the service gave, if it gave one (the key is then that id).
+    pub fn id(&self) -> Option<&str> {
+        self.row.has_id.then_some(self.key.as_str())
     }
 
     /// How long since the service last confirmed it.
@@ -190,22 +199,28 @@ impl Tracked {
         if !lease_applies(&self.status) {
             return None;
         }
-        self.notebook
-            .lease
-            .as_ref()
-            .and_then(|l| l.remaining_at(now_ms))
+        self.row.lease.as_ref().and_then(|l| l.remaining_at(now_ms))
     }
 
     pub fn lease_enabled(&self) -> bool {
-        self.notebook.lease.as_ref().is_some_and(|l| l.enabled())
+        self.row.lease.as_ref().is_some_and(|l| l.enabled())
+    }
+}
+
+#[cfg(test)]
+impl Tracked {
+    /// [`Tracked::new`] with strings of its own, for tests of one instance.
+    pub fn of(key: &str, notebook: Notebook, at_ms: i64, mark: bool) -> Tracked {
+        Tracked::new(key.into(), &notebook, at_ms, mark, &mut Interner::default())
+    }
+
+    /// [`Tracked::update`] with strings of its own.
+    pub fn take(&mut self, notebook: Notebook, at_ms: i64) -> Option<Transition> {
+        self.update(&notebook, at_ms, &mut Interner::default())
     }
 }
 
 /// A lease only stops an instance that is up.
 pub fn lease_applies(status: &Status) -> bool {
     matches!(status, Status::Running | Status::Starting)
-}
-
-fn image_label(nb: &Notebook) -> String {
-    nb.image.as_ref().map(|i| i.label()).unwrap_or_default()
 }

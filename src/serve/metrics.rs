@@ -388,36 +388,26 @@ fn status_label(s: &Status) -> &str {
     }
 }
 
+/// An optional label's value: empty when absent.
+fn or_empty(v: &Option<crate::app::row::Sym>) -> &str {
+    v.as_deref().unwrap_or("")
+}
+
 fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), fmt::Error> {
     {
         let mut m = descriptor(enc, &NOTEBOOK_INFO)?;
         for t in all {
-            let nb = &t.notebook;
-            let pool = nb
-                .pool
-                .as_ref()
-                .and_then(|p| p.name.as_deref().or(p.id.as_deref()))
-                .unwrap_or("");
-            let user = nb.user.as_ref();
+            let r = &t.row;
             let labels = [
                 ("id", t.key.as_str()),
-                ("name", nb.name_str()),
-                ("feature", nb.feature.as_deref().unwrap_or("")),
-                ("flavor", nb.flavor.as_deref().unwrap_or("")),
-                ("image", t.image_label.as_str()),
-                ("pool", pool),
-                ("workspace_id", nb.workspace_id.as_deref().unwrap_or("")),
-                (
-                    "user_id",
-                    nb.user_id
-                        .as_deref()
-                        .or(user.and_then(|u| u.id.as_deref()))
-                        .unwrap_or(""),
-                ),
-                (
-                    "user_name",
-                    user.and_then(|u| u.name.as_deref()).unwrap_or(""),
-                ),
+                ("name", t.name()),
+                ("feature", or_empty(&r.feature)),
+                ("flavor", or_empty(&r.flavor)),
+                ("image", &*r.image),
+                ("pool", or_empty(&r.pool)),
+                ("workspace_id", or_empty(&r.workspace_id)),
+                ("user_id", or_empty(&r.user_id)),
+                ("user_name", or_empty(&r.user_name)),
             ];
             m.encode_info(&labels)?;
         }
@@ -440,7 +430,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
     {
         let mut m = descriptor(enc, &NOTEBOOK_CREATED)?;
         for t in all {
-            if let Some(c) = t.notebook.create_at {
+            if let Some(c) = t.row.create_at {
                 let labels = [("id", t.key.as_str())];
                 m.encode_family(&labels)?.encode_gauge(&seconds(c))?;
             }
@@ -457,7 +447,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
     {
         let mut m = descriptor(enc, &NOTEBOOK_LEASE_EXPIRY)?;
         for t in all.iter().filter(|t| lease_applies(&t.status)) {
-            if let Some(end) = t.notebook.lease_end_ms() {
+            if let Some(end) = t.row.lease_end_ms() {
                 let labels = [("id", t.key.as_str())];
                 m.encode_family(&labels)?.encode_gauge(&seconds(end))?;
             }

@@ -114,8 +114,11 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn new(timing: app::Timing, requests: Meter) -> Exporter {
+        // The exporter has no detail pane: it keeps no whole record at all.
+        let mut app = App::new(timing);
+        app.set_record_cap(0);
         Exporter {
-            app: App::new(timing),
+            app,
             stuck_after: timing.stuck_after,
             requests,
             poll_durations: Histogram::new(POLL_DURATION_BUCKETS),
@@ -211,6 +214,11 @@ impl Exporter {
     /// poll they are still the last good ones.
     pub fn instances(&self) -> &[app::Tracked] {
         self.app.instances()
+    }
+
+    /// Whole records held: none (the metrics need only the rows' fields).
+    pub fn records(&self) -> &app::Records {
+        self.app.records()
     }
 
     /// Changes exactly when the instances (and so their metrics) may have changed.

@@ -26,7 +26,7 @@ use super::header::display_name;
 use super::table::lease_cell;
 use super::theme::status_symbol;
 use crate::api::model::{JobProgress, Notebook, Status};
-use crate::app::{App, Mode, Tracked};
+use crate::app::{App, Mode, Record, Tracked};
 
 const LABEL: usize = 12;
 
@@ -97,12 +97,21 @@ pub fn lines(tr: &Tracked, app: &App, ctx: &Paint, width: u16) -> Vec<Line<'stat
         ctx,
     };
     summary(&mut d, tr, app);
-    image(&mut d, &tr.notebook);
+    let record = app.record(&tr.key, ctx.now_ms);
+    match record {
+        Record::Held(nb) => image(&mut d, nb),
+        _ => image_label(&mut d, tr),
+    }
     lease(&mut d, tr);
-    storage(&mut d, &tr.notebook);
-    progress(&mut d, &tr.notebook);
-    endpoints(&mut d, &tr.notebook);
-    ownership(&mut d, &tr.notebook);
+    match record {
+        Record::Held(nb) => {
+            storage(&mut d, nb);
+            progress(&mut d, nb);
+            endpoints(&mut d, nb);
+            ownership(&mut d, nb);
+        }
+        Record::Reading | Record::Failed(_) => not_held(&mut d, tr, record),
+    }
     history(&mut d, tr);
     d.out
 }
@@ -116,9 +125,9 @@ fn dash(s: &Option<String>) -> String {
 fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     let t = d.ctx.theme;
     let now = d.ctx.now_ms;
-    let nb = &tr.notebook;
-    d.kv("id", &dash(&nb.id), t.text);
-    d.kv("name", &dash(&nb.name), t.text);
+    let nb = &tr.row;
+    d.kv("id", tr.id().unwrap_or("–"), t.text);
+    d.kv("name", non_empty(tr.name()), t.text);
     let age = tr.time_in_status(now);
     let ge = if age.at_least { "≥" } else { "" };
     let mut status = vec![
@@ -135,18 +144,64 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
         ));
     }
     d.spans("status", status);
-    if let Some(reason) = nb.fail_reason.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(reason) = nb.fail_reason() {
         d.kv("fail reason", reason, t.error);
     }
-    d.kv("feature", &dash(&nb.feature), t.text);
-    d.kv("flavor", &dash(&nb.flavor), t.text);
-    if let Some(desc) = nb.description.as_deref().filter(|s| !s.is_empty()) {
+    d.kv("feature", sym(&nb.feature), t.text);
+    d.kv("flavor", sym(&nb.flavor), t.text);
+    if let Some(desc) = nb.description.as_deref() {
         d.kv("description", desc, t.text);
     }
     d.time("created", nb.create_at);
     d.time("updated", nb.update_at);
     confirmed(d, tr, app);
-    d.kv("workspace", &dash(&nb.workspace_id), t.text);
+    d.kv("workspace", sym(&nb.workspace_id), t.text);
+}
+
+fn non_empty(s: &str) -> &str {
+    if s.is_empty() { "–" } else { s }
+}
+
+fn sym(s: &Option<crate::app::row::Sym>) -> &str {
+    s.as_deref().unwrap_or("–")
+}
+
+/// The image as the row knows it, while the whole record is not held.
+fn image_label(d: &mut Detail<'_, '_>, tr: &Tracked) {
+    let t = d.ctx.theme;
+    d.section("Image");
+    d.kv("image", non_empty(&tr.row.image), t.text);
+}
+
+/// What the row knows of the rest, and where the whole record is.
+fn not_held(d: &mut Detail<'_, '_>, tr: &Tracked, record: Record<'_>) {
+    let t = d.ctx.theme;
+    d.section("Ownership");
+    if let Some(pool) = &tr.row.pool {
+        d.kv("pool", pool, t.text);
+    }
+    let user = match (&tr.row.user_name, &tr.row.user_id) {
+        (Some(n), Some(i)) => format!("{n} ({i})"),
+        (Some(x), None) | (None, Some(x)) => x.to_string(),
+        (None, None) => "–".into(),
+    };
+    d.kv("user", &user, t.text);
+    d.section("Record");
+    match record {
+        Record::Failed(why) => d.kv(
+            "not read",
+            &format!(
+                "{why}; asked again in {}s",
+                crate::app::records::DETAIL_RETRY_MS / 1000
+            ),
+            t.error,
+        ),
+        _ => d.kv(
+            "reading",
+            "storage, endpoints, steps and tags (ShowNotebook)…",
+            t.muted,
+        ),
+    }
 }
 
 /// When the service last confirmed what is shown, and a warning when that is
@@ -193,7 +248,7 @@ fn lease(d: &mut Detail<'_, '_>, tr: &Tracked) {
     let t = d.ctx.theme;
     let ctx = d.ctx;
     let now = ctx.now_ms;
-    let nb = &tr.notebook;
+    let nb = &tr.row;
     d.section("Lease");
     match &nb.lease {
         Some(lease) if lease.enabled() => {

@@ -235,7 +235,7 @@ fn row<'a>(
 ) -> Row<'a> {
     let t = ctx.theme;
     let now = ctx.now_ms;
-    let nb = &tr.notebook;
+    let nb = &tr.row;
     let mark = if tr.is_marked(now) {
         Cell::from(Span::styled("•", t.changed))
     } else if unconfirmed {
@@ -263,7 +263,7 @@ fn row<'a>(
             }
             SortColumn::Feature => text(nb.feature.as_deref().unwrap_or("–")),
             SortColumn::Flavor => text(short_flavor(nb.flavor.as_deref().unwrap_or("–"))),
-            SortColumn::Image => text(&tr.image_label),
+            SortColumn::Image => text(&tr.row.image),
             SortColumn::Lease => {
                 let (s, style) = lease_cell(tr, ctx);
                 Cell::from(Span::styled(s, style))
@@ -313,7 +313,7 @@ pub fn lease_cell(tr: &Tracked, ctx: &Paint) -> (String, Style) {
             };
             (duration(r), style)
         }
-        None if tr.notebook.lease.is_some() && !tr.lease_enabled() => ("off".into(), t.muted),
+        None if tr.row.lease.is_some() && !tr.lease_enabled() => ("off".into(), t.muted),
         None => ("–".into(), t.muted),
     }
 }

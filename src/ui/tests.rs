@@ -699,6 +699,51 @@ fn delete_asks_for_the_name_and_the_row_shows_a_pending_action() {
     snap("confirm_delete_80x24", &term);
 }
 
+/// At scale the detail pane shows the row's fields at once, says it is reading
+/// the rest, says why a read failed, and shows everything once the record is in.
+#[test]
+fn detail_of_a_record_not_held_reads_it_80x24() {
+    let v = View::new(NOW);
+    let mut app = App::new(crate::app::fixtures::timing());
+    app.set_record_cap(0);
+    app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
+    select(&mut app, "train-bert-large");
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 80, 24);
+    snap("detail_reading_80x24", &term);
+    let want = app.detail_wanted(NOW).expect("the pane needs the record");
+    assert_eq!(
+        app.get(&want.key).map(|t| t.name()),
+        Some("train-bert-large")
+    );
+    app.detail_read_started(&want.key);
+    assert_eq!(app.detail_wanted(NOW), None, "one read at a time");
+
+    app.apply_detail(&want.key, Err("HTTP 500 ModelArts.0001".into()), NOW);
+    let term = v.render(&mut app, 100, 60);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("HTTP 500 ModelArts.0001; asked again in 10s"),
+        "{screen}"
+    );
+    assert_eq!(app.detail_wanted(NOW + 1_000), None, "no retry storm");
+    assert!(
+        app.detail_wanted(NOW + 10_000).is_some(),
+        "asked again later"
+    );
+
+    let record = fixtures::notebooks()
+        .into_iter()
+        .find(|n| n.name.as_deref() == Some("train-bert-large"))
+        .unwrap();
+    app.apply_detail(&want.key, Ok(Some(record)), NOW);
+    let term = v.render(&mut app, 100, 60);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("Storage"), "{screen}");
+    assert!(!screen.contains("reading"), "{screen}");
+    assert_eq!(app.detail_wanted(NOW), None, "held now");
+}
+
 // ---- freshness of each row (the hot tier beside the sweep) ----------------------
 
 #[test]

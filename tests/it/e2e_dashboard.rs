@@ -573,3 +573,24 @@ fn problem_statuses_are_red() {
     d.send("q");
     d.finish().assert_restored();
 }
+
+/// At scale the state keeps each row's fields only; the detail pane reads the
+/// whole record of the instance it shows (one ShowNotebook once the selection
+/// rests), and shows it. `NBWATCH_TEST_RECORD_CAP=0` makes a small population
+/// behave as a large one.
+#[test]
+fn the_detail_pane_reads_a_record_not_held() {
+    let sim = Sim::manual(false);
+    let mut d = Launch::against(&sim, 200, 50)
+        .env("NBWATCH_TEST_RECORD_CAP", "0")
+        .start();
+    d.wait_table();
+    // The pane beside the table shows the row's fields, then the rest once read.
+    let s = d.wait("the whole record in the detail pane", |s| {
+        s.contains("── Storage") && s.contains("── Endpoints")
+    });
+    // With no record kept from the pages, only the pane's read can have put it there.
+    assert!(!s.contains("(ShowNotebook)…"), "{s}");
+    d.send("q");
+    d.finish().assert_restored();
+}
