@@ -228,6 +228,7 @@ impl Engine {
         if rng.chance(8) {
             inst.fail_step = Some(rng.below(4) as u8);
         }
+        self.journal.created(&inst, at);
         self.instances.insert(serial, inst);
         let first = at + rng.range(SEC, 6 * SEC);
         self.schedule(serial, first);
@@ -889,5 +890,47 @@ mod tests {
             e.instances().any(|i| i.codelab),
             "the CodeLab instance is never drifted away"
         );
+    }
+
+    #[test]
+    fn the_journal_has_every_transition_creation_and_removal_with_its_time() {
+        let mut e = Engine::new(11, 500, T0, true);
+        let start: BTreeMap<String, &'static str> = e
+            .instances()
+            .map(|i| (i.id.clone(), i.state.as_str()))
+            .collect();
+        let mut t = T0;
+        while t < T0 + 2 * HOUR {
+            t += 7_919;
+            e.advance_to(t);
+        }
+        let truth = e.ground_truth(T0, t);
+        assert!(truth.complete);
+        let counted: u64 = e
+            .transitions()
+            .iter()
+            .filter(|((from, to), _)| !(*from == State::Deleted && *to == State::Deleted))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(truth.changes.len() as u64, counted, "every transition");
+        assert!(truth.changes.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        assert!(!truth.creations.is_empty() && !truth.removals.is_empty());
+        // Replaying the journal from the start gives each instance's status now.
+        let mut state: BTreeMap<String, &'static str> = start;
+        for c in &truth.creations {
+            state.insert(c.id.clone(), State::Init.as_str());
+        }
+        for c in &truth.changes {
+            assert_eq!(state.get(&c.id), Some(&c.from), "{c:?}");
+            state.insert(c.id.clone(), c.to);
+        }
+        for r in &truth.removals {
+            assert!(state.remove(&r.id).is_some());
+        }
+        let now: BTreeMap<String, &'static str> = e
+            .instances()
+            .map(|i| (i.id.clone(), i.state.as_str()))
+            .collect();
+        assert_eq!(state, now);
     }
 }

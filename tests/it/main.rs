@@ -19,6 +19,7 @@ mod docs;
 mod e2e_actions;
 mod e2e_alerts;
 mod e2e_dashboard;
+mod fresh_hot;
 mod reliability_auth;
 mod reliability_nopanic;
 mod reliability_poller;
