@@ -10,14 +10,14 @@ impl App {
     /// A hot tick's news: batches of instances, each with when its answer came
     /// (epoch ms); ids ShowNotebook answered 404 / `ModelArts.6309` for, with
     /// when; what failed, if anything. News older than what an instance already
-    /// had is ignored.
+    /// had is ignored. Returns whether any instance changed.
     pub fn apply_hot(
         &mut self,
         seen: Vec<(i64, Vec<Notebook>)>,
         gone: Vec<(String, i64)>,
         error: Option<String>,
         now_ms: i64,
-    ) {
+    ) -> bool {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
         // As for a sweep page: only after a complete sweep is a new id news.
@@ -81,6 +81,7 @@ impl App {
         if dirty {
             self.recompute(now_ms, &neighbours, old_cursor);
         }
+        dirty
     }
 
     /// Whether a row has gone unconfirmed for longer than the sweep's period

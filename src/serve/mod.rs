@@ -176,18 +176,20 @@ async fn poll_loop(
                     return Err(ServeError::Runtime("the poller stopped unexpectedly".into()));
                 };
                 log_message(&msg);
-                let snapshot = matches!(msg, Message::Snapshot { .. } | Message::Hot { .. });
-                let now_hot = {
+                let snapshot = matches!(msg, Message::Snapshot { .. });
+                let (now_hot, changed) = {
                     let mut ex = shared.write().unwrap_or_else(PoisonError::into_inner);
+                    let generation = ex.generation();
                     ex.apply(msg, now_ms());
-                    ex.any_transitional()
+                    // Hot news that changed an instance is served at once.
+                    (ex.any_transitional(), ex.generation() != generation)
                 };
                 // Poll at the fast interval while an instance changes state, as the dashboard does.
                 if now_hot != hot {
                     hot = now_hot;
                     let _ = poller.commands.send(Control::SetHot(hot));
                 }
-                if snapshot {
+                if snapshot || changed {
                     let m = Arc::clone(metrics);
                     drop(tokio::task::spawn_blocking(move || m.prerender()));
                 }

@@ -161,8 +161,9 @@ impl Exporter {
                     .map(|(at, batch)| (at, batch.into_iter().map(lean).collect()))
                     .collect();
                 let error = error.map(|e| app::PollErrorInfo::from_api(&e, 1).short_code());
-                self.app.apply_hot(seen, gone, error, now_ms);
-                self.generation += 1;
+                if self.app.apply_hot(seen, gone, error, now_ms) {
+                    self.generation += 1;
+                }
             }
             Message::Snapshot {
                 listing,

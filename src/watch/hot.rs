@@ -10,11 +10,15 @@
 //!   deleted instance waits to vanish;
 //! - when the poller says the problem statuses are due: each one's `total`
 //!   with the smallest page (one request), and the whole set only when the
-//!   total moved or one of its members was seen elsewhere.
+//!   total differs from the set as known (the set follows the moves the other
+//!   reads see, so a difference is someone who came in unseen, straight from a
+//!   stable status).
 //!
 //! An instance that was in a read last tick and is in none this tick left its
 //! hot set: a targeted ShowNotebook says where it went, or that it no longer
-//! exists (404 / `ModelArts.6309`). Nothing is inferred from an absence alone.
+//! exists (404 / `ModelArts.6309`). Nothing is inferred from an absence alone,
+//! but for DELETED, the end of every lifecycle: an instance gone from a
+//! one-page DELETED read has nowhere to be but gone (a sweep takes it so too).
 //!
 //! ```text
 //!   tick ─► status reads (concurrent) ─► leavers = last sets − seen ─► ShowNotebook ─► News
@@ -77,10 +81,8 @@ pub struct Memory {
     kinds: Vec<Kind>,
     /// Ids each complete read last held.
     sets: HashMap<ReadKey, HashSet<String>>,
-    /// Problem totals as last read.
-    totals: HashMap<ReadKey, u64>,
-    /// Problem sets to read whole at the next check.
-    dirty: HashSet<ReadKey>,
+    /// The kind of each instance the tier has read (for the problem sets).
+    kind: HashMap<String, usize>,
     /// Leavers not yet asked about (over the per-tick cap).
     pending: Vec<String>,
 }
@@ -102,9 +104,44 @@ impl Memory {
         Memory {
             kinds,
             sets: HashMap::new(),
-            totals: HashMap::new(),
-            dirty: HashSet::new(),
+            kind: HashMap::new(),
             pending: Vec::new(),
+        }
+    }
+
+    /// Notes which kind `nb` is (its `feature`; absent is NOTEBOOK).
+    fn kind_of_id(&mut self, id: &str, nb: &Notebook) {
+        let feature = nb.feature.as_deref().unwrap_or("NOTEBOOK");
+        let k = self.kinds.iter().position(|k| {
+            k.query
+                .feature
+                .as_deref()
+                .unwrap_or("NOTEBOOK")
+                .eq_ignore_ascii_case(feature)
+        });
+        if let Some(k) = k
+            && !self.kind.contains_key(id)
+        {
+            self.kind.insert(id.to_string(), k);
+        }
+    }
+
+    /// Keeps the known problem sets up with moves seen elsewhere: an instance
+    /// now in another status leaves its problem set; one now in a problem
+    /// status joins that set (of its kind), when the set is known.
+    fn follow_problem_moves(&mut self, moved: &HashMap<String, Status>) {
+        for (key, ids) in self.sets.iter_mut() {
+            if let Some(p) = key.1.as_ref().filter(|s| s.is_problem()) {
+                ids.retain(|id| moved.get(id).is_none_or(|s| s == p));
+            }
+        }
+        for (id, status) in moved.iter().filter(|(_, s)| s.is_problem()) {
+            let Some(k) = self.kind.get(id).copied() else {
+                continue;
+            };
+            if let Some(set) = self.sets.get_mut(&(k, Some(status.clone()))) {
+                set.insert(id.clone());
+            }
         }
     }
 
@@ -162,7 +199,6 @@ struct Read {
     complete: bool,
     /// The kind's size, when a whole read found out.
     small: Option<bool>,
-    total: Option<u64>,
     /// Pages read.
     pages: u64,
 }
@@ -187,9 +223,9 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         if problems_due {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
                 let key = (k, Some(s.clone()));
-                let known = mem.sets.contains_key(&key) && !mem.dirty.contains(&key);
-                jobs.push(if known {
-                    Job::Count(k, s.clone(), mem.totals.get(&key).copied())
+                let known = mem.sets.get(&key).map(|set| set.len() as u64);
+                jobs.push(if let Some(n) = known {
+                    Job::Count(k, s.clone(), Some(n))
                 } else {
                     Job::Status(k, s.clone())
                 });
@@ -212,6 +248,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
                 for nb in &read.items {
                     if let Some(id) = nb.id.as_deref() {
                         seen.insert(id.to_string(), nb.status_or_unknown());
+                        mem.kind_of_id(id, nb);
                     }
                 }
                 reads.push(read);
@@ -229,41 +266,47 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         .into_iter()
         .filter(|id| !seen.contains_key(id))
         .collect();
+    let mut ended = Vec::new();
     for read in reads.iter().filter(|r| r.complete) {
         let now: HashSet<&str> = read.items.iter().filter_map(|n| n.id.as_deref()).collect();
+        // DELETED is the end: nothing leaves it but by ceasing to exist. Read
+        // in one page (no shift between pages can hide a member), an instance
+        // gone from it is gone, as a sweep takes it; else ShowNotebook says.
+        let terminal = read.key.1 == Some(Status::Deleted) && read.pages == 1;
         if let Some(before) = mem.sets.get(&read.key) {
             for id in before {
                 if !now.contains(id.as_str()) && !seen.contains_key(id) {
-                    leavers.push(id.clone());
+                    if terminal {
+                        ended.push((id.clone(), read.at_ms));
+                    } else {
+                        leavers.push(id.clone());
+                    }
                 }
             }
         }
     }
+    for (id, _) in &ended {
+        for set in mem.sets.values_mut() {
+            set.remove(id);
+        }
+        mem.kind.remove(id);
+    }
+    news.gone.extend(ended);
     leavers.sort();
     leavers.dedup();
-    // A problem set a member left (or entered another read from) is read whole next time.
-    for (key, ids) in &mem.sets {
-        if key.1.as_ref().is_some_and(Status::is_problem)
-            && ids.iter().any(|id| {
-                leavers.contains(id) || seen.get(id).is_some_and(|s| Some(s) != key.1.as_ref())
-            })
-        {
-            mem.dirty.insert(key.clone());
-        }
-    }
+    // Problem sets follow the moves the reads saw, so a total that differs
+    // from what is known means someone came in unseen (straight from a stable
+    // status): only then is the set read whole.
+    mem.follow_problem_moves(&seen);
 
     // Remember what the complete reads hold now.
     for read in reads.iter_mut() {
         if let Some(small) = read.small {
             mem.kinds[read.key.0].small = Some(small);
         }
-        if let Some(t) = read.total {
-            mem.totals.insert(read.key.clone(), t);
-        }
         if read.complete {
             let ids = read.items.iter().filter_map(|n| n.id.clone()).collect();
             mem.sets.insert(read.key.clone(), ids);
-            mem.dirty.remove(&read.key);
         }
     }
     // A kind that turned out large has status sets from now on, not a whole set.
@@ -297,12 +340,9 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
     for (id, r, at) in shown {
         match r {
             Ok(Some(nb)) => {
-                // Into a problem status: that set is read whole at its next check.
-                let status = nb.status_or_unknown();
-                if status.is_problem() {
-                    for k in 0..mem.kinds.len() {
-                        mem.dirty.insert((k, Some(status.clone())));
-                    }
+                if let Some(id) = nb.id.clone() {
+                    let moved = HashMap::from([(id, nb.status_or_unknown())]);
+                    mem.follow_problem_moves(&moved);
                 }
                 found.push((at, nb));
             }
@@ -310,6 +350,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
                 for set in mem.sets.values_mut() {
                     set.remove(&id);
                 }
+                mem.kind.remove(&id);
                 news.gone.push((id, at));
             }
             Err(e) => {
@@ -355,7 +396,6 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             items,
             complete: false,
             small,
-            total,
             pages: 1,
         });
     }
@@ -369,7 +409,6 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             items,
             complete: false,
             small: None,
-            total,
             pages: 1,
         });
     }
@@ -410,7 +449,6 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         items,
         complete,
         small,
-        total,
         pages: sent,
     })
 }

@@ -319,13 +319,21 @@ struct HotTier {
     memory: Option<hot::Memory>,
     /// Reads a tick costs, as the memory last said.
     reads: u64,
-    /// Requests the last tick cost.
-    last_cost: u64,
+    /// Requests a tick costs, averaged over the last few (ShowNotebooks and
+    /// problem checks come and go).
+    cost: f64,
     last_started: Option<Instant>,
     /// When the problem statuses are next due.
     problems_at: Instant,
     /// Ticks in a row with a failed read.
     failures: u32,
+}
+
+impl HotTier {
+    /// Requests a tick is planned at: the average, at least its reads.
+    fn cost_estimate(&self) -> u64 {
+        (self.cost.ceil() as u64).max(self.reads).max(1)
+    }
 }
 
 struct State {
@@ -389,17 +397,20 @@ impl State {
             }
         }
         let mut plain = now + wait;
+        // A paced sweep takes its share of the budget's time: the next starts
+        // an interval after this one started, or at once; when that is later
+        // than the interval, the budget stretched it.
+        let mut stretched = false;
         if self.tier_active() && self.consecutive_failures == 0 {
-            // A paced sweep takes its share of the budget's time: the next
-            // starts an interval after this one started, or at once.
             plain = (started + wait).max(now);
+            stretched = now > started + wait + Duration::from_millis(500);
         }
         self.last_started = Some(started);
         let due = plain.max(self.earliest_start(now));
         self.planned = Plan {
             started,
             due,
-            budget_limited: due > plain || due > started + wait + Duration::from_millis(500),
+            budget_limited: due > plain || stretched,
         };
         due
     }
@@ -434,7 +445,7 @@ impl State {
         Stats {
             requests_last_minute: u32::try_from(used).unwrap_or(u32::MAX),
             interval: self.base_interval(),
-            fast: self.hot && self.cfg.fast_interval < self.cfg.interval,
+            fast: self.hot && !self.tier_active() && self.cfg.fast_interval < self.cfg.interval,
             effective_interval: self
                 .planned
                 .due
@@ -468,7 +479,7 @@ impl State {
     fn hot_period(&self) -> Duration {
         let base = self.cfg.fast_interval.min(self.cfg.interval);
         let Some(t) = &self.tier else { return base };
-        let cost = t.last_cost.max(t.reads).max(1);
+        let cost = t.cost_estimate();
         // As many whole ticks a minute as fit in the share (as `pace` plans polls).
         let share = self.hot_share();
         let budget_pace = if cost <= share {
@@ -499,7 +510,7 @@ impl State {
         let t = self.tier.as_ref().filter(|_| self.tier_active())?;
         // Ticks a 60 s window can hold, each costing what the last one did:
         // as many as the period allows, or as fit in the share.
-        let cost = t.last_cost.max(t.reads).max(1);
+        let cost = t.cost_estimate();
         let period = self.hot_period().as_millis().max(1);
         let by_period = ((Budget::WINDOW.as_millis() - 1) / period + 1) as u64;
         let per_window = by_period.min((self.hot_share() / cost).max(1));
@@ -533,7 +544,11 @@ impl State {
         if let Some(t) = self.tier.as_mut() {
             t.reads = memory.reads_per_tick();
             t.memory = Some(memory);
-            t.last_cost = news.requests.max(1);
+            t.cost = if t.cost == 0.0 {
+                news.requests as f64
+            } else {
+                0.75 * t.cost + 0.25 * news.requests as f64
+            };
             t.failures = if news.error.is_some() {
                 t.failures.saturating_add(1)
             } else {
@@ -589,7 +604,7 @@ async fn run(
     let tier = source.hot_memory().map(|memory| HotTier {
         reads: memory.reads_per_tick(),
         memory: Some(memory),
-        last_cost: 0,
+        cost: 0.0,
         last_started: None,
         problems_at: start,
         failures: 0,

@@ -148,7 +148,7 @@ async fn at_the_default_budget_hot_ticks_every_fast_interval_and_sweeps_keep_the
     // 10,000 instances: a sweep of 210 requests; a tick of 8 status reads.
     let src = Tiered::new(210, 8);
     let cfg = PollerConfig::default();
-    assert_eq!(cfg.budget_per_minute, 600);
+    assert_eq!(cfg.budget_per_minute, 900);
     let (sweeps, ticks) = watch(src.clone(), cfg, Duration::from_secs(600)).await;
     // The first sweep goes alone; then the tier ticks every 2 s.
     assert!(ticks.len() >= 280, "{} ticks in 10 min", ticks.len());
@@ -158,25 +158,25 @@ async fn at_the_default_budget_hot_ticks_every_fast_interval_and_sweeps_keep_the
             "{g:?}"
         );
     }
-    // The tier takes 8 × 30 = 240 a minute; the sweep is paced to the other 360.
+    // The tier takes 8 × 30 = 240 a minute; the sweep is paced to the other 660.
     let paces = src.paces.lock().unwrap().clone();
     assert_eq!(paces[0], None, "the first sweep is not held back");
-    assert!(paces[1..].iter().all(|p| *p == Some(360)), "{paces:?}");
-    // 210 requests at 360 a minute: a sweep every 35 s, never starved.
+    assert!(paces[1..].iter().all(|p| *p == Some(660)), "{paces:?}");
+    // 210 requests at 660 a minute: a sweep every 19 s, never starved.
     for g in gaps(&sweeps[1..]) {
         assert!(
-            g >= Duration::from_secs(34) && g <= Duration::from_secs(36),
+            g >= Duration::from_secs(19) && g <= Duration::from_millis(19_300),
             "{g:?}"
         );
     }
     let steady = src.busiest_minute(sweeps[0]);
-    assert!((550..=600).contains(&steady), "{steady} in a minute");
+    assert!((850..=900).contains(&steady), "{steady} in a minute");
 }
 
 #[tokio::test(start_paused = true)]
 async fn costly_hot_ticks_stretch_to_their_share_and_the_sweep_never_starves() {
     // Ticks of 100 requests (large hot sets, many leavers): at most half of
-    // 600 a minute is theirs, so one every 20 s, and the sweep keeps ≥ 300.
+    // 900 a minute is theirs, so four ticks a minute, and the sweep keeps ≥ 450.
     let src = Tiered::new(210, 100);
     let (sweeps, ticks) = watch(
         src.clone(),
@@ -186,17 +186,17 @@ async fn costly_hot_ticks_stretch_to_their_share_and_the_sweep_never_starves() {
     .await;
     for g in gaps(&ticks) {
         assert!(
-            g >= Duration::from_secs(20) && g <= Duration::from_millis(20_100),
+            g >= Duration::from_secs(15) && g <= Duration::from_millis(15_100),
             "{g:?}"
         );
     }
-    // The longest sweep period at the default budget: 210 requests at 300 a minute.
+    // The longest sweep period at the default budget: 210 requests at 450 a minute.
     for g in gaps(&sweeps[1..]) {
-        assert!(g <= Duration::from_secs(43), "{g:?}");
+        assert!(g <= Duration::from_secs(28), "{g:?}");
     }
-    assert!(sweeps.len() >= 14, "{} sweeps", sweeps.len());
+    assert!(sweeps.len() >= 21, "{} sweeps", sweeps.len());
     let steady = src.busiest_minute(sweeps[0]);
-    assert!((550..=600).contains(&steady), "{steady} in a minute");
+    assert!(steady <= 900, "{steady} in a minute");
 }
 
 #[tokio::test(start_paused = true)]

@@ -149,20 +149,14 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         "each status as it happened, nothing invented"
     );
 
-    // Deleted: DELETING, DELETED, then the service forgets it.
+    // Deleted: DELETING; then, before the next tick, DELETED and forgotten.
+    // It left the DELETING set and is in no read: ShowNotebook says 404 6309.
     client.act(Verb::Delete, &id, None).await.expect("delete");
     until(&mut h, &mut w, "DELETING", |w| {
         w.status(&id) == Some(Status::Deleting)
     })
     .await;
-    sim.advance(ACTION_MS);
-    until(&mut h, &mut w, "DELETED", |w| {
-        w.status(&id) == Some(Status::Deleted)
-    })
-    .await;
-    // Still DELETED, on screen, while the service still lists it.
-    assert!(w.app.get(&id).is_some());
-    sim.advance(3 * 60_000);
+    sim.advance(ACTION_MS + 3 * 60_000);
     until(&mut h, &mut w, "gone", |w| w.app.get(&id).is_none()).await;
     assert_eq!(
         w.sweeps, 1,
