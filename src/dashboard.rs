@@ -131,45 +131,19 @@ async fn event_loop(
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
                 None => return Ok(()),
             },
-            msg = poller.messages.recv() => match msg {
-                Some(Message::Started) => app.poll_started(now_ms()),
-                Some(Message::Page { notebooks, loaded, total, read_at_ms }) => {
-                    app.apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
+            msg = poller.messages.recv() => {
+                let Some(msg) = msg else {
+                    return Err(anyhow::anyhow!("the poller stopped unexpectedly"));
+                };
+                // What queued up while the last frame was drawn is applied at once:
+                // consecutive pages as one, so the table is re-sorted once.
+                let mut queued = vec![msg];
+                while let Ok(m) = poller.messages.try_recv() {
+                    queued.push(m);
                 }
-                Some(Message::Hot { seen, gone, error, stats }) => {
-                    let now = now_ms();
-                    app.record_pace(pace(&stats));
-                    app.apply_hot(seen, gone, error.map(|e| PollErrorInfo::from_api(&e, 1).short_code()), now);
-                    if notifier.after(app, now, true) {
-                        ring_bell();
-                    }
-                }
-                Some(Message::Snapshot { listing, stats, .. }) => {
-                    let now = now_ms();
-                    app.record_requests(stats.requests_last_minute, now);
-                    app.record_pace(pace(&stats));
-                    app.record_burst(stats.burst_left);
-                    if !listing.notebooks.is_empty() {
-                        let n = listing.notebooks.len() as u64;
-                        app.apply_page(listing.notebooks, app::SweepProgress { loaded: n, total: Some(n) }, now);
-                    }
-                    app.finish_sweep(listing.complete, now);
-                    if notifier.after(app, now, true) {
-                        ring_bell();
-                    }
-                }
-                Some(Message::Failed { error, consecutive, next_in, stats }) => {
-                    let now = now_ms();
-                    tracing::warn!(error = %error, consecutive, "poll failed");
-                    app.record_requests(stats.requests_last_minute, now);
-                    app.record_pace(pace(&stats));
-                    let mut info = PollErrorInfo::from_api(&error, consecutive);
-                    info.next_retry_at_ms = next_in
-                        .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-                    app.apply_error(info, now);
-                }
-                None => return Err(anyhow::anyhow!("the poller stopped unexpectedly")),
-            },
+                tracing::debug!(queued = queued.len(), "poller messages");
+                on_messages(app, queued, notifier);
+            }
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = matches!(ev, app::ActionEvent::Settled { .. });
@@ -257,6 +231,99 @@ type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 /// How long the selection must rest on an instance before the detail pane reads
 /// its whole record (see [`App::detail_wanted`]).
 const DETAIL_SETTLE: Duration = Duration::from_millis(300);
+
+/// Applies poller messages in order; runs of pages go in as one page.
+fn on_messages(app: &mut App, queued: Vec<Message>, notifier: &mut Notifier) {
+    // (instances, progress, when the oldest of the merged pages was read)
+    type Merged = (Vec<crate::api::Notebook>, app::SweepProgress, i64);
+    let mut pages: Option<Merged> = None;
+    for msg in queued {
+        if let Message::Page {
+            notebooks,
+            loaded,
+            total,
+            read_at_ms,
+        } = msg
+        {
+            let (all, progress, at) =
+                pages.get_or_insert_with(|| (Vec::new(), app::SweepProgress::default(), i64::MAX));
+            all.extend(notebooks);
+            *progress = app::SweepProgress { loaded, total };
+            // As old as its oldest page: never newer than news that came meanwhile.
+            *at = (*at).min(read_at_ms);
+            continue;
+        }
+        if let Some((notebooks, progress, at)) = pages.take() {
+            app.apply_page(notebooks, progress, at);
+        }
+        on_message(app, msg, notifier);
+    }
+    if let Some((notebooks, progress, at)) = pages {
+        app.apply_page(notebooks, progress, at);
+    }
+}
+
+/// One poller message (pages are merged by [`on_messages`] first).
+fn on_message(app: &mut App, msg: Message, notifier: &mut Notifier) {
+    match msg {
+        Message::Started => app.poll_started(now_ms()),
+        Message::Page {
+            notebooks,
+            loaded,
+            total,
+            read_at_ms,
+        } => {
+            app.apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
+        }
+        Message::Hot {
+            seen,
+            gone,
+            error,
+            stats,
+        } => {
+            let now = now_ms();
+            app.record_pace(pace(&stats));
+            let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
+            app.apply_hot(seen, gone, error, now);
+            if notifier.after(app, now, true) {
+                ring_bell();
+            }
+        }
+        Message::Snapshot { listing, stats, .. } => {
+            let now = now_ms();
+            app.record_requests(stats.requests_last_minute, now);
+            app.record_pace(pace(&stats));
+            app.record_burst(stats.burst_left);
+            if !listing.notebooks.is_empty() {
+                let n = listing.notebooks.len() as u64;
+                let progress = app::SweepProgress {
+                    loaded: n,
+                    total: Some(n),
+                };
+                app.apply_page(listing.notebooks, progress, now);
+            }
+            app.finish_sweep(listing.complete, now);
+            if notifier.after(app, now, true) {
+                ring_bell();
+            }
+        }
+        Message::Failed {
+            error,
+            consecutive,
+            next_in,
+            stats,
+        } => {
+            let now = now_ms();
+            tracing::warn!(error = %error, consecutive, "poll failed");
+            app.record_requests(stats.requests_last_minute, now);
+            app.record_pace(pace(&stats));
+            let mut info = PollErrorInfo::from_api(&error, consecutive);
+            info.next_retry_at_ms = next_in
+                .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            app.apply_error(info, now);
+        }
+    }
+}
 
 /// Rings the bell; a terminal that cannot is not worth stopping for.
 fn ring_bell() {

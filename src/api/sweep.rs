@@ -96,6 +96,12 @@ pub struct PagePlace {
 /// Receives each page as it arrives.
 pub trait PageSink<T>: Send {
     fn page(&mut self, items: Vec<T>, place: PagePlace);
+
+    /// Resolves when the sink can take more pages without piling them up: the
+    /// sweep waits for it before reading on (the dashboard's bounded queue).
+    fn room(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// What a sweep did.
@@ -120,11 +126,19 @@ pub struct SweepReport {
     pub complete: bool,
 }
 
-/// What the sweep knows of a page it read.
+/// What the sweep knows of a page it read. Its ids are kept as 64-bit hashes
+/// (all 200 pages of a 10,000 sweep are held until the boundaries are checked):
+/// two distinct ids on adjacent pages colliding is a 1-in-10^16 chance.
 struct Seen {
     offset: u64,
     len: u64,
-    ids: HashSet<String>,
+    ids: HashSet<u64>,
+}
+
+/// The hash a page's id is remembered by.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
 }
 
 impl Seen {
@@ -172,7 +186,7 @@ impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
                     if !self.report.ids.contains(id) {
                         self.report.ids.insert(id.to_string());
                     }
-                    ids.insert(id.to_string());
+                    ids.insert(id_hash(id));
                 }
                 None => self.report.idless += 1,
             }
@@ -331,7 +345,10 @@ impl Client {
         };
         let mut pages = vec![run.take(0, first, now_ms())];
 
-        // The planned pages, concurrently, handed on in the listing's order.
+        // The planned pages, `concurrency` always in flight: each is handed on as
+        // it arrives (the sink does not need the listing's order), so one slow
+        // page does not hold back the others' slots. The boundaries are checked
+        // once all are in, in the listing's order.
         if let (Some(total), true) = (total, pages[0].len == limit) {
             let offsets: Vec<u64> = (1..)
                 .map(|i| i * step)
@@ -342,11 +359,14 @@ impl Client {
                     let page = self.fetch_page_as::<P>(q, o).await;
                     page.map(|p| (o, p.0, now_ms()))
                 })
-                .buffered(self.concurrency());
-            while let Some(r) = stream.next().await {
+                .buffer_unordered(self.concurrency());
+            loop {
+                run.sink.room().await;
+                let Some(r) = stream.next().await else { break };
                 let (o, page, at) = r?;
                 pages.push(run.take(o, page, at));
             }
+            pages.sort_unstable_by_key(|p| p.offset);
         }
         // The listing grew past the plan (or there is no total): read on while
         // pages come back full.

@@ -29,7 +29,7 @@ impl Filter {
         now_ms: i64,
         stuck_after_ms: i64,
     ) -> bool {
-        (needle.is_empty() || t.name_lower.contains(needle))
+        (needle.is_empty() || t.name_lower().contains(needle))
             && (self.statuses.is_empty() || self.statuses.contains(&t.status))
             && (!self.problems_only || t.needs_attention(now_ms, stuck_after_ms))
     }

@@ -286,6 +286,7 @@ impl App {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
         let mut dirty = !self.has_data;
+        self.make_room(progress.total);
         for nb in notebooks {
             let key = self.page_key(&nb);
             match self.index.get(&key).copied() {
@@ -332,6 +333,20 @@ impl App {
         self.poll.sweep = Some(progress);
         if dirty {
             self.recompute(at, &neighbours, old_cursor);
+        }
+    }
+
+    /// Room for the population the service announced, plus a little, in one
+    /// allocation: a row is ~400 bytes, and letting the vector double its way up
+    /// to 10,000 would leave a third of it unused.
+    fn make_room(&mut self, total: Option<u64>) {
+        let Some(total) = total.and_then(|t| usize::try_from(t).ok()) else {
+            return;
+        };
+        let want = total.saturating_add(total / 32).saturating_add(16);
+        if want > self.instances.capacity() {
+            self.instances
+                .reserve_exact(want.saturating_sub(self.instances.len()));
         }
     }
 
@@ -407,27 +422,26 @@ impl App {
         if gone.is_empty() {
             return;
         }
+        // In place: a second vector of 10,000 rows, even for a moment, would
+        // double what the state costs in memory at each sweep with a deletion.
         let mut keep = vec![true; self.instances.len()];
         for i in gone {
             keep[*i] = false;
+            let t = self.instances[*i].clone();
+            self.index.remove(&t.key);
+            self.records.remove(&t.key);
+            let last = t.status.clone();
+            self.log(at, &t, EventKind::Gone { last });
         }
-        let old = std::mem::take(&mut self.instances);
-        for (t, keep) in old.into_iter().zip(keep) {
-            if keep {
-                self.instances.push(t);
-            } else {
-                let last = t.status.clone();
-                self.records.remove(&t.key);
-                self.log(at, &t, EventKind::Gone { last });
+        let mut kept = keep.iter();
+        self.instances
+            .retain(|_| kept.next().copied().unwrap_or(true));
+        for (i, t) in self.instances.iter().enumerate() {
+            if let Some(at) = self.index.get_mut(&t.key) {
+                *at = i;
             }
         }
         self.strings.prune();
-        self.index = self
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.key.clone(), i))
-            .collect();
     }
 
     /// Counts, order, view, selection and attention after the population changed.

@@ -67,7 +67,6 @@ pub struct Row {
     pub update_at: Option<i64>,
     pub lease: Option<Lease>,
     pub fail_reason: Option<Box<str>>,
-    pub description: Option<Box<str>>,
 }
 
 impl Row {
@@ -121,7 +120,6 @@ impl Row {
             self.lease = nb.lease.clone();
         }
         visible |= set_box(&mut self.fail_reason, nb.fail_reason.as_deref());
-        set_box(&mut self.description, nb.description.as_deref());
         visible
     }
 

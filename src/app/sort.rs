@@ -92,7 +92,7 @@ pub fn status_rank(s: &Status) -> u8 {
 /// and stable across polls. Missing values sort last in either direction.
 pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
     let primary = match sort.column {
-        SortColumn::Name => Some(a.name_lower.cmp(&b.name_lower)),
+        SortColumn::Name => Some(a.name_lower().cmp(b.name_lower())),
         SortColumn::Status => Some(
             status_rank(&a.status)
                 .cmp(&status_rank(&b.status))
@@ -112,7 +112,7 @@ pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
         None => missing_last(sort.column, a, b),
     };
     primary
-        .then_with(|| a.name_lower.cmp(&b.name_lower))
+        .then_with(|| a.name_lower().cmp(b.name_lower()))
         .then_with(|| a.key.cmp(&b.key))
 }
 

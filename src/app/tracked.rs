@@ -62,8 +62,9 @@ pub struct Tracked {
     /// [`super::records::Records`] when held).
     pub row: Row,
     pub status: Status,
-    /// Lowercased name, so a filter keystroke does not allocate per instance.
-    pub(crate) name_lower: Box<str>,
+    /// The lowercased name when it differs from the name (most names are
+    /// lowercase already), so a filter keystroke does not allocate per instance.
+    lower: Option<Box<str>>,
     pub first_seen_ms: i64,
     pub status_since_ms: i64,
     /// False while the current status predates the first sighting.
@@ -101,7 +102,7 @@ impl Tracked {
         Tracked {
             key,
             row: Row::of(notebook, strings),
-            name_lower: notebook.name_str().to_lowercase().into(),
+            lower: lower(notebook.name_str()),
             status,
             first_seen_ms: at_ms,
             status_since_ms: since,
@@ -126,7 +127,7 @@ impl Tracked {
         let renamed = *self.row.name != *notebook.name_str();
         let visible_change = self.row.refresh(notebook, strings);
         if renamed {
-            self.name_lower = notebook.name_str().to_lowercase().into();
+            self.lower = lower(notebook.name_str());
         }
         self.confirmed_ms = self.confirmed_ms.max(at_ms);
         let transition = (status != self.status).then(|| Transition {
@@ -150,6 +151,11 @@ impl Tracked {
 
     pub fn name(&self) -> &str {
         &self.row.name
+    }
+
+    /// The name, lowercased: what the name filter and the name sort compare.
+    pub fn name_lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.row.name)
     }
 
     /// The id the service gave, if it gave one (the key is then that id).
@@ -205,6 +211,12 @@ impl Tracked {
     pub fn lease_enabled(&self) -> bool {
         self.row.lease.as_ref().is_some_and(|l| l.enabled())
     }
+}
+
+/// The lowercased name, if lowercasing changes it.
+fn lower(name: &str) -> Option<Box<str>> {
+    let l = name.to_lowercase();
+    (l != name).then(|| l.into())
 }
 
 #[cfg(test)]

@@ -149,7 +149,10 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     }
     d.kv("feature", sym(&nb.feature), t.text);
     d.kv("flavor", sym(&nb.flavor), t.text);
-    if let Some(desc) = nb.description.as_deref() {
+    // Free text, as long as a user made it: only in the whole record.
+    if let Record::Held(full) = app.record(&tr.key, now)
+        && let Some(desc) = full.description.as_deref().filter(|s| !s.is_empty())
+    {
         d.kv("description", desc, t.text);
     }
     d.time("created", nb.create_at);

@@ -38,9 +38,9 @@ mod tier_tests;
 use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use crate::api::{ApiError, Client, ListQuery, Listing, Notebook, NotebookPage};
 
-/// Where a source sends the pages of a sweep as they arrive.
-pub type PageSender = mpsc::UnboundedSender<Message>;
+mod queue;
 use crate::defaults;
+pub use queue::{MAX_QUEUED_PAGES, Messages, PageSender};
 
 /// Something that can list every instance.
 pub trait Source: Send + Sync + 'static {
@@ -97,6 +97,10 @@ impl PageSink<Notebook> for Forward<'_> {
             total: place.total,
             read_at_ms: place.read_at_ms,
         });
+    }
+
+    fn room(&self) -> impl Future<Output = ()> + Send {
+        self.0.room()
     }
 }
 
@@ -252,7 +256,7 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
 /// A running poller.
 pub struct Handle {
     pub commands: mpsc::UnboundedSender<Control>,
-    pub messages: mpsc::UnboundedReceiver<Message>,
+    pub messages: Messages,
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -260,7 +264,7 @@ pub struct Handle {
 /// command sender is dropped.
 pub fn spawn(source: Arc<dyn Source>, cfg: PollerConfig) -> Handle {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (msg_tx, msg_rx) = mpsc::unbounded_channel();
+    let (msg_tx, msg_rx) = queue::channel();
     let task = tokio::spawn(run(source, cfg, cmd_rx, msg_tx));
     Handle {
         commands: cmd_tx,
@@ -598,7 +602,7 @@ async fn run(
     source: Arc<dyn Source>,
     cfg: PollerConfig,
     mut commands: mpsc::UnboundedReceiver<Control>,
-    messages: mpsc::UnboundedSender<Message>,
+    messages: PageSender,
 ) {
     let start = Instant::now();
     let tier = source.hot_memory().map(|memory| HotTier {
