@@ -22,8 +22,8 @@ pub const STUCK_AFTER: Duration = Duration::from_secs(10 * 60);
 /// per API (it answers 429 `APIGW.0308` past it; the hot tier's ShowNotebook
 /// calls are a second API), so the console, SDK scripts and a few watchers of
 /// one account stay clear of it together. It buys a 10,000-instance project a
-/// hot tier every 2 s under a live churn of ~7 transitions a second and a full
-/// sweep at least every ≈ 28 s (see README "Large accounts").
+/// hot tier every 2 s while few instances move (~5 s under the simulator's churn)
+/// and a full sweep about every 28 s (see README "Large accounts").
 pub const BUDGET_PER_MINUTE: u32 = 900;
 /// The share of the budget (percent) the hot tier may take; the sweep always
 /// has the rest, so it never starves.

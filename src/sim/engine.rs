@@ -662,10 +662,10 @@ impl Engine {
                 break;
             }
             let pick = candidates[self.drift_rng.index(candidates.len())];
-            if !self
+            if self
                 .instances
                 .get(&pick)
-                .is_some_and(|i| i.state == State::Running)
+                .is_none_or(|i| i.state != State::Running)
             {
                 continue;
             }
