@@ -196,3 +196,37 @@ fn a_row_unconfirmed_for_longer_than_the_sweep_period_says_so() {
     );
     assert!(!fresh.is_unconfirmed(&t, NOW + 3_600_000));
 }
+
+#[test]
+fn a_deleted_instance_a_complete_sweep_lacks_is_gone_however_recently_the_hot_tier_saw_it() {
+    let mut app = app();
+    let start = NOW + 10_000;
+    app.poll_started(start);
+    // The hot tier saw `b` DELETED early in the sweep; the service then forgot it,
+    // before the sweep read its page.
+    app.apply_hot(
+        vec![(start + 500, vec![nb("b", "beta", "DELETED")])],
+        vec![],
+        None,
+        start + 500,
+    );
+    app.apply_page(
+        vec![nb("a", "alpha", "RUNNING")],
+        SweepProgress {
+            loaded: 1,
+            total: Some(1),
+        },
+        start + 1_000,
+    );
+    app.finish_sweep(true, start + 1_000);
+    assert!(app.get("b").is_none());
+    assert_eq!(
+        app.events().back().map(|e| (&e.key[..], &e.kind)),
+        Some((
+            "b",
+            &EventKind::Gone {
+                last: Status::Deleted
+            }
+        ))
+    );
+}

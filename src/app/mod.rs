@@ -383,11 +383,14 @@ impl App {
         let old_cursor = self.cursor;
         let current = self.sweep_seq;
         // Confirmed since the sweep began (by the hot tier): not missed, whatever
-        // the sweep's pages said.
+        // the sweep's pages said. But an instance last seen DELETING or DELETED
+        // that a complete sweep lacks was removed meanwhile (alive throughout, it
+        // would be in it), however recently the hot tier saw it.
         let began = self.poll.in_flight_since_ms.unwrap_or(at);
         let mut gone = Vec::new();
         for (i, t) in self.instances.iter_mut().enumerate() {
-            if t.seen_sweep == current || !complete || t.confirmed_ms >= began {
+            let ending = matches!(t.status, Status::Deleting | Status::Deleted);
+            if t.seen_sweep == current || !complete || (t.confirmed_ms >= began && !ending) {
                 continue;
             }
             t.missed = t.missed.saturating_add(1);
