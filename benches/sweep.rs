@@ -332,23 +332,46 @@ async fn budget_before(endpoint: &str, concurrency: usize) -> Duration {
     started.elapsed()
 }
 
-/// The dashboard's first sweep now: the default budget with the first-sweep burst.
+/// The dashboard's first sweep now, as the dashboard runs it: the poller task
+/// (default budget with the first-sweep burst) sending pages through its bounded
+/// queue, and the state applying them on another task.
 async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) {
+    use nbwatch::watch::{self, ClientSource, Message, PollerConfig};
     let c = client(endpoint, concurrency)
         .with_rate_limit(Some(nbwatch::defaults::BUDGET_PER_MINUTE))
         .with_first_burst(nbwatch::defaults::FIRST_SWEEP_BURST);
     let mut app = App::new(Timing::default());
     let started = Instant::now();
-    let mut sink = IntoApp {
-        app: &mut app,
-        at_ms: 0,
-        started,
-        first_rows: None,
+    let source = ClientSource {
+        client: c,
+        query: ListQuery::default(),
     };
-    c.sweep_all_kinds::<NotebookPage, _>(&ListQuery::default(), DEFAULT_OVERLAP, &mut sink)
-        .await
-        .unwrap();
-    (sink.first_rows.unwrap_or_default(), started.elapsed())
+    let mut poller = watch::spawn(std::sync::Arc::new(source), PollerConfig::default());
+    let mut first_rows = None;
+    while let Some(msg) = poller.messages.recv().await {
+        match msg {
+            Message::Page {
+                notebooks,
+                loaded,
+                total,
+            } => {
+                if first_rows.is_none() && !notebooks.is_empty() {
+                    first_rows = Some(started.elapsed());
+                }
+                app.apply_page(notebooks, SweepProgress { loaded, total }, 0);
+            }
+            Message::Snapshot { listing, .. } => {
+                app.finish_sweep(listing.complete, 0);
+                break;
+            }
+            Message::Failed { error, .. } => panic!("first sweep failed: {error}"),
+            Message::Started => {}
+        }
+    }
+    let took = started.elapsed();
+    poller.task.abort();
+    assert!(app.total() > 0);
+    (first_rows.unwrap_or_default(), took)
 }
 
 fn main() {

@@ -439,6 +439,8 @@ impl App {
         let mut kept = keep.iter();
         self.instances
             .retain(|_| kept.next().copied().unwrap_or(true));
+        // Indices moved: the next sort starts afresh.
+        self.order.clear();
         for (i, t) in self.instances.iter().enumerate() {
             if let Some(at) = self.index.get_mut(&t.key) {
                 *at = i;
@@ -671,11 +673,20 @@ impl App {
         self.status_counts = out;
     }
 
+    /// Sorts every instance. The last order is the starting point: it holds
+    /// instances `0..len` (rows are only appended between sorts; a removal clears
+    /// it), so while a sweep adds pages the sorted run is kept and only the new
+    /// rows are sorted and merged in (the stable sort finds the run), not 10,000
+    /// rows sorted again for each page of a first sweep.
     fn resort(&mut self) {
-        let mut order: Vec<usize> = (0..self.instances.len()).collect();
+        let mut order = std::mem::take(&mut self.order);
+        if order.len() > self.instances.len() {
+            order.clear();
+        }
+        order.extend(order.len()..self.instances.len());
         let sort = self.sort;
         let inst = &self.instances;
-        order.sort_unstable_by(|a, b| sort::compare(&inst[*a], &inst[*b], sort));
+        order.sort_by(|a, b| sort::compare(&inst[*a], &inst[*b], sort));
         self.order = order;
     }
 
