@@ -354,18 +354,20 @@ async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) 
                 notebooks,
                 loaded,
                 total,
+                read_at_ms,
             } => {
                 if first_rows.is_none() && !notebooks.is_empty() {
                     first_rows = Some(started.elapsed());
                 }
-                app.apply_page(notebooks, SweepProgress { loaded, total }, 0);
+                app.apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms);
             }
             Message::Snapshot { listing, .. } => {
                 app.finish_sweep(listing.complete, 0);
                 break;
             }
             Message::Failed { error, .. } => panic!("first sweep failed: {error}"),
-            Message::Started => {}
+            // The first sweep goes alone: no hot tier before it ends.
+            Message::Started | Message::Hot { .. } => {}
         }
     }
     let took = started.elapsed();
