@@ -6,12 +6,18 @@
 //!   /proc/PID/status) of the dashboard watching a `nbwatch sim` with 10,000
 //!   instances in another process: polling under the default budget, paused (`p`:
 //!   only the 1 s countdown ticks), and polling every 5 s with the budget lifted
-//!   (the cost of polling alone); 60 instances as the baseline.
+//!   (the cost of polling alone); 60 instances as the baseline;
+//! - the same population split over two sources (two `nbwatch sim` of N/2 each,
+//!   `--profile a,b`), against one source of N in the same run.
 //!
 //! ```text
 //! cargo build --release --bin nbwatch
-//! cargo bench --bench e2e -- [--secs 60] [--instances 10000] [--paint-runs 10] [--bin PATH] [--quick]
+//! cargo bench --bench e2e -- [--secs 60] [--instances 10000] [--paint-runs 10] [--bin PATH] [--quick] [--sources-only]
 //! ```
+//!
+//! `--sources-only`: first paint, then only the one-source baseline and the
+//! two-source scenario. `--paint-only`: first paint alone (e.g. of two binaries,
+//! one after the other with `--bin`).
 //!
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
@@ -35,6 +41,8 @@ struct Args {
     paint_runs: usize,
     bin: String,
     quick: bool,
+    sources_only: bool,
+    paint_only: bool,
 }
 
 fn parse_args() -> Args {
@@ -46,6 +54,8 @@ fn parse_args() -> Args {
         bin: std::env::var("NBWATCH_BIN")
             .unwrap_or_else(|_| format!("{root}/target/release/nbwatch")),
         quick: false,
+        sources_only: false,
+        paint_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -66,6 +76,8 @@ fn parse_args() -> Args {
             }
             "--bin" => a.bin = it.next().unwrap_or(a.bin),
             "--quick" | "--test" => a.quick = true,
+            "--sources-only" => a.sources_only = true,
+            "--paint-only" => a.paint_only = true,
             _ => {}
         }
     }
@@ -345,11 +357,49 @@ fn idle(a: &Args, sim: &Sim, instances: usize, label: &str, extra: &[&str], keys
         nbwatch::sim::DEMO_PROJECT_ID,
     ];
     args.extend_from_slice(extra);
+    measure(a, &[sim], &args, instances, label, keys)
+}
+
+/// [`idle`] over several simulators, one source (profile) each, from a config
+/// file naming them.
+fn idle_sources(a: &Args, sims: &[&Sim], instances: usize, label: &str) -> Idle {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let mut text = String::new();
+    let mut names = Vec::new();
+    for (i, sim) in sims.iter().enumerate() {
+        text.push_str(&format!(
+            "[profiles.s{i}]\nendpoint = \"{}\"\nproject_id = \"{}\"\n",
+            sim.endpoint,
+            nbwatch::sim::DEMO_PROJECT_ID
+        ));
+        names.push(format!("s{i}"));
+    }
+    std::fs::write(&path, text).expect("write the config");
+    let (path, names) = (path.to_string_lossy().into_owned(), names.join(","));
+    measure(
+        a,
+        sims,
+        &["--config", &path, "--profile", &names],
+        instances,
+        label,
+        "",
+    )
+}
+
+fn measure(
+    a: &Args,
+    sims: &[&Sim],
+    args: &[&str],
+    instances: usize,
+    label: &str,
+    keys: &str,
+) -> Idle {
     let env = [
         ("HUAWEICLOUD_SDK_AK", nbwatch::sim::DEMO_AK),
         ("HUAWEICLOUD_SDK_SK", nbwatch::sim::DEMO_SK),
     ];
-    let mut d = Dash::spawn(&a.bin, &args, &env);
+    let mut d = Dash::spawn(&a.bin, args, &env);
     // The simulator is live: instances come and go, so wait for "most of them".
     let want = (instances as u64) * 9 / 10;
     d.wait_for("the full table", Duration::from_secs(300), |s| {
@@ -360,10 +410,10 @@ fn idle(a: &Args, sim: &Sim, instances: usize, label: &str, extra: &[&str], keys
     }
     std::thread::sleep(Duration::from_millis(500));
     let pid = d.pid();
-    let sim_pid = sim.child.id();
-    let (c0, s0, t0) = (cpu_secs(pid), cpu_secs(sim_pid), Instant::now());
+    let sims_cpu = || -> f64 { sims.iter().map(|s| cpu_secs(s.child.id())).sum() };
+    let (c0, s0, t0) = (cpu_secs(pid), sims_cpu(), Instant::now());
     std::thread::sleep(Duration::from_secs(a.secs));
-    let (c1, s1, wall) = (cpu_secs(pid), cpu_secs(sim_pid), t0.elapsed().as_secs_f64());
+    let (c1, s1, wall) = (cpu_secs(pid), sims_cpu(), t0.elapsed().as_secs_f64());
     let (rss, hwm) = memory_mib(pid);
     let status_line = d
         .screen()
@@ -392,11 +442,35 @@ fn main() {
     );
     println!("binary: {}", a.bin);
     first_paint(&a);
+    if a.paint_only {
+        return;
+    }
 
     let big = start_sim(&a.bin, a.instances);
-    let small = start_sim(&a.bin, 60);
     println!("idle dashboard, {} s windows, {COLS}×{ROWS}:", a.secs);
     let n = a.instances;
+    if a.sources_only {
+        let halves = [start_sim(&a.bin, n / 2), start_sim(&a.bin, n - n / 2)];
+        let rows = [
+            idle(
+                &a,
+                &big,
+                n,
+                &format!("{n} instances, one source [baseline]"),
+                &[],
+                "",
+            ),
+            idle_sources(
+                &a,
+                &[&halves[0], &halves[1]],
+                n,
+                &format!("{n} instances, two sources of {}", n / 2),
+            ),
+        ];
+        print_rows(&rows);
+        return;
+    }
+    let small = start_sim(&a.bin, 60);
     let rows = [
         idle(
             &a,
@@ -439,11 +513,15 @@ fn main() {
             "p",
         ),
     ];
+    print_rows(&rows);
+}
+
+fn print_rows(rows: &[Idle]) {
     println!(
         "{:<52} {:>12} {:>12} {:>10} {:>10}",
         "scenario", "nbwatch CPU", "sim CPU", "VmRSS", "VmHWM"
     );
-    for r in &rows {
+    for r in rows {
         println!(
             "{:<52} {:>10.2} % {:>10.2} % {:>6.1} MiB {:>6.1} MiB",
             r.label, r.cpu_pct, r.sim_cpu_pct, r.rss, r.hwm

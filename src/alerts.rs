@@ -116,6 +116,8 @@ impl Alert {
 pub struct Detector {
     /// False until [`Detector::arm`]: conditions seen before are the baseline.
     armed: bool,
+    /// Sources whose first listing is in (see [`Detector::arm_source`]).
+    armed_sources: HashSet<u16>,
     problem: HashMap<String, Status>,
     stuck: HashSet<String>,
     lease: HashSet<String>,
@@ -132,30 +134,39 @@ impl Detector {
         self.armed = true;
     }
 
+    /// From now on new conditions of source `source`'s instances are announced:
+    /// with several sources, each one's first listing is its own baseline.
+    pub fn arm_source(&mut self, source: u16) {
+        self.armed_sources.insert(source);
+    }
+
     pub fn is_armed(&self) -> bool {
         self.armed
     }
 
-    /// The alerts due at `now_ms` for `instances` of `source`.
+    /// The alerts due at `now_ms` for `instances`; `sources` names them by
+    /// their source number.
     pub fn scan<'a>(
         &mut self,
         instances: impl IntoIterator<Item = &'a Tracked>,
-        source: &str,
+        sources: &[&str],
         now_ms: i64,
         stuck_after_ms: i64,
         cfg: &AlertConfig,
     ) -> Vec<Alert> {
-        let announce = self.armed || cfg.existing;
+        let all_armed = self.armed || cfg.existing;
         let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
         let mut out = Vec::new();
         let mut present = HashSet::new();
         for t in instances {
             present.insert(t.key.as_str());
+            let announce = all_armed || self.armed_sources.contains(&t.source);
+            let source = sources.get(usize::from(t.source)).copied().unwrap_or("");
             let alert = |kind| Alert {
                 kind,
                 time: iso_utc(now_ms),
                 source: source.to_string(),
-                id: t.key.clone(),
+                id: t.own_key().to_string(),
                 name: t.name().to_string(),
                 status: t.status.as_str().to_string(),
                 fail_reason: t.row.fail_reason().map(str::to_string),
@@ -328,10 +339,10 @@ mod tests {
         let cfg = AlertConfig::default();
         let all = [tracked("a", "ERROR", NOW), tracked("b", "RUNNING", NOW)];
         let mut d = Detector::new();
-        assert!(d.scan(&all, "p", NOW, 10 * MIN, &cfg).is_empty());
+        assert!(d.scan(&all, &["p"], NOW, 10 * MIN, &cfg).is_empty());
         d.arm();
         assert!(
-            d.scan(&all, "p", NOW, 10 * MIN, &cfg).is_empty(),
+            d.scan(&all, &["p"], NOW, 10 * MIN, &cfg).is_empty(),
             "still the same problem"
         );
         let mut d = Detector::new();
@@ -340,7 +351,7 @@ mod tests {
             ..cfg
         };
         assert_eq!(
-            kinds(&d.scan(&all, "p", NOW, 10 * MIN, &asked)),
+            kinds(&d.scan(&all, &["p"], NOW, 10 * MIN, &asked)),
             [("a".to_string(), AlertKind::Problem)]
         );
     }
@@ -351,26 +362,26 @@ mod tests {
         let mut d = Detector::new();
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
-        assert!(d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty());
+        assert!(d.scan([&a], &["p"], NOW, 10 * MIN, &cfg).is_empty());
         a.take(nb("a", "nb-a", "ERROR"), NOW + 1000);
-        let got = d.scan([&a], "p", NOW + 1000, 10 * MIN, &cfg);
+        let got = d.scan([&a], &["p"], NOW + 1000, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Problem)]);
         assert_eq!(got[0].summary(), "nb-a: ERROR");
         assert!(
-            d.scan([&a], "p", NOW + 2000, 10 * MIN, &cfg).is_empty(),
+            d.scan([&a], &["p"], NOW + 2000, 10 * MIN, &cfg).is_empty(),
             "once"
         );
         a.take(nb("a", "nb-a", "FROZEN"), NOW + 3000);
         assert_eq!(
-            d.scan([&a], "p", NOW + 3000, 10 * MIN, &cfg).len(),
+            d.scan([&a], &["p"], NOW + 3000, 10 * MIN, &cfg).len(),
             1,
             "another problem"
         );
         a.take(nb("a", "nb-a", "RUNNING"), NOW + 4000);
-        assert!(d.scan([&a], "p", NOW + 4000, 10 * MIN, &cfg).is_empty());
+        assert!(d.scan([&a], &["p"], NOW + 4000, 10 * MIN, &cfg).is_empty());
         a.take(nb("a", "nb-a", "ERROR"), NOW + 5000);
         assert_eq!(
-            d.scan([&a], "p", NOW + 5000, 10 * MIN, &cfg).len(),
+            d.scan([&a], &["p"], NOW + 5000, 10 * MIN, &cfg).len(),
             1,
             "again"
         );
@@ -379,10 +390,10 @@ mod tests {
             ..cfg
         };
         a.take(nb("a", "nb-a", "RUNNING"), NOW + 6000);
-        d.scan([&a], "p", NOW + 6000, 10 * MIN, &off);
+        d.scan([&a], &["p"], NOW + 6000, 10 * MIN, &off);
         a.take(nb("a", "nb-a", "ERROR"), NOW + 7000);
         assert!(
-            d.scan([&a], "p", NOW + 7000, 10 * MIN, &off).is_empty(),
+            d.scan([&a], &["p"], NOW + 7000, 10 * MIN, &off).is_empty(),
             "kind off"
         );
     }
@@ -394,11 +405,17 @@ mod tests {
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
         a.take(nb("a", "nb-a", "STARTING"), NOW);
-        assert!(d.scan([&a], "p", NOW + 9 * MIN, 10 * MIN, &cfg).is_empty());
-        let got = d.scan([&a], "p", NOW + 11 * MIN, 10 * MIN, &cfg);
+        assert!(
+            d.scan([&a], &["p"], NOW + 9 * MIN, 10 * MIN, &cfg)
+                .is_empty()
+        );
+        let got = d.scan([&a], &["p"], NOW + 11 * MIN, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Stuck)]);
         assert_eq!(got[0].summary(), "nb-a: stuck in STARTING");
-        assert!(d.scan([&a], "p", NOW + 12 * MIN, 10 * MIN, &cfg).is_empty());
+        assert!(
+            d.scan([&a], &["p"], NOW + 12 * MIN, 10 * MIN, &cfg)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -410,22 +427,28 @@ mod tests {
         n.lease = Some(lease(30 * MIN));
         let a = Tracked::of("a", n.clone(), NOW, false);
         assert!(
-            d.scan([&a], "p", NOW, 10 * MIN, &cfg).is_empty(),
+            d.scan([&a], &["p"], NOW, 10 * MIN, &cfg).is_empty(),
             "30 min left"
         );
-        let got = d.scan([&a], "p", NOW + 21 * MIN, 10 * MIN, &cfg);
+        let got = d.scan([&a], &["p"], NOW + 21 * MIN, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::LeaseEnding)]);
         assert_eq!(
             got[0].stops_at.as_deref(),
             Some(iso_utc(NOW + 30 * MIN).as_str())
         );
-        assert!(d.scan([&a], "p", NOW + 22 * MIN, 10 * MIN, &cfg).is_empty());
+        assert!(
+            d.scan([&a], &["p"], NOW + 22 * MIN, 10 * MIN, &cfg)
+                .is_empty()
+        );
         // Extended by an hour: quiet, and news again when the new end nears.
         n.lease = Some(lease(HOUR + 22 * MIN));
         let a = Tracked::of("a", n, NOW + 22 * MIN, false);
-        assert!(d.scan([&a], "p", NOW + 23 * MIN, 10 * MIN, &cfg).is_empty());
+        assert!(
+            d.scan([&a], &["p"], NOW + 23 * MIN, 10 * MIN, &cfg)
+                .is_empty()
+        );
         assert_eq!(
-            d.scan([&a], "p", NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
+            d.scan([&a], &["p"], NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
                 .len(),
             1
         );
@@ -440,7 +463,7 @@ mod tests {
         let mut d = Detector::new();
         let got = d.scan(
             [&a],
-            "prod",
+            &["prod"],
             NOW,
             10 * MIN,
             &AlertConfig {

@@ -149,9 +149,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Profile of the config file to use
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Profile of the config file to use; several, comma-separated, are watched together
+    #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     pub profile: Option<String>,
+
+    /// Watch every profile of the config file together, one source each
+    #[arg(long, global = true, conflicts_with = "profile")]
+    pub all_profiles: bool,
 
     /// Region, e.g. cn-north-4 (picks the endpoint)
     #[arg(long, global = true, value_name = "REGION")]

@@ -3,10 +3,13 @@
 //! poller task owns the client.
 //!
 //! ```text
-//!  poller task ──Message──┐
-//!  EventStream ──key/mouse┼──► App (state) ──► ui::draw ──► terminal
-//!  1 s tick ──────────────┤        │
-//!  SIGTERM/SIGHUP ────────┘        └─Effect──► poller commands, clipboard, quit
+//!  poller tasks ─(source, Message)─┐
+//!  EventStream ──key/mouse──────────┼──► App (state) ──► ui::draw ──► terminal
+//!  1 s tick ────────────────────────┤        │
+//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands, clipboard, quit
+//!
+//! One poller per source (profile): each has its own client, budget, schedule
+//! and backoff; the app keys instances by (source, id).
 //! ```
 
 use std::sync::Arc;
@@ -21,64 +24,78 @@ use crate::app::{self, App, Effect, PollErrorInfo};
 use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::ui;
+use crate::watch::several::{Pollers, spawn_all};
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
-/// Everything the dashboard runs with, built by the caller from the settings.
-pub struct Parts {
-    /// The client, rate-limited to the request budget.
+/// One source the dashboard watches: a profile's client, query and schedule.
+pub struct SourceParts {
+    /// What the table and header call it.
+    pub name: String,
+    /// The client, rate-limited to this source's request budget.
     pub client: Client,
     pub query: ListQuery,
     pub poller: PollerConfig,
+}
+
+/// Everything the dashboard runs with, built by the caller from the settings.
+pub struct Parts {
+    /// At least one; with several, the table merges them.
+    pub sources: Vec<SourceParts>,
     pub timing: app::Timing,
     pub view: ui::ViewContext,
     /// Hide and refuse every action.
     pub read_only: bool,
     /// The journal and alerts.
     pub notifier: Notifier,
-    /// What an existing journal recorded, for the trends view: (entries, source).
-    pub history: Option<(Vec<crate::journal::Entry>, String)>,
+    /// What an existing journal recorded, for the trends view (the entries
+    /// of the sources watched are used).
+    pub history: Option<Vec<crate::journal::Entry>>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
 pub async fn run(parts: Parts) -> anyhow::Result<()> {
     let Parts {
-        client,
-        query,
-        poller,
+        sources,
         timing,
         view,
         read_only,
         notifier,
         history,
     } = parts;
-    let meter = client.clone();
-    let fast_interval = poller.fast_interval;
-    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     let mut app = App::new(timing);
     if let Some(cap) = crate::test_hooks::record_cap() {
         app.set_record_cap(cap);
     }
-    if let Some((entries, source)) = history {
-        app.set_history(entries, &source);
+    if sources.len() > 1 {
+        app.set_sources(sources.iter().map(|s| s.name.clone()).collect());
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let mut feeds = Vec::with_capacity(sources.len());
+    let mut meters = Vec::with_capacity(sources.len());
+    for s in sources {
+        meters.push(Meter {
+            client: s.client.clone(),
+            fast_interval: s.poller.fast_interval,
+        });
+        let source: Arc<dyn watch::Source> = Arc::new(ClientSource {
+            client: s.client,
+            query: s.query,
+        });
+        feeds.push((source, s.poller));
+    }
+    let pollers = spawn_all(feeds);
+    if let Some(entries) = history {
+        app.set_history_of(entries, &names);
     }
     app.set_read_only(read_only);
-    let mut notifier = notifier;
+    let mut notifier = notifier.with_sources(names);
     // Start the change feed before the first listing arrives.
     notifier.after(&mut app, now_ms(), false);
 
     let mut guard =
         crate::term::enter().context("cannot take over the terminal (is stdout a terminal?)")?;
     tracing::info!(endpoint = %view.endpoint, "dashboard started");
-    let result = event_loop(
-        &mut guard,
-        &mut app,
-        &view,
-        poller,
-        &meter,
-        fast_interval,
-        &mut notifier,
-    )
-    .await;
+    let result = event_loop(&mut guard, &mut app, &view, pollers, &meters, &mut notifier).await;
     drop(guard);
     tracing::info!("dashboard stopped");
     result
@@ -88,9 +105,8 @@ async fn event_loop(
     guard: &mut crate::term::TerminalGuard,
     app: &mut App,
     ctx: &ui::ViewContext,
-    mut poller: watch::Handle,
-    meter: &Client,
-    fast_interval: Duration,
+    mut pollers: Pollers,
+    meters: &[Meter],
     notifier: &mut Notifier,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
@@ -98,12 +114,14 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
-    let mut hot = false;
+    let mut hot = vec![false; meters.len()];
     // Actions run in tasks of their own and report back here.
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
-        client: meter.clone(),
-        follow: crate::act::Follow::every(fast_interval),
+        clients: meters
+            .iter()
+            .map(|m| (m.client.clone(), crate::act::Follow::every(m.fast_interval)))
+            .collect(),
         tx: act_tx,
     };
     // The detail pane's reads of whole records not held (large projects only).
@@ -120,25 +138,25 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &poller, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
                 None => return Ok(()),
             },
-            msg = poller.messages.recv() => {
+            msg = pollers.messages.recv() => {
                 let Some(msg) = msg else {
                     return Err(anyhow::anyhow!("the poller stopped unexpectedly"));
                 };
                 // What queued up while the last frame was drawn is applied at once:
-                // consecutive pages as one, so the table is re-sorted once.
+                // consecutive pages of a source as one, so the table is re-sorted once.
                 let mut queued = vec![msg];
-                while let Ok(m) = poller.messages.try_recv() {
+                while let Ok(m) = pollers.messages.try_recv() {
                     queued.push(m);
                 }
                 tracing::debug!(queued = queued.len(), "poller messages");
@@ -146,15 +164,18 @@ async fn event_loop(
             }
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
-                let settled = matches!(ev, app::ActionEvent::Settled { .. });
+                let settled = match &ev {
+                    app::ActionEvent::Settled { key, .. } => Some(app.get(key).map_or(0, |t| t.source)),
+                    _ => None,
+                };
                 let now = now_ms();
                 app.apply_action(ev, now);
                 // What the action changed is journaled like any other change.
                 if notifier.after(app, now, false) {
                     ring_bell();
                 }
-                if settled {
-                    let _ = poller.commands.send(Control::RefreshNow);
+                if let Some(src) = settled {
+                    pollers.send(src, Control::RefreshNow);
                 }
             }
             Some((key, answer)) = detail_rx.recv() => {
@@ -169,7 +190,10 @@ async fn event_loop(
                 let now = now_ms();
                 if let Some((want, _)) = detail_due.take().filter(|(w, _)| app.detail_wanted(now).as_ref() == Some(w)) {
                     app.detail_read_started(&want.key);
-                    let client = meter.clone();
+                    // The record is read from the instance's own source.
+                    let Some(client) = meters.get(usize::from(want.source)).map(|m| m.client.clone()) else {
+                        continue;
+                    };
                     let tx = detail_tx.clone();
                     tokio::spawn(async move {
                         let answer = client.show_notebook(&want.id).await.map_err(|e| e.to_string());
@@ -181,9 +205,12 @@ async fn event_loop(
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
                 // requests as they go, not only when it ends.
-                let sent = u32::try_from(meter.requests_last_minute()).unwrap_or(u32::MAX);
-                app.record_requests(sent, now);
-                app.record_burst(meter.burst().left());
+                for (src, m) in meters.iter().enumerate() {
+                    let src = u16::try_from(src).unwrap_or(u16::MAX);
+                    let sent = u32::try_from(m.client.requests_last_minute()).unwrap_or(u32::MAX);
+                    app.record_requests_from(src, sent, now);
+                    app.record_burst_from(src, m.client.burst().left());
+                }
                 app.tick(now);
                 // Stuck and auto-stop alerts come with time, not only with polls.
                 if notifier.after(app, now, false) {
@@ -196,18 +223,30 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
-        // Poll faster while an instance on screen is changing state.
-        let now_hot = app.any_visible_transitional();
-        if now_hot != hot {
-            hot = now_hot;
-            let _ = poller.commands.send(Control::SetHot(hot));
-            // While the hot tier runs, the sweep keeps its interval.
-            let tier = app.poll().pace.hot;
-            app.record_pace(app::Pace {
-                fast: (hot && tier.is_none()).then_some(fast_interval),
-                budget: app.poll().pace.budget,
-                hot: tier,
-            });
+        // Poll a source faster while one of its instances on screen is
+        // changing state; the other sources keep their pace (and budget).
+        for (src, m) in meters.iter().enumerate() {
+            let src = u16::try_from(src).unwrap_or(u16::MAX);
+            let now_hot = app.visible_transitional_in(src);
+            let Some(was_hot) = hot.get_mut(usize::from(src)) else {
+                continue;
+            };
+            if now_hot != *was_hot {
+                *was_hot = now_hot;
+                pollers.send(src, Control::SetHot(now_hot));
+                let feed = app.feeds().get(usize::from(src));
+                let budget = feed.and_then(|f| f.poll.pace.budget);
+                let hot_pace = feed.and_then(|f| f.poll.pace.hot);
+                app.record_pace_from(
+                    src,
+                    app::Pace {
+                        // While the hot tier runs, the sweep keeps its interval.
+                        fast: (now_hot && hot_pace.is_none()).then_some(m.fast_interval),
+                        budget,
+                        hot: hot_pace,
+                    },
+                );
+            }
         }
         if redraw {
             draw(guard, app, ctx)?;
@@ -232,12 +271,17 @@ type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 /// its whole record (see [`App::detail_wanted`]).
 const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
-/// Applies poller messages in order; runs of pages go in as one page.
-fn on_messages(app: &mut App, queued: Vec<Message>, notifier: &mut Notifier) {
-    // (instances, progress, when the oldest of the merged pages was read)
-    type Merged = (Vec<crate::api::Notebook>, app::SweepProgress, i64);
-    let mut pages: Option<Merged> = None;
-    for msg in queued {
+/// Applies poller messages in order; runs of pages of one source go in as one
+/// page, as old as its oldest page (never newer than news that came meanwhile).
+fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) {
+    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress, i64);
+    let flush = |app: &mut App, run: Option<Run>| {
+        if let Some((src, notebooks, progress, at)) = run {
+            app.apply_page_from(src, notebooks, progress, at);
+        }
+    };
+    let mut pages: Option<Run> = None;
+    for (src, msg) in queued {
         if let Message::Page {
             notebooks,
             loaded,
@@ -245,35 +289,39 @@ fn on_messages(app: &mut App, queued: Vec<Message>, notifier: &mut Notifier) {
             read_at_ms,
         } = msg
         {
-            let (all, progress, at) =
-                pages.get_or_insert_with(|| (Vec::new(), app::SweepProgress::default(), i64::MAX));
+            if pages.as_ref().is_some_and(|(s, _, _, _)| *s != src) {
+                flush(app, pages.take());
+            }
+            let (_, all, progress, at) = pages
+                .get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default(), i64::MAX));
             all.extend(notebooks);
             *progress = app::SweepProgress { loaded, total };
             // As old as its oldest page: never newer than news that came meanwhile.
             *at = (*at).min(read_at_ms);
             continue;
         }
-        if let Some((notebooks, progress, at)) = pages.take() {
-            app.apply_page(notebooks, progress, at);
-        }
-        on_message(app, msg, notifier);
+        flush(app, pages.take());
+        on_message(app, src, msg, notifier);
     }
-    if let Some((notebooks, progress, at)) = pages {
-        app.apply_page(notebooks, progress, at);
-    }
+    flush(app, pages);
 }
 
-/// One poller message (pages are merged by [`on_messages`] first).
-fn on_message(app: &mut App, msg: Message, notifier: &mut Notifier) {
+/// One message of source `src`'s poller (pages are merged by [`on_messages`] first).
+fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
     match msg {
-        Message::Started => app.poll_started(now_ms()),
+        Message::Started => app.poll_started_from(src, now_ms()),
         Message::Page {
             notebooks,
             loaded,
             total,
             read_at_ms,
         } => {
-            app.apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
+            app.apply_page_from(
+                src,
+                notebooks,
+                app::SweepProgress { loaded, total },
+                read_at_ms,
+            );
         }
         Message::Hot {
             seen,
@@ -282,27 +330,27 @@ fn on_message(app: &mut App, msg: Message, notifier: &mut Notifier) {
             stats,
         } => {
             let now = now_ms();
-            app.record_pace(pace(&stats));
+            app.record_pace_from(src, pace(&stats));
             let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
-            app.apply_hot(seen, gone, error, now);
+            app.apply_hot_from(src, seen, gone, error, now);
             if notifier.after(app, now, true) {
                 ring_bell();
             }
         }
         Message::Snapshot { listing, stats, .. } => {
             let now = now_ms();
-            app.record_requests(stats.requests_last_minute, now);
-            app.record_pace(pace(&stats));
-            app.record_burst(stats.burst_left);
+            app.record_requests_from(src, stats.requests_last_minute, now);
+            app.record_pace_from(src, pace(&stats));
+            app.record_burst_from(src, stats.burst_left);
             if !listing.notebooks.is_empty() {
                 let n = listing.notebooks.len() as u64;
                 let progress = app::SweepProgress {
                     loaded: n,
                     total: Some(n),
                 };
-                app.apply_page(listing.notebooks, progress, now);
+                app.apply_page_from(src, listing.notebooks, progress, now);
             }
-            app.finish_sweep(listing.complete, now);
+            app.finish_sweep_from(src, listing.complete, now);
             if notifier.after(app, now, true) {
                 ring_bell();
             }
@@ -314,13 +362,13 @@ fn on_message(app: &mut App, msg: Message, notifier: &mut Notifier) {
             stats,
         } => {
             let now = now_ms();
-            tracing::warn!(error = %error, consecutive, "poll failed");
-            app.record_requests(stats.requests_last_minute, now);
-            app.record_pace(pace(&stats));
+            tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
+            app.record_requests_from(src, stats.requests_last_minute, now);
+            app.record_pace_from(src, pace(&stats));
             let mut info = PollErrorInfo::from_api(&error, consecutive);
             info.next_retry_at_ms = next_in
                 .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-            app.apply_error(info, now);
+            app.apply_error_from(src, info, now);
         }
     }
 }
@@ -341,37 +389,37 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     }
 }
 
-/// What the event loop needs to start an action task.
-struct Actions {
+/// A source's client, kept by the event loop to count its requests and act.
+struct Meter {
     client: Client,
-    follow: crate::act::Follow,
+    fast_interval: Duration,
+}
+
+/// What the event loop needs to start an action task: each source's client
+/// (an action goes to the source of its instance) and how to follow it.
+struct Actions {
+    clients: Vec<(Client, crate::act::Follow)>,
     tx: tokio::sync::mpsc::UnboundedSender<app::ActionEvent>,
 }
 
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(
-    effects: Vec<Effect>,
-    poller: &watch::Handle,
-    acts: &Actions,
-) -> anyhow::Result<bool> {
+fn apply_effects(effects: Vec<Effect>, pollers: &Pollers, acts: &Actions) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
-            Effect::RefreshNow => {
-                let _ = poller.commands.send(Control::RefreshNow);
-            }
-            Effect::SetPaused(p) => {
-                let _ = poller.commands.send(Control::SetPaused(p));
-            }
-            Effect::SetInterval(d) => {
-                let _ = poller.commands.send(Control::SetInterval(d));
-            }
+            Effect::RefreshNow => pollers.send_all(&Control::RefreshNow),
+            Effect::SetPaused(p) => pollers.send_all(&Control::SetPaused(p)),
+            Effect::SetInterval(d) => pollers.send_all(&Control::SetInterval(d)),
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
             }
-            Effect::Act(req) => {
-                crate::act::spawn(acts.client.clone(), req, acts.follow, acts.tx.clone());
-            }
+            Effect::Act(req) => match acts.clients.get(usize::from(req.source)) {
+                Some((client, follow)) => {
+                    crate::act::spawn(client.clone(), req, *follow, acts.tx.clone());
+                }
+                // Cannot happen: every instance comes from a source with a client.
+                None => crate::act::audit_not_sent(req.verb, &req.id, "its source is unknown"),
+            },
             Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }
@@ -408,4 +456,50 @@ fn signal(kind: SignalKindName) -> anyhow::Result<tokio::signal::unix::Signal> {
         SignalKindName::Hangup => SignalKind::hangup(),
     };
     signal(k).context("cannot listen for signals")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{nb, timing};
+
+    fn page(ids: &[&str], loaded: u64) -> Message {
+        Message::Page {
+            notebooks: ids.iter().map(|id| nb(id, id, "RUNNING")).collect(),
+            loaded,
+            total: Some(3),
+            read_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn queued_pages_merge_per_source_and_stay_with_their_source() {
+        let mut app = App::new(timing());
+        app.set_sources(vec!["bj".into(), "sg".into()]);
+        let mut notifier = Notifier::new("bj", None, crate::alerts::AlertConfig::default());
+        let queued = vec![
+            (0, page(&["a"], 1)),
+            (0, page(&["b"], 2)),
+            (1, page(&["a"], 1)),
+            (0, page(&["c"], 3)),
+        ];
+        on_messages(&mut app, queued, &mut notifier);
+        let mut got: Vec<(u16, String)> = app
+            .instances()
+            .iter()
+            .map(|t| (t.source, t.key.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (0, "a".to_string()),
+                (0, "b".to_string()),
+                (0, "c".to_string()),
+                (1, "1/a".to_string())
+            ]
+        );
+        assert_eq!(app.feeds()[0].poll.sweep.map(|p| p.loaded), Some(3));
+        assert_eq!(app.feeds()[1].poll.sweep.map(|p| p.loaded), Some(1));
+    }
 }

@@ -7,11 +7,11 @@ use crate::alerts::{self, AlertConfig, AlertKind, Detector};
 use crate::app::{App, EventKind, RecentEvent};
 use crate::journal::{self, Entry, Kind};
 
-/// The dashboard's journal and alerts for one source.
+/// The dashboard's journal and alerts, for every source it watches.
 #[derive(Debug)]
 pub struct Notifier {
-    /// The profile (or source label) written with each entry and alert.
-    source: String,
+    /// Each source's name (profile or label), written with each entry and alert.
+    sources: Vec<String>,
     journal: Option<journal::Writer>,
     /// Said once in the log when the journal cannot be written.
     journal_failed: bool,
@@ -22,12 +22,24 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(source: &str, journal: Option<journal::Writer>, alerts: AlertConfig) -> Notifier {
         Notifier {
-            source: source.to_string(),
+            sources: vec![source.to_string()],
             journal,
             journal_failed: false,
             alerts,
             detector: Detector::new(),
         }
+    }
+
+    /// Names the sources, in poller order, when several are watched.
+    pub fn with_sources(mut self, names: Vec<String>) -> Notifier {
+        if !names.is_empty() {
+            self.sources = names;
+        }
+        self
+    }
+
+    fn source(&self, n: u16) -> &str {
+        self.sources.get(usize::from(n)).map_or("", String::as_str)
     }
 
     /// Journals what changed and delivers the alerts now due. `complete` says a
@@ -48,15 +60,18 @@ impl Notifier {
             lease: true,
             ..self.alerts.clone()
         };
-        let due = self.detector.scan(
-            app.instances(),
-            &self.source,
-            now_ms,
-            app.stuck_after_ms(),
-            &all,
-        );
-        if complete && !self.detector.is_armed() {
-            self.detector.arm();
+        let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
+        let due = self
+            .detector
+            .scan(app.instances(), &names, now_ms, app.stuck_after_ms(), &all);
+        // Each source's first listing is its baseline.
+        if complete {
+            for (n, f) in app.feeds().iter().enumerate() {
+                if f.poll.last_ok_ms.is_some() {
+                    self.detector
+                        .arm_source(u16::try_from(n).unwrap_or(u16::MAX));
+                }
+            }
         }
         let mut ring = false;
         for a in due {
@@ -67,7 +82,7 @@ impl Notifier {
                 AlertKind::Problem => None,
             };
             if let Some(kind) = kind {
-                let mut entry = Entry::new(now_ms, &self.source, &a.id, &a.name, kind);
+                let mut entry = Entry::new(now_ms, &a.source, &a.id, &a.name, kind);
                 entry.to = Some(a.status.clone());
                 entry.stops_at = a.stops_at.clone();
                 self.write(&entry);
@@ -90,7 +105,8 @@ impl Notifier {
             EventKind::Changed { from, to } => (Kind::Changed, Some(from), Some(to)),
             EventKind::Gone { last } => (Kind::Gone, Some(last), None),
         };
-        let mut entry = Entry::new(e.at_ms, &self.source, &e.key, &e.name, kind);
+        let id = crate::app::feeds::id_of(e.source, &e.key);
+        let mut entry = Entry::new(e.at_ms, self.source(e.source), id, &e.name, kind);
         entry.from = from.map(|s| s.as_str().to_string());
         entry.to = to.map(|s| s.as_str().to_string());
         if to.is_some_and(|s| s.is_problem()) {
@@ -199,5 +215,71 @@ mod tests {
         let back = journal::read(&path).unwrap();
         let kinds: Vec<&str> = back.entries.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["changed", "stuck"]);
+    }
+
+    #[test]
+    fn with_several_sources_each_line_names_its_source_and_each_first_listing_is_a_baseline() {
+        use crate::app::SweepProgress;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let w = journal::Writer::open(&path, 1 << 20).unwrap();
+        let cfg = AlertConfig {
+            desktop: false,
+            ..AlertConfig::default()
+        };
+        let names = vec!["bj".to_string(), "sg".to_string()];
+        let mut n = Notifier::new("bj", Some(w), cfg).with_sources(names.clone());
+        let mut app = App::new(fixtures::timing());
+        app.set_sources(names);
+        n.after(&mut app, NOW, false);
+        let sweep = |app: &mut App, src: u16, nbs: Vec<crate::api::model::Notebook>, at| {
+            app.apply_page_from(src, nbs, SweepProgress::default(), at);
+            app.finish_sweep_from(src, true, at);
+        };
+        sweep(
+            &mut app,
+            0,
+            vec![nb("same", "bj-nb", "RUNNING"), nb("x", "bj-err", "ERROR")],
+            NOW,
+        );
+        assert!(
+            !n.after(&mut app, NOW, true),
+            "bj's first listing is its baseline"
+        );
+        // Singapore answers a minute later, with a problem it already had.
+        sweep(
+            &mut app,
+            1,
+            vec![
+                nb("same", "sg-nb", "RUNNING"),
+                nb("y", "sg-frozen", "FROZEN"),
+            ],
+            NOW + MIN,
+        );
+        assert!(
+            !n.after(&mut app, NOW + MIN, true),
+            "sg's first listing is its own baseline: no alert for what was already true"
+        );
+        sweep(
+            &mut app,
+            1,
+            vec![nb("same", "sg-nb", "ERROR"), nb("y", "sg-frozen", "FROZEN")],
+            NOW + 2 * MIN,
+        );
+        assert!(
+            n.after(&mut app, NOW + 2 * MIN, true),
+            "a new failure in sg rings"
+        );
+        let back = journal::read(&path).unwrap();
+        let lines: Vec<String> = back
+            .entries
+            .iter()
+            .map(|e| format!("{} {} {} {}", e.source, e.id, e.name, e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            ["sg same sg-nb changed"],
+            "the id as the service knows it"
+        );
     }
 }

@@ -36,31 +36,53 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         _ => {}
     }
 
-    // In demo mode a simulator runs in this process (it lives until we return)
-    // and stands in for the region, endpoint and credentials; every other
+    // The dashboard and `list` watch several sources at once; serve and the
+    // actions work on one.
+    let several = matches!(cli.command, None | Some(Command::List(_)));
+    // In demo mode simulators run in this process (they live until we return)
+    // and stand in for the regions, endpoints and credentials; every other
     // setting goes through the resolver as usual.
-    let mut overrides = overrides(&cli.global, &cli.filters);
-    let _demo = if cli.global.demo {
-        match sim::spawn(sim::SimConfig::demo()).await {
-            Ok(handle) => {
-                overrides.fixed_source = Some(demo_source(&handle));
-                Some(handle)
-            }
-            Err(e) => {
-                eprintln!("nbwatch: cannot start the demo simulator: {e:#}");
-                return ExitCode::from(EXIT_CONFIG);
+    let overrides = overrides(&cli.global, &cli.filters);
+    let mut _demo = Vec::new();
+    let resolved = if cli.global.demo {
+        let regions = sim::demo_regions();
+        let wanted = if several { regions.len() } else { 1 };
+        let regions: Vec<_> = regions.into_iter().take(wanted).collect();
+        // The simulators start side by side: the first frame waits for both.
+        let spawned =
+            futures::future::join_all(regions.iter().map(|(_, cfg)| sim::spawn(cfg.clone()))).await;
+        let mut fixed = Vec::new();
+        for ((region, cfg), handle) in regions.iter().zip(spawned) {
+            match handle {
+                Ok(handle) => {
+                    fixed.push(demo_source(&handle, region, cfg.project_id.clone()));
+                    _demo.push(handle);
+                }
+                Err(e) => {
+                    eprintln!("nbwatch: cannot start the demo simulator: {e:#}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
             }
         }
+        config::resolve_fixed(&overrides, &fixed, &ProcessEnv, &Dirs::platform())
     } else {
-        None
+        config::resolve_sources(&overrides, &ProcessEnv, &Dirs::platform())
     };
-    let settings = match config::resolve(&overrides, &ProcessEnv, &Dirs::platform()) {
-        Ok(s) => s,
+    let all = match resolved {
+        Ok(all) => all,
         Err(e) => {
             eprintln!("nbwatch: {}", one_line(&e));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let Some(settings) = all.first() else {
+        eprintln!("nbwatch: no source to watch; fix: pass --profile NAME or --region REGION");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    if all.len() > 1 && !several {
+        eprintln!("nbwatch: {}", one_source_only(&cli.command, &all));
+        return ExitCode::from(EXIT_CONFIG);
+    }
 
     let log_path = cli.global.log_file.clone().or(settings.log_file.clone());
     if let Some(path) = &log_path
@@ -71,20 +93,42 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             path.display()
         );
     }
-    for w in &settings.warnings {
-        eprintln!("nbwatch: warning: {w}");
-        tracing::warn!("{w}");
+    // Each source's file warnings are the same file's: say each once.
+    let mut said: Vec<&String> = Vec::new();
+    for w in all.iter().flat_map(|s| &s.warnings) {
+        if !said.contains(&w) {
+            said.push(w);
+            eprintln!("nbwatch: warning: {w}");
+            tracing::warn!("{w}");
+        }
     }
 
-    let query = match build_query(&settings, &cli.filters) {
-        Ok(q) => q,
-        Err(e) => {
-            eprintln!("nbwatch: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+    let mut queries = Vec::with_capacity(all.len());
+    for s in &all {
+        match build_query(s, &cli.filters) {
+            Ok(q) => queries.push(q),
+            Err(e) if all.len() > 1 => {
+                eprintln!("nbwatch: source `{}`: {e}", s.profile);
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            Err(e) => {
+                eprintln!("nbwatch: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
         }
+    }
+    let Some(query) = queries.first().cloned() else {
+        return ExitCode::from(EXIT_CONFIG);
     };
+    let settings = settings.clone();
     match cli.command {
-        Some(Command::List(args)) => list(&settings, &query, &args).await,
+        Some(Command::List(args)) => {
+            if all.len() > 1 {
+                list_several(&all, &queries, &args).await
+            } else {
+                list(&settings, &query, &args).await
+            }
+        }
         Some(Command::Serve(args)) => match serve(&settings, query, &args) {
             Ok(parts) => match crate::serve::run(parts).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -114,7 +158,7 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
             ExitCode::SUCCESS
         }
-        None => match dashboard(&settings, query, cli.global.demo, utc_offset_secs) {
+        None => match dashboard(&all, queries, cli.global.demo, utc_offset_secs) {
             Ok(parts) => match crate::dashboard::run(parts).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -133,12 +177,26 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
 /// Everything the dashboard needs, built from the settings: the dashboard
 /// itself knows nothing of configuration.
 fn dashboard(
-    settings: &Settings,
-    query: ListQuery,
+    all: &[Settings],
+    queries: Vec<ListQuery>,
     demo: bool,
     utc_offset_secs: i32,
 ) -> Result<crate::dashboard::Parts, String> {
-    let client = polling_client(settings)?;
+    // The session's own settings (journal, alerts, log, read-only) are the
+    // first source's; each source polls with its own.
+    let Some(settings) = all.first() else {
+        return Err("no source to watch".into());
+    };
+    let labels = config::source_labels(all);
+    let mut sources = Vec::with_capacity(all.len());
+    for ((s, query), name) in all.iter().zip(queries).zip(labels) {
+        sources.push(crate::dashboard::SourceParts {
+            client: polling_client(s).map_err(|e| format!("source `{name}`: {e}"))?,
+            name,
+            query,
+            poller: poller_config(s),
+        });
+    }
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::plain()
     } else {
@@ -150,7 +208,7 @@ fn dashboard(
         .as_deref()
         .filter(|p| p.exists())
         .and_then(|p| crate::journal::read(p).ok())
-        .map(|r| (r.entries, settings.profile.clone()));
+        .map(|r| r.entries);
     let journal = match &settings.journal {
         None => None,
         Some(path) => match crate::journal::Writer::open(path, settings.journal_max_bytes) {
@@ -166,9 +224,7 @@ fn dashboard(
     Ok(crate::dashboard::Parts {
         history,
         notifier: crate::notify::Notifier::new(&settings.profile, journal, settings.alerts.clone()),
-        client,
-        query,
-        poller: poller_config(settings),
+        sources,
         timing: app::Timing {
             interval: settings.interval,
             stuck_after: settings.stuck_after,
@@ -182,8 +238,26 @@ fn dashboard(
             theme,
             utc_offset_secs,
         },
-        read_only: settings.read_only,
+        // Read-only if any source asks for it: a read-only profile stays read-only.
+        read_only: all.iter().any(|s| s.read_only),
     })
+}
+
+/// Why serve and the actions refuse several sources, and what to do instead.
+fn one_source_only(command: &Option<Command>, all: &[Settings]) -> String {
+    let names: Vec<&str> = all.iter().map(|s| s.profile.as_str()).collect();
+    match command {
+        Some(Command::Serve(_)) => format!(
+            "nbwatch serve exports one source, and {} were given ({}); fix: run one `nbwatch serve --profile NAME --listen ADDR` per profile and let Prometheus scrape each (its target labels tell them apart)",
+            names.len(),
+            names.join(", ")
+        ),
+        _ => format!(
+            "an action goes to one source, and {} were given ({}); fix: pass --profile NAME, the profile of the instance's region and project",
+            names.len(),
+            names.join(", ")
+        ),
+    }
 }
 
 /// Everything `nbwatch serve` needs: the dashboard's client, poller and timing.
@@ -256,11 +330,12 @@ fn poller_config(settings: &Settings) -> PollerConfig {
 }
 
 /// The in-process simulator as the place to connect to, with its demo credentials.
-fn demo_source(handle: &sim::SimHandle) -> FixedSource {
+fn demo_source(handle: &sim::SimHandle, region: &str, project_id: String) -> FixedSource {
     FixedSource {
         label: "demo".into(),
+        region: Some(region.to_string()),
         endpoint: handle.endpoint(),
-        project_id: sim::DEMO_PROJECT_ID.into(),
+        project_id,
         auth: sim::demo_auth(),
     }
 }
@@ -346,6 +421,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
     Overrides {
         config_path: g.config.clone(),
         profile: g.profile.clone(),
+        all_profiles: g.all_profiles,
         region: g.region.clone(),
         endpoint: g.endpoint.clone(),
         project_id: g.project_id.clone(),
@@ -463,4 +539,83 @@ async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
             ExitCode::from(EXIT_API)
         }
     }
+}
+
+/// `nbwatch list` over several sources: all listed at once, each in full, then
+/// everything printed together with its source named (a SOURCE column, a
+/// `source` CSV column, a `"source"` JSON field). A source that fails fails the
+/// listing, named, and nothing is printed: a partial list would look whole.
+async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) -> ExitCode {
+    use crate::output::raw::{RawNotebook, RawPage};
+    let labels = config::source_labels(all);
+    let mut clients = Vec::with_capacity(all.len());
+    for (s, name) in all.iter().zip(&labels) {
+        match s.client(RetryPolicy::default()) {
+            Ok(c) => clients.push(c),
+            Err(e) => {
+                eprintln!("nbwatch: source `{name}`: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    }
+    let failed = |name: &str, e: &crate::api::ApiError| {
+        tracing::error!(error = %e, source = name, "list failed");
+        eprintln!("nbwatch: source `{name}`: {e}");
+        ExitCode::from(EXIT_API)
+    };
+    let mut names: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    if args.output == crate::output::Format::Json {
+        let swept =
+            futures::future::join_all(clients.iter().zip(queries).map(|(c, q)| async move {
+                let mut pages = crate::api::sweep::Collect::<RawNotebook>::default();
+                c.sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
+                    .await
+                    .map(|_| pages.into_ordered(|n: &RawNotebook| n.id.as_deref()))
+            }))
+            .await;
+        let mut items = Vec::new();
+        for (result, name) in swept.into_iter().zip(&labels) {
+            match result {
+                Ok(got) => {
+                    names.extend(std::iter::repeat_n(name.as_str(), got.len()));
+                    items.extend(got);
+                }
+                Err(e) => return failed(name, &e),
+            }
+        }
+        tracing::info!(instances = items.len(), sources = all.len(), "listed");
+        let _ = crate::output::raw::write_json_sourced(&mut out, &items, &names);
+    } else {
+        let listed = futures::future::join_all(
+            clients
+                .iter()
+                .zip(queries)
+                .map(|(c, q)| c.fetch_all_kinds(q)),
+        )
+        .await;
+        let mut notebooks = Vec::new();
+        for (result, name) in listed.into_iter().zip(&labels) {
+            match result {
+                Ok(listing) => {
+                    names.extend(std::iter::repeat_n(name.as_str(), listing.notebooks.len()));
+                    notebooks.extend(listing.notebooks);
+                }
+                Err(e) => return failed(name, &e),
+            }
+        }
+        tracing::info!(instances = notebooks.len(), sources = all.len(), "listed");
+        out = crate::output::render_sourced(
+            args.output,
+            &notebooks,
+            &names,
+            crate::timefmt::now_ms(),
+        )
+        .into_bytes();
+    }
+    // Every source is in: only now does anything reach stdout. A closed pipe
+    // (`| head`) is not an error worth a message.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(&out).and_then(|_| stdout.flush());
+    ExitCode::SUCCESS
 }

@@ -20,8 +20,10 @@ pub const NOTICE_MS: i64 = 20_000;
 /// What the action task must do: act on one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRequest {
-    /// The instance's key in the table (its id).
+    /// The instance's key in the table (its id, with its source's number after the first).
     pub key: String,
+    /// The source whose client sends it.
+    pub source: u16,
     pub id: String,
     pub name: String,
     pub verb: Verb,
@@ -267,8 +269,10 @@ impl App {
         let Some(c) = self.leave_confirm() else {
             return Vec::new();
         };
+        let source = self.get(&c.key).map_or(0, |t| t.source);
         let req = ActionRequest {
             duration_ms: c.duration_ms(),
+            source,
             key: c.key,
             id: c.id,
             name: c.name,
@@ -573,6 +577,7 @@ mod tests {
             effects,
             vec![Effect::Act(ActionRequest {
                 key: "run-1".into(),
+                source: 0,
                 id: "run-1".into(),
                 name: "alpha-running".into(),
                 verb: Verb::Stop,

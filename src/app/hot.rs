@@ -18,14 +18,34 @@ impl App {
         error: Option<String>,
         now_ms: i64,
     ) -> bool {
+        self.apply_hot_from(0, seen, gone, error, now_ms)
+    }
+
+    /// [`App::apply_hot`] for the source numbered `source`.
+    pub fn apply_hot_from(
+        &mut self,
+        source: u16,
+        seen: Vec<(i64, Vec<Notebook>)>,
+        gone: Vec<(String, i64)>,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> bool {
+        let Some(feed) = self.feeds.get(usize::from(source)) else {
+            return false;
+        };
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
         // As for a sweep page: only after a complete sweep is a new id news.
-        let announce = self.sweeps_complete > 0 && self.last_sweep_complete;
+        let announce = feed.sweeps_complete > 0 && feed.last_sweep_complete;
         let mut dirty = false;
         for (at, batch) in seen {
             for nb in batch {
-                let Some(key) = nb.id.clone().filter(|id| !id.is_empty()) else {
+                let Some(key) = nb
+                    .id
+                    .as_deref()
+                    .filter(|id| !id.is_empty())
+                    .map(|id| super::feeds::key_of(source, id))
+                else {
                     continue;
                 };
                 match self.index.get(&key).copied() {
@@ -43,6 +63,7 @@ impl App {
                             let event = RecentEvent {
                                 at_ms: at,
                                 key: t.key.clone(),
+                                source: t.source,
                                 name: t.name().to_string(),
                                 kind: EventKind::Changed {
                                     from: tr.from,
@@ -53,7 +74,8 @@ impl App {
                         }
                     }
                     None => {
-                        let t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                        t.source = source;
                         self.records.offer(&t.key, nb);
                         if announce {
                             self.log(at, &t, EventKind::Appeared(t.status.clone()));
@@ -67,7 +89,7 @@ impl App {
         }
         let mut gone_idx: Vec<usize> = gone
             .iter()
-            .filter_map(|(id, _)| self.index.get(id).copied())
+            .filter_map(|(id, _)| self.index.get(&super::feeds::key_of(source, id)).copied())
             .collect();
         gone_idx.sort_unstable();
         gone_idx.dedup();
@@ -76,8 +98,11 @@ impl App {
             self.remove(&gone_idx, at);
             dirty = true;
         }
-        self.poll.last_hot_ms = Some(now_ms);
-        self.poll.hot_error = error;
+        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+            f.poll.last_hot_ms = Some(now_ms);
+            f.poll.hot_error = error;
+        }
+        self.combine_feeds();
         if dirty {
             self.recompute(now_ms, &neighbours, old_cursor);
         }
@@ -88,6 +113,8 @@ impl App {
     /// allows (see [`super::PollState::unconfirmed_after_ms`]); never before
     /// the first complete sweep.
     pub fn is_unconfirmed(&self, t: &Tracked, now_ms: i64) -> bool {
-        self.sweeps_complete > 0 && t.unconfirmed_for_ms(now_ms) > self.poll.unconfirmed_after_ms()
+        self.feeds.get(usize::from(t.source)).is_some_and(|f| {
+            f.sweeps_complete > 0 && t.unconfirmed_for_ms(now_ms) > f.poll.unconfirmed_after_ms()
+        })
     }
 }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKin
 use crate::api::model::Status;
 
 use super::keys::{self, Action};
-use super::{App, Effect, Mode, Picker};
+use super::{App, Effect, Mode, Picker, SortColumn};
 
 impl App {
     /// Dispatches one key through the keymap.
@@ -79,7 +79,7 @@ impl App {
             Action::Quit => return vec![Effect::Quit],
             Action::Refresh => {
                 if self.poll.auth_stopped {
-                    self.poll.auth_stopped = false;
+                    self.resume_after_auth_stop();
                     self.flash_message("retrying with the same credentials…", now_ms);
                 } else {
                     self.flash_message("refreshing…", now_ms);
@@ -89,6 +89,7 @@ impl App {
             Action::TogglePause => {
                 let pause = self.poll.paused_since_ms.is_none();
                 self.poll.paused_since_ms = pause.then_some(now_ms);
+                self.combine_feeds();
                 return vec![Effect::SetPaused(pause)];
             }
             Action::SlowerPolling | Action::FasterPolling => {
@@ -101,6 +102,7 @@ impl App {
                     return Vec::new();
                 }
                 self.poll.interval = next;
+                self.combine_feeds();
                 self.flash_message(format!("polling every {}s", next.as_secs()), now_ms);
                 return vec![Effect::SetInterval(next)];
             }
@@ -141,6 +143,9 @@ impl App {
             Action::SortNext | Action::SortReverse => {
                 if action == Action::SortNext {
                     self.sort.column = self.sort.column.next();
+                    if self.sort.column == SortColumn::Source && !self.several_sources() {
+                        self.sort.column = self.sort.column.next();
+                    }
                     self.sort.descending = false;
                 } else {
                     self.sort.descending = !self.sort.descending;

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod clipboard;
+pub mod feeds;
 pub mod filter;
 mod hot;
 mod input;
@@ -27,6 +28,8 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod hot_tests;
 #[cfg(test)]
+mod sources_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -38,6 +41,7 @@ use crate::api::model::{Notebook, Status};
 
 pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
+pub use feeds::Feed;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
@@ -151,6 +155,8 @@ pub enum EventKind {
 pub struct RecentEvent {
     pub at_ms: i64,
     pub key: String,
+    /// The source the instance belongs to (an index into [`App::feeds`]).
+    pub source: u16,
     pub name: String,
     pub kind: EventKind,
 }
@@ -190,6 +196,8 @@ pub struct App {
     view_filter: Filter,
     /// Rows of `view` in a transitional status.
     view_transitional: usize,
+    /// The same, per source (by source number).
+    view_transitional_by_source: Vec<usize>,
     /// The selection, by instance key. Survives refreshes, filters and sorts;
     /// remembered even while filtered out.
     selected: Option<String>,
@@ -200,10 +208,8 @@ pub struct App {
     mode: Mode,
     poll: PollState,
     has_data: bool,
-    /// The sweep pages are arriving for (each instance remembers the last it was seen in).
-    sweep_seq: u64,
-    sweeps_complete: u64,
-    last_sweep_complete: bool,
+    /// Each source's sweeps, freshness and errors; `poll` is them taken together.
+    feeds: Vec<Feed>,
     status_counts: Vec<(Status, usize)>,
     attention: usize,
     /// The next time an instance crosses the stuck threshold.
@@ -233,6 +239,7 @@ impl App {
             view_pos: Vec::new(),
             view_filter: Filter::default(),
             view_transitional: 0,
+            view_transitional_by_source: Vec::new(),
             selected: None,
             cursor: 0,
             offset: 0,
@@ -241,9 +248,7 @@ impl App {
             mode: Mode::Table,
             poll: PollState::new(timing.interval),
             has_data: false,
-            sweep_seq: 1,
-            sweeps_complete: 0,
-            last_sweep_complete: false,
+            feeds: vec![Feed::new(String::new(), PollState::new(timing.interval))],
             status_counts: Vec::new(),
             attention: 0,
             next_stuck_at_ms: None,
@@ -279,20 +284,49 @@ impl App {
     /// updated at once (rows appear while a first sweep runs); none is removed
     /// before the sweep ends.
     pub fn apply_page(&mut self, notebooks: Vec<Notebook>, progress: SweepProgress, at_ms: i64) {
+        self.apply_page_from(0, notebooks, progress, at_ms);
+    }
+
+    /// The sources watched, by name, in the order their pollers are numbered.
+    /// Called before any data arrives; one source unless called.
+    pub fn set_sources(&mut self, names: Vec<String>) {
+        let interval = self.poll.interval;
+        self.feeds = names
+            .into_iter()
+            .map(|n| Feed::new(n, PollState::new(interval)))
+            .collect();
+        if self.feeds.is_empty() {
+            self.feeds
+                .push(Feed::new(String::new(), PollState::new(interval)));
+        }
+    }
+
+    /// [`App::apply_page`] for the source numbered `source`.
+    pub fn apply_page_from(
+        &mut self,
+        source: u16,
+        notebooks: Vec<Notebook>,
+        progress: SweepProgress,
+        at_ms: i64,
+    ) {
         let at = at_ms;
+        let Some(feed) = self.feeds.get(usize::from(source)) else {
+            return;
+        };
         // Only a sweep after a complete one can tell a new instance from one
         // not seen yet.
-        let announce = self.sweeps_complete > 0 && self.last_sweep_complete;
+        let announce = feed.sweeps_complete > 0 && feed.last_sweep_complete;
+        let seq = feed.sweep_seq;
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
         let mut dirty = !self.has_data;
         self.make_room(progress.total);
         for nb in notebooks {
-            let key = self.page_key(&nb);
+            let key = self.page_key(source, seq, &nb);
             match self.index.get(&key).copied() {
                 Some(i) => {
                     let t = &mut self.instances[i];
-                    t.seen_sweep = self.sweep_seq;
+                    t.seen_sweep = seq;
                     t.missed = 0;
                     if at < t.confirmed_ms {
                         // Newer news came meanwhile (the hot tier): this page
@@ -307,6 +341,7 @@ impl App {
                         let event = RecentEvent {
                             at_ms: at,
                             key: t.key.clone(),
+                            source: t.source,
                             name: t.name().to_string(),
                             kind: EventKind::Changed {
                                 from: tr.from,
@@ -318,8 +353,9 @@ impl App {
                 }
                 None => {
                     let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                    t.source = source;
                     self.records.offer(&t.key, nb);
-                    t.seen_sweep = self.sweep_seq;
+                    t.seen_sweep = seq;
                     if announce {
                         self.log(at, &t, EventKind::Appeared(t.status.clone()));
                     }
@@ -330,7 +366,10 @@ impl App {
             }
         }
         self.has_data = true;
-        self.poll.sweep = Some(progress);
+        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+            f.poll.sweep = Some(progress);
+        }
+        self.combine_feeds();
         if dirty {
             self.recompute(at, &neighbours, old_cursor);
         }
@@ -353,15 +392,15 @@ impl App {
     /// The identity of an instance across pages and sweeps: its id, or (when
     /// the service left it out) a stand-in from its name, numbered apart from
     /// the others of this sweep with the same name.
-    fn page_key(&self, nb: &Notebook) -> String {
+    fn page_key(&self, source: u16, seq: u64, nb: &Notebook) -> String {
         if let Some(id) = nb.id.as_deref().filter(|id| !id.is_empty()) {
-            return id.to_string();
+            return feeds::key_of(source, id);
         }
-        let base = format!("(no id) {}", nb.name_str());
+        let base = feeds::key_of(source, &format!("(no id) {}", nb.name_str()));
         let taken = |k: &str| {
             self.index
                 .get(k)
-                .is_some_and(|i| self.instances[*i].seen_sweep == self.sweep_seq)
+                .is_some_and(|i| self.instances[*i].seen_sweep == seq)
         };
         if !taken(&base) {
             return base;
@@ -378,19 +417,35 @@ impl App {
     /// history. An incomplete sweep (the listing moved more than it could
     /// repair) confirms nothing.
     pub fn finish_sweep(&mut self, complete: bool, at_ms: i64) {
+        self.finish_sweep_from(0, complete, at_ms);
+    }
+
+    /// [`App::finish_sweep`] for the source numbered `source`: only its
+    /// instances can be gone.
+    pub fn finish_sweep_from(&mut self, source: u16, complete: bool, at_ms: i64) {
         let at = at_ms;
+        let Some(current) = self.feeds.get(usize::from(source)).map(|f| f.sweep_seq) else {
+            return;
+        };
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
-        let current = self.sweep_seq;
         // Confirmed since the sweep began (by the hot tier): not missed, whatever
         // the sweep's pages said. But an instance last seen DELETING or DELETED
         // that a complete sweep lacks was removed meanwhile (alive throughout, it
         // would be in it), however recently the hot tier saw it.
-        let began = self.poll.in_flight_since_ms.unwrap_or(at);
+        let began = self
+            .feeds
+            .get(usize::from(source))
+            .and_then(|f| f.poll.in_flight_since_ms)
+            .unwrap_or(at);
         let mut gone = Vec::new();
         for (i, t) in self.instances.iter_mut().enumerate() {
             let ending = matches!(t.status, Status::Deleting | Status::Deleted);
-            if t.seen_sweep == current || !complete || (t.confirmed_ms >= began && !ending) {
+            if t.source != source
+                || t.seen_sweep == current
+                || !complete
+                || (t.confirmed_ms >= began && !ending)
+            {
                 continue;
             }
             t.missed = t.missed.saturating_add(1);
@@ -399,18 +454,21 @@ impl App {
             }
         }
         self.remove(&gone, at);
-        self.sweep_seq += 1;
-        self.last_sweep_complete = complete;
-        if complete {
-            self.sweeps_complete += 1;
+        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+            f.sweep_seq += 1;
+            f.last_sweep_complete = complete;
+            if complete {
+                f.sweeps_complete += 1;
+            }
+            f.poll.sweep = None;
+            f.poll.last_ok_ms = Some(at);
+            f.poll.in_flight_since_ms = None;
+            f.poll.last_error = None;
+            f.poll.last_error_at_ms = None;
+            f.poll.auth_stopped = false;
         }
         self.has_data = true;
-        self.poll.sweep = None;
-        self.poll.last_ok_ms = Some(at);
-        self.poll.in_flight_since_ms = None;
-        self.poll.last_error = None;
-        self.poll.last_error_at_ms = None;
-        self.poll.auth_stopped = false;
+        self.combine_feeds();
         // One sample per finished sweep: a page is part of a population, and
         // counting pages would draw the first sweep's loading as growth.
         self.trend.record(
@@ -460,36 +518,93 @@ impl App {
 
     /// A failed poll. The last good data stays.
     pub fn apply_error(&mut self, error: PollErrorInfo, at_ms: i64) {
-        self.poll.in_flight_since_ms = None;
-        self.poll.auth_stopped = error.auth;
-        self.poll.last_error = Some(error);
-        self.poll.last_error_at_ms = Some(at_ms);
+        self.apply_error_from(0, error, at_ms);
+    }
+
+    /// [`App::apply_error`] for one source: the others keep their state.
+    pub fn apply_error_from(&mut self, source: u16, error: PollErrorInfo, at_ms: i64) {
+        self.with_feed(source, |p| {
+            p.in_flight_since_ms = None;
+            p.auth_stopped = error.auth;
+            p.last_error = Some(error);
+            p.last_error_at_ms = Some(at_ms);
+        });
     }
 
     /// The poller's count of HTTP requests sent in the minute before `at_ms`.
     pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
-        self.poll.record_requests(requests_last_minute, at_ms);
+        self.record_requests_from(0, requests_last_minute, at_ms);
+    }
+
+    /// [`App::record_requests`] for one source's poller.
+    pub fn record_requests_from(&mut self, source: u16, requests_last_minute: u32, at_ms: i64) {
+        self.with_feed(source, |p| {
+            p.record_requests(requests_last_minute, at_ms);
+        });
     }
 
     /// Fast polling and the budget's stretch of the interval, for the status bar.
     pub fn record_pace(&mut self, pace: Pace) {
-        self.poll.pace = pace;
+        self.record_pace_from(0, pace);
+    }
+
+    /// [`App::record_pace`] for one source's poller.
+    pub fn record_pace_from(&mut self, source: u16, pace: Pace) {
+        self.with_feed(source, |p| p.pace = pace);
     }
 
     /// Requests the first sweep's burst still allows (`None` once the steady
     /// budget holds), for the status bar.
     pub fn record_burst(&mut self, left: Option<u64>) {
-        self.poll.burst_left = left;
+        self.record_burst_from(0, left);
+    }
+
+    /// [`App::record_burst`] for one source's poller.
+    pub fn record_burst_from(&mut self, source: u16, left: Option<u64>) {
+        self.with_feed(source, |p| p.burst_left = left);
     }
 
     /// A poll has started (the header shows it is in flight).
     pub fn poll_started(&mut self, at_ms: i64) {
-        self.poll.in_flight_since_ms = Some(at_ms);
+        self.poll_started_from(0, at_ms);
+    }
+
+    /// [`App::poll_started`] for one source's poller.
+    pub fn poll_started_from(&mut self, source: u16, at_ms: i64) {
+        self.with_feed(source, |p| p.in_flight_since_ms = Some(at_ms));
+    }
+
+    /// Changes one source's polling state, then the state of them all.
+    fn with_feed(&mut self, source: u16, change: impl FnOnce(&mut PollState)) {
+        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+            change(&mut f.poll);
+        }
+        self.combine_feeds();
+    }
+
+    /// The user asked to retry after an authentication stop: every source tries again.
+    fn resume_after_auth_stop(&mut self) {
+        for f in &mut self.feeds {
+            f.poll.auth_stopped = false;
+        }
+        self.combine_feeds();
+    }
+
+    fn combine_feeds(&mut self) {
+        feeds::combine(&mut self.feeds, &mut self.poll);
     }
 
     /// Some instance in the table is in a transitional status: worth polling faster.
     pub fn any_visible_transitional(&self) -> bool {
         self.view_transitional > 0
+    }
+
+    /// Some instance of source `source` in the table is in a transitional
+    /// status: worth polling that source faster (the others need not).
+    pub fn visible_transitional_in(&self, source: u16) -> bool {
+        self.view_transitional_by_source
+            .get(usize::from(source))
+            .is_some_and(|n| *n > 0)
     }
 
     /// Called on the UI tick: instances that became stuck since the last call join
@@ -585,6 +700,36 @@ impl App {
         &self.poll
     }
 
+    /// Each source's polling state, in poller order (one when one source is watched).
+    pub fn feeds(&self) -> &[Feed] {
+        &self.feeds
+    }
+
+    /// More than one source is watched: the table shows a source column and
+    /// the header a line per source.
+    pub fn several_sources(&self) -> bool {
+        self.feeds.len() > 1
+    }
+
+    /// With several sources, the one whose error the poll state shows (an
+    /// authentication stop first, as [`feeds::combine`] chooses).
+    pub fn failing_source(&self) -> Option<&Feed> {
+        if !self.several_sources() {
+            return None;
+        }
+        self.feeds
+            .iter()
+            .find(|f| f.poll.auth_stopped)
+            .or_else(|| self.feeds.iter().find(|f| f.poll.last_error.is_some()))
+    }
+
+    /// What source `source` is called.
+    pub fn source_name(&self, source: u16) -> &str {
+        self.feeds
+            .get(usize::from(source))
+            .map_or("", |f| f.name.as_str())
+    }
+
     pub fn freshness(&self, now_ms: i64) -> Freshness {
         self.poll.freshness(now_ms)
     }
@@ -614,6 +759,20 @@ impl App {
     /// them once the first listing is in.
     pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, source: &str) {
         self.trend = std::mem::take(&mut self.trend).with_journal(entries, source);
+    }
+
+    /// [`App::set_history`] for the sources named `sources` (in poller order):
+    /// each entry's id becomes the key its instance has here.
+    pub fn set_history_of(&mut self, mut entries: Vec<crate::journal::Entry>, sources: &[String]) {
+        entries.retain_mut(|e| match sources.iter().position(|s| *s == e.source) {
+            Some(n) => {
+                e.id = feeds::key_of(u16::try_from(n).unwrap_or(u16::MAX), &e.id);
+                e.source.clear();
+                true
+            }
+            None => false,
+        });
+        self.set_history(entries, "");
     }
 
     pub fn events(&self) -> &VecDeque<RecentEvent> {
@@ -703,11 +862,17 @@ impl App {
             self.view = self.order.iter().copied().filter(keep).collect();
         }
         self.view_filter = self.filter.clone();
-        self.view_transitional = self
-            .view
-            .iter()
-            .filter(|i| self.instances[**i].status.is_transitional())
-            .count();
+        let mut by_source = vec![0; self.feeds.len()];
+        for i in &self.view {
+            let t = &self.instances[*i];
+            if t.status.is_transitional()
+                && let Some(n) = by_source.get_mut(usize::from(t.source))
+            {
+                *n += 1;
+            }
+        }
+        self.view_transitional = by_source.iter().sum();
+        self.view_transitional_by_source = by_source;
         self.view_pos.clear();
         self.view_pos.resize(self.instances.len(), NOT_IN_VIEW);
         for (pos, i) in self.view.iter().enumerate() {
@@ -812,6 +977,7 @@ impl App {
         self.push_event(RecentEvent {
             at_ms,
             key: t.key.clone(),
+            source: t.source,
             name: t.name().to_string(),
             kind,
         });

@@ -203,6 +203,11 @@ impl PollState {
 
     /// HTTP requests in the minute before `now_ms`, as last reported. A report
     /// older than a minute (paused, stopped) no longer describes the last minute.
+    /// The last count recorded and when: (requests in the minute before, at).
+    pub fn requests_sample(&self) -> Option<(u32, i64)> {
+        self.requests
+    }
+
     pub fn requests_per_min(&self, now_ms: i64) -> u32 {
         match self.requests {
             Some((n, at)) if now_ms.saturating_sub(at) < 60_000 => n,

@@ -117,6 +117,8 @@ pub(super) struct DetailRead {
 pub struct DetailWant {
     pub key: String,
     pub id: String,
+    /// The source whose client reads it.
+    pub source: u16,
 }
 
 /// What the detail pane can show of the rest of a record.
@@ -172,6 +174,7 @@ impl super::App {
         Some(DetailWant {
             key: t.key.clone(),
             id: id.to_string(),
+            source: t.source,
         })
     }
 

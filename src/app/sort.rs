@@ -10,6 +10,8 @@ use super::tracked::Tracked;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortColumn {
+    /// Where the instance comes from, when several sources are watched.
+    Source,
     Name,
     Status,
     Feature,
@@ -21,8 +23,9 @@ pub enum SortColumn {
 }
 
 impl SortColumn {
-    /// Table order; `o` cycles through it.
-    pub const ALL: [SortColumn; 8] = [
+    /// Table order; `o` cycles through it (past `Source` while one source is watched).
+    pub const ALL: [SortColumn; 9] = [
+        SortColumn::Source,
         SortColumn::Name,
         SortColumn::Status,
         SortColumn::Feature,
@@ -40,6 +43,7 @@ impl SortColumn {
 
     pub fn label(self) -> &'static str {
         match self {
+            SortColumn::Source => "source",
             SortColumn::Name => "name",
             SortColumn::Status => "status",
             SortColumn::Feature => "feature",
@@ -92,6 +96,8 @@ pub fn status_rank(s: &Status) -> u8 {
 /// and stable across polls. Missing values sort last in either direction.
 pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
     let primary = match sort.column {
+        // In the order the sources were given.
+        SortColumn::Source => Some(a.source.cmp(&b.source)),
         SortColumn::Name => Some(a.name_lower().cmp(b.name_lower())),
         SortColumn::Status => Some(
             status_rank(&a.status)
@@ -131,7 +137,7 @@ fn missing_last(column: SortColumn, a: &Tracked, b: &Tracked) -> Ordering {
         SortColumn::Image => !t.row.image.is_empty(),
         SortColumn::Lease => lease_end(t).is_some(),
         SortColumn::Age => t.row.create_at.is_some(),
-        SortColumn::Name | SortColumn::Status | SortColumn::InStatus => true,
+        SortColumn::Source | SortColumn::Name | SortColumn::Status | SortColumn::InStatus => true,
     };
     has(b).cmp(&has(a))
 }

@@ -57,7 +57,11 @@ impl LeaseUrgency {
 pub struct Tracked {
     /// The instance id (or a stand-in when the service omitted it); the identity
     /// the selection follows.
+    /// Unique across sources: the id itself for the first source, `N/id` for
+    /// source N (see [`super::feeds::key_of`]).
     pub key: String,
+    /// Which source (poller) it came from: an index into the app's sources.
+    pub source: u16,
     /// The table's fields of the latest record (the whole record is in
     /// [`super::records::Records`] when held).
     pub row: Row,
@@ -101,6 +105,7 @@ impl Tracked {
             .unwrap_or(at_ms);
         Tracked {
             key,
+            source: 0,
             row: Row::of(notebook, strings),
             lower: lower(notebook.name_str()),
             status,
@@ -149,6 +154,12 @@ impl Tracked {
         transition
     }
 
+    /// Its key within its source: the id the service gave (or the stand-in
+    /// when it gave none), without the source's number.
+    pub fn own_key(&self) -> &str {
+        super::feeds::id_of(self.source, &self.key)
+    }
+
     pub fn name(&self) -> &str {
         &self.row.name
     }
@@ -158,9 +169,10 @@ impl Tracked {
         self.lower.as_deref().unwrap_or(&self.row.name)
     }
 
-    /// The id the service gave, if it gave one (the key is then that id).
+    /// The id the service gave, if it gave one (the key is then that id,
+    /// after the source's number for every source but the first).
     pub fn id(&self) -> Option<&str> {
-        self.row.has_id.then_some(self.key.as_str())
+        self.row.has_id.then(|| self.own_key())
     }
 
     /// How long since the service last confirmed it.

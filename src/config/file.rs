@@ -14,7 +14,7 @@ use crate::region::closest;
 use crate::secret::Secret;
 
 /// Keys allowed at the top level of the file.
-pub const ROOT_KEYS: &[&str] = &["default_profile", "profiles"];
+pub const ROOT_KEYS: &[&str] = &["default_profile", "sources", "profiles"];
 
 /// Keys allowed in a `[profiles.NAME]` table.
 pub const PROFILE_KEYS: &[&str] = &[
@@ -81,6 +81,8 @@ const SECRET_KEYS: &[&str] = &["sk", "security_token", "auth_token"];
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
     pub default_profile: Option<Spanned<String>>,
+    /// Profiles watched together when none is asked for (see `config::sources`).
+    pub sources: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
 }

@@ -17,9 +17,12 @@ mod filters;
 mod identity;
 mod outputs;
 mod resolve;
+mod sources;
 mod table;
 mod values;
 
+#[cfg(test)]
+mod sources_tests;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +33,7 @@ use std::time::Duration;
 pub use error::{ConfigError, ErrorKind, Origin};
 pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
+pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
 pub use values::{parse_duration, parse_endpoint};
 
 /// Values given on the command line; `None` means "not given". Error messages name the
@@ -39,8 +43,10 @@ pub use values::{parse_duration, parse_endpoint};
 pub struct Overrides {
     /// `--config PATH`
     pub config_path: Option<PathBuf>,
-    /// `--profile NAME`
+    /// `--profile NAME` (or `--profile a,b,c`: several sources, see [`resolve_sources`])
     pub profile: Option<String>,
+    /// `--all-profiles`
+    pub all_profiles: bool,
     /// `--region NAME`
     pub region: Option<String>,
     /// `--endpoint URL`
@@ -91,6 +97,8 @@ pub struct Overrides {
 pub struct FixedSource {
     /// Shown as the profile and as where the credentials came from, e.g. `demo`.
     pub label: String,
+    /// The region it stands for, if any (the demo's simulated regions).
+    pub region: Option<String>,
     pub endpoint: String,
     pub project_id: String,
     pub auth: Auth,

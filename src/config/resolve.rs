@@ -118,7 +118,7 @@ fn resolve_with(
 
     // Where to send requests: the fixed source (the demo's simulator), else the layers.
     let (region, endpoint) = match &o.fixed_source {
-        Some(src) => (None, src.endpoint.clone()),
+        Some(src) => (src.region.clone(), src.endpoint.clone()),
         None => {
             let region = cx.pick(
                 o.region.as_deref(),
@@ -275,7 +275,7 @@ fn nothing_configured() -> ConfigError {
 }
 
 /// Reads the config file: `--config`, else `NBWATCH_CONFIG`, else the default path (which may be absent).
-fn load_config(
+pub(super) fn load_config(
     o: &Overrides,
     env: &dyn Env,
     dirs: &Dirs,

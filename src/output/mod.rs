@@ -28,9 +28,25 @@ pub enum Format {
 /// Renders instances in `format` at `now_ms` (for ages and countdowns).
 pub fn render(format: Format, notebooks: &[Notebook], now_ms: i64) -> String {
     match format {
-        Format::Table => table(notebooks, now_ms),
+        Format::Table => table(notebooks, None, now_ms),
         Format::Json => json(notebooks),
-        Format::Csv => csv(notebooks),
+        Format::Csv => csv(notebooks, None),
+    }
+}
+
+/// [`render`] for instances of several sources, `sources[i]` naming the source
+/// of `notebooks[i]`: the table gains a SOURCE column and the CSV a `source`
+/// column, both first. (JSON with sources is [`raw::write_json_sourced`].)
+pub fn render_sourced(
+    format: Format,
+    notebooks: &[Notebook],
+    sources: &[&str],
+    now_ms: i64,
+) -> String {
+    match format {
+        Format::Table => table(notebooks, Some(sources), now_ms),
+        Format::Json => json(notebooks),
+        Format::Csv => csv(notebooks, Some(sources)),
     }
 }
 
@@ -64,8 +80,8 @@ fn lease_cell(nb: &Notebook, now_ms: i64) -> String {
     }
 }
 
-fn table(notebooks: &[Notebook], now_ms: i64) -> String {
-    let header = [
+fn table(notebooks: &[Notebook], sources: Option<&[&str]>, now_ms: i64) -> String {
+    let mut header = vec![
         "NAME",
         "STATUS",
         "FEATURE",
@@ -75,10 +91,14 @@ fn table(notebooks: &[Notebook], now_ms: i64) -> String {
         "AUTO-STOP",
         "ID",
     ];
-    let rows: Vec<[String; 8]> = notebooks
+    if sources.is_some() {
+        header.insert(0, "SOURCE");
+    }
+    let rows: Vec<Vec<String>> = notebooks
         .iter()
-        .map(|nb| {
-            [
+        .enumerate()
+        .map(|(i, nb)| {
+            let mut row = vec![
                 nb.name_str().to_string(),
                 nb.status_or_unknown().to_string(),
                 nb.feature.clone().unwrap_or_default(),
@@ -89,10 +109,14 @@ fn table(notebooks: &[Notebook], now_ms: i64) -> String {
                     .unwrap_or_else(|| "-".into()),
                 lease_cell(nb, now_ms),
                 nb.id_str().to_string(),
-            ]
+            ];
+            if let Some(src) = sources {
+                row.insert(0, src.get(i).copied().unwrap_or_default().to_string());
+            }
+            row
         })
         .collect();
-    let mut widths = header.map(UnicodeWidthStr::width);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.width());
@@ -101,7 +125,7 @@ fn table(notebooks: &[Notebook], now_ms: i64) -> String {
     let mut out = String::new();
     let mut line = |cells: &[&str]| {
         let mut l = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             l.push_str(c);
             if i + 1 < cells.len() {
                 l.push_str(&" ".repeat(w - c.width() + 2));
@@ -123,8 +147,8 @@ fn table(notebooks: &[Notebook], now_ms: i64) -> String {
     out
 }
 
-fn csv(notebooks: &[Notebook]) -> String {
-    let header = [
+fn csv(notebooks: &[Notebook], sources: Option<&[&str]>) -> String {
+    let mut header = vec![
         "id",
         "name",
         "status",
@@ -143,11 +167,14 @@ fn csv(notebooks: &[Notebook]) -> String {
         "user",
         "description",
     ];
+    if sources.is_some() {
+        header.insert(0, "source");
+    }
     let mut out = header.join(",");
     out.push_str("\r\n");
-    for nb in notebooks {
+    for (i, nb) in notebooks.iter().enumerate() {
         let img = nb.image.as_ref();
-        let cells = [
+        let mut cells = vec![
             nb.id_str().to_string(),
             nb.name_str().to_string(),
             nb.status_or_unknown().to_string(),
@@ -175,6 +202,9 @@ fn csv(notebooks: &[Notebook]) -> String {
                 .unwrap_or_default(),
             nb.description.clone().unwrap_or_default(),
         ];
+        if let Some(src) = sources {
+            cells.insert(0, src.get(i).copied().unwrap_or_default().to_string());
+        }
         out.push_str(
             &cells
                 .iter()
@@ -246,7 +276,7 @@ mod tests {
 
     #[test]
     fn table_aligns_wide_characters() {
-        let t = table(&sample(), 1_000_000 + 600_000);
+        let t = table(&sample(), None, 1_000_000 + 600_000);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4);
         let col = |l: &str| {
@@ -276,8 +306,30 @@ mod tests {
     }
 
     #[test]
+    fn several_sources_add_a_source_column_first_to_the_table_and_the_csv() {
+        let t = table(&sample(), Some(&["bj", "singapore"]), 1_000_000);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("SOURCE     NAME"), "{}", lines[0]);
+        assert!(lines[1].starts_with("bj         训练-中文"), "{}", lines[1]);
+        assert!(lines[2].starts_with("singapore  =cmd"), "{}", lines[2]);
+        let c = csv(&sample(), Some(&["bj", "=sg"]));
+        let lines: Vec<&str> = c.split("\r\n").collect();
+        assert!(lines[0].starts_with("source,id,name,"));
+        assert!(lines[1].starts_with("bj,id-1,"));
+        assert!(
+            lines[2].starts_with("'=sg,id-2,"),
+            "formula guard on the source too"
+        );
+        assert_eq!(
+            render(Format::Csv, &sample(), 0),
+            csv(&sample(), None),
+            "one source: no column"
+        );
+    }
+
+    #[test]
     fn csv_quotes_and_guards_formulas() {
-        let c = csv(&sample());
+        let c = csv(&sample(), None);
         let lines: Vec<&str> = c.split("\r\n").collect();
         assert!(lines[0].starts_with("id,name,status,"));
         assert!(

@@ -168,10 +168,44 @@ pub fn json(items: &[RawNotebook]) -> String {
 
 /// [`json`], written straight to `w`: the items are the only copy in memory.
 pub fn write_json(w: &mut impl std::io::Write, items: &[RawNotebook]) -> std::io::Result<()> {
+    write_items(w, items, |_| None)
+}
+
+/// [`write_json`] for instances of several sources, `sources[i]` naming the
+/// source of `items[i]`: each object gains a `"source"` field, first, and the
+/// rest is the service's text untouched.
+pub fn write_json_sourced(
+    w: &mut impl std::io::Write,
+    items: &[RawNotebook],
+    sources: &[&str],
+) -> std::io::Result<()> {
+    write_items(w, items, |k| {
+        Some(sources.get(k).copied().unwrap_or_default())
+    })
+}
+
+fn write_items<'s>(
+    w: &mut impl std::io::Write,
+    items: &[RawNotebook],
+    source: impl Fn(usize) -> Option<&'s str>,
+) -> std::io::Result<()> {
     w.write_all(b"[")?;
     for (k, item) in items.iter().enumerate() {
         w.write_all(if k == 0 { b"\n  " } else { b",\n  " })?;
-        w.write_all(item.json.as_bytes())?;
+        match source(k) {
+            None => w.write_all(item.json.as_bytes())?,
+            Some(name) => {
+                // The item's text is `{…}`, written by `ItemVisitor`.
+                let rest = item.json.strip_prefix('{').unwrap_or(&item.json);
+                let name = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into());
+                w.write_all(b"{\"source\":")?;
+                w.write_all(name.as_bytes())?;
+                if rest != "}" {
+                    w.write_all(b",")?;
+                }
+                w.write_all(rest.as_bytes())?;
+            }
+        }
     }
     w.write_all(if items.is_empty() { b"]\n" } else { b"\n]\n" })?;
     w.flush()
@@ -198,6 +232,21 @@ mod tests {
         assert_eq!(v[0]["custom_spec"]["cpu"], serde_json::json!(24));
         assert!(!out.contains("49e51aa70737"));
         assert_eq!(json(&[]), "[]\n");
+    }
+
+    #[test]
+    fn several_sources_put_the_source_first_and_leave_the_rest_as_sent() {
+        let body = r#"{"data":[{"id":"a","custom_spec":{"cpu":24}},{}]}"#;
+        let page: RawPage = serde_json::from_str(body).unwrap();
+        let mut out = Vec::new();
+        write_json_sourced(&mut out, &page.data, &["bj", "s\"g"]).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "[\n  {\"source\":\"bj\",\"id\":\"a\",\"custom_spec\":{\"cpu\":24}},\n  {\"source\":\"s\\\"g\"}\n]\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v[1]["source"], "s\"g");
     }
 
     #[test]

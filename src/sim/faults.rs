@@ -4,6 +4,7 @@
 //! ```text
 //! SPEC  := KIND (":" ARG)*        ARG := N | key=value
 //! 500                 500 with a ModelArts.0010 body
+//! 401                 401 APIGW.0301, as when the credentials are revoked mid-run
 //! 429[:retry-after=S] 429 APIGW.0308 with Retry-After: S (default 2); `429:5` works too
 //! malformed           200 whose body is not valid JSON
 //! truncated[:cl=full|cut]  200 cut in the middle of the JSON: `full` (default) declares the
@@ -24,6 +25,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     ServerError,
+    Unauthorized,
     Throttle { retry_after_secs: u64 },
     Malformed,
     Truncated { full_length: bool },
@@ -46,7 +48,7 @@ pub struct Fault {
 pub const HANG_FOREVER_MS: u64 = 3_600_000;
 
 /// The syntax summary, for `--help` and error messages.
-pub const SYNTAX: &str = "500 | 429[:retry-after=S] | malformed | truncated[:cl=full|cut] | html502 | hang[:ms=N] | flap:N | latency:MS | drift, each optionally with :count=N";
+pub const SYNTAX: &str = "500 | 401 | 429[:retry-after=S] | malformed | truncated[:cl=full|cut] | html502 | hang[:ms=N] | flap:N | latency:MS | drift, each optionally with :count=N";
 
 impl FromStr for Fault {
     type Err = String;
@@ -81,6 +83,7 @@ impl FromStr for Fault {
         };
         let kind = match kind_name.as_str() {
             "500" => FaultKind::ServerError,
+            "401" => FaultKind::Unauthorized,
             "429" => {
                 let s = match take("retry-after", &mut named) {
                     Some(v) => num(spec, &v)?,
@@ -156,6 +159,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             FaultKind::ServerError => f.write_str("500")?,
+            FaultKind::Unauthorized => f.write_str("401")?,
             FaultKind::Throttle { retry_after_secs } => {
                 write!(f, "429:retry-after={retry_after_secs}")?
             }
@@ -290,7 +294,10 @@ impl Faults {
                         false
                     }
                 }
-                FaultKind::ServerError | FaultKind::Throttle { .. } | FaultKind::Html502 => {
+                FaultKind::ServerError
+                | FaultKind::Unauthorized
+                | FaultKind::Throttle { .. }
+                | FaultKind::Html502 => {
                     if d.error.is_none() {
                         d.error = Some(a.fault.kind);
                         true
@@ -380,6 +387,7 @@ mod tests {
             ("LATENCY:ms=20", FaultKind::Latency { ms: 20 }, None),
             ("drift:count=3", FaultKind::Drift, Some(3)),
             ("500:count=2", FaultKind::ServerError, Some(2)),
+            ("401", FaultKind::Unauthorized, None),
         ];
         for (spec, kind, count) in cases {
             let parsed = f(spec);

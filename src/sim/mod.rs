@@ -52,6 +52,8 @@ use crate::secret::Secret;
 pub const DEMO_AK: &str = "NBWATCHSIMDEMOAK0001";
 pub const DEMO_SK: &str = "nbwatchSimulatorDemoSecretKey00000000000";
 pub const DEMO_PROJECT_ID: &str = "5e1f0c0a2b3d4e5f60718293a4b5c6d7";
+/// The project of the demo's second simulated region (ap-southeast-3).
+pub const DEMO_SECOND_PROJECT_ID: &str = "9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3";
 pub const DEMO_TOKEN: &str = "nbwatch-sim-demo-token";
 /// The default `--listen` of `nbwatch sim`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -61,6 +63,7 @@ pub const MAX_INSTANCES: usize = 200_000;
 const FAULT_HELP: &str = "\
 Fault specs (--fault, repeatable; or at runtime via the control endpoint):
   500                       500 ModelArts.0010
+  401                       401 APIGW.0301, as when the credentials are revoked mid-run
   429[:retry-after=S]       429 APIGW.0308 with Retry-After: S seconds (default 2)
   malformed                 200 with a body that is not valid JSON
   truncated[:cl=full|cut]   200 cut mid-body: cl=full (default) declares the whole length and
@@ -177,6 +180,17 @@ impl SimConfig {
     pub fn demo() -> Self {
         SimConfig {
             lively: true,
+            ..SimConfig::default()
+        }
+    }
+
+    /// The second region of `nbwatch --demo`: its own project and a smaller
+    /// population, without the first region's script.
+    pub fn demo_second_region() -> Self {
+        SimConfig {
+            instances: 24,
+            seed: 7,
+            project_id: DEMO_SECOND_PROJECT_ID.to_string(),
             ..SimConfig::default()
         }
     }
@@ -456,6 +470,15 @@ Ctrl-C to stop.",
         sk = cfg.sk.expose(),
         token = cfg.token.expose(),
     )
+}
+
+/// The regions `nbwatch --demo` simulates, each with its simulator's
+/// configuration: a first-time user sees two sources merged in one table.
+pub fn demo_regions() -> Vec<(&'static str, SimConfig)> {
+    vec![
+        ("cn-north-4", SimConfig::demo()),
+        ("ap-southeast-3", SimConfig::demo_second_region()),
+    ]
 }
 
 /// The demo simulator's credentials (every simulator accepts them unless told

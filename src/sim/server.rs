@@ -194,6 +194,13 @@ async fn api(sh: &Shared, req: Request) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return r;
         }
+        Some(FaultKind::Unauthorized) => {
+            return error(&ApiError::new(
+                401,
+                auth::AuthError::CODE,
+                "Incorrect IAM authentication information: the credentials have been revoked",
+            ));
+        }
         Some(FaultKind::Html502) => return html_502(),
         _ => {}
     }

@@ -126,6 +126,24 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     let t = d.ctx.theme;
     let now = d.ctx.now_ms;
     let nb = &tr.row;
+    if app.several_sources()
+        && let Some(feed) = app.feeds().get(usize::from(tr.source))
+    {
+        if feed.rows_current(now) {
+            d.kv("source", &feed.name, t.text);
+        } else {
+            let age = feed
+                .poll
+                .last_ok_ms
+                .map_or(0, |ok| now.saturating_sub(ok).max(0));
+            let value = format!(
+                "{} · ✗ failing: as of {} ago",
+                feed.name,
+                super::format::duration(age)
+            );
+            d.kv("source", &value, t.error);
+        }
+    }
     d.kv("id", tr.id().unwrap_or("–"), t.text);
     d.kv("name", non_empty(tr.name()), t.text);
     let age = tr.time_in_status(now);

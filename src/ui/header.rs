@@ -5,6 +5,12 @@
 //! nbwatch  profile default  region cn-north-4  project 0a1b…  endpoint …   ● updated 3s ago
 //! ● RUNNING 5  ◐ CREATING 1  ○ STOPPED 1  ✗ CREATE_FAILED 1  ? HIBERNATING 1   ⚠ 3 problems
 //! ```
+//!
+//! With several sources the first line is one state per source, failing ones first:
+//!
+//! ```text
+//! nbwatch  ✗ singapore 500 · retry 2 in 8s · 40s old  ● beijing 3s  ◌ guiyang loading
+//! ```
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -21,6 +27,10 @@ use crate::app::{App, Freshness};
 pub fn draw_header(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     buf.set_style(area, t.bar);
+    if app.several_sources() {
+        draw_sources(buf, area, app, ctx);
+        return;
+    }
     let right = Line::from(freshness(app, ctx)).right_aligned();
     let room = usize::from(area.width).saturating_sub(right.width() + 2);
     let left = Line::from(source(ctx, room));
@@ -155,6 +165,134 @@ fn freshness(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
     }
     spans.push(Span::raw(" "));
     spans
+}
+
+/// The first line with several sources: each one's state, failing ones first
+/// (they are the news, and what is cut when space runs out is the end).
+fn draw_sources(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
+    let t = ctx.theme;
+    let now = ctx.now_ms;
+    let mut right = Vec::new();
+    if let Some(p) = app.poll().paused_for_ms(now) {
+        right.push(Span::styled(
+            format!(" ⏸ PAUSED {} ", duration(p)),
+            t.warn.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        right.push(Span::raw(" "));
+    }
+    let right = Line::from(right).right_aligned();
+    let room = usize::from(area.width).saturating_sub(right.width() + 1);
+    let mut spans = vec![Span::styled(" nbwatch ", t.heading)];
+    if ctx.source.demo {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            "DEMO",
+            t.warn.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
+    let line = |compact: bool| {
+        let mut states: Vec<(bool, Vec<Span<'static>>)> = app
+            .feeds()
+            .iter()
+            .map(|f| source_state(f, ctx, compact))
+            .collect();
+        // Failing first; otherwise in the order given.
+        states.sort_by_key(|(failing, _)| !failing);
+        let mut line = spans.clone();
+        for (_, s) in states {
+            line.push(Span::raw("  "));
+            line.extend(s);
+        }
+        line
+    };
+    // The full story when it fits; else the failing source says less (its
+    // rows carry their age) so that every source keeps a place.
+    let mut spans = line(false);
+    if line_width(&spans) > room {
+        spans = line(true);
+    }
+    Line::from(fit_spans(spans, room)).render(area, buf);
+    right.render(area, buf);
+}
+
+/// One source's state: whether it is failing, and how it reads.
+fn source_state(f: &crate::app::Feed, ctx: &Paint, compact: bool) -> (bool, Vec<Span<'static>>) {
+    let t = ctx.theme;
+    let now = ctx.now_ms;
+    let name = f.name.clone();
+    let old = |age: Option<i64>| match age {
+        Some(a) => format!("{} old", duration(a)),
+        None => "no data".to_string(),
+    };
+    let code = || match f.poll.last_error.as_ref() {
+        Some(e) if compact && e.status.is_some() => e.status.unwrap_or_default().to_string(),
+        Some(e) => e.short_code(),
+        None => String::new(),
+    };
+    let old = |age: Option<i64>| {
+        if compact {
+            String::new()
+        } else {
+            format!(" · {}", old(age))
+        }
+    };
+    match f.poll.freshness(now) {
+        Freshness::Loading => (
+            false,
+            vec![Span::styled(
+                match f.poll.sweep {
+                    Some(p) => format!("◌ {name} {}", loading_count(p)),
+                    None => format!("◌ {name} loading"),
+                },
+                t.accent,
+            )],
+        ),
+        Freshness::Fresh { age_ms } if f.poll.sweeping() => (
+            false,
+            vec![
+                Span::styled("⟳ ", t.ok),
+                Span::styled(format!("{name} {}", duration(age_ms)), t.text),
+            ],
+        ),
+        Freshness::Fresh { age_ms } => (
+            false,
+            vec![
+                Span::styled("● ", t.ok),
+                Span::styled(format!("{name} {}", duration(age_ms)), t.text),
+            ],
+        ),
+        Freshness::Stale { age_ms } => (
+            false,
+            vec![Span::styled(
+                format!("▲ {name} late {}", duration(age_ms)),
+                t.warn.add_modifier(Modifier::BOLD),
+            )],
+        ),
+        Freshness::Failing { age_ms } => {
+            let err = f.poll.last_error.as_ref();
+            let attempt = err.map_or(0, |e| e.attempt);
+            let retry = match err.and_then(|e| e.next_retry_at_ms) {
+                Some(at) if at > now => {
+                    format!("retry {attempt} in {}", duration(at.saturating_sub(now)))
+                }
+                _ => format!("retry {attempt}"),
+            };
+            (
+                true,
+                vec![Span::styled(
+                    format!("✗ {name} {} · {retry}{}", code(), old(age_ms)),
+                    t.error,
+                )],
+            )
+        }
+        Freshness::AuthStopped { age_ms } => (
+            true,
+            vec![Span::styled(
+                format!("✗ {name} {} · stopped{}", code(), old(age_ms)),
+                t.error,
+            )],
+        ),
+    }
 }
 
 /// `1,250 / 10,000`, or `1,250` before any page said how many there are.

@@ -37,9 +37,17 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let room = usize::from(area.width).saturating_sub(right.width() + 1);
     let mut left: Vec<Span<'static>> = vec![Span::raw(" ")];
     let error = poll.last_error.as_ref();
+    // With several sources, the error is one source's: name it.
+    let whose = app
+        .failing_source()
+        .map(|f| format!("{}: ", f.name))
+        .unwrap_or_default();
     match (app.freshness(now), error) {
         (Freshness::AuthStopped { .. }, Some(e)) => {
-            left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            left.push(Span::styled(
+                format!("✗ {whose}{}", e.short_code()),
+                t.error,
+            ));
             // How long ago, so "nothing since" is visible and checkable.
             let since = poll
                 .last_error_at_ms
@@ -66,7 +74,10 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
         }
         (Freshness::Failing { .. }, Some(e)) => {
             // Most useful first: a long message is what gets cut.
-            left.push(Span::styled(format!("✗ {}", e.short_code()), t.error));
+            left.push(Span::styled(
+                format!("✗ {whose}{}", e.short_code()),
+                t.error,
+            ));
             left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
             if let Some(at) = e.next_retry_at_ms {
                 // Rounded up: "in 0s" would read as if the poll were overdue.

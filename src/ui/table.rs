@@ -12,6 +12,8 @@
 //! image first, then feature, flavor, age, lease; name, status and time in status stay.
 //! The first column marks a row that just changed (`•`) or one the service has
 //! not confirmed for longer than the sweep's period (`~`).
+//! With several sources a SOURCE column comes first; the rows of a source that
+//! is failing stay, dimmed, its cell saying `✗` and how old they are (`✗1m30s singapore`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -36,7 +38,8 @@ struct Column {
     drop: u8,
 }
 
-const COLUMNS: [Column; 8] = [
+const COLUMNS: [Column; 9] = [
+    col(SortColumn::Source, "SOURCE", 10, 16, 3),
     col(SortColumn::Name, "NAME", 16, 24, 0),
     col(SortColumn::Status, "STATUS", 15, 15, 0),
     col(SortColumn::Feature, "FEATURE", 8, 8, 6),
@@ -58,10 +61,14 @@ const fn col(sort: SortColumn, title: &'static str, min: u16, max: u16, drop: u8
 }
 
 /// The columns that fit in `width` cells (inside the borders), with their widths.
-fn layout_columns(width: u16) -> Vec<(Column, u16)> {
+fn layout_columns(width: u16, several_sources: bool) -> Vec<(Column, u16)> {
     // One cell for the change mark, one space between columns.
     let avail = width.saturating_sub(1);
-    let mut cols: Vec<Column> = COLUMNS.to_vec();
+    let mut cols: Vec<Column> = COLUMNS
+        .iter()
+        .filter(|c| several_sources || c.sort != SortColumn::Source)
+        .copied()
+        .collect();
     let need = |cols: &[Column]| cols.iter().map(|c| c.min + 1).sum::<u16>();
     while need(&cols) > avail {
         let Some(worst) = cols
@@ -80,6 +87,7 @@ fn layout_columns(width: u16) -> Vec<(Column, u16)> {
     // Each flexible column grows to a comfortable width in turn, then the name
     // and image take what is left.
     let stages = [
+        (SortColumn::Source, 0),
         (SortColumn::Name, 0),
         (SortColumn::Flavor, 0),
         (SortColumn::Image, 0),
@@ -186,7 +194,21 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
             .render(msg_area, buf);
         return;
     }
-    let cols = layout_columns(inner.width);
+    let cols = layout_columns(inner.width, app.several_sources());
+    // Each source's mark: none while its rows are current, else the age of its
+    // last good sweep.
+    let marks: Vec<SourceMark> = app
+        .feeds()
+        .iter()
+        .map(|f| SourceMark {
+            name: &f.name,
+            stale_for_ms: (!f.rows_current(ctx.now_ms)).then(|| {
+                f.poll
+                    .last_ok_ms
+                    .map_or(0, |ok| ctx.now_ms.saturating_sub(ok).max(0))
+            }),
+        })
+        .collect();
     let body = body(area);
     let rows = usize::from(body.height);
     let offset = app.scroll_offset(rows);
@@ -207,10 +229,12 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let body_rows = app.rows(offset, rows).enumerate().map(|(i, tr)| {
         let is_selected = selected == Some(offset + i);
         let pending = app.pending(&tr.key).map(|p| p.verb);
+        let mark = marks.get(usize::from(tr.source));
         let unconfirmed = app.is_unconfirmed(tr, ctx.now_ms);
         row(
             tr,
             &cols,
+            mark,
             (is_selected, unconfirmed),
             stuck_after,
             pending,
@@ -225,9 +249,17 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
         .render(inner, buf);
 }
 
+/// What a row shows of its source.
+struct SourceMark<'a> {
+    name: &'a str,
+    /// Set while the source fails: how old its rows are.
+    stale_for_ms: Option<i64>,
+}
+
 fn row<'a>(
     tr: &'a Tracked,
     cols: &[(Column, u16)],
+    source: Option<&SourceMark>,
     (selected, unconfirmed): (bool, bool),
     stuck_after: i64,
     pending: Option<crate::api::actions::Verb>,
@@ -248,6 +280,17 @@ fn row<'a>(
         let w = usize::from(*w);
         let text = |s: &str| Cell::from(fit(s, w).into_owned());
         match c.sort {
+            SortColumn::Source => match source {
+                Some(SourceMark {
+                    name,
+                    stale_for_ms: Some(age),
+                }) => Cell::from(Span::styled(
+                    fit(&format!("✗{} {name}", duration(*age)), w).into_owned(),
+                    t.error,
+                )),
+                Some(m) => text(m.name),
+                None => text(""),
+            },
             SortColumn::Name => text(tr.name()),
             SortColumn::Status => {
                 let mut label =
@@ -289,6 +332,10 @@ fn row<'a>(
     } else {
         Style::new()
     };
+    // Kept from the last good sweep of a failing source: dimmed.
+    if source.is_some_and(|m| m.stale_for_ms.is_some()) {
+        style = style.add_modifier(Modifier::DIM);
+    }
     if selected {
         style = style.patch(t.selected);
     }
@@ -365,7 +412,10 @@ mod tests {
     use super::*;
 
     fn titles(width: u16) -> Vec<&'static str> {
-        layout_columns(width).iter().map(|(c, _)| c.title).collect()
+        layout_columns(width, false)
+            .iter()
+            .map(|(c, _)| c.title)
+            .collect()
     }
 
     #[test]
@@ -376,13 +426,30 @@ mod tests {
         );
         assert_eq!(titles(44), ["NAME", "STATUS", "IN STATUS"]);
         assert_eq!(titles(40), ["NAME", "STATUS"]);
-        assert_eq!(titles(200).len(), 8);
+        assert_eq!(titles(200).len(), 8, "no source column for one source");
         for w in [20, 40, 78, 118, 198] {
-            let cols = layout_columns(w);
+            let cols = layout_columns(w, false);
             let used: u16 = 1 + cols.iter().map(|(_, w)| w + 1).sum::<u16>();
             if w >= 34 {
                 assert_eq!(used, w, "width {w}");
             }
         }
+    }
+
+    #[test]
+    fn several_sources_add_a_source_column_that_stays_at_80_columns() {
+        let titles = |w| -> Vec<&str> {
+            layout_columns(w, true)
+                .iter()
+                .map(|(c, _)| c.title)
+                .collect()
+        };
+        assert_eq!(
+            titles(78),
+            ["SOURCE", "NAME", "STATUS", "LEASE", "AGE", "IN STATUS"]
+        );
+        assert_eq!(titles(200).len(), 9);
+        let wide = layout_columns(200, true);
+        assert_eq!(wide[0].1, 16, "room for ap-southeast-3");
     }
 }

@@ -699,6 +699,82 @@ fn delete_asks_for_the_name_and_the_row_shows_a_pending_action() {
     snap("confirm_delete_80x24", &term);
 }
 
+/// Two sources: `beijing` fresh (the fixtures, 3 s old) and `singapore`
+/// failing with 500s since its last good sweep a minute before the frame.
+fn two_sources() -> App {
+    use crate::app::SweepProgress;
+    let mut app = App::new(crate::app::fixtures::timing());
+    app.set_sources(vec!["beijing".into(), "singapore".into()]);
+    let sg = vec![
+        fixtures::nb("sg-1", "sg-serving", "RUNNING"),
+        fixtures::nb("sg-2", "sg-etl-nightly", "STOPPED"),
+    ];
+    app.apply_page_from(1, sg, SweepProgress::default(), NOW - MIN);
+    app.finish_sweep_from(1, true, NOW - MIN);
+    app.apply_page_from(
+        0,
+        fixtures::notebooks(),
+        SweepProgress::default(),
+        NOW - 3_000,
+    );
+    app.finish_sweep_from(0, true, NOW - 3_000);
+    app.apply_error_from(
+        1,
+        PollErrorInfo {
+            status: Some(500),
+            code: Some("ModelArts.0010".into()),
+            message: "internal error".into(),
+            attempt: 2,
+            next_retry_at_ms: Some(NOW + 8_000),
+            ..PollErrorInfo::default()
+        },
+        NOW - 2_000,
+    );
+    app
+}
+
+#[test]
+fn two_sources_one_failing_80x24() {
+    let v = View::new(NOW);
+    let mut app = two_sources();
+    let term = v.render(&mut app, 80, 24);
+    snap("two_sources_one_failing_80x24", &term);
+    let buf = term.backend().buffer();
+    // The header: the failing source first, with its code and retry; the other fresh.
+    // (At 80 columns the failing source says less so that both fit.)
+    let (x, y) = find(buf, "✗ singapore 500 · retry 2 in 8s");
+    assert_eq!(y, 0);
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    find(buf, "● beijing 3s");
+    // The merged table: a source column, both sources' rows, the counts totalled.
+    find(buf, "SOURCE");
+    find(buf, "Notebooks 15/15");
+    find(buf, "beijing    ");
+    // Kept rows of the failing source: marked with their age, dimmed.
+    key(&mut app, 'G');
+    let term = v.render(&mut app, 80, 24);
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "✗1m00s singapore");
+    assert!(buf[(x, y)].modifier.contains(Modifier::DIM));
+}
+
+#[test]
+fn two_sources_detail_names_the_source_120x40() {
+    let v = View::new(NOW);
+    let mut app = two_sources();
+    select(&mut app, "sg-serving");
+    press(&mut app, KeyCode::Enter);
+    let term = v.render(&mut app, 120, 40);
+    snap("two_sources_detail_120x40", &term);
+    let buf = term.backend().buffer();
+    find(buf, "singapore · ✗ failing: as of 1m00s ago");
+    find(
+        buf,
+        "✗ singapore 500 ModelArts.0010 · retry 2 in 8s · 1m00s old",
+    );
+    find(buf, "sg-1");
+}
+
 /// At scale the detail pane shows the row's fields at once, says it is reading
 /// the rest, says why a read failed, and shows everything once the record is in.
 #[test]

@@ -22,6 +22,8 @@
 //! Why over 700 lines: ~520 lines of poller (source, plan, budget, the loop and
 //! its arms) and ~300 of tests that drive the private schedule on a paused clock.
 
+pub mod several;
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;

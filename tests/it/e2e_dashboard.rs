@@ -67,8 +67,14 @@ fn walkthrough(cols: u16, rows: u16, fragment: &str) {
     let mut d = Launch::demo(cols, rows).start();
     let frag = fragment.to_lowercase();
 
-    // The table appears with every instance shown.
-    let (shown, total) = d.wait_table();
+    // The table appears with every instance shown, once both simulated
+    // regions have answered.
+    d.wait_table();
+    let s = d.wait("every source loaded", |s| {
+        let header = s.lines().next().unwrap_or_default();
+        header.contains("cn-north-4") && header.contains("ap-southeast-3") && !header.contains('◌')
+    });
+    let (shown, total) = title_counts(&s).unwrap();
     assert_eq!(shown, total, "{}", d.screen());
     assert!(total > 10, "the demo shows its population: {total}");
     let s = d.screen();

@@ -300,11 +300,61 @@ pub fn title_line(screen: &str) -> String {
         .to_string()
 }
 
+/// The instance table's lines, from its title to its bottom border, with the
+/// SOURCE column (drawn when several sources are watched) cut out, so that a
+/// row reads `│• NAME STATUS …` either way.
+pub fn table_lines(screen: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    // Where the NAME column starts (display columns), when a SOURCE column precedes it.
+    let mut cut: Option<usize> = None;
+    for line in screen.lines() {
+        if line.contains("┌ Notebooks ") {
+            inside = true;
+            out.push(line.to_string());
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with('└') {
+            out.push(line.to_string());
+            break;
+        }
+        if cut.is_none() && line.contains("SOURCE") && line.contains("NAME") {
+            let before = &line[..line.find("NAME").unwrap_or(0)];
+            cut = Some(usize::from(super::pty::unicode_cols(before)));
+        }
+        match cut {
+            // Keep the border and the change mark (two cells), drop the source.
+            Some(at) => {
+                let head: String = line.chars().take(2).collect();
+                out.push(format!("{head}{}", from_col(line, at)));
+            }
+            None => out.push(line.to_string()),
+        }
+    }
+    out
+}
+
+/// `line` from display column `col` on.
+fn from_col(line: &str, col: usize) -> &str {
+    use unicode_width::UnicodeWidthChar;
+    let mut w = 0;
+    for (i, c) in line.char_indices() {
+        if w >= col {
+            return &line[i..];
+        }
+        w += c.width().unwrap_or(0);
+    }
+    ""
+}
+
 /// The data rows of the instance table as text (header and blank lines left out).
 pub fn table_rows(screen: &str) -> Vec<String> {
     let mut rows = Vec::new();
     let mut inside = false;
-    for line in screen.lines() {
+    for line in table_lines(screen).iter().map(String::as_str) {
         if line.contains("┌ Notebooks ") {
             inside = true;
             continue;
@@ -344,7 +394,7 @@ pub fn row_status(row: &str) -> Option<String> {
 
 /// Whether the row of instance `name` carries the "changed just now" mark.
 pub fn row_marked(screen: &str, name: &str) -> bool {
-    screen.lines().any(|l| {
+    table_lines(screen).iter().any(|l| {
         let inner = l.trim_start_matches('│');
         inner.starts_with('•')
             && inner.trim_start_matches('•').split_whitespace().next() == Some(name)
