@@ -14,8 +14,8 @@
 //! The simulator is `nbwatch sim` (release) in its own process with a live
 //! clock: instances are created, change status and are deleted while the
 //! sweeps run. `--speed 20` makes it churn twenty times faster than a real
-//! project. `--budget-run` adds today's dashboard first refresh under the
-//! default budget (120 a minute, no first-sweep burst): about a minute.
+//! project. `--budget-run` adds the dashboard's first refresh before the sweep
+//! under the default budget (no first-sweep burst).
 //! `--quick` / `--test`: 600 instances, 5 ms, 3 sweeps (CI: the harness works).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -322,8 +322,8 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
     t
 }
 
-/// Today's dashboard first refresh before this change: multi-pass under the
-/// default budget (120 a minute), no burst.
+/// The dashboard's first refresh before the sweep: multi-pass under the
+/// default budget, no burst.
 async fn budget_before(endpoint: &str, concurrency: usize) -> Duration {
     let c =
         client(endpoint, concurrency).with_rate_limit(Some(nbwatch::defaults::BUDGET_PER_MINUTE));
@@ -354,18 +354,20 @@ async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) 
                 notebooks,
                 loaded,
                 total,
+                read_at_ms,
             } => {
                 if first_rows.is_none() && !notebooks.is_empty() {
                     first_rows = Some(started.elapsed());
                 }
-                app.apply_page(notebooks, SweepProgress { loaded, total }, 0);
+                app.apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms);
             }
             Message::Snapshot { listing, .. } => {
                 app.finish_sweep(listing.complete, 0);
                 break;
             }
             Message::Failed { error, .. } => panic!("first sweep failed: {error}"),
-            Message::Started => {}
+            // The first sweep goes alone: no hot tier before it ends.
+            Message::Started | Message::Hot { .. } => {}
         }
     }
     let took = started.elapsed();
@@ -423,14 +425,16 @@ fn main() {
         if a.budget_run {
             let (rows, complete) = budget_now(&sim.endpoint, a.concurrency).await;
             println!(
-                "dashboard first sweep, budget 120/min + burst {}: first rows {:.0} ms, complete {:.0} ms",
+                "dashboard first sweep, budget {}/min + burst {}: first rows {:.0} ms, complete {:.0} ms",
+                nbwatch::defaults::BUDGET_PER_MINUTE,
                 nbwatch::defaults::FIRST_SWEEP_BURST,
                 ms(rows),
                 ms(complete)
             );
             let took = budget_before(&sim.endpoint, a.concurrency).await;
             println!(
-                "dashboard first refresh before (budget 120/min, no burst, rows only at the end): {:.0} ms",
+                "dashboard first refresh before (budget {}/min, no burst, rows only at the end): {:.0} ms",
+                nbwatch::defaults::BUDGET_PER_MINUTE,
                 ms(took)
             );
         }

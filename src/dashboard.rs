@@ -234,15 +234,16 @@ async fn event_loop(
             if now_hot != *was_hot {
                 *was_hot = now_hot;
                 pollers.send(src, Control::SetHot(now_hot));
-                let budget = app
-                    .feeds()
-                    .get(usize::from(src))
-                    .and_then(|f| f.poll.pace.budget);
+                let feed = app.feeds().get(usize::from(src));
+                let budget = feed.and_then(|f| f.poll.pace.budget);
+                let hot_pace = feed.and_then(|f| f.poll.pace.hot);
                 app.record_pace_from(
                     src,
                     app::Pace {
-                        fast: now_hot.then_some(m.fast_interval),
+                        // While the hot tier runs, the sweep keeps its interval.
+                        fast: (now_hot && hot_pace.is_none()).then_some(m.fast_interval),
                         budget,
+                        hot: hot_pace,
                     },
                 );
             }
@@ -270,12 +271,13 @@ type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 /// its whole record (see [`App::detail_wanted`]).
 const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
-/// Applies poller messages in order; runs of pages of one source go in as one page.
+/// Applies poller messages in order; runs of pages of one source go in as one
+/// page, as old as its oldest page (never newer than news that came meanwhile).
 fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) {
-    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress);
+    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress, i64);
     let flush = |app: &mut App, run: Option<Run>| {
-        if let Some((src, notebooks, progress)) = run {
-            app.apply_page_from(src, notebooks, progress, now_ms());
+        if let Some((src, notebooks, progress, at)) = run {
+            app.apply_page_from(src, notebooks, progress, at);
         }
     };
     let mut pages: Option<Run> = None;
@@ -284,15 +286,18 @@ fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifi
             notebooks,
             loaded,
             total,
+            read_at_ms,
         } = msg
         {
-            if pages.as_ref().is_some_and(|(s, _, _)| *s != src) {
+            if pages.as_ref().is_some_and(|(s, _, _, _)| *s != src) {
                 flush(app, pages.take());
             }
-            let (_, all, progress) =
-                pages.get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default()));
+            let (_, all, progress, at) = pages
+                .get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default(), i64::MAX));
             all.extend(notebooks);
             *progress = app::SweepProgress { loaded, total };
+            // As old as its oldest page: never newer than news that came meanwhile.
+            *at = (*at).min(read_at_ms);
             continue;
         }
         flush(app, pages.take());
@@ -309,13 +314,28 @@ fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
             notebooks,
             loaded,
             total,
+            read_at_ms,
         } => {
             app.apply_page_from(
                 src,
                 notebooks,
                 app::SweepProgress { loaded, total },
-                now_ms(),
+                read_at_ms,
             );
+        }
+        Message::Hot {
+            seen,
+            gone,
+            error,
+            stats,
+        } => {
+            let now = now_ms();
+            app.record_pace_from(src, pace(&stats));
+            let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
+            app.apply_hot_from(src, seen, gone, error, now);
+            if notifier.after(app, now, true) {
+                ring_bell();
+            }
         }
         Message::Snapshot { listing, stats, .. } => {
             let now = now_ms();
@@ -365,6 +385,7 @@ fn pace(stats: &watch::Stats) -> app::Pace {
     app::Pace {
         fast: stats.fast.then_some(stats.interval),
         budget: stats.budget_limited.then_some(stats.effective_interval),
+        hot: stats.hot,
     }
 }
 
@@ -447,6 +468,7 @@ mod tests {
             notebooks: ids.iter().map(|id| nb(id, id, "RUNNING")).collect(),
             loaded,
             total: Some(3),
+            read_at_ms: 0,
         }
     }
 

@@ -7,7 +7,6 @@
 //! a refused connection (nothing was sent) and a 429 (the gateway turned it away).
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 
@@ -422,7 +421,7 @@ impl Client {
                 error,
                 maybe_sent: false,
             })?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.count_request();
         tracing::debug!(%method, path, "action request");
         let mut req = self.http.request(method.clone(), &url).headers(headers);
         if !body.is_empty() {

@@ -172,6 +172,11 @@ pub struct Client {
     pub(super) limiter: Arc<RateLimiter>,
     /// Requests the first sweep may send past the limiter.
     pub(super) burst: Arc<Burst>,
+    /// A pace of its own for this clone's page requests (a sweep sharing the
+    /// budget with the hot tier), kept before the shared limiter.
+    pub(super) pacer: Option<Arc<RateLimiter>>,
+    /// Requests of this paced clone alone (the shared count has everyone's).
+    pub(super) own: Option<Arc<AtomicU64>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -244,6 +249,8 @@ impl Client {
         Ok(Client {
             limiter: Arc::new(limiter),
             burst: Arc::new(Burst::none()),
+            pacer: None,
+            own: None,
             http,
             port: url.port(),
             base_path: url.path().trim_end_matches('/').to_string(),
@@ -282,6 +289,33 @@ impl Client {
         &self.burst
     }
 
+    /// A clone whose page requests go no faster than `per_minute`, evenly
+    /// spaced, on top of the shared limit (which stays the guarantee). The
+    /// poller sweeps with one so the sweep takes its share of the budget and
+    /// leaves the rest to the hot tier instead of queueing ahead of it.
+    pub fn paced(&self, per_minute: u32) -> Client {
+        let mut c = self.clone();
+        c.pacer = Some(Arc::new(RateLimiter::new(per_minute.max(1), 1)));
+        c.own = Some(Arc::new(AtomicU64::new(0)));
+        c
+    }
+
+    /// Counts one request sent (by this clone, when it keeps its own count).
+    pub(super) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(own) = &self.own {
+            own.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests this clone sent, if it keeps its own count ([`Client::paced`]),
+    /// else every clone's: what a sweep costs, without the hot tier's beside it.
+    pub fn own_requests_sent(&self) -> u64 {
+        self.own
+            .as_ref()
+            .map_or_else(|| self.requests_sent(), |o| o.load(Ordering::Relaxed))
+    }
+
     /// This client with a request limit (`None`: none), shared by its clones
     /// from here on. The dashboard limits its poller; `list` does not.
     pub fn with_rate_limit(mut self, per_minute: Option<u32>) -> Client {
@@ -306,6 +340,9 @@ impl Client {
         q: &ListQuery,
         offset: u64,
     ) -> Result<(P, Option<String>), ApiError> {
+        if let Some(pacer) = &self.pacer {
+            pacer.acquire().await;
+        }
         if !self.burst.take(Instant::now()) {
             self.limiter.acquire().await;
         }
@@ -315,7 +352,7 @@ impl Client {
         );
         let (url, map) = self.signed("GET", &path, &q.pairs(offset), b"")?;
 
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.count_request();
         tracing::debug!(offset, limit = q.page_size.get(), "GET notebooks/all");
         let resp = self
             .http

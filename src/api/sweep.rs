@@ -36,6 +36,7 @@ use super::client::Client;
 use super::error::ApiError;
 use super::model::{Notebook, NotebookPage};
 use super::query::ListQuery;
+use crate::timefmt::now_ms;
 
 /// Items each page repeats from the one before it.
 pub const DEFAULT_OVERLAP: u64 = 2;
@@ -87,6 +88,9 @@ pub struct PagePlace {
     pub loaded: u64,
     /// `total` as the latest page reported it.
     pub total: Option<u64>,
+    /// When its answer arrived (epoch ms): pages handed on in order may be
+    /// older than news that came meanwhile.
+    pub read_at_ms: i64,
 }
 
 /// Receives each page as it arrives.
@@ -170,7 +174,7 @@ struct Run<'a, P: ListPage, S: PageSink<P::Item>> {
 
 impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
     /// Records a page and hands its items to the sink.
-    fn take(&mut self, offset: u64, page: P) -> Seen {
+    fn take(&mut self, offset: u64, page: P, read_at_ms: i64) -> Seen {
         if let Some(t) = page.total() {
             self.report.total = Some(t);
         }
@@ -202,6 +206,7 @@ impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
                 .report
                 .total
                 .map(|t| self.total_before + t.max(0) as u64),
+            read_at_ms,
         };
         self.sink.page(items, place);
         seen
@@ -228,7 +233,7 @@ impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
             let offset = gap_mid.saturating_sub(self.limit / 2);
             let page = self.client.fetch_page_as::<P>(self.query, offset).await?.0;
             self.report.bridges += 1;
-            let seen = self.take(offset, page);
+            let seen = self.take(offset, page, now_ms());
             pages.push(seen);
             let r = pages.len() - 1;
             if !pages[a].continues_into(&pages[r], self.limit) {
@@ -310,7 +315,7 @@ impl Client {
         S: PageSink<P::Item>,
     {
         q.validate().map_err(|e| ApiError::Request(e.to_string()))?;
-        let before = self.requests_sent();
+        let before = self.own_requests_sent();
         let limit = u64::from(q.page_size.get());
         let overlap = overlap.min(limit.saturating_sub(1));
         let step = (limit - overlap).max(1);
@@ -338,7 +343,7 @@ impl Client {
             Some(t) => Some(t.max(0) as u64),
             None => None,
         };
-        let mut pages = vec![run.take(0, first)];
+        let mut pages = vec![run.take(0, first, now_ms())];
 
         // The planned pages, `concurrency` always in flight: each is handed on as
         // it arrives (the sink does not need the listing's order), so one slow
@@ -350,13 +355,16 @@ impl Client {
                 .take_while(|o| o - step + limit < total)
                 .collect();
             let mut stream = futures::stream::iter(offsets)
-                .map(|o| async move { self.fetch_page_as::<P>(q, o).await.map(|p| (o, p.0)) })
+                .map(|o| async move {
+                    let page = self.fetch_page_as::<P>(q, o).await;
+                    page.map(|p| (o, p.0, now_ms()))
+                })
                 .buffer_unordered(self.concurrency());
             loop {
                 run.sink.room().await;
                 let Some(r) = stream.next().await else { break };
-                let (o, page) = r?;
-                pages.push(run.take(o, page));
+                let (o, page, at) = r?;
+                pages.push(run.take(o, page, at));
             }
             pages.sort_unstable_by_key(|p| p.offset);
         }
@@ -374,7 +382,7 @@ impl Client {
                 break;
             }
             let page = self.fetch_page_as::<P>(q, offset).await?.0;
-            let seen = run.take(offset, page);
+            let seen = run.take(offset, page, now_ms());
             // A full page of nothing new: the server (or a proxy) ignores `offset`.
             let repeated = seen.len > 0 && seen.ids.iter().all(|id| last.ids.contains(id));
             pages.push(seen);
@@ -399,7 +407,7 @@ impl Client {
             }
         }
         run.report.complete = complete;
-        run.report.requests = self.requests_sent() - before;
+        run.report.requests = self.own_requests_sent() - before;
         Ok(run.report)
     }
 }

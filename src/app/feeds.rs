@@ -94,6 +94,10 @@ pub fn combine(feeds: &mut [Feed], all: &mut PollState) {
     }
     all.pace.fast = feeds.iter().filter_map(|f| f.poll.pace.fast).min();
     all.pace.budget = feeds.iter().filter_map(|f| f.poll.pace.budget).max();
+    // The hot tier: the slowest source's pace and oldest tick, any failure.
+    all.pace.hot = feeds.iter().filter_map(|f| f.poll.pace.hot).max();
+    all.last_hot_ms = feeds.iter().filter_map(|f| f.poll.last_hot_ms).min();
+    all.hot_error = feeds.iter().find_map(|f| f.poll.hot_error.clone());
     let bursts: Vec<u64> = feeds.iter().filter_map(|f| f.poll.burst_left).collect();
     all.burst_left = (!bursts.is_empty()).then(|| bursts.iter().sum());
 }

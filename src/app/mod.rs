@@ -13,6 +13,7 @@ pub mod actions;
 pub mod clipboard;
 pub mod feeds;
 pub mod filter;
+mod hot;
 mod input;
 pub mod keys;
 pub mod poll;
@@ -24,6 +25,8 @@ pub mod trend;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod hot_tests;
 #[cfg(test)]
 mod sources_tests;
 #[cfg(test)]
@@ -323,11 +326,16 @@ impl App {
             match self.index.get(&key).copied() {
                 Some(i) => {
                     let t = &mut self.instances[i];
+                    t.seen_sweep = seq;
+                    t.missed = 0;
+                    if at < t.confirmed_ms {
+                        // Newer news came meanwhile (the hot tier): this page
+                        // would put an older status back.
+                        continue;
+                    }
                     let before = t.changed_at_ms;
                     let tr = t.update(&nb, at, &mut self.strings);
                     self.records.offer(&key, nb);
-                    t.seen_sweep = seq;
-                    t.missed = 0;
                     dirty |= tr.is_some() || t.changed_at_ms != before;
                     if let Some(tr) = tr {
                         let event = RecentEvent {
@@ -421,9 +429,23 @@ impl App {
         };
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
+        // Confirmed since the sweep began (by the hot tier): not missed, whatever
+        // the sweep's pages said. But an instance last seen DELETING or DELETED
+        // that a complete sweep lacks was removed meanwhile (alive throughout, it
+        // would be in it), however recently the hot tier saw it.
+        let began = self
+            .feeds
+            .get(usize::from(source))
+            .and_then(|f| f.poll.in_flight_since_ms)
+            .unwrap_or(at);
         let mut gone = Vec::new();
         for (i, t) in self.instances.iter_mut().enumerate() {
-            if t.source != source || t.seen_sweep == current || !complete {
+            let ending = matches!(t.status, Status::Deleting | Status::Deleted);
+            if t.source != source
+                || t.seen_sweep == current
+                || !complete
+                || (t.confirmed_ms >= began && !ending)
+            {
                 continue;
             }
             t.missed = t.missed.saturating_add(1);
@@ -431,30 +453,7 @@ impl App {
                 gone.push(i);
             }
         }
-        if !gone.is_empty() {
-            // In place: a second vector of 10,000 rows, even for a moment, would
-            // double what the state costs in memory at each sweep with a deletion.
-            let mut keep = vec![true; self.instances.len()];
-            for i in &gone {
-                keep[*i] = false;
-                let t = self.instances[*i].clone();
-                self.index.remove(&t.key);
-                self.records.remove(&t.key);
-                let last = t.status.clone();
-                self.log(at, &t, EventKind::Gone { last });
-            }
-            let mut kept = keep.iter();
-            self.instances
-                .retain(|_| kept.next().copied().unwrap_or(true));
-            // Indices moved: the next sort starts afresh.
-            self.order.clear();
-            for (i, t) in self.instances.iter().enumerate() {
-                if let Some(at) = self.index.get_mut(&t.key) {
-                    *at = i;
-                }
-            }
-            self.strings.prune();
-        }
+        self.remove(&gone, at);
         if let Some(f) = self.feeds.get_mut(usize::from(source)) {
             f.sweep_seq += 1;
             f.last_sweep_complete = complete;
@@ -477,6 +476,35 @@ impl App {
             self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
         );
         self.recompute(at, &neighbours, old_cursor);
+    }
+
+    /// Removes the instances at these indices, each logged as gone at `at`.
+    fn remove(&mut self, gone: &[usize], at: i64) {
+        if gone.is_empty() {
+            return;
+        }
+        // In place: a second vector of 10,000 rows, even for a moment, would
+        // double what the state costs in memory at each sweep with a deletion.
+        let mut keep = vec![true; self.instances.len()];
+        for i in gone {
+            keep[*i] = false;
+            let t = self.instances[*i].clone();
+            self.index.remove(&t.key);
+            self.records.remove(&t.key);
+            let last = t.status.clone();
+            self.log(at, &t, EventKind::Gone { last });
+        }
+        let mut kept = keep.iter();
+        self.instances
+            .retain(|_| kept.next().copied().unwrap_or(true));
+        // Indices moved: the next sort starts afresh.
+        self.order.clear();
+        for (i, t) in self.instances.iter().enumerate() {
+            if let Some(at) = self.index.get_mut(&t.key) {
+                *at = i;
+            }
+        }
+        self.strings.prune();
     }
 
     /// Counts, order, view, selection and attention after the population changed.

@@ -82,6 +82,8 @@ pub struct Pace {
     pub fast: Option<Duration>,
     /// Start to start, when the request budget stretches the interval.
     pub budget: Option<Duration>,
+    /// The hot tier's period, while it runs (then `fast` is not used).
+    pub hot: Option<Duration>,
 }
 
 /// The intervals `+`/`-` step through.
@@ -105,6 +107,10 @@ pub struct PollState {
     pub sweep: Option<SweepProgress>,
     /// Requests the first sweep's burst still allows, while it lasts.
     pub burst_left: Option<u64>,
+    /// When the hot tier's last tick ended.
+    pub last_hot_ms: Option<i64>,
+    /// What failed in the hot tier's last tick (`429 APIGW.0308`), if anything.
+    pub hot_error: Option<String>,
 }
 
 impl PollState {
@@ -121,6 +127,8 @@ impl PollState {
             pace: Pace::default(),
             sweep: None,
             burst_left: None,
+            last_hot_ms: None,
+            hot_error: None,
         }
     }
 
@@ -145,6 +153,14 @@ impl PollState {
         let asked = self.asked_interval();
         let period = self.pace.budget.map_or(asked, |b| b.max(asked));
         i64::try_from(period.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// A row not confirmed for longer than this says so: the sweep's planned
+    /// period, and half again (at least 5 s) for where its page sits in the
+    /// sweep and how long the sweep took.
+    pub fn unconfirmed_after_ms(&self) -> i64 {
+        let p = self.planned_period_ms();
+        p.saturating_add((p / 2).max(5_000))
     }
 
     /// A sweep is under way (its pages are arriving or it has been asked for).

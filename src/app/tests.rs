@@ -973,6 +973,7 @@ fn a_sweep_paced_by_the_budget_is_not_stale() {
     app.record_pace(Pace {
         fast: Some(Duration::from_secs(2)),
         budget: Some(Duration::from_secs(100)),
+        ..Pace::default()
     });
     // 150 s after the last complete sweep, with the next one (every 100 s) under way.
     app.poll_started(NOW + 100_000);

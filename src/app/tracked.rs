@@ -82,6 +82,9 @@ pub struct Tracked {
     /// Complete sweeps in a row that did not hold it: gone at two (see
     /// `App::finish_sweep`).
     pub(crate) missed: u8,
+    /// When the service last confirmed it (a sweep page, a hot read or a
+    /// ShowNotebook answer arrived with it), epoch ms.
+    pub confirmed_ms: i64,
 }
 
 impl Tracked {
@@ -113,6 +116,7 @@ impl Tracked {
             transitions: Vec::new(),
             seen_sweep: 0,
             missed: 0,
+            confirmed_ms: at_ms,
         }
     }
 
@@ -130,6 +134,7 @@ impl Tracked {
         if renamed {
             self.lower = lower(notebook.name_str());
         }
+        self.confirmed_ms = self.confirmed_ms.max(at_ms);
         let transition = (status != self.status).then(|| Transition {
             from: std::mem::replace(&mut self.status, status.clone()),
             to: status,
@@ -168,6 +173,11 @@ impl Tracked {
     /// after the source's number for every source but the first).
     pub fn id(&self) -> Option<&str> {
         self.row.has_id.then(|| self.own_key())
+    }
+
+    /// How long since the service last confirmed it.
+    pub fn unconfirmed_for_ms(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(self.confirmed_ms).max(0)
     }
 
     pub fn time_in_status(&self, now_ms: i64) -> StatusAge {

@@ -177,7 +177,7 @@ fn environment_alone_is_enough_and_defaults_fill_the_rest() {
     assert_eq!(s.stuck_after, Duration::from_secs(600));
     assert_eq!(s.workspace_param, WorkspaceParam::WorkspaceId);
     assert_eq!(s.workspace_param.key(), "workspace_id");
-    assert_eq!(s.budget_per_minute, 120);
+    assert_eq!(s.budget_per_minute, 900);
     assert_eq!(s.filters, Filters::default());
     assert_eq!(s.config_file, None);
     assert_eq!(

@@ -178,17 +178,19 @@ async fn poll_loop(
                 };
                 log_message(&msg);
                 let snapshot = matches!(msg, Message::Snapshot { .. });
-                let now_hot = {
+                let (now_hot, changed) = {
                     let mut ex = shared.write().unwrap_or_else(PoisonError::into_inner);
+                    let generation = ex.generation();
                     ex.apply(msg, now_ms());
-                    ex.any_transitional()
+                    // Hot news that changed an instance is served at once.
+                    (ex.any_transitional(), ex.generation() != generation)
                 };
                 // Poll at the fast interval while an instance changes state, as the dashboard does.
                 if now_hot != hot {
                     hot = now_hot;
                     let _ = poller.commands.send(Control::SetHot(hot));
                 }
-                if snapshot {
+                if snapshot || changed {
                     let m = Arc::clone(metrics);
                     drop(tokio::task::spawn_blocking(move || m.prerender()));
                 }
@@ -206,6 +208,10 @@ async fn poll_loop(
 fn log_message(msg: &Message) {
     match msg {
         Message::Started | Message::Page { .. } => {}
+        Message::Hot { error: Some(e), .. } => tracing::warn!(error = %e, "a hot-tier read failed"),
+        Message::Hot { seen, gone, .. } => {
+            tracing::debug!(batches = seen.len(), gone = gone.len(), "hot tick")
+        }
         Message::Snapshot { listing, took, .. } => tracing::debug!(
             complete = listing.complete,
             requests = listing.requests,

@@ -142,10 +142,28 @@ impl Exporter {
                 notebooks,
                 loaded,
                 total,
+                read_at_ms,
             } => {
                 let lean = notebooks.into_iter().map(lean).collect();
                 self.app
-                    .apply_page(lean, app::SweepProgress { loaded, total }, now_ms);
+                    .apply_page(lean, app::SweepProgress { loaded, total }, read_at_ms);
+            }
+            // What the hot tier learnt is served at once: it is the news.
+            Message::Hot {
+                seen,
+                gone,
+                error,
+                stats,
+            } => {
+                self.app.record_requests(stats.requests_last_minute, now_ms);
+                let seen = seen
+                    .into_iter()
+                    .map(|(at, batch)| (at, batch.into_iter().map(lean).collect()))
+                    .collect();
+                let error = error.map(|e| app::PollErrorInfo::from_api(&e, 1).short_code());
+                if self.app.apply_hot(seen, gone, error, now_ms) {
+                    self.generation += 1;
+                }
             }
             Message::Snapshot {
                 listing,

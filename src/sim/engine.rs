@@ -228,6 +228,7 @@ impl Engine {
         if rng.chance(8) {
             inst.fail_step = Some(rng.below(4) as u8);
         }
+        self.journal.created(&inst, at);
         self.instances.insert(serial, inst);
         let first = at + rng.range(SEC, 6 * SEC);
         self.schedule(serial, first);
@@ -644,6 +645,42 @@ impl Engine {
         self.schedule(serial, at + Self::ACTION_MS);
     }
 
+    /// Test control: up to `n` RUNNING instances (not CodeLab, not acted on)
+    /// fail now, RUNNING → ERROR, as a running instance fails on its own (a
+    /// journaled transition); their ids. Benchmarks use it for failures that
+    /// come straight from a stable status, rare on their own.
+    pub fn fail_running(&mut self, n: usize, at: i64) -> Vec<String> {
+        let candidates: Vec<u32> = self
+            .instances
+            .iter()
+            .filter(|(_, i)| i.state == State::Running && !i.codelab && !i.fast)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            if candidates.is_empty() {
+                break;
+            }
+            let pick = candidates[self.drift_rng.index(candidates.len())];
+            if self
+                .instances
+                .get(&pick)
+                .is_none_or(|i| i.state != State::Running)
+            {
+                continue;
+            }
+            self.transition(pick, State::Error, at);
+            let reason = catalog::ERROR_REASONS[self.drift_rng.index(catalog::ERROR_REASONS.len())];
+            if let Some(i) = self.instances.get_mut(&pick) {
+                i.fail_reason = Some(reason);
+                out.push(i.id.clone());
+            }
+            let after = self.drift_rng.range(5 * MIN, 40 * MIN);
+            self.schedule(pick, at + after);
+        }
+        out
+    }
+
     /// Renew the lease: the instance now stops at `at + duration_ms`.
     pub fn user_renew(&mut self, serial: u32, at: i64, duration_ms: i64, idle: bool) {
         let Some(i) = self.instances.get_mut(&serial) else {
@@ -889,5 +926,69 @@ mod tests {
             e.instances().any(|i| i.codelab),
             "the CodeLab instance is never drifted away"
         );
+    }
+
+    #[test]
+    fn the_journal_has_every_transition_creation_and_removal_with_its_time() {
+        let mut e = Engine::new(11, 500, T0, true);
+        let start: BTreeMap<String, &'static str> = e
+            .instances()
+            .map(|i| (i.id.clone(), i.state.as_str()))
+            .collect();
+        let mut t = T0;
+        while t < T0 + 2 * HOUR {
+            t += 7_919;
+            e.advance_to(t);
+        }
+        let truth = e.ground_truth(T0, t);
+        assert!(truth.complete);
+        let counted: u64 = e
+            .transitions()
+            .iter()
+            .filter(|((from, to), _)| !(*from == State::Deleted && *to == State::Deleted))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(truth.changes.len() as u64, counted, "every transition");
+        assert!(truth.changes.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        assert!(!truth.creations.is_empty() && !truth.removals.is_empty());
+        // Replaying the journal from the start gives each instance's status now.
+        let mut state: BTreeMap<String, &'static str> = start;
+        for c in &truth.creations {
+            state.insert(c.id.clone(), State::Init.as_str());
+        }
+        for c in &truth.changes {
+            assert_eq!(state.get(&c.id), Some(&c.from), "{c:?}");
+            state.insert(c.id.clone(), c.to);
+        }
+        for r in &truth.removals {
+            assert!(state.remove(&r.id).is_some());
+        }
+        let now: BTreeMap<String, &'static str> = e
+            .instances()
+            .map(|i| (i.id.clone(), i.state.as_str()))
+            .collect();
+        assert_eq!(state, now);
+    }
+
+    #[test]
+    fn fail_running_moves_running_instances_to_error_in_the_journal() {
+        let mut e = Engine::new(5, 200, T0, false);
+        e.advance_to(T0 + 1_000);
+        let ids = e.fail_running(3, T0 + 1_000);
+        assert_eq!(ids.len(), 3);
+        for id in &ids {
+            let i = e.find(id).unwrap();
+            assert_eq!(i.state, State::Error);
+            assert!(i.fail_reason.is_some());
+        }
+        let truth = e.ground_truth(T0 + 1_000, T0 + 1_000);
+        let failed: Vec<_> = truth
+            .changes
+            .iter()
+            .filter(|c| c.from == "RUNNING" && c.to == "ERROR")
+            .map(|c| c.id.clone())
+            .collect();
+        assert_eq!(failed.len(), 3);
+        assert!(ids.iter().all(|id| failed.contains(id)));
     }
 }

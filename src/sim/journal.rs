@@ -1,5 +1,5 @@
-//! The simulator's ground truth: every status transition and every removal with
-//! its simulated time, so tests and benchmarks can check a client against what
+//! The simulator's ground truth: every status transition, every creation and
+//! every removal with its simulated time, so tests and benchmarks can check a client against what
 //! really happened (which instances existed throughout a sweep; how long a
 //! transition took to reach the client).
 //!
@@ -32,9 +32,17 @@ pub struct Removal {
     pub at_ms: i64,
 }
 
+/// An instance that joined the listing (created, INIT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Creation {
+    pub id: String,
+    pub at_ms: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Journal {
     changes: VecDeque<Change>,
+    creations: VecDeque<Creation>,
     removals: VecDeque<Removal>,
     /// The journal is complete from this time on.
     since_ms: i64,
@@ -51,6 +59,8 @@ pub struct GroundTruth {
     pub changes: Vec<Change>,
     /// Every removal in the window, oldest first.
     pub removals: Vec<Removal>,
+    /// Every creation in the window, oldest first.
+    pub creations: Vec<Creation>,
     /// False when the window starts before what the journal still holds.
     pub complete: bool,
 }
@@ -59,6 +69,7 @@ impl Journal {
     pub fn new(start_ms: i64) -> Journal {
         Journal {
             changes: VecDeque::new(),
+            creations: VecDeque::new(),
             removals: VecDeque::new(),
             since_ms: start_ms,
         }
@@ -78,6 +89,18 @@ impl Journal {
             id: inst.id.clone(),
             from: from.as_str(),
             to: to.as_str(),
+            at_ms,
+        });
+    }
+
+    pub fn created(&mut self, inst: &Instance, at_ms: i64) {
+        if self.creations.len() == MAX_ENTRIES
+            && let Some(old) = self.creations.pop_front()
+        {
+            self.since_ms = self.since_ms.max(old.at_ms);
+        }
+        self.creations.push_back(Creation {
+            id: inst.id.clone(),
             at_ms,
         });
     }
@@ -129,6 +152,12 @@ impl Journal {
                 .removals
                 .iter()
                 .filter(|r| in_window(r.at_ms))
+                .cloned()
+                .collect(),
+            creations: self
+                .creations
+                .iter()
+                .filter(|c| in_window(c.at_ms))
                 .cloned()
                 .collect(),
             complete: from_ms >= self.since_ms,

@@ -18,7 +18,8 @@
 //! answered 403 `ModelArts.0108`, as IAM does for credentials scoped to another
 //! project; any other path or method is 404 `APIGW.0101`, as the gateway does.
 //! Control endpoints (no auth): `GET|POST|PUT|DELETE /_sim/faults`,
-//! `POST /_sim/advance?ms=N`, `GET /_sim/stats`.
+//! `POST /_sim/advance?ms=N`, `GET /_sim/stats`, `GET /_sim/journal?from&to`
+//! (the ground truth), `POST /_sim/fail?n=N` (running instances fail now).
 
 pub mod actions;
 pub mod auth;
@@ -80,7 +81,9 @@ Control endpoint (no auth):
   POST /_sim/advance?ms=N   move simulated time forward  GET /_sim/stats       request count, clock
   POST /_sim/deny?action=modelarts:notebook:stop      answer 403 to that IAM action (DELETE lifts all)
   POST /_sim/resources?available=false                starts fail with ModelArts.6360
-                          (available=late: starts are accepted, then end in START_FAILED)";
+                          (available=late: starts are accepted, then end in START_FAILED)
+  GET /_sim/journal?from=MS&to=MS   every transition, creation and removal in the window
+  POST /_sim/fail?n=N       N running instances fail now (RUNNING -> ERROR)";
 
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
 #[derive(clap::Args, Debug, Clone)]

@@ -175,6 +175,7 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     }
     d.time("created", nb.create_at);
     d.time("updated", nb.update_at);
+    confirmed(d, tr, app);
     d.kv("workspace", sym(&nb.workspace_id), t.text);
 }
 
@@ -221,6 +222,23 @@ fn not_held(d: &mut Detail<'_, '_>, tr: &Tracked, record: Record<'_>) {
             "storage, endpoints, steps and tags (ShowNotebook)…",
             t.muted,
         ),
+    }
+}
+
+/// When the service last confirmed what is shown, and a warning when that is
+/// longer ago than the sweep's period allows.
+fn confirmed(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
+    let t = d.ctx.theme;
+    let ago = duration(tr.unconfirmed_for_ms(d.ctx.now_ms));
+    if app.is_unconfirmed(tr, d.ctx.now_ms) {
+        let period = duration(app.poll().planned_period_ms());
+        d.kv(
+            "confirmed",
+            &format!("~ {ago} ago: not seen since, longer than the sweep period ({period})"),
+            t.warn.add_modifier(Modifier::BOLD),
+        );
+    } else {
+        d.kv("confirmed", &format!("{ago} ago"), t.text);
     }
 }
 

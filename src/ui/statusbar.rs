@@ -28,7 +28,7 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
         Span::styled(
             format!(
                 " {} · {} req/min ",
-                schedule(poll),
+                schedule(poll, now),
                 poll.requests_per_min(now)
             ),
             t.muted,
@@ -133,10 +133,25 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
 }
 
 /// `every 5s`, `every 2s (fast)`, `every 5s → 100s (budget)`; `first-sweep
-/// burst, 180 left` while the burst is in force.
-fn schedule(poll: &crate::app::PollState) -> String {
+/// burst, 180 left` while the burst is in force; both paces while the hot tier
+/// runs: `hot 2s · sweep 38s ago`, and the sweep's period when the budget
+/// stretches it (`, every 42s`).
+fn schedule(poll: &crate::app::PollState, now: i64) -> String {
     if let Some(left) = poll.burst_left {
         return format!("first-sweep burst, {left} left");
+    }
+    if poll.pace.hot.is_some() {
+        let ago =
+            |at: Option<i64>| at.map_or("–".to_string(), |t| duration(now.saturating_sub(t)));
+        let hot = match &poll.hot_error {
+            Some(code) => format!("hot ✗ {code}"),
+            None => format!("hot {}", ago(poll.last_hot_ms)),
+        };
+        let mut s = format!("{hot} · sweep {} ago", ago(poll.last_ok_ms));
+        if let Some(b) = poll.pace.budget.filter(|b| *b > poll.interval.mul_f64(1.1)) {
+            s.push_str(&format!(", every {}", secs(b)));
+        }
+        return s;
     }
     let asked = poll.asked_interval();
     let mut s = format!("every {}", secs(asked));
@@ -205,11 +220,12 @@ mod tests {
 
     #[test]
     fn says_the_interval_in_force_and_why() {
-        let s = |p: &PollState| schedule(p);
+        let s = |p: &PollState| schedule(p, 0);
         assert_eq!(s(&poll(5, Pace::default())), "every 5s");
         let fast = Pace {
             fast: Some(Duration::from_secs(2)),
             budget: None,
+            ..Pace::default()
         };
         assert_eq!(s(&poll(5, fast)), "every 2s (fast)");
         // A fast interval no shorter than the normal one changes nothing.
@@ -217,18 +233,47 @@ mod tests {
         let stretched = Pace {
             fast: None,
             budget: Some(Duration::from_millis(100_040)),
+            ..Pace::default()
         };
         assert_eq!(s(&poll(5, stretched)), "every 5s → 100s (budget)");
         let both = Pace {
             fast: Some(Duration::from_millis(1500)),
             budget: Some(Duration::from_secs(30)),
+            ..Pace::default()
         };
         assert_eq!(s(&poll(5, both)), "every 1.5s (fast) → 30s (budget)");
         // A plan a few ms past the interval is not a stretch worth showing.
         let jitter = Pace {
             fast: None,
             budget: Some(Duration::from_millis(5_100)),
+            ..Pace::default()
         };
         assert_eq!(s(&poll(5, jitter)), "every 5s");
+    }
+
+    #[test]
+    fn says_both_paces_while_the_hot_tier_runs() {
+        const NOW: i64 = 1_000_000;
+        let mut p = poll(
+            5,
+            Pace {
+                hot: Some(Duration::from_secs(2)),
+                budget: Some(Duration::from_secs(42)),
+                ..Pace::default()
+            },
+        );
+        p.last_hot_ms = Some(NOW - 2_000);
+        p.last_ok_ms = Some(NOW - 38_000);
+        assert_eq!(schedule(&p, NOW), "hot 2s · sweep 38s ago, every 42s");
+        // A sweep that keeps its interval says no period.
+        p.pace.budget = None;
+        assert_eq!(schedule(&p, NOW), "hot 2s · sweep 38s ago");
+        // A failing hot read says so in place of its age.
+        p.hot_error = Some("429 APIGW.0308".into());
+        assert_eq!(schedule(&p, NOW), "hot ✗ 429 APIGW.0308 · sweep 38s ago");
+        // Before the first tick.
+        p.hot_error = None;
+        p.last_hot_ms = None;
+        assert_eq!(schedule(&p, NOW), "hot – · sweep 38s ago");
     }
 }

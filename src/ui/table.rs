@@ -5,10 +5,13 @@
 //! ┌ Notebooks 12/13 · sort name ▲ ─────────────────────────────────────────────┐
 //! │  NAME ▲          STATUS          FEATURE  FLAVOR   IMAGE   LEASE  AGE  IN …  │
 //! │• train-bert…     ● RUNNING       NOTEBOOK modelar… pytor…  3h12m  3d04h ≥0s  │
+//! │~ old-one         ● STOPPED       NOTEBOOK modelar… pytor…  –      9d    1h    │
 //! └ filter: name ~ "bert" · problems only · Esc clears ────────────────────────┘
 //! ```
 //! Columns drop from the right end of their priority list as the terminal narrows:
 //! image first, then feature, flavor, age, lease; name, status and time in status stay.
+//! The first column marks a row that just changed (`•`) or one the service has
+//! not confirmed for longer than the sweep's period (`~`).
 //! With several sources a SOURCE column comes first; the rows of a source that
 //! is failing stay, dimmed, its cell saying `✗` and how old they are (`✗1m30s singapore`).
 
@@ -227,7 +230,16 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
         let is_selected = selected == Some(offset + i);
         let pending = app.pending(&tr.key).map(|p| p.verb);
         let mark = marks.get(usize::from(tr.source));
-        row(tr, &cols, mark, is_selected, stuck_after, pending, ctx)
+        let unconfirmed = app.is_unconfirmed(tr, ctx.now_ms);
+        row(
+            tr,
+            &cols,
+            mark,
+            (is_selected, unconfirmed),
+            stuck_after,
+            pending,
+            ctx,
+        )
     });
     let widths = std::iter::once(Constraint::Length(1))
         .chain(cols.iter().map(|(_, w)| Constraint::Length(*w)));
@@ -248,7 +260,7 @@ fn row<'a>(
     tr: &'a Tracked,
     cols: &[(Column, u16)],
     source: Option<&SourceMark>,
-    selected: bool,
+    (selected, unconfirmed): (bool, bool),
     stuck_after: i64,
     pending: Option<crate::api::actions::Verb>,
     ctx: &Paint,
@@ -258,6 +270,9 @@ fn row<'a>(
     let nb = &tr.row;
     let mark = if tr.is_marked(now) {
         Cell::from(Span::styled("•", t.changed))
+    } else if unconfirmed {
+        // Not confirmed for longer than the sweep's period: what it shows may be old.
+        Cell::from(Span::styled("~", t.warn.add_modifier(Modifier::BOLD)))
     } else {
         Cell::from("")
     };

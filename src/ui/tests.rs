@@ -819,3 +819,33 @@ fn detail_of_a_record_not_held_reads_it_80x24() {
     assert!(!screen.contains("reading"), "{screen}");
     assert_eq!(app.detail_wanted(NOW), None, "held now");
 }
+
+// ---- freshness of each row (the hot tier beside the sweep) ----------------------
+
+#[test]
+fn a_row_the_service_has_not_confirmed_for_a_sweep_period_says_so_120x40() {
+    let mut app = App::new(crate::app::fixtures::timing());
+    app.apply_snapshot(fixtures::notebooks(), NOW - 80_000);
+    app.record_requests(480, NOW - 1_000);
+    app.record_pace(crate::app::Pace {
+        hot: Some(std::time::Duration::from_secs(2)),
+        budget: Some(std::time::Duration::from_secs(42)),
+        ..Default::default()
+    });
+    // The hot tier confirmed every instance 2 s ago but one.
+    let mut confirmed = fixtures::notebooks();
+    confirmed.retain(|n| n.name_str() != "data-prep-01");
+    app.apply_hot(vec![(NOW - 2_000, confirmed)], vec![], None, NOW - 2_000);
+    select(&mut app, "data-prep-01");
+    let v = View::new(NOW);
+    let term = v.render(&mut app, 120, 40);
+    snap("unconfirmed_row_120x40", &term);
+    let buf = term.backend().buffer();
+    assert_eq!(fg_at(buf, "~ data-prep-01"), Color::Yellow);
+    find(buf, "  quick-test");
+    find(
+        buf,
+        "~ 1m20s ago: not seen since, longer than the sweep period (42s)",
+    );
+    find(buf, "hot 2s · sweep 1m20s ago, every 42s · 480 req/min");
+}

@@ -33,6 +33,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+pub mod hot;
+#[cfg(test)]
+mod tier_tests;
+
 use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use crate::api::{ApiError, Client, ListQuery, Listing, Notebook, NotebookPage};
 
@@ -44,9 +48,12 @@ pub use queue::{MAX_QUEUED_PAGES, Messages, PageSender};
 pub trait Source: Send + Sync + 'static {
     /// One sweep. A source may send its pages as [`Message::Page`] through
     /// `pages` as they arrive; what the returned listing holds is applied after them.
+    /// `pace`: no faster than this many requests a minute (the hot tier has
+    /// the rest of the budget); `None`: as fast as the budget allows.
     fn fetch<'a>(
         &'a self,
         pages: &'a PageSender,
+        pace: Option<u32>,
     ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>>;
     /// Requests sent so far (retries included): a poll's cost is the difference.
     fn requests_sent(&self) -> u64;
@@ -59,7 +66,20 @@ pub trait Source: Send + Sync + 'static {
     fn burst_left(&self) -> Option<u64> {
         None
     }
+    /// The hot tier's memory at the start, if this source has a hot tier.
+    fn hot_memory(&self) -> Option<hot::Memory> {
+        None
+    }
+    /// One tick of the hot tier (see [`hot`]); `problems_due`: check the
+    /// problem statuses too.
+    fn hot_tick<'a>(&'a self, memory: hot::Memory, problems_due: bool) -> HotFuture<'a> {
+        let _ = problems_due;
+        Box::pin(async move { (memory, hot::News::default()) })
+    }
 }
+
+/// A hot tick in flight; it hands the tier's memory back with what it learnt.
+pub type HotFuture<'a> = Pin<Box<dyn Future<Output = (hot::Memory, hot::News)> + Send + 'a>>;
 
 /// The real source: a client and the server-side filters. Pages go to the app
 /// as they arrive; both kinds of instance are swept unless `feature` narrows it.
@@ -77,6 +97,7 @@ impl PageSink<Notebook> for Forward<'_> {
             notebooks,
             loaded: place.loaded,
             total: place.total,
+            read_at_ms: place.read_at_ms,
         });
     }
 
@@ -89,11 +110,15 @@ impl Source for ClientSource {
     fn fetch<'a>(
         &'a self,
         pages: &'a PageSender,
+        pace: Option<u32>,
     ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
         Box::pin(async move {
             let mut sink = Forward(pages);
-            let swept = self
-                .client
+            let client = match pace {
+                Some(n) => self.client.paced(n),
+                None => self.client.clone(),
+            };
+            let swept = client
                 .sweep_all_kinds::<NotebookPage, _>(&self.query, DEFAULT_OVERLAP, &mut sink)
                 .await;
             // The burst is for the first sweep only, whatever it left.
@@ -119,6 +144,14 @@ impl Source for ClientSource {
 
     fn burst_left(&self) -> Option<u64> {
         self.client.burst().left()
+    }
+
+    fn hot_memory(&self) -> Option<hot::Memory> {
+        Some(hot::Memory::new(&self.query))
+    }
+
+    fn hot_tick<'a>(&'a self, memory: hot::Memory, problems_due: bool) -> HotFuture<'a> {
+        Box::pin(hot::tick(&self.client, memory, problems_due))
     }
 }
 
@@ -147,12 +180,23 @@ pub enum Message {
         loaded: u64,
         /// What the service says there are.
         total: Option<u64>,
+        /// When the page's answer arrived (epoch ms).
+        read_at_ms: i64,
     },
     /// A poll succeeded: the sweep is over (`listing.complete` says whether it
     /// proved it missed nobody); `listing.notebooks` holds what was not sent as pages.
     Snapshot {
         listing: Listing,
         took: Duration,
+        stats: Stats,
+    },
+    /// A hot tick ended: what it read, each batch with when its answer came
+    /// (epoch ms), and which instances ShowNotebook says no longer exist.
+    Hot {
+        seen: Vec<(i64, Vec<Notebook>)>,
+        gone: Vec<(String, i64)>,
+        /// A read that failed (the others' news is still here).
+        error: Option<ApiError>,
         stats: Stats,
     },
     /// A poll failed. `consecutive` counts failed polls in a row; `next_in` is when
@@ -181,6 +225,9 @@ pub struct Stats {
     pub budget_limited: bool,
     /// Requests the first sweep's burst still allows, while it is in force.
     pub burst_left: Option<u64>,
+    /// The hot tier's period from tick to tick, while it runs (then the sweep
+    /// keeps the normal interval, stretched to its share of the budget).
+    pub hot: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -272,10 +319,37 @@ impl Budget {
     }
 }
 
+/// The hot tier as the poller schedules it.
+struct HotTier {
+    /// `None` while a tick holds it.
+    memory: Option<hot::Memory>,
+    /// Reads a tick costs, as the memory last said.
+    reads: u64,
+    /// Requests a tick costs, averaged over the last few (ShowNotebooks and
+    /// problem checks come and go).
+    cost: f64,
+    last_started: Option<Instant>,
+    /// When the problem statuses are next due.
+    problems_at: Instant,
+    /// Ticks in a row with a failed read.
+    failures: u32,
+}
+
+impl HotTier {
+    /// Requests a tick is planned at: the average, at least its reads.
+    fn cost_estimate(&self) -> u64 {
+        (self.cost.ceil() as u64).max(self.reads).max(1)
+    }
+}
+
 struct State {
     cfg: PollerConfig,
     paused: bool,
     hot: bool,
+    /// The hot tier, when the source has one.
+    tier: Option<HotTier>,
+    /// What the last successful sweep cost.
+    sweep_cost: Option<u64>,
     auth_stopped: bool,
     consecutive_failures: u32,
     last_cost: u64,
@@ -290,7 +364,8 @@ struct State {
 
 impl State {
     fn base_interval(&self) -> Duration {
-        if self.hot {
+        // The hot tier watches what moves: the sweep keeps the normal interval.
+        if self.hot && !self.tier_active() {
             self.cfg.fast_interval.min(self.cfg.interval)
         } else {
             self.cfg.interval
@@ -327,13 +402,21 @@ impl State {
                 wait = wait.max(after);
             }
         }
-        let plain = now + wait;
+        let mut plain = now + wait;
+        // A paced sweep takes its share of the budget's time: the next starts
+        // an interval after this one started, or at once; when that is later
+        // than the interval, the budget stretched it.
+        let mut stretched = false;
+        if self.tier_active() && self.consecutive_failures == 0 {
+            plain = (started + wait).max(now);
+            stretched = now > started + wait + Duration::from_millis(500);
+        }
         self.last_started = Some(started);
         let due = plain.max(self.earliest_start(now));
         self.planned = Plan {
             started,
             due,
-            budget_limited: due > plain,
+            budget_limited: due > plain || stretched,
         };
         due
     }
@@ -341,6 +424,11 @@ impl State {
     /// The earliest start the budget allows for a poll costing what the last one
     /// did: the average rate since the last start, and room in the last minute.
     fn earliest_start(&mut self, now: Instant) -> Instant {
+        if self.tier_active() {
+            // The sweep is paced to its share (see `sweep_pace`); the client's
+            // limiter holds the whole budget.
+            return now;
+        }
         let cost = self.last_cost.max(1);
         // A poll larger than the budget never fits in a minute: the client spaces
         // its pages, and the average rate alone decides. (Waiting for all of it to
@@ -363,14 +451,139 @@ impl State {
         Stats {
             requests_last_minute: u32::try_from(used).unwrap_or(u32::MAX),
             interval: self.base_interval(),
-            fast: self.hot && self.cfg.fast_interval < self.cfg.interval,
+            fast: self.hot && !self.tier_active() && self.cfg.fast_interval < self.cfg.interval,
             effective_interval: self
                 .planned
                 .due
                 .saturating_duration_since(self.planned.started),
             budget_limited: self.planned.budget_limited,
             burst_left: source.burst_left(),
+            hot: self.tier_active().then(|| self.hot_period()),
         }
+    }
+
+    /// Whether the hot tier runs: the source has one, a sweep has cost more
+    /// than a tick would (a project that costs no more is simply swept), and
+    /// polling is on.
+    fn tier_active(&self) -> bool {
+        match (&self.tier, self.sweep_cost) {
+            (Some(t), Some(cost)) => {
+                !self.paused && !self.auth_stopped && t.reads > 0 && cost > t.reads
+            }
+            _ => false,
+        }
+    }
+
+    /// Requests a minute the hot tier may take: its share of the budget.
+    fn hot_share(&self) -> u64 {
+        (self.budget() * u64::from(defaults::HOT_BUDGET_PERCENT) / 100).max(1)
+    }
+
+    /// From one hot tick's start to the next: the fast interval, stretched
+    /// when the ticks would take more than their share, and backing off while
+    /// they fail.
+    fn hot_period(&self) -> Duration {
+        let base = self.cfg.fast_interval.min(self.cfg.interval);
+        let Some(t) = &self.tier else { return base };
+        let cost = t.cost_estimate();
+        // As many whole ticks a minute as fit in the share (as `pace` plans polls).
+        let share = self.hot_share();
+        let budget_pace = if cost <= share {
+            Budget::WINDOW / u32::try_from(share / cost).unwrap_or(u32::MAX)
+        } else {
+            Budget::WINDOW.mul_f64(cost as f64 / share as f64)
+        };
+        let mut period = base.max(budget_pace);
+        if t.failures > 0 {
+            let exp = period.saturating_mul(1 << (t.failures - 1).min(6));
+            period = exp.min(self.cfg.max_backoff).max(period);
+        }
+        period
+    }
+
+    /// When the next hot tick is due (far off while the tier does not run).
+    fn hot_due(&self, now: Instant) -> Instant {
+        match &self.tier {
+            Some(t) if self.tier_active() => t.last_started.map_or(now, |s| s + self.hot_period()),
+            _ => now + Duration::from_secs(86_400),
+        }
+    }
+
+    /// The pace of the next sweep while the tier runs: the budget less what
+    /// the hot tier takes at its pace (at most its share), so the sweep never
+    /// starves and the two never queue for the same slots.
+    fn sweep_pace(&self) -> Option<u32> {
+        let t = self.tier.as_ref().filter(|_| self.tier_active())?;
+        // Ticks a 60 s window can hold, each costing what the last one did:
+        // as many as the period allows, or as fit in the share.
+        let cost = t.cost_estimate();
+        let period = self.hot_period().as_millis().max(1);
+        let by_period = ((Budget::WINDOW.as_millis() - 1) / period + 1) as u64;
+        let per_window = by_period.min((self.hot_share() / cost).max(1));
+        let hot_rate = cost.saturating_mul(per_window).min(self.hot_share());
+        let rest = self.budget().saturating_sub(hot_rate).max(1);
+        Some(u32::try_from(rest).unwrap_or(u32::MAX))
+    }
+
+    /// A hot tick starts: it takes the memory.
+    fn hot_started(&mut self, now: Instant) -> Option<(hot::Memory, bool)> {
+        let interval = self.cfg.interval;
+        let t = self.tier.as_mut()?;
+        let memory = t.memory.take()?;
+        t.last_started = Some(now);
+        let problems = now >= t.problems_at;
+        if problems {
+            t.problems_at = now + interval;
+        }
+        Some((memory, problems))
+    }
+
+    /// A hot tick ended: account for it, say what it learnt.
+    fn hot_finished(
+        &mut self,
+        source: &dyn Source,
+        memory: hot::Memory,
+        news: hot::News,
+    ) -> Vec<Message> {
+        let now = Instant::now();
+        self.budget.record(now, news.requests);
+        if let Some(t) = self.tier.as_mut() {
+            t.reads = memory.reads_per_tick();
+            t.memory = Some(memory);
+            t.cost = if t.cost == 0.0 {
+                news.requests as f64
+            } else {
+                0.75 * t.cost + 0.25 * news.requests as f64
+            };
+            t.failures = if news.error.is_some() {
+                t.failures.saturating_add(1)
+            } else {
+                0
+            };
+        }
+        let mut out = Vec::new();
+        let (error, auth) = match news.error {
+            Some(e) if e.is_auth() => (None, Some(e)),
+            other => (other, None),
+        };
+        out.push(Message::Hot {
+            seen: news.seen,
+            gone: news.gone,
+            error,
+            stats: self.stats(now, source),
+        });
+        if let Some(error) = auth {
+            // Five bad signatures in a row lock the AK: everything waits for the user.
+            self.auth_stopped = true;
+            self.consecutive_failures += 1;
+            out.push(Message::Failed {
+                error,
+                consecutive: self.consecutive_failures,
+                next_in: None,
+                stats: self.stats(now, source),
+            });
+        }
+        out
     }
 }
 
@@ -394,10 +607,20 @@ async fn run(
     messages: PageSender,
 ) {
     let start = Instant::now();
+    let tier = source.hot_memory().map(|memory| HotTier {
+        reads: memory.reads_per_tick(),
+        memory: Some(memory),
+        cost: 0.0,
+        last_started: None,
+        problems_at: start,
+        failures: 0,
+    });
     let mut st = State {
         cfg,
         paused: false,
         hot: false,
+        tier,
+        sweep_cost: None,
         auth_stopped: false,
         consecutive_failures: 0,
         last_cost: 1,
@@ -412,9 +635,25 @@ async fn run(
         forced: false,
     };
     let mut inflight: Option<Inflight<'_>> = None;
+    let mut hot_inflight: Option<HotFuture<'_>> = None;
     loop {
         let can_start = inflight.is_none() && !st.paused && !st.auth_stopped;
+        let hot_can = hot_inflight.is_none() && st.tier_active();
+        let hot_due = st.hot_due(Instant::now());
         tokio::select! {
+            (memory, news) = async { match hot_inflight.as_mut() { Some(f) => f.await, None => std::future::pending().await } } => {
+                hot_inflight = None;
+                for msg in st.hot_finished(source.as_ref(), memory, news) {
+                    if messages.send(msg).is_err() {
+                        return;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(hot_due), if hot_can => {
+                if let Some((memory, problems)) = st.hot_started(Instant::now()) {
+                    hot_inflight = Some(source.hot_tick(memory, problems));
+                }
+            }
             result = async { match inflight.as_mut() { Some((f, _, _)) => f.await, None => std::future::pending().await } } => {
                 let Some((_, started, before)) = inflight.take() else { continue };
                 let msg = st.finished(source.as_ref(), result, started, before);
@@ -433,7 +672,8 @@ async fn run(
                 if messages.send(Message::Started).is_err() {
                     return;
                 }
-                inflight = Some((source.fetch(&messages), Instant::now(), source.requests_sent()));
+                let pace = st.sweep_pace();
+                inflight = Some((source.fetch(&messages, pace), Instant::now(), source.requests_sent()));
             }
         }
     }
@@ -449,12 +689,18 @@ impl State {
         before: u64,
     ) -> Message {
         let now = Instant::now();
-        let cost = source.requests_sent().saturating_sub(before);
+        // A sweep says what it cost itself; the count since it started also
+        // holds the hot tier's requests beside it.
+        let cost = match &result {
+            Ok(l) if l.requests > 0 => l.requests,
+            _ => source.requests_sent().saturating_sub(before),
+        };
         self.budget.record(now, cost);
         self.last_cost = cost.max(1);
         match result {
             Ok(listing) => {
                 self.consecutive_failures = 0;
+                self.sweep_cost = Some(cost.max(1));
                 self.due = self.next_due(started, now, None);
                 Message::Snapshot {
                     listing,
@@ -552,6 +798,7 @@ mod tests {
         fn fetch<'a>(
             &'a self,
             _pages: &'a PageSender,
+            _pace: Option<u32>,
         ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
             Box::pin(async move {
                 tokio::time::sleep(self.delay).await;
@@ -595,7 +842,10 @@ mod tests {
     async fn next_outcome(h: &mut Handle) -> (Message, Instant) {
         loop {
             let m = h.messages.recv().await.unwrap();
-            if !matches!(m, Message::Started | Message::Page { .. }) {
+            if !matches!(
+                m,
+                Message::Started | Message::Page { .. } | Message::Hot { .. }
+            ) {
                 return (m, Instant::now());
             }
         }
@@ -703,6 +953,7 @@ mod tests {
     fn stats_of(m: &Message) -> Stats {
         match m {
             Message::Snapshot { stats, .. } | Message::Failed { stats, .. } => *stats,
+            Message::Hot { stats, .. } => *stats,
             Message::Started | Message::Page { .. } => panic!("no stats in {m:?}"),
         }
     }

@@ -117,6 +117,7 @@ mod tests {
             notebooks: Vec::new(),
             loaded: 0,
             total: None,
+            read_at_ms: 0,
         }
     }
 

@@ -87,6 +87,7 @@ mod tests {
         fn fetch<'a>(
             &'a self,
             _pages: &'a PageSender,
+            _pace: Option<u32>,
         ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
             self.1.fetch_add(1, Ordering::SeqCst);
             let n = self.0;

@@ -69,7 +69,10 @@ async fn outcome(h: &mut Handle) -> Message {
             .await
             .expect("a report in time")
             .expect("poller alive");
-        if !matches!(m, Message::Started | Message::Page { .. }) {
+        if !matches!(
+            m,
+            Message::Started | Message::Page { .. } | Message::Hot { .. }
+        ) {
             return m;
         }
     }

@@ -1,0 +1,120 @@
+//! What the hot tier learnt (see `watch::hot`), applied to the state: the
+//! instances it read update or join the table, and only those ShowNotebook
+//! said no longer exist leave it. An instance missing from a hot read is not
+//! touched: its absence alone proves nothing.
+
+use super::{App, EventKind, RecentEvent, Tracked};
+use crate::api::model::Notebook;
+
+impl App {
+    /// A hot tick's news: batches of instances, each with when its answer came
+    /// (epoch ms); ids ShowNotebook answered 404 / `ModelArts.6309` for, with
+    /// when; what failed, if anything. News older than what an instance already
+    /// had is ignored. Returns whether any instance changed.
+    pub fn apply_hot(
+        &mut self,
+        seen: Vec<(i64, Vec<Notebook>)>,
+        gone: Vec<(String, i64)>,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> bool {
+        self.apply_hot_from(0, seen, gone, error, now_ms)
+    }
+
+    /// [`App::apply_hot`] for the source numbered `source`.
+    pub fn apply_hot_from(
+        &mut self,
+        source: u16,
+        seen: Vec<(i64, Vec<Notebook>)>,
+        gone: Vec<(String, i64)>,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> bool {
+        let Some(feed) = self.feeds.get(usize::from(source)) else {
+            return false;
+        };
+        let neighbours = self.neighbour_keys();
+        let old_cursor = self.cursor;
+        // As for a sweep page: only after a complete sweep is a new id news.
+        let announce = feed.sweeps_complete > 0 && feed.last_sweep_complete;
+        let mut dirty = false;
+        for (at, batch) in seen {
+            for nb in batch {
+                let Some(key) = nb
+                    .id
+                    .as_deref()
+                    .filter(|id| !id.is_empty())
+                    .map(|id| super::feeds::key_of(source, id))
+                else {
+                    continue;
+                };
+                match self.index.get(&key).copied() {
+                    Some(i) => {
+                        let t = &mut self.instances[i];
+                        if at < t.confirmed_ms {
+                            continue;
+                        }
+                        t.missed = 0;
+                        let before = t.changed_at_ms;
+                        let tr = t.update(&nb, at, &mut self.strings);
+                        self.records.offer(&key, nb);
+                        dirty |= tr.is_some() || t.changed_at_ms != before;
+                        if let Some(tr) = tr {
+                            let event = RecentEvent {
+                                at_ms: at,
+                                key: t.key.clone(),
+                                source: t.source,
+                                name: t.name().to_string(),
+                                kind: EventKind::Changed {
+                                    from: tr.from,
+                                    to: tr.to,
+                                },
+                            };
+                            self.push_event(event);
+                        }
+                    }
+                    None => {
+                        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+                        t.source = source;
+                        self.records.offer(&t.key, nb);
+                        if announce {
+                            self.log(at, &t, EventKind::Appeared(t.status.clone()));
+                        }
+                        self.index.insert(t.key.clone(), self.instances.len());
+                        self.instances.push(t);
+                        dirty = true;
+                    }
+                }
+            }
+        }
+        let mut gone_idx: Vec<usize> = gone
+            .iter()
+            .filter_map(|(id, _)| self.index.get(&super::feeds::key_of(source, id)).copied())
+            .collect();
+        gone_idx.sort_unstable();
+        gone_idx.dedup();
+        if !gone_idx.is_empty() {
+            let at = gone.iter().map(|(_, at)| *at).max().unwrap_or(now_ms);
+            self.remove(&gone_idx, at);
+            dirty = true;
+        }
+        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+            f.poll.last_hot_ms = Some(now_ms);
+            f.poll.hot_error = error;
+        }
+        self.combine_feeds();
+        if dirty {
+            self.recompute(now_ms, &neighbours, old_cursor);
+        }
+        dirty
+    }
+
+    /// Whether a row has gone unconfirmed for longer than the sweep's period
+    /// allows (see [`super::PollState::unconfirmed_after_ms`]); never before
+    /// the first complete sweep.
+    pub fn is_unconfirmed(&self, t: &Tracked, now_ms: i64) -> bool {
+        self.feeds.get(usize::from(t.source)).is_some_and(|f| {
+            f.sweeps_complete > 0 && t.unconfirmed_for_ms(now_ms) > f.poll.unconfirmed_after_ms()
+        })
+    }
+}

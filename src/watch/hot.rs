@@ -1,0 +1,501 @@
+//! The hot tier: what moves is few, so it is read closely while the rest of a
+//! large project is swept at the pace the budget allows.
+//!
+//! Each tick reads, for each kind of instance (NOTEBOOK, and CodeLab `DEFAULT`
+//! unless the user's `--feature` narrows it; the service lists NOTEBOOK when
+//! `feature` is absent):
+//! - a kind small enough for one page: that page, whole (one request);
+//! - otherwise every hot status, one `status=` read each (the service documents
+//!   one status per request): the transitional ones, and DELETED, where a
+//!   deleted instance waits to vanish;
+//! - when the poller says the problem statuses are due: each one's `total`
+//!   with the smallest page (one request), and the whole set only when the
+//!   total differs from the set as known (the set follows the moves the other
+//!   reads see, so a difference is someone who came in unseen, straight from a
+//!   stable status).
+//!
+//! An instance that was in a read last tick and is in none this tick left its
+//! hot set: a targeted ShowNotebook says where it went, or that it no longer
+//! exists (404 / `ModelArts.6309`). Nothing is inferred from an absence alone,
+//! but for DELETED, the end of every lifecycle: an instance gone from a
+//! one-page DELETED read has nowhere to be but gone (a sweep takes it so too).
+//!
+//! ```text
+//!   tick ─► status reads (concurrent) ─► leavers = last sets − seen ─► ShowNotebook ─► News
+//!                                                                        │ 404/6309 → gone
+//! ```
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+
+use crate::api::model::Status;
+use crate::api::query::PageSize;
+use crate::api::sweep::FEATURE_CODELAB;
+use crate::api::{ApiError, Client, ListQuery, Notebook};
+use crate::timefmt::now_ms;
+
+/// ShowNotebook requests a tick may send; further leavers wait for the next.
+pub const MAX_SHOWS_PER_TICK: usize = 16;
+/// Pages one status read may take: a set this large is the sweep's business.
+const MAX_PAGES_PER_READ: u64 = 20;
+
+/// Statuses read every tick: the transitional ones, and DELETED.
+pub fn hot_statuses() -> impl Iterator<Item = &'static Status> {
+    Status::ALL
+        .iter()
+        .filter(|s| s.is_transitional() || **s == Status::Deleted)
+}
+
+/// Statuses watched by their totals.
+pub fn problem_statuses() -> impl Iterator<Item = &'static Status> {
+    Status::ALL.iter().filter(|s| s.is_problem())
+}
+
+/// Which read: a status of a kind, or (`None`) the whole kind.
+type ReadKey = (usize, Option<Status>);
+
+/// One kind of instance and what the tier last saw of it.
+#[derive(Debug, Clone)]
+struct Kind {
+    /// The user's filters, with this kind's `feature`.
+    query: ListQuery,
+    /// Fits one page: read whole each tick. `None` until the first read says.
+    small: Option<bool>,
+}
+
+impl Kind {
+    /// Whether the user's `--status` leaves `s` to be listed at all.
+    fn allows(&self, s: &Status) -> bool {
+        self.query
+            .status
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(s.as_str()))
+    }
+}
+
+/// What the tier remembers between ticks. Moved into a tick and back out, so
+/// the poller never shares it.
+#[derive(Debug, Clone)]
+pub struct Memory {
+    kinds: Vec<Kind>,
+    /// Ids each complete read last held.
+    sets: HashMap<ReadKey, HashSet<String>>,
+    /// The kind of each instance the tier has read (for the problem sets).
+    kind: HashMap<String, usize>,
+    /// Leavers not yet asked about (over the per-tick cap).
+    pending: Vec<String>,
+}
+
+impl Memory {
+    /// The tier for the user's filters.
+    pub fn new(query: &ListQuery) -> Memory {
+        let kind = |feature: Option<String>| Kind {
+            query: ListQuery {
+                feature,
+                ..query.clone()
+            },
+            small: None,
+        };
+        let kinds = match &query.feature {
+            Some(_) => vec![kind(query.feature.clone())],
+            None => vec![kind(None), kind(Some(FEATURE_CODELAB.to_string()))],
+        };
+        Memory {
+            kinds,
+            sets: HashMap::new(),
+            kind: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Notes which kind `nb` is (its `feature`; absent is NOTEBOOK).
+    fn kind_of_id(&mut self, id: &str, nb: &Notebook) {
+        let feature = nb.feature.as_deref().unwrap_or("NOTEBOOK");
+        let k = self.kinds.iter().position(|k| {
+            k.query
+                .feature
+                .as_deref()
+                .unwrap_or("NOTEBOOK")
+                .eq_ignore_ascii_case(feature)
+        });
+        if let Some(k) = k
+            && !self.kind.contains_key(id)
+        {
+            self.kind.insert(id.to_string(), k);
+        }
+    }
+
+    /// Keeps the known problem sets up with moves seen elsewhere: an instance
+    /// now in another status leaves its problem set; one now in a problem
+    /// status joins that set (of its kind), when the set is known.
+    fn follow_problem_moves(&mut self, moved: &HashMap<String, Status>) {
+        for (key, ids) in self.sets.iter_mut() {
+            if let Some(p) = key.1.as_ref().filter(|s| s.is_problem()) {
+                ids.retain(|id| moved.get(id).is_none_or(|s| s == p));
+            }
+        }
+        for (id, status) in moved.iter().filter(|(_, s)| s.is_problem()) {
+            let Some(k) = self.kind.get(id).copied() else {
+                continue;
+            };
+            if let Some(set) = self.sets.get_mut(&(k, Some(status.clone()))) {
+                set.insert(id.clone());
+            }
+        }
+    }
+
+    /// Requests a tick costs before ShowNotebooks and problem checks: one per
+    /// small kind, one per hot status of a large one. The poller compares it
+    /// with a sweep's cost: a project whose sweep costs no more is just swept.
+    pub fn reads_per_tick(&self) -> u64 {
+        self.kinds
+            .iter()
+            .map(|k| match k.small {
+                Some(true) => 1,
+                // Not known yet: the probe page. CodeLab instances are one per
+                // user at most, so that kind is expected to fit it; the other
+                // is counted with the status reads it will need if large.
+                None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
+                None => 1 + hot_statuses().filter(|s| k.allows(s)).count() as u64,
+                Some(false) => hot_statuses().filter(|s| k.allows(s)).count() as u64,
+            })
+            .sum()
+    }
+}
+
+/// What one tick learnt.
+#[derive(Debug, Clone, Default)]
+pub struct News {
+    /// Instances read, each batch with the time its answer arrived (epoch ms).
+    pub seen: Vec<(i64, Vec<Notebook>)>,
+    /// Instances ShowNotebook says no longer exist, with the time it said so.
+    pub gone: Vec<(String, i64)>,
+    /// ShowNotebook requests sent.
+    pub shows: u64,
+    /// Requests the tick sent (pages and ShowNotebooks; retries not counted).
+    pub requests: u64,
+    /// The first read that failed; what the others learnt is still here.
+    pub error: Option<ApiError>,
+}
+
+/// One read of the tick.
+#[derive(Debug, Clone)]
+enum Job {
+    /// The kind's first page without a status: the whole kind when it fits.
+    Whole(usize),
+    /// Every page of one status.
+    Status(usize, Status),
+    /// A problem status: its total from the smallest page; the set if it moved.
+    Count(usize, Status, Option<u64>),
+}
+
+/// What a read brought back.
+struct Read {
+    key: ReadKey,
+    at_ms: i64,
+    items: Vec<Notebook>,
+    /// Every page was read: an id missing from `items` left the set.
+    complete: bool,
+    /// The kind's size, when a whole read found out.
+    small: Option<bool>,
+    /// Pages read.
+    pages: u64,
+}
+
+/// One tick: reads the hot sets, asks ShowNotebook about leavers.
+/// `problems_due`: check the problem statuses too.
+pub async fn tick(client: &Client, mut mem: Memory, problems_due: bool) -> (Memory, News) {
+    let news = run(client, &mut mem, problems_due).await;
+    (mem, news)
+}
+
+async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
+    let mut jobs = Vec::new();
+    for (k, kind) in mem.kinds.iter().enumerate() {
+        if kind.small != Some(false) {
+            jobs.push(Job::Whole(k));
+            continue;
+        }
+        for s in hot_statuses().filter(|s| kind.allows(s)) {
+            jobs.push(Job::Status(k, s.clone()));
+        }
+        if problems_due {
+            for s in problem_statuses().filter(|s| kind.allows(s)) {
+                let key = (k, Some(s.clone()));
+                let known = mem.sets.get(&key).map(|set| set.len() as u64);
+                jobs.push(if let Some(n) = known {
+                    Job::Count(k, s.clone(), Some(n))
+                } else {
+                    Job::Status(k, s.clone())
+                });
+            }
+        }
+    }
+    let kinds = mem.kinds.clone();
+    let results: Vec<Result<Read, ApiError>> = futures::stream::iter(jobs)
+        .map(|job| read(client, &kinds, job))
+        .buffer_unordered(client.concurrency())
+        .collect()
+        .await;
+
+    let mut news = News::default();
+    let mut seen: HashMap<String, Status> = HashMap::new();
+    let mut reads = Vec::new();
+    for r in results {
+        match r {
+            Ok(read) => {
+                for nb in &read.items {
+                    if let Some(id) = nb.id.as_deref() {
+                        seen.insert(id.to_string(), nb.status_or_unknown());
+                        mem.kind_of_id(id, nb);
+                    }
+                }
+                reads.push(read);
+            }
+            Err(e) => {
+                news.requests += 1;
+                news.error.get_or_insert(e);
+            }
+        }
+    }
+    news.requests += reads.iter().map(|r| r.pages).sum::<u64>();
+
+    // Who left a set this tick without turning up in another read.
+    let mut leavers: Vec<String> = std::mem::take(&mut mem.pending)
+        .into_iter()
+        .filter(|id| !seen.contains_key(id))
+        .collect();
+    let mut ended = Vec::new();
+    for read in reads.iter().filter(|r| r.complete) {
+        let now: HashSet<&str> = read.items.iter().filter_map(|n| n.id.as_deref()).collect();
+        // DELETED is the end: nothing leaves it but by ceasing to exist. Read
+        // in one page (no shift between pages can hide a member), an instance
+        // gone from it is gone, as a sweep takes it; else ShowNotebook says.
+        let terminal = read.key.1 == Some(Status::Deleted) && read.pages == 1;
+        if let Some(before) = mem.sets.get(&read.key) {
+            for id in before {
+                if !now.contains(id.as_str()) && !seen.contains_key(id) {
+                    if terminal {
+                        ended.push((id.clone(), read.at_ms));
+                    } else {
+                        leavers.push(id.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (id, _) in &ended {
+        for set in mem.sets.values_mut() {
+            set.remove(id);
+        }
+        mem.kind.remove(id);
+    }
+    news.gone.extend(ended);
+    leavers.sort();
+    leavers.dedup();
+    // Problem sets follow the moves the reads saw, so a total that differs
+    // from what is known means someone came in unseen (straight from a stable
+    // status): only then is the set read whole.
+    mem.follow_problem_moves(&seen);
+
+    // Remember what the complete reads hold now.
+    for read in reads.iter_mut() {
+        if let Some(small) = read.small {
+            mem.kinds[read.key.0].small = Some(small);
+        }
+        if read.complete {
+            let ids = read.items.iter().filter_map(|n| n.id.clone()).collect();
+            mem.sets.insert(read.key.clone(), ids);
+        }
+    }
+    // A kind that turned out large has status sets from now on, not a whole set.
+    for (k, kind) in mem.kinds.iter().enumerate() {
+        if kind.small == Some(false) {
+            mem.sets.remove(&(k, None));
+        }
+    }
+    for read in reads {
+        if !read.items.is_empty() {
+            news.seen.push((read.at_ms, read.items));
+        }
+    }
+
+    // Where did the leavers go?
+    if leavers.len() > MAX_SHOWS_PER_TICK {
+        mem.pending = leavers.split_off(MAX_SHOWS_PER_TICK);
+    }
+    news.shows = leavers.len() as u64;
+    news.requests += news.shows;
+    let shown: Vec<(String, Result<Option<Notebook>, ApiError>, i64)> =
+        futures::stream::iter(leavers)
+            .map(|id| async move {
+                let r = client.show_notebook(&id).await;
+                (id, r, now_ms())
+            })
+            .buffer_unordered(client.concurrency())
+            .collect()
+            .await;
+    let mut found = Vec::new();
+    for (id, r, at) in shown {
+        match r {
+            Ok(Some(nb)) => {
+                if let Some(id) = nb.id.clone() {
+                    let moved = HashMap::from([(id, nb.status_or_unknown())]);
+                    mem.follow_problem_moves(&moved);
+                }
+                found.push((at, nb));
+            }
+            Ok(None) => {
+                for set in mem.sets.values_mut() {
+                    set.remove(&id);
+                }
+                mem.kind.remove(&id);
+                news.gone.push((id, at));
+            }
+            Err(e) => {
+                // Asked again next tick.
+                mem.pending.push(id);
+                news.error.get_or_insert(e);
+            }
+        }
+    }
+    for (at, nb) in found {
+        news.seen.push((at, vec![nb]));
+    }
+    news
+}
+
+/// One read, every page of it (up to [`MAX_PAGES_PER_READ`]).
+async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiError> {
+    let (k, status, limit, known_total) = match &job {
+        Job::Whole(k) => (*k, None, PageSize::MAX, None),
+        Job::Status(k, s) => (*k, Some(s.clone()), PageSize::MAX, None),
+        Job::Count(k, s, t) => (*k, Some(s.clone()), smallest_page(), *t),
+    };
+    let mut q = kinds[k].query.clone();
+    if let Some(s) = &status {
+        q.status = Some(s.as_str().to_string());
+    }
+    q.page_size = limit;
+    let first = client.fetch_page(&q, 0).await?.page;
+    let total = first.total.map(|t| t.max(0) as u64);
+    let mut items = first.data;
+    let mut at_ms = now_ms();
+    let whole = matches!(job, Job::Whole(_));
+    let small = whole.then(|| {
+        total.map_or((items.len() as u64) < u64::from(limit.get()), |t| {
+            t <= u64::from(limit.get())
+        })
+    });
+    if whole && small == Some(false) {
+        // Too large to read whole each tick: status reads from the next tick.
+        return Ok(Read {
+            key: (k, None),
+            at_ms,
+            items,
+            complete: false,
+            small,
+            pages: 1,
+        });
+    }
+    if let Job::Count(..) = job
+        && total == known_total
+    {
+        // Unchanged: the first page is news, the set is presumed the same.
+        return Ok(Read {
+            key: (k, status),
+            at_ms,
+            items,
+            complete: false,
+            small: None,
+            pages: 1,
+        });
+    }
+    // Read the rest of the set (a count that moved is read whole, at full pages).
+    if let Job::Count(..) = job
+        && total.is_some_and(|t| t > items.len() as u64)
+    {
+        q.page_size = PageSize::MAX;
+        items.clear();
+    }
+    let page = u64::from(q.page_size.get());
+    let mut complete = true;
+    let mut offset = items.len() as u64;
+    let mut pages = u64::from(offset > 0);
+    let mut sent = 1;
+    while total.is_some_and(|t| offset < t) || (total.is_none() && offset == pages * page) {
+        if pages >= MAX_PAGES_PER_READ {
+            complete = false;
+            break;
+        }
+        let p = client.fetch_page(&q, offset).await?.page;
+        at_ms = now_ms();
+        pages += 1;
+        sent += 1;
+        let n = p.data.len() as u64;
+        items.extend(p.data);
+        if n == 0 {
+            break;
+        }
+        offset += n;
+    }
+    // Pages read a moment apart may have shifted: an id seen twice is one.
+    let mut ids = HashSet::new();
+    items.retain(|nb| nb.id.as_ref().is_none_or(|id| ids.insert(id.clone())));
+    Ok(Read {
+        key: (k, status),
+        at_ms,
+        items,
+        complete,
+        small,
+        pages: sent,
+    })
+}
+
+fn smallest_page() -> PageSize {
+    PageSize::new(PageSize::ALLOWED[0]).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_per_tick_follow_kinds_and_the_users_filters() {
+        let both = Memory::new(&ListQuery::default());
+        // NOTEBOOK (a probe and 7 status reads) and CodeLab (one page).
+        assert_eq!(both.reads_per_tick(), 9);
+        let one = Memory::new(&ListQuery {
+            feature: Some("NOTEBOOK".into()),
+            ..ListQuery::default()
+        });
+        assert_eq!(one.reads_per_tick(), 8);
+        let stopping = Memory::new(&ListQuery {
+            feature: Some("NOTEBOOK".into()),
+            status: Some("STOPPING".into()),
+            ..ListQuery::default()
+        });
+        assert_eq!(stopping.reads_per_tick(), 2);
+        let running = Memory::new(&ListQuery {
+            feature: Some("NOTEBOOK".into()),
+            status: Some("RUNNING".into()),
+            ..ListQuery::default()
+        });
+        assert_eq!(running.reads_per_tick(), 1, "only the probe");
+        let hot: Vec<_> = hot_statuses().map(Status::as_str).collect();
+        assert_eq!(
+            hot,
+            [
+                "INIT",
+                "CREATING",
+                "STARTING",
+                "SNAPSHOTTING",
+                "STOPPING",
+                "DELETING",
+                "DELETED"
+            ]
+        );
+        assert_eq!(problem_statuses().count(), 5);
+    }
+}

@@ -1,0 +1,189 @@
+//! The hot tier against the simulator over HTTP: a transition reaches the state
+//! model through the hot tier before the next sweep, and a deletion is learnt
+//! through ShowNotebook (404 / `ModelArts.6309`), never from an absence alone.
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::sim::*;
+use nbwatch::api::actions::Verb;
+use nbwatch::api::{Client, ListQuery, PageSize, RetryPolicy, Status};
+use nbwatch::app::{self, App, EventKind};
+use nbwatch::sim::SimHandle;
+use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig};
+
+const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn client_for(sim: &SimHandle) -> Client {
+    let mut o = sim.client_options();
+    o.retry = RetryPolicy {
+        max_retries: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    o.timeout = Duration::from_secs(2);
+    Client::new(o).expect("client builds")
+}
+
+/// The state model fed as the dashboard feeds it; counts the sweeps it saw.
+struct Watched {
+    app: App,
+    sweeps: u32,
+    hot_ticks: u32,
+}
+
+impl Watched {
+    fn feed(&mut self, m: Message) {
+        let now = nbwatch::timefmt::now_ms();
+        match m {
+            Message::Started => self.app.poll_started(now),
+            Message::Page {
+                notebooks,
+                loaded,
+                total,
+                read_at_ms,
+            } => self
+                .app
+                .apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms),
+            Message::Snapshot { listing, .. } => {
+                self.app.finish_sweep(listing.complete, now);
+                self.sweeps += 1;
+            }
+            Message::Hot {
+                seen, gone, error, ..
+            } => {
+                assert!(error.is_none(), "{error:?}");
+                self.app.apply_hot(seen, gone, None, now);
+                self.hot_ticks += 1;
+            }
+            Message::Failed { error, .. } => panic!("poll failed: {error}"),
+        }
+    }
+
+    fn status(&self, id: &str) -> Option<Status> {
+        self.app.get(id).map(|t| t.status.clone())
+    }
+}
+
+/// Feeds messages until `done` holds; panics past the patience.
+async fn until(h: &mut Handle, w: &mut Watched, what: &str, done: impl Fn(&Watched) -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done(w) {
+        let m = tokio::time::timeout_at(deadline, h.messages.recv())
+            .await
+            .unwrap_or_else(|_| panic!("waited {PATIENCE:?} for {what}"))
+            .expect("the poller is alive");
+        w.feed(m);
+    }
+}
+
+#[tokio::test]
+async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_next_sweep() {
+    // 120 instances at 10 a page: a sweep (≈ 14 requests) costs more than a
+    // hot tick (7 status reads and the CodeLab page), so the tier runs.
+    let sim = manual(120).await;
+    let client = client_for(&sim).with_rate_limit(Some(6_000));
+    let query = ListQuery {
+        page_size: PageSize::new(10).unwrap(),
+        ..ListQuery::default()
+    };
+    let cfg = PollerConfig {
+        // The next sweep is a minute away: whatever arrives sooner came hot.
+        interval: Duration::from_secs(60),
+        fast_interval: Duration::from_secs(1),
+        budget_per_minute: 6_000,
+        ..PollerConfig::default()
+    };
+    let mut h = watch::spawn(
+        Arc::new(ClientSource {
+            client: client.clone(),
+            query,
+        }),
+        cfg,
+    );
+    let mut w = Watched {
+        app: App::new(app::Timing::default()),
+        sweeps: 0,
+        hot_ticks: 0,
+    };
+    until(&mut h, &mut w, "the first sweep and a hot tick", |w| {
+        w.sweeps == 1 && w.hot_ticks >= 1
+    })
+    .await;
+
+    let id = w
+        .app
+        .instances()
+        .iter()
+        .find(|t| t.status == Status::Running && t.row.feature.as_deref() == Some("NOTEBOOK"))
+        .map(|t| t.key.clone())
+        .expect("a running NOTEBOOK instance");
+
+    // Stopped by someone else (the console): STOPPING at once.
+    client.act(Verb::Stop, &id, None).await.expect("stop");
+    until(&mut h, &mut w, "STOPPING", |w| {
+        w.status(&id) == Some(Status::Stopping)
+    })
+    .await;
+    assert_eq!(w.sweeps, 1, "seen by the hot tier, not a sweep");
+
+    // STOPPED: it left the STOPPING set; ShowNotebook says where it went.
+    sim.advance(ACTION_MS);
+    until(&mut h, &mut w, "STOPPED", |w| {
+        w.status(&id) == Some(Status::Stopped)
+    })
+    .await;
+    assert_eq!(w.sweeps, 1);
+    let t = w.app.get(&id).unwrap();
+    let path: Vec<_> = t
+        .transitions
+        .iter()
+        .map(|tr| (tr.from.clone(), tr.to.clone()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            (Status::Running, Status::Stopping),
+            (Status::Stopping, Status::Stopped)
+        ],
+        "each status as it happened, nothing invented"
+    );
+
+    // Deleted: DELETING; then, before the next tick, DELETED and forgotten.
+    // It left the DELETING set and is in no read: ShowNotebook says 404 6309.
+    client.act(Verb::Delete, &id, None).await.expect("delete");
+    until(&mut h, &mut w, "DELETING", |w| {
+        w.status(&id) == Some(Status::Deleting)
+    })
+    .await;
+    sim.advance(ACTION_MS + 3 * 60_000);
+    until(&mut h, &mut w, "gone", |w| w.app.get(&id).is_none()).await;
+    assert_eq!(
+        w.sweeps, 1,
+        "learnt through ShowNotebook, before the next sweep"
+    );
+    let gone = w
+        .app
+        .events()
+        .iter()
+        .filter(|e| e.key == id && matches!(e.kind, EventKind::Gone { .. }))
+        .count();
+    assert_eq!(gone, 1);
+    // The three minutes moved the rest of the population too: every instance
+    // reported gone was really removed (the simulator's ground truth), none
+    // from a read's absence alone, and none reported new.
+    let truth = sim.ground_truth(T0, sim.now_ms());
+    let removed: std::collections::HashSet<_> =
+        truth.removals.iter().map(|r| r.id.clone()).collect();
+    for e in w.app.events() {
+        match &e.kind {
+            EventKind::Gone { .. } => {
+                assert!(removed.contains(&e.key), "{} was not removed", e.name)
+            }
+            EventKind::Appeared(_) => panic!("{} reported new", e.name),
+            EventKind::Changed { .. } => {}
+        }
+    }
+    drop(h);
+    sim.shutdown(Duration::from_secs(1)).await;
+}
