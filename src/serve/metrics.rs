@@ -211,8 +211,9 @@ pub const MISSING_STATUS: &str = "UNKNOWN";
 
 /// Renders the shared state. The instance families change only when a poll
 /// brings a snapshot, and every value in them is a timestamp, not an age: so they
-/// are rendered once per snapshot and format (right after the poll for a format
-/// scraped before, see [`Metrics::prerender`]; else at the first scrape), and every
+/// are rendered once per snapshot and format (right after the poll for
+/// OpenMetrics and for a format scraped before, see [`Metrics::prerender`]; else
+/// at the first scrape), and every
 /// scrape of that snapshot shares them. They are kept only gzip-compressed (see
 /// [`super::gzip`]): the plain text, 18 MB at 10,000 instances, never exists
 /// whole. The exporter's own families (request counter, health) are rendered at
@@ -300,18 +301,24 @@ impl Metrics {
         }
     }
 
-    /// After a snapshot: renders the instance families anew in each format that
-    /// has been scraped, so scrapes find them ready.
+    /// After a snapshot: renders the instance families anew in OpenMetrics (what
+    /// Prometheus asks for, so even its first scrape finds them ready) and in each
+    /// other format that has been scraped.
     pub fn prerender(&self) {
         for format in [Format::Classic, Format::OpenMetrics] {
-            let scraped = self.cache[format.index()]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_some();
-            if scraped {
+            if format == Format::OpenMetrics || self.is_cached(format) {
                 drop(self.instance_part(format));
             }
         }
+    }
+
+    /// Whether `format` has a rendering of some snapshot (not necessarily the
+    /// latest) kept.
+    pub fn is_cached(&self, format: Format) -> bool {
+        self.cache[format.index()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     fn instance_part(&self, format: Format) -> Arc<Packed> {

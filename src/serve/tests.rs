@@ -540,3 +540,19 @@ async fn a_gzip_scrape_decodes_to_exactly_the_plain_scrape_in_both_formats() {
     }
     server.abort();
 }
+
+/// Prometheus' very first scrape after a poll finds the instance families ready:
+/// OpenMetrics (what it asks for) is rendered right after each poll; the classic
+/// format only once someone has asked for it.
+#[test]
+fn openmetrics_is_ready_before_the_first_scrape() {
+    let shared = exporter(1);
+    let m = Metrics::new(Arc::clone(&shared));
+    assert!(!m.is_cached(Format::OpenMetrics));
+    apply(&shared, snapshot(many(5)), NOW);
+    m.prerender();
+    assert!(m.is_cached(Format::OpenMetrics));
+    assert!(!m.is_cached(Format::Classic), "nobody asked for it");
+    drop(m.render(Format::Classic));
+    assert!(m.is_cached(Format::Classic));
+}
