@@ -3,7 +3,7 @@
 //! said no longer exist leave it. An instance missing from a hot read is not
 //! touched: its absence alone proves nothing.
 
-use super::{App, EventKind, RecentEvent, Tracked};
+use super::{App, Tracked};
 use crate::api::model::Notebook;
 
 impl App {
@@ -48,43 +48,11 @@ impl App {
                 else {
                     continue;
                 };
-                match self.index.get(&key).copied() {
-                    Some(i) => {
-                        let t = &mut self.instances[i];
-                        if at < t.confirmed_ms {
-                            continue;
-                        }
-                        t.missed = 0;
-                        let before = t.changed_at_ms;
-                        let tr = t.update(&nb, at, &mut self.strings);
-                        self.records.offer(&key, nb);
-                        dirty |= tr.is_some() || t.changed_at_ms != before;
-                        if let Some(tr) = tr {
-                            let event = RecentEvent {
-                                at_ms: at,
-                                key: t.key.clone(),
-                                source: t.source,
-                                name: t.name().to_string(),
-                                kind: EventKind::Changed {
-                                    from: tr.from,
-                                    to: tr.to,
-                                },
-                            };
-                            self.push_event(event);
-                        }
-                    }
-                    None => {
-                        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
-                        t.source = source;
-                        self.records.offer(&t.key, nb);
-                        if announce {
-                            self.log(at, &t, EventKind::Appeared(t.status.clone()));
-                        }
-                        self.index.insert(t.key.clone(), self.instances.len());
-                        self.instances.push(t);
-                        dirty = true;
-                    }
+                let taken = self.take_record(source, key, nb, at, announce);
+                if !taken.older {
+                    self.instances[taken.index].missed = 0;
                 }
+                dirty |= taken.dirty;
             }
         }
         let mut gone_idx: Vec<usize> = gone

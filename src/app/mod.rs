@@ -161,6 +161,15 @@ pub struct RecentEvent {
     pub kind: EventKind,
 }
 
+/// What [`App::take_record`] did with a record.
+struct Taken {
+    index: usize,
+    /// Older than what is known: not taken.
+    older: bool,
+    /// The view must be recomputed.
+    dirty: bool,
+}
+
 /// Screen geometry the renderer computed (see `ui::viewport`): the state needs it
 /// for paging, scrolling and mouse clicks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -323,47 +332,11 @@ impl App {
         self.make_room(progress.total);
         for nb in notebooks {
             let key = self.page_key(source, seq, &nb);
-            match self.index.get(&key).copied() {
-                Some(i) => {
-                    let t = &mut self.instances[i];
-                    t.seen_sweep = seq;
-                    t.missed = 0;
-                    if at < t.confirmed_ms {
-                        // Newer news came meanwhile (the hot tier): this page
-                        // would put an older status back.
-                        continue;
-                    }
-                    let before = t.changed_at_ms;
-                    let tr = t.update(&nb, at, &mut self.strings);
-                    self.records.offer(&key, nb);
-                    dirty |= tr.is_some() || t.changed_at_ms != before;
-                    if let Some(tr) = tr {
-                        let event = RecentEvent {
-                            at_ms: at,
-                            key: t.key.clone(),
-                            source: t.source,
-                            name: t.name().to_string(),
-                            kind: EventKind::Changed {
-                                from: tr.from,
-                                to: tr.to,
-                            },
-                        };
-                        self.push_event(event);
-                    }
-                }
-                None => {
-                    let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
-                    t.source = source;
-                    self.records.offer(&t.key, nb);
-                    t.seen_sweep = seq;
-                    if announce {
-                        self.log(at, &t, EventKind::Appeared(t.status.clone()));
-                    }
-                    self.index.insert(t.key.clone(), self.instances.len());
-                    self.instances.push(t);
-                    dirty = true;
-                }
-            }
+            let taken = self.take_record(source, key, nb, at, announce);
+            let t = &mut self.instances[taken.index];
+            t.seen_sweep = seq;
+            t.missed = 0;
+            dirty |= taken.dirty;
         }
         self.has_data = true;
         if let Some(f) = self.feeds.get_mut(usize::from(source)) {
@@ -372,6 +345,66 @@ impl App {
         self.combine_feeds();
         if dirty {
             self.recompute(at, &neighbours, old_cursor);
+        }
+    }
+
+    /// One record of `source`'s instance `key`, read at `at` (a sweep page or
+    /// a hot read): its row takes it, unless newer news came meanwhile (it would
+    /// put an older status back), or it is added (announced when `announce`).
+    fn take_record(
+        &mut self,
+        source: u16,
+        key: String,
+        nb: Notebook,
+        at: i64,
+        announce: bool,
+    ) -> Taken {
+        if let Some(i) = self.index.get(&key).copied() {
+            let t = &mut self.instances[i];
+            if at < t.confirmed_ms {
+                return Taken {
+                    index: i,
+                    older: true,
+                    dirty: false,
+                };
+            }
+            let before = t.changed_at_ms;
+            let tr = t.update(&nb, at, &mut self.strings);
+            let dirty = tr.is_some() || t.changed_at_ms != before;
+            self.records.offer(&key, nb);
+            if let Some(tr) = tr {
+                let t = &self.instances[i];
+                let event = RecentEvent {
+                    at_ms: at,
+                    key: t.key.clone(),
+                    source: t.source,
+                    name: t.name().to_string(),
+                    kind: EventKind::Changed {
+                        from: tr.from,
+                        to: tr.to,
+                    },
+                };
+                self.push_event(event);
+            }
+            return Taken {
+                index: i,
+                older: false,
+                dirty,
+            };
+        }
+        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+        t.source = source;
+        self.records.offer(&t.key, nb);
+        if announce {
+            self.log(at, &t, EventKind::Appeared(t.status.clone()));
+        }
+        let index = self.instances.len();
+        self.index.insert(t.key.clone(), index);
+        self.instances.push(t);
+        Taken {
+            index,
+            older: false,
+            dirty: true,
         }
     }
 
