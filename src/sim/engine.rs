@@ -26,8 +26,29 @@ const ARRIVAL: u32 = u32::MAX;
 /// Heap key of the demo script's appearing instance.
 const SCRIPTED_ARRIVAL: u32 = u32::MAX - 1;
 
-/// Initial status mix after the guaranteed one-of-each (weights per [`State::ALL`]).
-const STATUS_WEIGHTS: [u64; 14] = [1, 2, 2, 2, 1, 45, 32, 2, 3, 2, 1, 2, 1, 2];
+/// Initial status mix after the guaranteed one-of-each (weights per 10,000, in
+/// the order of [`State::ALL`]). A population starts as it would be found: the
+/// transitional statuses and DELETED hold the share the lifecycle below
+/// sustains (about 1 %, measured over two simulated hours at 10,000), not a
+/// start-up burst of instances all in transition at once that drains in two
+/// minutes (11 % before, which made the first minutes of every live run a
+/// burst of ~8 changes a second).
+const STATUS_WEIGHTS: [u64; 14] = [
+    2,    // INIT
+    25,   // CREATING
+    30,   // STARTING
+    12,   // STOPPING
+    5,    // DELETING
+    5100, // RUNNING
+    3600, // STOPPED
+    5,    // SNAPSHOTTING
+    300,  // CREATE_FAILED
+    200,  // START_FAILED
+    100,  // DELETE_FAILED
+    200,  // ERROR
+    25,   // DELETED
+    200,  // FROZEN
+];
 
 #[derive(Debug)]
 pub struct Engine {
@@ -738,7 +759,9 @@ mod tests {
 
     #[test]
     fn every_lifecycle_path_is_reached() {
-        let mut e = Engine::new(7, 400, T0, false);
+        // Large enough that rare paths (a FROZEN instance thawing, one chance
+        // in five each of a handful) happen whatever the seed's draw.
+        let mut e = Engine::new(7, 1000, T0, false);
         let first_new_serial = e.next_serial;
         e.advance_to(T0 + 48 * HOUR);
         let t = e.transitions();
@@ -772,7 +795,7 @@ mod tests {
             "new instances appeared"
         );
         // The population stays around its target.
-        assert!((300..=520).contains(&e.len()), "{}", e.len());
+        assert!((750..=1300).contains(&e.len()), "{}", e.len());
     }
 
     #[test]
