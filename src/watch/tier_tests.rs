@@ -175,8 +175,9 @@ async fn at_the_default_budget_hot_ticks_every_fast_interval_and_sweeps_keep_the
 
 #[tokio::test(start_paused = true)]
 async fn costly_hot_ticks_stretch_to_their_share_and_the_sweep_never_starves() {
-    // Ticks of 100 requests (large hot sets, many leavers): at most half of
-    // 900 a minute is theirs, so four ticks a minute, and the sweep keeps ≥ 450.
+    // Ticks of 100 requests (large hot sets, many leavers): at most 60 % of
+    // 900 a minute is theirs (540), so five ticks a minute, and the sweep
+    // keeps the other 400.
     let src = Tiered::new(210, 100);
     let (sweeps, ticks) = watch(
         src.clone(),
@@ -186,15 +187,17 @@ async fn costly_hot_ticks_stretch_to_their_share_and_the_sweep_never_starves() {
     .await;
     for g in gaps(&ticks) {
         assert!(
-            g >= Duration::from_secs(15) && g <= Duration::from_millis(15_100),
+            g >= Duration::from_secs(12) && g <= Duration::from_millis(12_100),
             "{g:?}"
         );
     }
-    // The longest sweep period at the default budget: 210 requests at 450 a minute.
+    // 210 requests at 400 a minute: a sweep every ~32 s. The longest sweep
+    // period at the default budget is 210 requests at the 360 a minute the
+    // tier never takes: 35 s.
     for g in gaps(&sweeps[1..]) {
-        assert!(g <= Duration::from_secs(28), "{g:?}");
+        assert!(g <= Duration::from_secs(32), "{g:?}");
     }
-    assert!(sweeps.len() >= 21, "{} sweeps", sweeps.len());
+    assert!(sweeps.len() >= 18, "{} sweeps", sweeps.len());
     let steady = src.busiest_minute(sweeps[0]);
     assert!(steady <= 900, "{steady} in a minute");
 }
@@ -207,19 +210,19 @@ async fn a_small_budget_is_never_exceeded() {
         ..PollerConfig::default()
     };
     let (sweeps, ticks) = watch(src.clone(), cfg, Duration::from_secs(900)).await;
-    // 8 requests in a share of 60 a minute: 7 whole ticks a minute.
+    // 8 requests in a share of 72 a minute: 9 whole ticks a minute.
     for g in gaps(&ticks) {
-        let per_minute = Duration::from_secs(60) / 7;
+        let per_minute = Duration::from_secs(60) / 9;
         assert!(
             g >= per_minute && g <= per_minute + Duration::from_millis(100),
             "{g:?}"
         );
     }
-    // The sweep has the other 64: 210 requests in ≈ 197 s.
+    // The sweep has the other 48: 210 requests in ≈ 263 s.
     for g in gaps(&sweeps[1..]) {
-        assert!(g <= Duration::from_secs(198), "{g:?}");
+        assert!(g <= Duration::from_secs(264), "{g:?}");
     }
-    assert!(sweeps.len() >= 4);
+    assert!(sweeps.len() >= 4, "{} sweeps", sweeps.len());
     let steady = src.busiest_minute(sweeps[0]);
     assert!(steady <= 120, "{steady} in a minute");
 }
