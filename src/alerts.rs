@@ -118,9 +118,29 @@ pub struct Detector {
     armed: bool,
     /// Sources whose first listing is in (see [`Detector::arm_source`]).
     armed_sources: HashSet<u16>,
-    problem: HashMap<String, Status>,
-    stuck: HashSet<String>,
-    lease: HashSet<String>,
+    /// What was announced of each instance with a condition: one entry per
+    /// such instance, so a scan costs one lookup per instance (it runs every
+    /// second over the whole population) and nothing else is kept.
+    seen: HashMap<String, Conditions>,
+    /// Scans so far: an entry not visited by the latest scan is of an
+    /// instance no longer listed, and is forgotten.
+    scans: u64,
+}
+
+/// The conditions announced for one instance.
+#[derive(Debug, Default)]
+struct Conditions {
+    problem: Option<Status>,
+    stuck: bool,
+    lease: bool,
+    /// The scan that last visited it.
+    scan: u64,
+}
+
+impl Conditions {
+    fn any(&self) -> bool {
+        self.problem.is_some() || self.stuck || self.lease
+    }
 }
 
 impl Detector {
@@ -156,10 +176,26 @@ impl Detector {
     ) -> Vec<Alert> {
         let all_armed = self.armed || cfg.existing;
         let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
+        self.scans += 1;
+        let scan = self.scans;
         let mut out = Vec::new();
-        let mut present = HashSet::new();
         for t in instances {
-            present.insert(t.key.as_str());
+            let problem = t.status.is_problem().then(|| t.status.clone());
+            let stuck = t.is_stuck(now_ms, stuck_after_ms);
+            let ending = matches!(t.status, Status::Running)
+                .then(|| t.lease_remaining_ms(now_ms))
+                .flatten()
+                .filter(|r| (0..=lead_ms).contains(r));
+            let known = self.seen.get_mut(t.key.as_str());
+            if known.is_none() && problem.is_none() && !stuck && ending.is_none() {
+                // Nothing to announce and nothing announced: the common case.
+                continue;
+            }
+            let c = match known {
+                Some(c) => c,
+                None => self.seen.entry(t.key.clone()).or_default(),
+            };
+            c.scan = scan;
             let announce = all_armed || self.armed_sources.contains(&t.source);
             let source = sources.get(usize::from(t.source)).copied().unwrap_or("");
             let alert = |kind| Alert {
@@ -174,47 +210,30 @@ impl Detector {
             };
 
             // A problem status, announced on entry (again if it changes to another).
-            if t.status.is_problem() {
-                if self.problem.get(&t.key) != Some(&t.status) {
-                    self.problem.insert(t.key.clone(), t.status.clone());
-                    if announce && cfg.problems {
-                        out.push(alert(AlertKind::Problem));
-                    }
-                }
-            } else {
-                self.problem.remove(&t.key);
+            let new_problem = problem.is_some() && c.problem != problem;
+            c.problem = problem;
+            if new_problem && announce && cfg.problems {
+                out.push(alert(AlertKind::Problem));
             }
 
-            if t.is_stuck(now_ms, stuck_after_ms) {
-                if self.stuck.insert(t.key.clone()) && announce && cfg.stuck {
-                    out.push(alert(AlertKind::Stuck));
-                }
-            } else {
-                self.stuck.remove(&t.key);
+            let new_stuck = stuck && !c.stuck;
+            c.stuck = stuck;
+            if new_stuck && announce && cfg.stuck {
+                out.push(alert(AlertKind::Stuck));
             }
 
-            let ending = matches!(t.status, Status::Running)
-                .then(|| t.lease_remaining_ms(now_ms))
-                .flatten()
-                .filter(|r| (0..=lead_ms).contains(r));
-            match ending {
-                Some(remaining) => {
-                    if self.lease.insert(t.key.clone()) && announce && cfg.lease {
-                        let mut a = alert(AlertKind::LeaseEnding);
-                        a.stops_at = Some(iso_utc(now_ms.saturating_add(remaining)));
-                        out.push(a);
-                    }
-                }
-                // Extended, stopped or gone: a later approach is news again.
-                None => {
-                    self.lease.remove(&t.key);
-                }
+            // Extended, stopped or gone: a later approach is news again.
+            let new_lease = ending.is_some() && !c.lease;
+            c.lease = ending.is_some();
+            if let Some(remaining) = ending.filter(|_| new_lease && announce && cfg.lease) {
+                let mut a = alert(AlertKind::LeaseEnding);
+                a.stops_at = Some(iso_utc(now_ms.saturating_add(remaining)));
+                out.push(a);
             }
         }
-        // Forget instances no longer listed, so the memory stays bounded.
-        self.problem.retain(|k, _| present.contains(k.as_str()));
-        self.stuck.retain(|k| present.contains(k.as_str()));
-        self.lease.retain(|k| present.contains(k.as_str()));
+        // Forget instances no longer listed or with nothing left to announce,
+        // so the memory stays bounded.
+        self.seen.retain(|_, c| c.scan == scan && c.any());
         out
     }
 }
