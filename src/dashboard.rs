@@ -160,7 +160,9 @@ async fn event_loop(
                     queued.push(m);
                 }
                 tracing::debug!(queued = queued.len(), "poller messages");
-                on_messages(app, queued, notifier);
+                // A batch of pages that only confirmed rows as they were
+                // changes nothing on screen: the 1 s tick draws the ages.
+                redraw = on_messages(app, queued, notifier);
             }
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
@@ -273,13 +275,15 @@ const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
 /// Applies poller messages in order; runs of pages of one source go in as one
 /// page, as old as its oldest page (never newer than news that came meanwhile).
-fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) {
+/// Returns whether the screen may have changed: any message but pages that
+/// only confirmed rows as they were.
+fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) -> bool {
     type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress, i64);
-    let flush = |app: &mut App, run: Option<Run>| {
-        if let Some((src, notebooks, progress, at)) = run {
-            app.apply_page_from(src, notebooks, progress, at);
-        }
+    let flush = |app: &mut App, run: Option<Run>| match run {
+        Some((src, notebooks, progress, at)) => app.apply_page_from(src, notebooks, progress, at),
+        None => false,
     };
+    let mut changed = false;
     let mut pages: Option<Run> = None;
     for (src, msg) in queued {
         if let Message::Page {
@@ -290,7 +294,7 @@ fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifi
         } = msg
         {
             if pages.as_ref().is_some_and(|(s, _, _, _)| *s != src) {
-                flush(app, pages.take());
+                changed |= flush(app, pages.take());
             }
             let (_, all, progress, at) = pages
                 .get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default(), i64::MAX));
@@ -302,8 +306,9 @@ fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifi
         }
         flush(app, pages.take());
         on_message(app, src, msg, notifier);
+        changed = true;
     }
-    flush(app, pages);
+    changed | flush(app, pages)
 }
 
 /// One message of source `src`'s poller (pages are merged by [`on_messages`] first).

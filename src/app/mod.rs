@@ -292,8 +292,13 @@ impl App {
     /// One page of the sweep in progress, read at `at_ms`: instances are added or
     /// updated at once (rows appear while a first sweep runs); none is removed
     /// before the sweep ends.
-    pub fn apply_page(&mut self, notebooks: Vec<Notebook>, progress: SweepProgress, at_ms: i64) {
-        self.apply_page_from(0, notebooks, progress, at_ms);
+    pub fn apply_page(
+        &mut self,
+        notebooks: Vec<Notebook>,
+        progress: SweepProgress,
+        at_ms: i64,
+    ) -> bool {
+        self.apply_page_from(0, notebooks, progress, at_ms)
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
@@ -310,18 +315,22 @@ impl App {
         }
     }
 
-    /// [`App::apply_page`] for the source numbered `source`.
+    /// [`App::apply_page`] for the source numbered `source`. Returns whether
+    /// the screen may show something new: a row changed or was added, or the
+    /// first sweep's count moved. A page that only confirms rows as they were
+    /// returns false (the dashboard's 1 s tick redraws the ages anyway).
     pub fn apply_page_from(
         &mut self,
         source: u16,
         notebooks: Vec<Notebook>,
         progress: SweepProgress,
         at_ms: i64,
-    ) {
+    ) -> bool {
         let at = at_ms;
         let Some(feed) = self.feeds.get(usize::from(source)) else {
-            return;
+            return false;
         };
+        let loading = feed.sweeps_complete == 0;
         // Only a sweep after a complete one can tell a new instance from one
         // not seen yet.
         let announce = feed.sweeps_complete > 0 && feed.last_sweep_complete;
@@ -346,6 +355,7 @@ impl App {
         if dirty {
             self.recompute(at, &neighbours, old_cursor);
         }
+        dirty || loading
     }
 
     /// One record of `source`'s instance `key`, read at `at` (a sweep page or

@@ -1047,3 +1047,24 @@ fn whole_records_are_kept_up_to_the_cap() {
     assert!(app.records().get(&key).is_some());
     assert_eq!(app.records().len(), 3, "still within the cap");
 }
+
+#[test]
+fn a_page_that_only_confirms_rows_asks_for_no_frame() {
+    let mut app = app();
+    let page = |loaded| SweepProgress {
+        loaded,
+        total: Some(2),
+    };
+    let rows = vec![nb("a", "alpha", "RUNNING"), nb("b", "beta", "STOPPED")];
+    // The first sweep: every page is news (rows added, the count moves).
+    assert!(app.apply_page(rows[..1].to_vec(), page(1), NOW));
+    assert!(app.apply_page(rows[1..].to_vec(), page(2), NOW + 100));
+    app.finish_sweep(true, NOW + 100);
+    // The next sweep: the same rows, confirmed, change nothing on screen...
+    app.poll_started(NOW + 5_000);
+    assert!(!app.apply_page(rows.clone(), page(2), NOW + 5_100));
+    // ...while a status that moved does.
+    let moved = vec![nb("a", "alpha", "STOPPING")];
+    assert!(app.apply_page(moved, page(1), NOW + 5_200));
+    assert_eq!(app.get("a").unwrap().status, Status::Stopping);
+}
