@@ -221,9 +221,10 @@ impl Watcher {
                 loaded,
                 total,
                 read_at_ms,
-            } => self
-                .app
-                .apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms),
+            } => {
+                self.app
+                    .apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms);
+            }
             Message::Snapshot { listing, .. } => {
                 self.app.finish_sweep(listing.complete, now);
                 self.sweeps_done += 1;

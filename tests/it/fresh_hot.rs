@@ -42,9 +42,10 @@ impl Watched {
                 loaded,
                 total,
                 read_at_ms,
-            } => self
-                .app
-                .apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms),
+            } => {
+                self.app
+                    .apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
+            }
             Message::Snapshot { listing, .. } => {
                 self.app.finish_sweep(listing.complete, now);
                 self.sweeps += 1;
