@@ -25,8 +25,11 @@
 // A bench that cannot set up stops with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+mod external;
+
+use external::ExternalSim as Sim;
+use std::io::{Read, Write};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,13 +49,11 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let root = env!("CARGO_MANIFEST_DIR");
     let mut a = Args {
         secs: 60,
         instances: 10_000,
         paint_runs: 10,
-        bin: std::env::var("NBWATCH_BIN")
-            .unwrap_or_else(|_| format!("{root}/target/release/nbwatch")),
+        bin: external::release_bin(),
         quick: false,
         sources_only: false,
         paint_only: false,
@@ -85,9 +86,7 @@ fn parse_args() -> Args {
         a.secs = 3;
         a.instances = a.instances.min(300);
         a.paint_runs = 1;
-        if !std::path::Path::new(&a.bin).exists() {
-            a.bin = format!("{root}/target/debug/nbwatch");
-        }
+        a.bin = external::or_debug(a.bin);
     }
     a
 }
@@ -257,48 +256,9 @@ fn memory_mib(pid: u32) -> (f64, f64) {
     (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
-/// `nbwatch sim` in its own process; killed on drop.
-struct Sim {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_sim(bin: &str, instances: usize) -> Sim {
-    let mut child = Command::new(bin)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--instances",
-            &instances.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nbwatch sim");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut sim = Sim {
-        child,
-        endpoint: String::new(),
-    };
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("sim output");
-        if let Some(ep) = line.trim().strip_prefix("endpoint") {
-            sim.endpoint = ep.trim().to_string();
-            // Keep reading: a closed pipe would kill the simulator at its next print.
-            std::thread::spawn(move || lines.for_each(drop));
-            return sim;
-        }
-    }
-    panic!("the simulator printed no endpoint");
+    external::start_sim(bin, &["--instances", &instances.to_string()])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -410,7 +370,7 @@ fn measure(
     }
     std::thread::sleep(Duration::from_millis(500));
     let pid = d.pid();
-    let sims_cpu = || -> f64 { sims.iter().map(|s| cpu_secs(s.child.id())).sum() };
+    let sims_cpu = || -> f64 { sims.iter().map(|s| cpu_secs(s.pid())).sum() };
     let (c0, s0, t0) = (cpu_secs(pid), sims_cpu(), Instant::now());
     std::thread::sleep(Duration::from_secs(a.secs));
     let (c1, s1, wall) = (cpu_secs(pid), sims_cpu(), t0.elapsed().as_secs_f64());

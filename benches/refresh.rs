@@ -21,8 +21,8 @@
 // A bench that cannot set up stops with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod external;
+
 use std::time::{Duration, Instant};
 
 use nbwatch::api::{Client, ClientOptions, ListQuery, PageSize, RetryPolicy};
@@ -47,9 +47,7 @@ fn parse_args() -> Result<Args, String> {
         concurrency: 8,
         page_size: 50,
         in_process: false,
-        sim_bin: std::env::var("NBWATCH_BIN").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/nbwatch").into()
-        }),
+        sim_bin: external::release_bin(),
         quick: false,
     };
     let mut it = std::env::args().skip(1);
@@ -81,51 +79,18 @@ fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("not a number: {s}"))
 }
 
-/// A simulator in another process; killed on drop.
-struct ExternalSim {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for ExternalSim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_external(a: &Args) -> Result<ExternalSim, String> {
-    let mut child = Command::new(&a.sim_bin)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
+fn start_external(a: &Args) -> Result<external::ExternalSim, String> {
+    let (n, latency) = (a.instances.to_string(), a.latency_ms.to_string());
+    external::start_sim(
+        &a.sim_bin,
+        &[
             "--manual-clock",
             "--instances",
-            &a.instances.to_string(),
+            &n,
             "--latency-ms",
-            &a.latency_ms.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", a.sim_bin))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut sim = ExternalSim {
-        child,
-        endpoint: String::new(),
-    };
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(ep) = line.trim().strip_prefix("endpoint") {
-            sim.endpoint = ep.trim().to_string();
-            // Keep reading: a closed pipe would kill the simulator at its next print.
-            std::thread::spawn(move || lines.for_each(drop));
-            return Ok(sim);
-        }
-    }
-    Err("the simulator printed no endpoint".into())
+            &latency,
+        ],
+    )
 }
 
 fn client(endpoint: &str, concurrency: usize) -> Client {
@@ -264,7 +229,7 @@ fn main() {
         (None, None) => unreachable!(),
     };
 
-    let sim_pid = external.as_ref().map(|e| e.child.id());
+    let sim_pid = external.as_ref().map(external::ExternalSim::pid);
     let seq = client_rt.block_on(measure(
         &endpoint,
         &a,

@@ -16,6 +16,8 @@
 // A bench that unwraps fails with the reason, which is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod external;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -28,12 +30,10 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let root = env!("CARGO_MANIFEST_DIR");
     let mut a = Args {
         instances: 10_000,
         scrapes: 20,
-        bin: std::env::var("NBWATCH_BIN")
-            .unwrap_or_else(|_| format!("{root}/target/release/nbwatch")),
+        bin: external::release_bin(),
     };
     let mut quick = false;
     let mut it = std::env::args().skip(1);
@@ -60,9 +60,7 @@ fn parse_args() -> Args {
     if quick {
         a.instances = a.instances.min(300);
         a.scrapes = 3;
-        if !std::path::Path::new(&a.bin).exists() {
-            a.bin = format!("{root}/target/debug/nbwatch");
-        }
+        a.bin = external::or_debug(a.bin);
     }
     a
 }

@@ -20,9 +20,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod external;
+
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
@@ -48,9 +48,7 @@ fn parse_args() -> Args {
         sweeps: 10,
         concurrency: nbwatch::defaults::CONCURRENCY,
         budget_run: false,
-        sim_bin: std::env::var("NBWATCH_BIN").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/nbwatch").into()
-        }),
+        sim_bin: external::release_bin(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -71,56 +69,12 @@ fn parse_args() -> Args {
             _ => {}
         }
     }
-    if !std::path::Path::new(&a.sim_bin).exists() {
-        // CI without a release build: the debug binary does the same.
-        a.sim_bin = concat!(env!("CARGO_MANIFEST_DIR"), "/target/debug/nbwatch").into();
-    }
+    a.sim_bin = external::or_debug(a.sim_bin);
     a
 }
 
-/// A simulator in another process; killed on drop.
-struct ExternalSim {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for ExternalSim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sim(a: &Args) -> ExternalSim {
-    let mut child = Command::new(&a.sim_bin)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--instances",
-            &a.instances.to_string(),
-            "--latency-ms",
-            &a.latency_ms.to_string(),
-            "--speed",
-            &a.speed.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", a.sim_bin));
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(ep) = line.trim().strip_prefix("endpoint") {
-            let endpoint = ep.trim().to_string();
-            std::thread::spawn(move || lines.for_each(drop));
-            return ExternalSim { child, endpoint };
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the simulator printed no endpoint")
+fn start_sim(a: &Args) -> external::ExternalSim {
+    external::start_live(&a.sim_bin, a.instances, a.latency_ms, a.speed)
 }
 
 fn client(endpoint: &str, concurrency: usize) -> Client {

@@ -1,0 +1,96 @@
+//! What the benches that run nbwatch in other processes share: where its
+//! binary is, and `nbwatch sim` started on a free loopback port. Each includes
+//! it with `mod external;`; a bench that needs only part of it leaves the rest
+//! unused.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// The nbwatch binary a bench runs: `NBWATCH_BIN`, else the release build.
+pub fn release_bin() -> String {
+    std::env::var("NBWATCH_BIN")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/nbwatch").into())
+}
+
+/// `bin`, or the debug build when `bin` is not there (CI's smoke runs build no
+/// release binary; the debug one does the same, slower).
+pub fn or_debug(bin: String) -> String {
+    if std::path::Path::new(&bin).exists() {
+        bin
+    } else {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/debug/nbwatch").into()
+    }
+}
+
+/// `nbwatch sim` in another process; killed on drop.
+pub struct ExternalSim {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl ExternalSim {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ExternalSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `bin sim --listen 127.0.0.1:0 args…` and waits for the endpoint it prints.
+pub fn start_sim(bin: &str, args: &[&str]) -> Result<ExternalSim, String> {
+    let mut child = Command::new(bin)
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {bin}: {e}"))?;
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("the simulator has no stdout".into());
+    };
+    let mut sim = ExternalSim {
+        child,
+        endpoint: String::new(),
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(ep) = line.trim().strip_prefix("endpoint") {
+            sim.endpoint = ep.trim().to_string();
+            // Keep reading: a closed pipe would kill the simulator at its next print.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(sim);
+        }
+    }
+    Err("the simulator printed no endpoint".into())
+}
+
+/// A simulator with a live clock: `instances` at `latency_ms` a request, time
+/// running `speed` times as fast. Panics when it cannot start.
+pub fn start_live(bin: &str, instances: usize, latency_ms: u64, speed: f64) -> ExternalSim {
+    let (n, latency, speed) = (
+        instances.to_string(),
+        latency_ms.to_string(),
+        speed.to_string(),
+    );
+    start_sim(
+        bin,
+        &[
+            "--instances",
+            &n,
+            "--latency-ms",
+            &latency,
+            "--speed",
+            &speed,
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
