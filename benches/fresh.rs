@@ -7,7 +7,7 @@
 //! cargo build --release --bin nbwatch
 //! cargo bench --bench fresh -- [--instances 10000] [--latency-ms 50] [--speed 1]
 //!     [--warmup-s 70] [--window-s 240] [--grace-s 90] [--fail-every-s 4]
-//!     [--sim-bin PATH] [--quick]
+//!     [--burst N] [--sim-bin PATH] [--quick]
 //! ```
 //!
 //! Two pollers run as the dashboard runs them (pages, hot news and sweeps
@@ -23,7 +23,9 @@
 //! makes one running instance fail every `--fail-every-s` of the window
 //! (`POST /_sim/fail`, a journaled RUNNING → ERROR). The window starts `--warmup-s` after both
 //! first sweeps, so the first sweep's burst has left the request meter; each
-//! poller's requests in the last minute are sampled every second.
+//! poller's requests in the last minute are sampled every second. `--burst N`
+//! starts N stopped instances at once as the window opens (`POST /_sim/start`),
+//! more than the budget can follow at the fast interval.
 //! `--quick` / `--test`: 600 instances, 5 ms, speed 5, short windows (CI: the
 //! harness works).
 
@@ -54,6 +56,9 @@ struct Args {
     /// seconds of the window (0: never): failures straight from RUNNING are
     /// rare on their own.
     fail_every_s: u64,
+    /// Start this many stopped instances at once when the window opens
+    /// (`POST /_sim/start`): a burst, as when a class starts at nine.
+    burst: usize,
     sim_bin: String,
 }
 
@@ -66,6 +71,7 @@ fn parse_args() -> Args {
         window_s: 240,
         grace_s: 90,
         fail_every_s: 4,
+        burst: 0,
         sim_bin: external::release_bin(),
     };
     let mut it = std::env::args().skip(1);
@@ -79,6 +85,7 @@ fn parse_args() -> Args {
             "--window-s" => a.window_s = value().parse().unwrap(),
             "--grace-s" => a.grace_s = value().parse().unwrap(),
             "--fail-every-s" => a.fail_every_s = value().parse().unwrap(),
+            "--burst" => a.burst = value().parse().unwrap(),
             "--sim-bin" => a.sim_bin = value(),
             "--quick" | "--test" => {
                 a.instances = 600;
@@ -397,12 +404,17 @@ async fn run(a: &Args, endpoint: &str) {
     let budget = nbwatch::defaults::BUDGET_PER_MINUTE;
     let fast = nbwatch::defaults::FAST_INTERVAL;
     println!(
-        "freshness on a live simulator: {} instances, speed {}×, {} ms latency, budget {budget}/min each, fast interval {}s, window {} s",
+        "freshness on a live simulator: {} instances, speed {}×, {} ms latency, budget {budget}/min each, fast interval {}s, window {} s{}",
         a.instances,
         a.speed,
         a.latency_ms,
         fast.as_secs(),
-        a.window_s
+        a.window_s,
+        if a.burst > 0 {
+            format!(", a burst of {} starts", a.burst)
+        } else {
+            String::new()
+        }
     );
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut phase_end: Option<tokio::time::Instant> = None;
@@ -425,6 +437,12 @@ async fn run(a: &Args, endpoint: &str) {
                         let sim0 = sim_now(&http, endpoint).await;
                         clock = Some(Clock { sim0, wall0, speed: a.speed });
                         window = Some((wall0, wall0 + a.window_s as i64 * 1000));
+                        if a.burst > 0 {
+                            let body = http.post(format!("{endpoint}/_sim/start?n={}", a.burst)).send().await.expect("burst").bytes().await.expect("burst answer");
+                            let v: serde_json::Value = serde_json::from_slice(&body).expect("burst JSON");
+                            let n = v["started"].as_array().map_or(0, Vec::len);
+                            println!("burst: {n} stopped instances started at once as the window opened");
+                        }
                         phase_end = Some(tokio::time::Instant::now() + Duration::from_secs(a.window_s + a.grace_s));
                     }
                     (_, Some(end), Some((from, to))) => {

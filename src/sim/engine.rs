@@ -670,6 +670,29 @@ impl Engine {
     /// fail now, RUNNING → ERROR, as a running instance fails on its own (a
     /// journaled transition); their ids. Benchmarks use it for failures that
     /// come straight from a stable status, rare on their own.
+    /// A burst: `n` stopped instances (owners' billed ones, not CodeLab) are
+    /// started at once, as when a class or a batch of jobs starts at nine; each
+    /// then goes its own way from STARTING (5–30 s, some fail). Returns their ids.
+    pub fn start_stopped(&mut self, n: usize, at: i64) -> Vec<String> {
+        let mut candidates: Vec<u32> = self
+            .instances
+            .iter()
+            .filter(|(_, i)| i.state == State::Stopped && !i.codelab && !i.fast)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out = Vec::new();
+        while out.len() < n && !candidates.is_empty() {
+            let pick = candidates.swap_remove(self.drift_rng.index(candidates.len()));
+            self.transition(pick, State::Starting, at);
+            if let Some(i) = self.instances.get(&pick) {
+                out.push(i.id.clone());
+            }
+            let after = self.drift_rng.range(5 * SEC, 30 * SEC);
+            self.schedule(pick, at + after);
+        }
+        out
+    }
+
     pub fn fail_running(&mut self, n: usize, at: i64) -> Vec<String> {
         let candidates: Vec<u32> = self
             .instances
@@ -1013,5 +1036,41 @@ mod tests {
             .collect();
         assert_eq!(failed.len(), 3);
         assert!(ids.iter().all(|id| failed.contains(id)));
+    }
+
+    #[test]
+    fn a_burst_starts_that_many_distinct_stopped_instances_and_each_goes_on() {
+        let mut e = Engine::new(5, 400, T0, false);
+        e.advance_to(T0 + 1_000);
+        let stopped = e.instances().filter(|i| i.state == State::Stopped).count();
+        let ids = e.start_stopped(40, T0 + 1_000);
+        assert_eq!(ids.len(), 40);
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 40);
+        for id in &ids {
+            assert_eq!(e.find(id).unwrap().state, State::Starting);
+        }
+        let truth = e.ground_truth(T0 + 1_000, T0 + 1_000);
+        let started = truth
+            .changes
+            .iter()
+            .filter(|c| c.from == "STOPPED" && c.to == "STARTING" && ids.contains(&c.id))
+            .count();
+        assert_eq!(started, 40, "journaled");
+        // Within 30 s each has left STARTING (RUNNING, or START_FAILED).
+        e.advance_to(T0 + 32_000);
+        assert!(
+            ids.iter()
+                .all(|id| e.find(id).is_none_or(|i| i.state != State::Starting))
+        );
+        // Asking for more than there are starts them all.
+        let all = e.start_stopped(stopped * 10, T0 + 33_000);
+        assert!(all.len() < stopped * 10);
+        assert_eq!(
+            e.instances()
+                .filter(|i| i.state == State::Stopped && !i.codelab && !i.fast)
+                .count(),
+            0
+        );
     }
 }

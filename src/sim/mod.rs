@@ -19,7 +19,8 @@
 //! project; any other path or method is 404 `APIGW.0101`, as the gateway does.
 //! Control endpoints (no auth): `GET|POST|PUT|DELETE /_sim/faults`,
 //! `POST /_sim/advance?ms=N`, `GET /_sim/stats`, `GET /_sim/journal?from&to`
-//! (the ground truth), `POST /_sim/fail?n=N` (running instances fail now).
+//! (the ground truth), `POST /_sim/fail?n=N` (running instances fail now),
+//! `POST /_sim/start?n=N` (a burst: stopped instances start at once).
 
 pub mod actions;
 pub mod auth;
@@ -83,7 +84,8 @@ Control endpoint (no auth):
   POST /_sim/resources?available=false                starts fail with ModelArts.6360
                           (available=late: starts are accepted, then end in START_FAILED)
   GET /_sim/journal?from=MS&to=MS   every transition, creation and removal in the window
-  POST /_sim/fail?n=N       N running instances fail now (RUNNING -> ERROR)";
+  POST /_sim/fail?n=N       N running instances fail now (RUNNING -> ERROR)
+  POST /_sim/start?n=N      a burst: N stopped instances start at once (STOPPED -> STARTING)";
 
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
 #[derive(clap::Args, Debug, Clone)]

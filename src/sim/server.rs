@@ -418,6 +418,22 @@ async fn control(sh: &Shared, req: Request) -> Response {
             }
         }
         (&Method::GET, "/_sim/stats") => json_response(200, stats(sh).to_string()),
+        (&Method::POST, "/_sim/start") => {
+            let n = pairs
+                .iter()
+                .find(|(k, _)| k == "n")
+                .map_or(Some(1), |(_, v)| v.parse::<usize>().ok())
+                .filter(|n| (1..=5000).contains(n));
+            match n {
+                Some(n) => {
+                    let mut e = sh.engine_now();
+                    let at = e.now();
+                    let started = e.start_stopped(n, at);
+                    json_response(200, json!({"started": started, "at_ms": at}).to_string())
+                }
+                None => control_error("start needs ?n=N (1 to 5000 stopped instances)"),
+            }
+        }
         (&Method::POST, "/_sim/fail") => {
             let n = pairs
                 .iter()
