@@ -666,10 +666,6 @@ impl Engine {
         self.schedule(serial, at + Self::ACTION_MS);
     }
 
-    /// Test control: up to `n` RUNNING instances (not CodeLab, not acted on)
-    /// fail now, RUNNING → ERROR, as a running instance fails on its own (a
-    /// journaled transition); their ids. Benchmarks use it for failures that
-    /// come straight from a stable status, rare on their own.
     /// A burst: `n` stopped instances (owners' billed ones, not CodeLab) are
     /// started at once, as when a class or a batch of jobs starts at nine; each
     /// then goes its own way from STARTING (5–30 s, some fail). Returns their ids.
@@ -693,6 +689,10 @@ impl Engine {
         out
     }
 
+    /// Test control: up to `n` RUNNING instances (not CodeLab, not acted on)
+    /// fail now, RUNNING → ERROR, as a running instance fails on its own (a
+    /// journaled transition); their ids. Benchmarks use it for failures that
+    /// come straight from a stable status, rare on their own.
     pub fn fail_running(&mut self, n: usize, at: i64) -> Vec<String> {
         let candidates: Vec<u32> = self
             .instances
