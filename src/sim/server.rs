@@ -323,6 +323,15 @@ fn html_502() -> Response {
     r
 }
 
+/// A control endpoint's `?n=N`: 1 when absent, `None` unless within 1..=`max`.
+fn count(pairs: &[(String, String)], max: usize) -> Option<usize> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "n")
+        .map_or(Some(1), |(_, v)| v.parse::<usize>().ok())
+        .filter(|n| (1..=max).contains(n))
+}
+
 fn control_error(msg: impl Into<String>) -> Response {
     error(&ApiError::new(400, "SIM.0001", msg))
 }
@@ -418,38 +427,24 @@ async fn control(sh: &Shared, req: Request) -> Response {
             }
         }
         (&Method::GET, "/_sim/stats") => json_response(200, stats(sh).to_string()),
-        (&Method::POST, "/_sim/start") => {
-            let n = pairs
-                .iter()
-                .find(|(k, _)| k == "n")
-                .map_or(Some(1), |(_, v)| v.parse::<usize>().ok())
-                .filter(|n| (1..=5000).contains(n));
-            match n {
-                Some(n) => {
-                    let mut e = sh.engine_now();
-                    let at = e.now();
-                    let started = e.start_stopped(n, at);
-                    json_response(200, json!({"started": started, "at_ms": at}).to_string())
-                }
-                None => control_error("start needs ?n=N (1 to 5000 stopped instances)"),
+        (&Method::POST, "/_sim/start") => match count(&pairs, 5000) {
+            Some(n) => {
+                let mut e = sh.engine_now();
+                let at = e.now();
+                let started = e.start_stopped(n, at);
+                json_response(200, json!({"started": started, "at_ms": at}).to_string())
             }
-        }
-        (&Method::POST, "/_sim/fail") => {
-            let n = pairs
-                .iter()
-                .find(|(k, _)| k == "n")
-                .map_or(Some(1), |(_, v)| v.parse::<usize>().ok())
-                .filter(|n| (1..=1000).contains(n));
-            match n {
-                Some(n) => {
-                    let mut e = sh.engine_now();
-                    let at = e.now();
-                    let failed = e.fail_running(n, at);
-                    json_response(200, json!({"failed": failed, "at_ms": at}).to_string())
-                }
-                None => control_error("fail needs ?n=N (1 to 1000 running instances)"),
+            None => control_error("start needs ?n=N (1 to 5000 stopped instances)"),
+        },
+        (&Method::POST, "/_sim/fail") => match count(&pairs, 1000) {
+            Some(n) => {
+                let mut e = sh.engine_now();
+                let at = e.now();
+                let failed = e.fail_running(n, at);
+                json_response(200, json!({"failed": failed, "at_ms": at}).to_string())
             }
-        }
+            None => control_error("fail needs ?n=N (1 to 1000 running instances)"),
+        },
         (&Method::GET, "/_sim/journal") => {
             let num = |k: &str| {
                 pairs
