@@ -265,15 +265,7 @@ async fn journal(
     to: i64,
     clock: &Clock,
 ) -> Vec<Truth> {
-    let v: serde_json::Value = http
-        .get(format!("{endpoint}/_sim/journal?from={from}&to={to}"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let v = json(http.get(format!("{endpoint}/_sim/journal?from={from}&to={to}"))).await;
     assert!(
         v["complete"].as_bool().unwrap(),
         "the journal covers the window"
@@ -326,16 +318,14 @@ impl Clock {
 }
 
 async fn sim_now(http: &reqwest::Client, endpoint: &str) -> i64 {
-    let v: serde_json::Value = http
-        .get(format!("{endpoint}/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let v = json(http.get(format!("{endpoint}/_sim/stats"))).await;
     v["now_ms"].as_i64().unwrap()
+}
+
+/// Sends a request to the simulator's control API and reads its JSON answer.
+async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let body = request.send().await.unwrap().bytes().await.unwrap();
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// When `w` first showed change `i` of `truth` (or a later change of the same
@@ -438,8 +428,7 @@ async fn run(a: &Args, endpoint: &str) {
                         clock = Some(Clock { sim0, wall0, speed: a.speed });
                         window = Some((wall0, wall0 + a.window_s as i64 * 1000));
                         if a.burst > 0 {
-                            let body = http.post(format!("{endpoint}/_sim/start?n={}", a.burst)).send().await.expect("burst").bytes().await.expect("burst answer");
-                            let v: serde_json::Value = serde_json::from_slice(&body).expect("burst JSON");
+                            let v = json(http.post(format!("{endpoint}/_sim/start?n={}", a.burst))).await;
                             let n = v["started"].as_array().map_or(0, Vec::len);
                             println!("burst: {n} stopped instances started at once as the window opened");
                         }
