@@ -79,6 +79,22 @@ impl Verb {
         }
     }
 
+    /// Why the service would refuse the action for an instance in `status`, in the
+    /// words a bulk action uses for what it skipped (`stop 12 · 3 skipped: not
+    /// RUNNING or ERROR`); `None` when the action is offered. The one home of the
+    /// rule, with [`Verb::offered_for`], for the dashboard's marks and the command line.
+    pub fn skip_reason(self, status: &Status) -> Option<&'static str> {
+        if self.offered_for(status) {
+            return None;
+        }
+        Some(match self {
+            Verb::Start => "not STOPPED or START_FAILED",
+            Verb::Stop => "not RUNNING or ERROR",
+            Verb::Extend => "not RUNNING",
+            Verb::Delete => "not stopped or failed",
+        })
+    }
+
     /// Whether the action takes an auto-stop duration.
     pub fn takes_duration(self) -> bool {
         matches!(self, Verb::Start | Verb::Extend)
@@ -475,6 +491,21 @@ mod tests {
         assert!(Verb::Extend.offered_for(&S::Running));
         assert!(!Verb::Extend.offered_for(&S::Starting));
         assert!(Verb::Delete.offered_for(&S::Stopped));
+        assert_eq!(Verb::Stop.skip_reason(&S::Running), None);
+        assert_eq!(
+            Verb::Stop.skip_reason(&S::Stopped),
+            Some("not RUNNING or ERROR")
+        );
+        assert_eq!(Verb::Extend.skip_reason(&S::Stopped), Some("not RUNNING"));
+        assert_eq!(
+            Verb::Delete.skip_reason(&S::Running),
+            Some("not stopped or failed")
+        );
+        for verb in Verb::ALL {
+            for s in [S::Running, S::Stopped, S::Error, S::Creating, S::Frozen] {
+                assert_eq!(verb.offered_for(&s), verb.skip_reason(&s).is_none());
+            }
+        }
         assert!(!Verb::Delete.offered_for(&S::Running));
         for v in Verb::ALL {
             assert!(!v.offered_for(&S::Unknown("NEW".into())));
