@@ -63,9 +63,6 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         history,
     } = parts;
     let mut app = App::new(timing);
-    if let Some(cap) = crate::test_hooks::record_cap() {
-        app.set_record_cap(cap);
-    }
     if sources.len() > 1 {
         app.set_sources(sources.iter().map(|s| s.name.clone()).collect());
     }
@@ -128,8 +125,6 @@ async fn event_loop(
     let (detail_tx, mut detail_rx) =
         tokio::sync::mpsc::unbounded_channel::<(String, DetailAnswer)>();
     let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
-    // Test hook (the `test-hooks` feature only): panic, to prove the terminal is restored.
-    let panic_at = crate::test_hooks::panic_after().map(|d| tokio::time::Instant::now() + d);
 
     draw(guard, app, ctx)?;
     loop {
@@ -218,9 +213,6 @@ async fn event_loop(
                 if notifier.after(app, now, false) {
                     ring_bell();
                 }
-            }
-            _ = async { match panic_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
-                panic!("test panic requested by NBWATCH_TEST_PANIC_AFTER_MS");
             }
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),

@@ -24,7 +24,6 @@ pub mod secret;
 pub mod serve;
 pub mod sim;
 pub(crate) mod term;
-pub(crate) mod test_hooks;
 pub mod timefmt;
 pub mod ui;
 pub mod watch;

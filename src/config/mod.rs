@@ -150,7 +150,7 @@ pub use crate::api::Auth;
 pub use crate::api::WorkspaceParam;
 
 impl Settings {
-    /// A client for these settings (the test-only clock offset applied, when built with it).
+    /// A client for these settings.
     pub fn client(
         &self,
         retry: crate::api::RetryPolicy,
@@ -164,7 +164,6 @@ impl Settings {
         opts.connect_timeout = self.connect_timeout;
         opts.concurrency = self.concurrency;
         opts.retry = retry;
-        opts.clock_offset_secs = crate::test_hooks::clock_offset_secs();
         crate::api::Client::new(opts)
     }
 

@@ -87,6 +87,9 @@ Control endpoint (no auth):
   POST /_sim/fail?n=N       N running instances fail now (RUNNING -> ERROR)
   POST /_sim/start?n=N      a burst: N stopped instances start at once (STOPPED -> STARTING)";
 
+/// The furthest `--clock-skew` may move the simulator's clock: a year.
+const MAX_CLOCK_SKEW_SECS: i64 = 366 * 24 * 3600;
+
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_long_help = FAULT_HELP)]
@@ -125,6 +128,17 @@ pub struct SimArgs {
     /// See the fault syntax below.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault_arg)]
     pub faults: Vec<Fault>,
+    /// Seconds the simulator's wall clock runs ahead of this machine's (negative:
+    /// behind). It dates its `Date` headers and checks signatures' `X-Sdk-Date`
+    /// by that clock, as a gateway whose clock differs from yours would: try how
+    /// your scripts report a skewed clock. 0 by default.
+    #[arg(
+        long = "clock-skew",
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub clock_skew_secs: i64,
 }
 
 fn parse_fault_arg(s: &str) -> Result<Fault, String> {
@@ -151,6 +165,9 @@ pub struct SimConfig {
     pub project_id: String,
     pub token: Secret,
     pub faults: Vec<Fault>,
+    /// Seconds the simulator's wall clock (its `Date` headers, the signature
+    /// date check) runs ahead of this machine's; negative: behind.
+    pub clock_skew_secs: i64,
     /// Add the demo script: a creation finishing in ~20 s, leases ending in 45 s
     /// and 100 s, an instance appearing at 30 s, a CREATE_FAILED and a FROZEN one.
     pub lively: bool,
@@ -171,6 +188,7 @@ impl Default for SimConfig {
             project_id: DEMO_PROJECT_ID.to_string(),
             token: Secret::new(DEMO_TOKEN),
             faults: Vec::new(),
+            clock_skew_secs: 0,
             lively: false,
         }
     }
@@ -218,6 +236,11 @@ impl SimConfig {
             "--speed must be a positive number, not {}",
             self.speed
         );
+        anyhow::ensure!(
+            self.clock_skew_secs.abs() <= MAX_CLOCK_SKEW_SECS,
+            "--clock-skew {} is out of range (at most {MAX_CLOCK_SKEW_SECS} seconds either way)",
+            self.clock_skew_secs
+        );
         anyhow::ensure!(!self.ak.is_empty(), "--ak must not be empty");
         anyhow::ensure!(!self.sk.is_empty(), "--sk must not be empty");
         anyhow::ensure!(
@@ -243,6 +266,7 @@ impl From<&SimArgs> for SimConfig {
             project_id: a.project_id.clone(),
             token: Secret::new(a.token.clone()),
             faults: a.faults.clone(),
+            clock_skew_secs: a.clock_skew_secs,
             lively: true,
         }
     }
@@ -520,6 +544,27 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         sim: SimArgs,
+    }
+
+    #[test]
+    fn clock_skew_takes_either_sign_and_is_bounded() {
+        let cli = Cli::try_parse_from(["nbwatch"]).unwrap();
+        assert_eq!(SimConfig::from(&cli.sim).clock_skew_secs, 0);
+        for (arg, secs) in [("7200", 7200), ("-300", -300)] {
+            let cli = Cli::try_parse_from(["nbwatch", "--clock-skew", arg]).unwrap();
+            let cfg = SimConfig::from(&cli.sim);
+            assert_eq!(cfg.clock_skew_secs, secs);
+            assert!(cfg.validate().is_ok());
+        }
+        let cli = Cli::try_parse_from(["nbwatch", "--clock-skew", "99999999999"]).unwrap();
+        let e = SimConfig::from(&cli.sim)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--clock-skew 99999999999 is out of range"),
+            "{e}"
+        );
     }
 
     #[test]

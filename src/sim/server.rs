@@ -37,6 +37,8 @@ pub struct Shared {
     pub api_requests: AtomicU64,
     pub control_requests: AtomicU64,
     sequence: AtomicU64,
+    /// How far this simulator's wall clock runs ahead of the machine's (`--clock-skew`).
+    clock_skew_ms: i64,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -63,6 +65,7 @@ impl Shared {
             api_requests: AtomicU64::new(0),
             control_requests: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
+            clock_skew_ms: cfg.clock_skew_secs.saturating_mul(1000),
             shutdown,
         }
     }
@@ -72,6 +75,12 @@ impl Shared {
         let mut e = lock(&self.engine);
         e.advance_to(self.clock.now_ms());
         e
+    }
+
+    /// The wall clock as this simulated gateway reads it (skewed by `--clock-skew`):
+    /// what it dates its answers with and checks signatures against.
+    pub fn wall_now_ms(&self) -> i64 {
+        clock::wall_now_ms().saturating_add(self.clock_skew_ms)
     }
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -106,6 +115,14 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     };
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    // Dated by this gateway's clock; the HTTP server adds the machine's only when absent.
+    if sh.clock_skew_ms != 0 {
+        let at = u64::try_from(sh.wall_now_ms()).unwrap_or(0);
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(at);
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+            resp.headers_mut().insert(header::DATE, v);
+        }
     }
     resp
 }
@@ -223,7 +240,7 @@ async fn api(sh: &Shared, req: Request) -> Response {
         headers: &parts.headers,
         body: &body,
     };
-    if let Err(e) = auth::verify(&sh.creds, &incoming, clock::wall_now_ms()) {
+    if let Err(e) = auth::verify(&sh.creds, &incoming, sh.wall_now_ms()) {
         return error(&ApiError::new(401, auth::AuthError::CODE, e.message()));
     }
     if pid != sh.project_id {

@@ -530,10 +530,15 @@ async fn an_iam_token_works_instead_of_aksk() {
 
 #[tokio::test]
 async fn a_skewed_clock_is_named_in_the_error() {
-    let sim = manual(5).await;
+    // The gateway's clock two hours ahead: to it, this machine is two hours behind.
+    let sim = start(nbwatch::sim::SimConfig {
+        instances: 5,
+        clock_skew_secs: 7200,
+        ..nbwatch::sim::SimConfig::manual_at(T0)
+    })
+    .await;
     let ep = sim.endpoint();
-    let mut env = creds(&sim);
-    env.push(("NBWATCH_TEST_CLOCK_OFFSET_SECS", "-7200".into()));
+    let env = creds(&sim);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = nbwatch(
         &["list", "--endpoint", &ep, "--project-id", sim.project_id()],

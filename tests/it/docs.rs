@@ -69,3 +69,49 @@ fn every_test_reliability_md_names_exists() {
         "RELIABILITY.md names tests that do not exist: {missing:?}"
     );
 }
+
+/// The tests run the binary users build: no cargo feature can switch on test-only
+/// code, and the crate does not depend on itself with one (as it once did, so the
+/// result of `cargo build --release && cargo test --release` depended on build order).
+#[test]
+fn the_crate_ships_no_test_only_feature() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        manifest.get("features").is_none(),
+        "Cargo.toml declares features: {:?}",
+        manifest.get("features")
+    );
+    let dev = manifest["dev-dependencies"].as_table().unwrap();
+    assert!(
+        !dev.contains_key("nbwatch"),
+        "the crate is a dev-dependency of itself: {dev:?}"
+    );
+    let mut offenders = Vec::new();
+    for file in rust_files(&root.join("src")) {
+        let text = fs::read_to_string(&file).unwrap();
+        if text.contains("cfg(feature") || text.contains("NBWATCH_TEST_") {
+            offenders.push(file.display().to_string());
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "test-only switches in the shipped code: {offenders:?}"
+    );
+}
+
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -291,14 +291,14 @@ fn sighup_gives_the_terminal_back() {
 
 #[test]
 fn a_panic_gives_the_terminal_back_and_stays_readable() {
-    let mut d = Launch::demo(100, 30)
-        .env("NBWATCH_TEST_PANIC_AFTER_MS", "800")
-        .start();
+    // The shipped dashboard has no panic hook for tests: a test-only target runs
+    // the same dashboard and terminal guard and panics on the dashboard's thread.
+    let mut d = Launch::demo(100, 30).panicking_after(800).start();
     d.wait_table();
     let f = d.finish();
     assert_eq!(f.code, 101, "a panic exits with 101; {f:?}");
     f.assert_restored();
-    let msg = "test panic requested by NBWATCH_TEST_PANIC_AFTER_MS";
+    let msg = "test panic requested by NBWATCH_PANIC_AFTER_MS";
     assert!(
         f.screen.contains(msg),
         "the panic message is on the normal screen:\n{}",
@@ -582,21 +582,45 @@ fn problem_statuses_are_red() {
 
 /// At scale the state keeps each row's fields only; the detail pane reads the
 /// whole record of the instance it shows (one ShowNotebook once the selection
-/// rests), and shows it. `NBWATCH_TEST_RECORD_CAP=0` makes a small population
-/// behave as a large one.
+/// rests), and shows it. Twice as many instances as whole records kept
+/// (`defaults::FULL_RECORDS`) leave half the rows with their fields only, as
+/// in a large project; polling is paused, so the one request the simulator
+/// gets for such a row is the pane's read.
 #[test]
 fn the_detail_pane_reads_a_record_not_held() {
-    let sim = Sim::manual(false);
-    let mut d = Launch::against(&sim, 200, 50)
-        .env("NBWATCH_TEST_RECORD_CAP", "0")
-        .start();
-    d.wait_table();
-    // The pane beside the table shows the row's fields, then the rest once read.
-    let s = d.wait("the whole record in the detail pane", |s| {
-        s.contains("── Storage") && s.contains("── Endpoints")
+    let now = nbwatch::sim::clock::wall_now_ms();
+    let sim = Sim::start(nbwatch::sim::SimConfig {
+        instances: 2 * nbwatch::defaults::FULL_RECORDS,
+        ..nbwatch::sim::SimConfig::manual_at(now)
     });
-    // With no record kept from the pages, only the pane's read can have put it there.
-    assert!(!s.contains("(ShowNotebook)…"), "{s}");
-    d.send("q");
-    d.finish().assert_restored();
+    let mut d = Launch::against(&sim, 200, 50).start();
+    d.wait("every row", |s| {
+        title_counts(s)
+            .is_some_and(|(shown, all)| shown == all && all > nbwatch::defaults::FULL_RECORDS)
+    });
+    d.send("p");
+    d.wait("polling paused", |s| s.contains("PAUSED"));
+    // Walk up from the last row to one whose whole record the pages did not leave.
+    d.send("G");
+    let mut screen = d.screen();
+    for _ in 0..200 {
+        let asked = sim.handle.request_count();
+        let s = d.wait("the pane after a move", |s| s != screen);
+        if s.contains("(ShowNotebook)…") {
+            let s = d.wait("the whole record in the detail pane", |s| {
+                s.contains("── Storage") && s.contains("── Endpoints")
+            });
+            assert!(!s.contains("(ShowNotebook)…"), "{s}");
+            assert!(
+                sim.handle.request_count() > asked,
+                "the pane read the record: paused, nothing else asks"
+            );
+            d.send("q");
+            d.finish().assert_restored();
+            return;
+        }
+        screen = s;
+        d.send("k");
+    }
+    panic!("no row without its whole record among the last 200:\n{screen}");
 }

@@ -25,6 +25,16 @@ async fn sim() -> SimHandle {
     .await
 }
 
+/// A simulator whose wall clock runs `secs` ahead of this machine's (`--clock-skew`).
+async fn skewed_sim(secs: i64) -> SimHandle {
+    crate::support::sim::start(SimConfig {
+        instances: 6,
+        clock_skew_secs: secs,
+        ..SimConfig::manual_at(T0)
+    })
+    .await
+}
+
 fn aksk(ak: &str, sk: &str) -> Auth {
     Auth::AkSk(AkSk {
         ak: ak.into(),
@@ -247,14 +257,14 @@ async fn list_with_a_wrong_ak_fails_in_one_request_with_one_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_with_a_skewed_clock_names_the_clock() {
-    let sim = sim().await;
+    // A gateway whose clock is two hours ahead of this machine's.
+    let sim = skewed_sim(7200).await;
     let (ak, sk) = sim.credentials();
     let creds = [
         ("HUAWEICLOUD_SDK_AK", ak.as_str()),
         ("HUAWEICLOUD_SDK_SK", sk.expose()),
     ];
-    let skewed = [&creds[..], &[("NBWATCH_TEST_CLOCK_OFFSET_SECS", "-7200")]].concat();
-    let out = list(&sim, &skewed);
+    let out = list(&sim, &creds);
     let line = one_line_failure(&out);
     assert!(
         line.contains("hint: this machine's clock is 2h00m behind")
@@ -262,9 +272,14 @@ async fn list_with_a_skewed_clock_names_the_clock() {
         "{line}"
     );
     assert_eq!(sim.request_count(), 1);
-    // Five minutes off is within the gateway's tolerance.
-    let fine = [&creds[..], &[("NBWATCH_TEST_CLOCK_OFFSET_SECS", "300")]].concat();
-    let out = list(&sim, &fine);
+    // Five minutes off (this machine ahead) is within the gateway's tolerance.
+    let sim = skewed_sim(-300).await;
+    let (ak, sk) = sim.credentials();
+    let creds = [
+        ("HUAWEICLOUD_SDK_AK", ak.as_str()),
+        ("HUAWEICLOUD_SDK_SK", sk.expose()),
+    ];
+    let out = list(&sim, &creds);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.lines().count() > 1, "{out:?}");
 }

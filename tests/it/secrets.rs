@@ -244,6 +244,7 @@ fn list_through_server_faults_and_broken_bodies_shows_no_secret() {
 /// Runs the dashboard in a terminal with the canaries, `-vv` and a log file; `drive`
 /// interacts and returns the screens it saw. Checks every screen, the raw bytes and the log.
 fn dashboard(
+    bin: &str,
     fx: &Fixture,
     creds: &[(&str, &str)],
     extra_env: &[(&str, &str)],
@@ -265,7 +266,7 @@ fn dashboard(
     env.extend_from_slice(creds);
     env.extend_from_slice(extra_env);
     let mut term = pty::Pty::spawn(
-        BIN,
+        bin,
         &[
             "-vv",
             "--log-file",
@@ -301,10 +302,13 @@ fn the_dashboard_through_faults_detail_and_a_panic_shows_no_secret() {
     // A broken body and a 500 (a failed poll), then a 500 absorbed by the retry.
     fx.faults(&["malformed:count=1", "500:count=2"]);
     let first = fx.names[0].clone();
+    // The test-only target runs the same dashboard and panics on its thread
+    // (the shipped binary has no such hook).
     let raw = dashboard(
+        &crate::support::dash::example("panic_dashboard"),
         &fx,
         &temporary_creds(SK),
-        &[("NBWATCH_TEST_PANIC_AFTER_MS", "6000")],
+        &[("NBWATCH_PANIC_AFTER_MS", "6000")],
         |t| {
             // The failed first poll is on screen, then the data.
             let mut screens = vec![t.wait_text("ModelArts.0010", Duration::from_secs(15))];
@@ -327,7 +331,7 @@ fn the_dashboard_through_faults_detail_and_a_panic_shows_no_secret() {
 #[test]
 fn the_dashboard_after_a_401_shows_no_secret() {
     let fx = Fixture::new();
-    dashboard(&fx, &temporary_creds(WRONG_SK), &[], |t| {
+    dashboard(BIN, &fx, &temporary_creds(WRONG_SK), &[], |t| {
         let mut screens = vec![t.wait_text("401", Duration::from_secs(15))];
         // Ask again (one more request), then quit.
         // Once the stop is a second old, r's answer shows as a new stop.
@@ -343,9 +347,15 @@ fn the_dashboard_after_a_401_shows_no_secret() {
         t.send("q");
         screens
     });
-    dashboard(&fx, &[("NBWATCH_AUTH_TOKEN", WRONG_IAM_TOKEN)], &[], |t| {
-        let screens = vec![t.wait_text("401", Duration::from_secs(15))];
-        t.send("q");
-        screens
-    });
+    dashboard(
+        BIN,
+        &fx,
+        &[("NBWATCH_AUTH_TOKEN", WRONG_IAM_TOKEN)],
+        &[],
+        |t| {
+            let screens = vec![t.wait_text("401", Duration::from_secs(15))];
+            t.send("q");
+            screens
+        },
+    );
 }

@@ -41,8 +41,29 @@ impl TempDir {
     }
 }
 
+/// A test-only example target, built by `cargo test` beside this test binary
+/// (`target/<profile>/examples/`).
+pub fn example(name: &str) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/it-… → target/<profile>/examples/<name>
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test` builds the examples (or run `cargo build --example {name}`)",
+        path.display()
+    );
+    path.to_str().expect("utf-8 target path").to_string()
+}
+
 /// How to start the dashboard.
 pub struct Launch {
+    /// The program: the shipped binary, or a test-only target built beside it.
+    pub bin: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cols: u16,
@@ -53,6 +74,7 @@ impl Launch {
     /// `nbwatch --demo` (its simulator runs inside the process, in real time).
     pub fn demo(cols: u16, rows: u16) -> Launch {
         Launch {
+            bin: BIN.into(),
             args: vec!["--demo".into()],
             env: Vec::new(),
             cols,
@@ -65,6 +87,7 @@ impl Launch {
     pub fn against(sim: &Sim, cols: u16, rows: u16) -> Launch {
         let (ak, sk) = sim.handle.credentials();
         Launch {
+            bin: BIN.into(),
             args: vec![
                 "--endpoint".into(),
                 sim.handle.endpoint(),
@@ -82,6 +105,14 @@ impl Launch {
             cols,
             rows,
         }
+    }
+
+    /// The same dashboard through the test-only `panic_dashboard` example, which
+    /// panics on the dashboard's thread after `ms` (the shipped binary has no
+    /// such hook).
+    pub fn panicking_after(mut self, ms: u64) -> Launch {
+        self.bin = example("panic_dashboard");
+        self.env("NBWATCH_PANIC_AFTER_MS", &ms.to_string())
     }
 
     pub fn arg(mut self, a: &str) -> Launch {
@@ -131,7 +162,7 @@ impl Dash {
         let home = dir.path().to_str().expect("utf-8 temp path").to_string();
         let log = dir.path().join("nbwatch.log");
         let log = log.to_str().expect("utf-8 temp path").to_string();
-        let mut args: Vec<&str> = vec!["-c", WRAPPER, BIN];
+        let mut args: Vec<&str> = vec!["-c", WRAPPER, l.bin.as_str()];
         args.extend(l.args.iter().map(String::as_str));
         args.extend(["--log-file", log.as_str()]);
         let mut env: Vec<(&str, &str)> = vec![("HOME", home.as_str())];
