@@ -110,7 +110,7 @@ pub struct CompletionsArgs {
 pub fn command() -> clap::Command {
     use crate::api::PageSize;
     use crate::defaults as d;
-    let secs = |t: std::time::Duration| format!("{}", t.as_secs_f64());
+    let secs = |t: std::time::Duration| crate::timefmt::written_secs(t.as_secs_f64());
     let defaults = [
         ("interval", secs(d::INTERVAL)),
         ("fast_interval", secs(d::FAST_INTERVAL)),
@@ -169,12 +169,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// Seconds between polls of the dashboard
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Time between polls of the dashboard (5s, 2m; a bare number is seconds)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::timefmt::parse_secs)]
     pub interval: Option<f64>,
 
-    /// Seconds between polls while an instance is changing state
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Time between polls while an instance is changing state (a bare number is seconds)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::timefmt::parse_secs)]
     pub fast_interval: Option<f64>,
 
     /// Most requests per minute the dashboard may send
@@ -186,16 +186,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub first_burst: Option<u32>,
 
-    /// Seconds in a transitional status before an instance is marked stuck
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Time in a transitional status before an instance is marked stuck (600, 10m)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::timefmt::parse_secs)]
     pub stuck_after: Option<f64>,
 
     /// Pages fetched at once after the first
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Per-request timeout in seconds
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Per-request timeout (10, 10s, 1m: a bare number is seconds)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::timefmt::parse_secs)]
     pub timeout: Option<f64>,
 
     /// Log file [default: nbwatch.log in the platform data dir]
@@ -283,6 +283,31 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn duration_flags_read_durations_as_the_config_file_does() {
+        let cli = Cli::try_parse_from([
+            "nbwatch",
+            "--interval",
+            "90s",
+            "--fast-interval",
+            "2",
+            "--stuck-after",
+            "10m",
+            "--timeout",
+            "1m30s",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.interval, Some(90.0));
+        assert_eq!(cli.global.fast_interval, Some(2.0));
+        assert_eq!(cli.global.stuck_after, Some(600.0));
+        assert_eq!(cli.global.timeout, Some(90.0));
+        let e = Cli::try_parse_from(["nbwatch", "--interval", "5x"]).unwrap_err();
+        assert!(
+            e.to_string().contains("duration has an unknown unit"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -345,7 +345,7 @@ fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32)
     use crate::cli::ColorChoice;
     use crate::journal;
     use std::io::IsTerminal;
-    let since_ms = match args.since.as_deref().map(config::parse_duration) {
+    let since_ms = match args.since.as_deref().map(crate::timefmt::parse_secs) {
         None => None,
         Some(Ok(secs)) if secs.is_finite() && secs >= 0.0 => {
             Some(crate::timefmt::now_ms() - (secs * 1000.0) as i64)

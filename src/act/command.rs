@@ -88,13 +88,13 @@ async fn act(
         let question = match verb {
             Verb::Start => format!(
                 "Start {name} ({id}, {status}) with auto-stop after {}? [y/N] ",
-                actions::format_duration(duration_ms.unwrap_or_default())
+                crate::timefmt::written_ms(duration_ms.unwrap_or_default())
             ),
             Verb::Stop => format!("Stop {name} ({id}, {status})? [y/N] "),
             Verb::Extend => format!(
                 "Extend the auto-stop of {name} ({id}): it will stop at {} (now + {})? [y/N] ",
                 crate::timefmt::iso_utc(now + duration_ms.unwrap_or_default()),
-                actions::format_duration(duration_ms.unwrap_or_default())
+                crate::timefmt::written_ms(duration_ms.unwrap_or_default())
             ),
             Verb::Delete => format!(
                 "Delete {name} ({id}, {status})? This cannot be undone. Type its name to confirm: "

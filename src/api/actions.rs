@@ -146,54 +146,30 @@ impl Goal {
     }
 }
 
-/// Parses `4h`, `90m`, `1h30m`, `2d` or a number of hours into milliseconds,
-/// within the service's 1–72 h.
+/// An auto-stop duration (`4h`, `90m`, `1h30m`, `2d`, read by the one duration
+/// reader, [`crate::timefmt::parse_duration`]) in milliseconds, within the
+/// service's 1–72 h. A bare number is seconds there as everywhere, so `4` is
+/// refused with the fix (`4h`) rather than read as hours.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let bad = || {
-        format!("'{text}' is not a duration: use e.g. 4h, 90m, 1h30m or 2d (between 1h and 72h)")
-    };
-    if t.is_empty() {
-        return Err(bad());
-    }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c.to_ascii_lowercase() {
-            'd' => 24 * HOUR_MS,
-            'h' => HOUR_MS,
-            'm' => 60_000,
-            _ => return Err(bad()),
+    let written = crate::timefmt::parse_duration(text)
+        .map_err(|e| format!("{e}: use e.g. 4h, 90m, 1h30m or 2d (between 1h and 72h)"))?;
+    let ms = i64::try_from(written.as_millis()).unwrap_or(i64::MAX);
+    if !(MIN_DURATION_MS..=MAX_DURATION_MS).contains(&ms) {
+        let bare = text.trim().parse::<f64>().is_ok();
+        let hint = if bare {
+            format!(
+                "; a bare number is seconds: for hours write the unit, e.g. {}h",
+                text.trim()
+            )
+        } else {
+            String::new()
         };
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        total = total.saturating_add(n.saturating_mul(unit));
-        num.clear();
-    }
-    if !num.is_empty() {
-        // A bare number is hours.
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        total = total.saturating_add(n.saturating_mul(HOUR_MS));
-    }
-    if !(MIN_DURATION_MS..=MAX_DURATION_MS).contains(&total) {
         return Err(format!(
-            "{text} is outside what the service accepts: between 1h and 72h"
+            "{} is outside what the service accepts: between 1h and 72h{hint}",
+            crate::timefmt::written_ms(ms)
         ));
     }
-    Ok(total)
-}
-
-/// `4h`, `1h30m`: a duration for people.
-pub fn format_duration(ms: i64) -> String {
-    let mins = ms / 60_000;
-    match (mins / 60, mins % 60) {
-        (h, 0) => format!("{h}h"),
-        (0, m) => format!("{m}m"),
-        (h, m) => format!("{h}h{m:02}m"),
-    }
+    Ok(ms)
 }
 
 /// What the service says a wrong-state or permission code means.
@@ -466,7 +442,9 @@ mod tests {
         assert_eq!(parse_duration("90m"), Ok(90 * 60_000));
         assert_eq!(parse_duration("1h30m"), Ok(90 * 60_000));
         assert_eq!(parse_duration("2d"), Ok(48 * HOUR_MS));
-        assert_eq!(parse_duration("8"), Ok(8 * HOUR_MS));
+        // A bare number is seconds, as for every other duration: refused, with the fix.
+        let e = parse_duration("8").unwrap_err();
+        assert!(e.contains("8s is outside") && e.contains("e.g. 8h"), "{e}");
         assert_eq!(parse_duration("72h"), Ok(MAX_DURATION_MS));
         assert!(
             parse_duration("30m")
@@ -474,11 +452,11 @@ mod tests {
                 .contains("between 1h and 72h")
         );
         assert!(parse_duration("73h").is_err());
-        assert!(parse_duration("4x").unwrap_err().contains("not a duration"));
+        assert!(parse_duration("4x").unwrap_err().contains("e.g. 4h, 90m"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("h").is_err());
-        assert_eq!(format_duration(90 * 60_000), "1h30m");
-        assert_eq!(format_duration(24 * HOUR_MS), "24h");
+        assert_eq!(crate::timefmt::written_ms(90 * 60_000), "1h30m");
+        assert_eq!(crate::timefmt::written_ms(24 * HOUR_MS), "24h");
     }
 
     #[test]

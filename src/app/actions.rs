@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::api::actions::{self, Acted, Answer, DURATION_CHOICES_H, HOUR_MS, Progress, Verb};
+use crate::api::actions::{Acted, Answer, DURATION_CHOICES_H, HOUR_MS, Progress, Verb};
 use crate::api::model::Notebook;
 
 use super::keys::{self, Action, Binding};
@@ -475,7 +475,7 @@ pub fn question(c: &Confirm) -> String {
 
 /// `4h` for the chosen duration.
 pub fn duration_label(ms: i64) -> String {
-    actions::format_duration(ms)
+    crate::timefmt::written_ms(ms)
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, ErrorKind, Origin, describe_type_error, prefix_upto};
-use super::values::parse_duration;
 use crate::region::closest;
 use crate::secret::Secret;
 
@@ -197,7 +196,9 @@ impl<'de> Deserialize<'de> for Seconds {
                 Ok(Seconds(v))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seconds, E> {
-                parse_duration(v).map(Seconds).map_err(E::custom)
+                crate::timefmt::parse_secs(v)
+                    .map(Seconds)
+                    .map_err(E::custom)
             }
         }
         d.deserialize_any(V)

@@ -34,7 +34,7 @@ pub use error::{ConfigError, ErrorKind, Origin};
 pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
-pub use values::{parse_duration, parse_endpoint};
+pub use values::parse_endpoint;
 
 /// Values given on the command line; `None` means "not given". Error messages name the
 /// option as written in each field's doc, so the CLI should use those spellings.

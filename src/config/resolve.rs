@@ -8,10 +8,11 @@ use toml::Spanned;
 use super::error::{ConfigError, ErrorKind, Origin};
 use super::file::{ConfigFile, RawProfile, Seconds};
 use super::table;
-use super::values::{expand_path, parse_duration, parse_endpoint, permission_warning, show_secs};
+use super::values::{expand_path, parse_endpoint, permission_warning};
 use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
 use crate::defaults;
 use crate::region;
+use crate::timefmt::{parse_secs, written_secs as show_secs};
 
 /// A value and the layer it came from.
 #[derive(Debug)]
@@ -565,7 +566,7 @@ impl Cx<'_> {
                 at: Origin::Cli(flag),
             }
         } else if let Some(g) = self.env_var(row.var) {
-            let value = parse_duration(&g.value).map_err(|e| {
+            let value = parse_secs(&g.value).map_err(|e| {
                 ConfigError::at(
                     ErrorKind::InvalidValue,
                     &g.at,

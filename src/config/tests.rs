@@ -1210,7 +1210,7 @@ fn bad_intervals_are_rejected_with_the_range() {
         3,
         12,
         "interval 0ms is out of range",
-        "use a duration from 500ms to 1440m (default 5s)",
+        "use a duration from 500ms to 24h (default 5s)",
     );
 
     let (_sb, p, e) =
@@ -1750,8 +1750,7 @@ fn a_mistake_in_the_alerts_table_names_its_line() {
         .resolve(&Overrides::default(), &creds_only())
         .unwrap_err();
     assert!(
-        e.problem
-            .contains("alerts.lease_lead 1500m is out of range"),
+        e.problem.contains("alerts.lease_lead 25h is out of range"),
         "{e}"
     );
 }

@@ -1,57 +1,7 @@
-//! Parsing and checking single values: durations, endpoints, paths, file permissions.
+//! Parsing and checking single values: endpoints, paths, file permissions (durations
+//! have one reading for everything: [`crate::timefmt::parse_duration`]).
 
 use std::path::{Path, PathBuf};
-
-/// Parses `"90"`, `"2.5"`, `"500ms"`, `"90s"`, `"10m"`, `"1h30m"` into seconds.
-/// Errors start with `duration` and never quote the input.
-pub fn parse_duration(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("duration is empty".into());
-    }
-    if let Ok(v) = s.parse::<f64>() {
-        return Ok(v);
-    }
-    let mut total = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err("duration must be a number followed by ms, s, m or h".into());
-        }
-        let n: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| "duration has a malformed number".to_string())?;
-        rest = rest[num_len..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" => 3600.0,
-            "" => return Err("duration needs a unit after each number (ms, s, m or h)".into()),
-            _ => return Err("duration has an unknown unit (use ms, s, m or h)".into()),
-        };
-        total += n * factor;
-        rest = rest[unit_len..].trim_start();
-    }
-    Ok(total)
-}
-
-/// Renders seconds the way a user would write them: `500ms`, `90s`, `10m`, `2.5s`.
-pub fn show_secs(secs: f64) -> String {
-    if secs < 1.0 {
-        format!("{}ms", (secs * 1000.0).round())
-    } else if secs >= 60.0 && secs % 60.0 == 0.0 {
-        format!("{}m", secs / 60.0)
-    } else {
-        format!("{secs}s")
-    }
-}
 
 /// Checks an endpoint URL and normalises it (lowercase scheme, no trailing slash).
 /// The error is a problem description; it quotes the URL only when it holds no user info.
@@ -166,29 +116,6 @@ pub fn permission_warning(_path: &Path, _what: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_accept_numbers_and_units() {
-        assert_eq!(parse_duration("5"), Ok(5.0));
-        assert_eq!(parse_duration(" 2.5 "), Ok(2.5));
-        assert_eq!(parse_duration("500ms"), Ok(0.5));
-        assert_eq!(parse_duration("90s"), Ok(90.0));
-        assert_eq!(parse_duration("10m"), Ok(600.0));
-        assert_eq!(parse_duration("1h30m"), Ok(5400.0));
-        assert_eq!(parse_duration("1m 30s"), Ok(90.0));
-        for bad in ["", "ten", "10x", "s", "1.2.3s", "5 5"] {
-            let e = parse_duration(bad).unwrap_err();
-            assert!(e.starts_with("duration"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    fn show_secs_reads_naturally() {
-        assert_eq!(show_secs(0.5), "500ms");
-        assert_eq!(show_secs(2.0), "2s");
-        assert_eq!(show_secs(600.0), "10m");
-        assert_eq!(show_secs(90.0), "90s");
-    }
 
     #[test]
     fn endpoints_are_validated_and_normalised() {

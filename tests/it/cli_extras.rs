@@ -53,9 +53,12 @@ fn help_shows_the_defaults_the_program_uses() {
     let home = Home::new("help");
     let out = nbwatch(&home, &["--help"], &[]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    let d = nbwatch::defaults::INTERVAL.as_secs();
+    // Written as a duration is read: the one reader and writer of durations.
+    let d = nbwatch::timefmt::written_secs(nbwatch::defaults::INTERVAL.as_secs_f64());
+    assert_eq!(d, "5s");
     assert!(
-        out.stdout.contains(&format!("dashboard [default: {d}]")),
+        out.stdout
+            .contains(&format!("a bare number is seconds) [default: {d}]")),
         "{}",
         out.stdout
     );
