@@ -126,7 +126,7 @@ impl Serve {
     }
 
     /// Exit code after SIGTERM, waiting up to 10 s.
-    async fn terminate(mut self) -> i32 {
+    pub(crate) async fn terminate(mut self) -> i32 {
         self.signal("-TERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

@@ -214,6 +214,8 @@ async fn https_with_a_password_serves_only_the_right_scraper() {
     assert!(stranger.get(url("/metrics")).send().await.is_err());
     let (status, _, _) = serve.get("/metrics", None).await;
     assert_eq!(status, 200);
+    // And it stops cleanly, as over plain HTTP.
+    assert_eq!(serve.terminate().await, 0);
 }
 
 /// `Basic base64(user:password)`.
