@@ -341,7 +341,13 @@ fn http(c: &mut Criterion) {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
-    rt.spawn(async move { axum::serve(listener, nbwatch::serve::http::router(ctx)).await });
+    rt.spawn(async move {
+        axum::serve(
+            listener,
+            nbwatch::serve::http::router(ctx, Default::default()),
+        )
+        .await
+    });
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let mut g = c.benchmark_group("http");

@@ -267,6 +267,10 @@ fn serve(
     args: &crate::serve::ServeArgs,
 ) -> Result<crate::serve::Parts, String> {
     let max_age = crate::serve::max_age(args)?;
+    let web = match &args.web_config_file {
+        Some(path) => Some(crate::serve::WebConfig::load(path)?),
+        None => None,
+    };
     // The journal and the alert hook belong to the dashboard; say so rather
     // than take them silently.
     let mut ignored = Vec::new();
@@ -300,6 +304,7 @@ fn serve(
             "{} for project {} (profile {})",
             settings.endpoint, settings.project_id, settings.profile
         ),
+        web,
     })
 }
 

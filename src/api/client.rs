@@ -513,6 +513,8 @@ impl Client {
 
     pub(super) fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let endpoint = self.opts.endpoint.clone();
+        // The URL (with the query) is not part of the detail: the endpoint is said once, by us.
+        let e = e.without_url();
         if e.is_timeout() {
             ApiError::Timeout {
                 after: self.opts.timeout,

@@ -117,6 +117,28 @@ impl ApiError {
         }
     }
 
+    /// The one line of [`Display`](fmt::Display) with the endpoint left out, for a
+    /// page anyone who reaches it reads (`serve`'s `/healthz`): the URL, and its host
+    /// wherever a lower layer repeated it (a TLS name error, a proxy's message).
+    pub fn without_endpoint(&self) -> String {
+        let line = self.to_string();
+        let (ApiError::Timeout { endpoint, .. } | ApiError::Connect { endpoint, .. }) = self else {
+            return line;
+        };
+        let mut out = if endpoint.is_empty() {
+            line
+        } else {
+            line.replace(endpoint.as_str(), "the endpoint")
+        };
+        let host = reqwest::Url::parse(endpoint)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        if let Some(host) = host.filter(|h| !h.is_empty()) {
+            out = out.replace(&host, "the endpoint's host");
+        }
+        out
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -353,6 +375,35 @@ mod tests {
                 .unwrap()
                 .contains("IAM token is invalid or expired")
         );
+    }
+
+    #[test]
+    fn without_endpoint_leaves_out_the_url_and_its_host() {
+        let endpoint = "https://modelarts.internal.example:8443/base".to_string();
+        let timeout = ApiError::Timeout {
+            after: Duration::from_secs(5),
+            endpoint: endpoint.clone(),
+        };
+        assert!(timeout.to_string().contains(&endpoint));
+        let line = timeout.without_endpoint();
+        assert!(
+            line.starts_with("no answer from the endpoint within 5s; hint:"),
+            "{line}"
+        );
+        let connect = ApiError::Connect {
+            endpoint,
+            detail: "invalid peer certificate: not valid for name \"modelarts.internal.example\""
+                .into(),
+        };
+        let line = connect.without_endpoint();
+        assert!(!line.contains("internal.example"), "{line}");
+        assert!(line.starts_with("cannot connect to the endpoint: invalid peer certificate: not valid for name \"the endpoint's host\""), "{line}");
+        // Others carry no endpoint and stay as they are.
+        let h = ApiError::Http(HttpError {
+            status: 503,
+            ..Default::default()
+        });
+        assert_eq!(h.without_endpoint(), h.to_string());
     }
 
     #[test]

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::auth::Users;
 use super::gzip::accepts_gzip;
 use super::metrics::{Format, Metrics, Shared};
 use crate::timefmt::now_ms;
@@ -24,12 +26,54 @@ pub struct Ctx {
     pub max_age: Duration,
 }
 
-pub fn router(ctx: Ctx) -> Router {
-    Router::new()
+/// What the web configuration puts in front of every path.
+#[derive(Clone, Default)]
+pub struct Guard {
+    /// Basic authentication, when configured.
+    pub users: Option<Arc<Users>>,
+    /// Added to every response, 401s included.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+pub fn router(ctx: Ctx, guard: Guard) -> Router {
+    let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/", get(index))
-        .with_state(ctx)
+        .with_state(ctx);
+    if guard.users.is_none() && guard.headers.is_empty() {
+        return router;
+    }
+    router.layer(middleware::from_fn_with_state(Arc::new(guard), guarded))
+}
+
+/// Basic authentication and the configured headers. A refusal says nothing but
+/// `Unauthorized`: not whether the user exists, nor what was wrong.
+async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let allowed = match &guard.users {
+        None => true,
+        Some(users) => {
+            let auth = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            users.allows(auth).await
+        }
+    };
+    let mut resp = if allowed {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"))],
+            "Unauthorized\n",
+        )
+            .into_response()
+    };
+    for (name, value) in &guard.headers {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    resp
 }
 
 async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {

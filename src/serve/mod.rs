@@ -9,10 +9,13 @@
 //!       └── SetHot / RefreshNow (SIGHUP)
 //! ```
 
+pub mod auth;
 pub mod gzip;
 pub mod http;
 pub mod metrics;
 pub mod state;
+pub mod tls;
+pub mod web;
 
 use std::fmt;
 use std::io::Write as _;
@@ -27,6 +30,7 @@ use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
 pub use metrics::{Format, Metrics, Shared};
 pub use state::{Exporter, Health, Meter, Reason};
+pub use web::WebConfig;
 
 pub use crate::defaults::SERVE_LISTEN as DEFAULT_LISTEN;
 
@@ -41,6 +45,15 @@ pub struct ServeArgs {
     /// /healthz stays healthy while the data is younger than this, even when polls fail
     #[arg(long, env = "NBWATCH_MAX_AGE", value_name = "SECS", default_value_t = crate::defaults::SERVE_MAX_AGE.as_secs_f64())]
     pub max_age: f64,
+
+    /// Web configuration in the Prometheus exporter-toolkit format (as node_exporter's
+    /// --web.config.file): TLS, client certificates, basic authentication
+    #[arg(
+        long = "web.config.file",
+        env = "NBWATCH_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 /// Why `serve` stopped.
@@ -75,6 +88,8 @@ pub struct Parts {
     pub max_age: Duration,
     /// Where the data comes from, for the start-up line: `ENDPOINT for project P (profile X)`.
     pub origin: String,
+    /// `--web.config.file`, read and checked.
+    pub web: Option<WebConfig>,
 }
 
 /// `--max-age` as a duration, or what to do about it.
@@ -101,6 +116,7 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
         listen,
         max_age,
         origin,
+        web,
     } = parts;
     let meter_client = client.clone();
     let meter: Meter = Arc::new(move || meter_client.requests_sent());
@@ -114,7 +130,7 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
     let local = listener
         .local_addr()
         .map_err(|e| ServeError::Runtime(format!("cannot read the listening address: {e}")))?;
-    announce(local, &origin);
+    announce(local, &origin, web.as_ref());
 
     let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
     let ctx = http::Ctx {
@@ -122,14 +138,33 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
         metrics: Arc::clone(&metrics),
         max_age,
     };
+    let guard = http::Guard {
+        users: web.as_ref().and_then(|w| w.users.clone()),
+        headers: web.as_ref().map(|w| w.headers.clone()).unwrap_or_default(),
+    };
+    let router = http::router(ctx, guard);
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, http::router(ctx))
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
+    let stopped = async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    };
+    let server = match web.and_then(|w| w.tls) {
+        // HTTPS only: the port answers nothing to plain HTTP.
+        Some(config) => {
+            let listener = tls::Listener::new(listener, config).map_err(|e| {
+                ServeError::Runtime(format!("cannot read the listening address: {e}"))
+            })?;
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
             })
-            .await
-    });
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+        }),
+    };
 
     let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
     tracing::info!(listen = %local, from = %origin, "exporter started");
@@ -145,17 +180,29 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
 }
 
 /// One line on stdout saying where to scrape, then flushed: scripts and tests wait for it.
-fn announce(local: SocketAddr, origin: &str) {
+fn announce(local: SocketAddr, origin: &str, web: Option<&WebConfig>) {
+    let scheme = if web.is_some_and(|w| w.tls.is_some()) {
+        "https"
+    } else {
+        "http"
+    };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "nbwatch serve: listening on http://{local} (/metrics, /healthz); polling {origin}"
+        "nbwatch serve: listening on {scheme}://{local} (/metrics, /healthz); polling {origin}"
     );
+    if let Some(w) = web {
+        let _ = write!(out, "; web config {}: {}", w.path.display(), w.summary);
+    }
+    let _ = writeln!(out);
     let _ = out.flush();
-    if !local.ip().is_loopback() {
+    let guarded =
+        web.is_some_and(|w| w.tls.is_some() && (w.users.is_some() || w.client_certs_required));
+    if !local.ip().is_loopback() && !guarded {
         eprintln!(
             "nbwatch serve: warning: listening on {local}, beyond this machine: the metrics name \
-             instances and users (never tokens or secrets); keep the port behind a firewall"
+             instances and users (never tokens or secrets); keep the port behind a firewall, or \
+             require TLS and a password with --web.config.file (see README: Running it for a team)"
         );
     }
 }

@@ -106,7 +106,8 @@ pub struct Exporter {
     poll_errors: [u64; Reason::ALL.len()],
     /// When the poll in flight started (for the duration of a failed poll).
     poll_started_ms: Option<i64>,
-    /// The last error, as one line (no secrets: `ApiError` never carries them).
+    /// The last error, as one line without the endpoint (no secrets: `ApiError`
+    /// never carries them).
     last_error: Option<String>,
     /// Counts the snapshots applied: the instance metrics change only with it.
     generation: u64,
@@ -200,7 +201,8 @@ impl Exporter {
                     self.poll_durations.observe(ms as f64 / 1000.0);
                 }
                 self.poll_errors[Reason::of(&error).index()] += 1;
-                self.last_error = Some(error.to_string().replace(['\r', '\n'], " "));
+                // /healthz shows it to anyone who reaches the port: never the endpoint.
+                self.last_error = Some(error.without_endpoint().replace(['\r', '\n'], " "));
                 self.app.record_requests(stats.requests_last_minute, now_ms);
                 let mut info = app::PollErrorInfo::from_api(&error, consecutive);
                 info.next_retry_at_ms = next_in.map(|d| {

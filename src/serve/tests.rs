@@ -486,9 +486,12 @@ async fn a_gzip_scrape_decodes_to_exactly_the_plain_scrape_in_both_formats() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/metrics", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
-        axum::serve(listener, super::http::router(ctx))
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            super::http::router(ctx, super::http::Guard::default()),
+        )
+        .await
+        .unwrap();
     });
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();

@@ -29,6 +29,7 @@ mod secrets;
 mod serve_deploy;
 mod serve_e2e;
 mod serve_metrics;
+mod serve_web;
 mod sim_auth;
 mod sim_faults;
 mod sim_lifecycle;

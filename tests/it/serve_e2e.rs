@@ -11,9 +11,13 @@ use nbwatch::api::{Client, ListQuery, RetryPolicy};
 use nbwatch::sim::{Fault, SimHandle};
 
 /// A running `nbwatch serve`, killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    /// `http://ADDR` or `https://ADDR`, as its start-up line says.
+    pub(crate) base: String,
+    /// The first line it printed.
+    pub(crate) line: String,
+    client: reqwest::Client,
     _home: Home,
 }
 
@@ -21,9 +25,19 @@ impl Serve {
     /// Starts `nbwatch serve` on a free loopback port against `sim`, with `sk` as
     /// the secret key, and waits for the line that says where it listens.
     async fn start(sim: &SimHandle, sk: &str, extra: &[&str]) -> Serve {
-        let home = Home::new("serve");
         let (ak, _) = sim.credentials();
-        let endpoint = sim.endpoint();
+        Serve::launch(&sim.endpoint(), &ak, sk, sim.project_id(), extra).await
+    }
+
+    /// Starts `nbwatch serve` polling `endpoint` and waits for where it listens.
+    pub(crate) async fn launch(
+        endpoint: &str,
+        ak: &str,
+        sk: &str,
+        project_id: &str,
+        extra: &[&str],
+    ) -> Serve {
+        let home = Home::new("serve");
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -33,9 +47,9 @@ impl Serve {
             .args([
                 "serve",
                 "--endpoint",
-                &endpoint,
+                endpoint,
                 "--project-id",
-                sim.project_id(),
+                project_id,
                 "--listen",
                 "127.0.0.1:0",
                 "--interval",
@@ -58,21 +72,30 @@ impl Serve {
         .expect("nbwatch serve says where it listens within 20 s")
         .unwrap()
         .unwrap();
-        let addr = line
-            .split("listening on http://")
+        let base = line
+            .split("listening on ")
             .nth(1)
             .and_then(|rest| rest.split(' ').next())
+            .filter(|b| b.starts_with("http://") || b.starts_with("https://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
         Serve {
             child,
-            base: format!("http://{addr}"),
+            base,
+            line,
+            client: reqwest::Client::new(),
             _home: home,
         }
     }
 
-    async fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
-        let mut req = reqwest::Client::new().get(format!("{}{path}", self.base));
+    /// Scrapes with `client` from now on (its own roots, certificate, password).
+    pub(crate) fn with_client(mut self, client: reqwest::Client) -> Serve {
+        self.client = client;
+        self
+    }
+
+    pub(crate) async fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(a) = accept {
             req = req.header("accept", a);
         }
@@ -103,7 +126,7 @@ impl Serve {
     }
 
     /// Exit code after SIGTERM, waiting up to 10 s.
-    async fn terminate(mut self) -> i32 {
+    pub(crate) async fn terminate(mut self) -> i32 {
         self.signal("-TERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -134,7 +157,7 @@ fn sim_client(sim: &SimHandle) -> Client {
 }
 
 /// Polls `check` every 50 ms until it gives a value, failing after `secs`.
-async fn until<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+pub(crate) async fn until<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
