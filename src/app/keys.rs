@@ -264,7 +264,7 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Enter)],                                 A::ConfirmYes,         C::ConfirmTyped, "delete, once the name (or number) is typed", Some("delete")),
     b(&[P(K::Esc)],                                   A::ConfirmNo,          C::ConfirmTyped, "cancel: nothing is sent",        Some("cancel")),
     b(&[P(K::Backspace)],                             A::ConfirmBackspace,   C::ConfirmTyped, "delete a character",             None),
-    b(&[Key::Text],                                   A::ConfirmType,        C::ConfirmTyped, "type the instance's name (of marked ones: their number)", None),
+    b(&[Key::Text],                                   A::ConfirmType,        C::ConfirmTyped, "type the name (of marked ones: how many)", None),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Help,   "scroll down",                          None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Help,   "scroll up",                            None),
     b(&[P(K::Esc), P(K::Char('?')), P(K::Char('q'))], A::CloseHelp,          C::Help,   "close help",                           Some("close")),

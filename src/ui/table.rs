@@ -173,7 +173,15 @@ pub fn filter_summary(app: &App, ctx: &Paint) -> Option<Line<'static>> {
     Some(Line::from(vec![
         Span::styled(" filter: ", t.warn.add_modifier(Modifier::BOLD)),
         Span::styled(parts.join(" · "), t.warn),
-        Span::styled(" · Esc clears ", t.muted),
+        // Esc clears the marks first (see the keymap).
+        Span::styled(
+            if app.marks_shown() {
+                " · Esc twice clears "
+            } else {
+                " · Esc clears "
+            },
+            t.muted,
+        ),
     ]))
 }
 

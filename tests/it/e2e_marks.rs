@@ -125,3 +125,96 @@ fn three_running_instances_stopped_with_one_confirmation() {
     d.send("q");
     d.finish().assert_restored();
 }
+
+/// The bulk sender on its own, against the simulator: every request sent
+/// once, no more than the client's concurrency at a time, each counted by the
+/// client's (shared) limiter, and a 5xx reported, not repeated.
+#[tokio::test]
+async fn the_bulk_sender_sends_each_once_a_few_at_a_time() {
+    use nbwatch::api::actions::Verb;
+    use nbwatch::api::{Client, ListQuery, Status};
+    use nbwatch::app::{ActionEvent, ActionRequest};
+    use std::time::{Duration, Instant};
+
+    let sim = crate::support::sim::manual(60).await;
+    let mut o = sim.client_options();
+    o.concurrency = 2;
+    o.timeout = Duration::from_secs(10);
+    let client = Client::new(o).expect("client builds");
+    let all = client
+        .fetch_all(&ListQuery::default())
+        .await
+        .expect("listing");
+    let running: Vec<_> = all
+        .notebooks
+        .iter()
+        .filter(|n| n.status.as_ref() == Some(&Status::Running))
+        .map(|n| n.id_str().to_string())
+        .collect();
+    assert!(running.len() >= 9, "{} running", running.len());
+    let request = |id: &String| ActionRequest {
+        key: id.clone(),
+        source: 0,
+        id: id.clone(),
+        name: id.clone(),
+        verb: Verb::Stop,
+        duration_ms: None,
+    };
+    let collect = |mut rx: tokio::sync::mpsc::UnboundedReceiver<ActionEvent>, n: usize| async move {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let ev = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .expect("every answer comes")
+                .expect("channel open");
+            let ActionEvent::Answered { key, result, .. } = ev else {
+                panic!("only answers: {ev:?}");
+            };
+            got.push((key, result.is_ok()));
+        }
+        got
+    };
+
+    // Six answers each 300 ms late, two at a time: three rounds at least.
+    sim.set_faults(&["latency:300".parse().unwrap()]);
+    let before = sim.request_count();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let start = Instant::now();
+    nbwatch::act::spawn_many(
+        vec![client.clone()],
+        running[..6].iter().map(request).collect(),
+        tx,
+    );
+    let mut got = collect(rx, 6).await;
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "two at a time: {:?}",
+        start.elapsed()
+    );
+    got.sort();
+    let mut want: Vec<(String, bool)> = running[..6].iter().map(|i| (i.clone(), true)).collect();
+    want.sort();
+    assert_eq!(got, want, "each answered once, all accepted");
+    assert_eq!(sim.request_count() - before, 6, "each sent once");
+    assert!(
+        client.requests_last_minute() >= 6,
+        "counted by the limiter the poller shares"
+    );
+
+    // A 5xx may mean the service acted: reported, never sent again.
+    sim.set_faults(&["500:count=1".parse().unwrap()]);
+    let before = sim.request_count();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    nbwatch::act::spawn_many(
+        vec![client.clone()],
+        running[6..9].iter().map(request).collect(),
+        tx,
+    );
+    let got = collect(rx, 3).await;
+    assert_eq!(got.iter().filter(|(_, ok)| !ok).count(), 1, "{got:?}");
+    assert_eq!(
+        sim.request_count() - before,
+        3,
+        "the failed one not repeated"
+    );
+}
