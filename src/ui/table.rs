@@ -265,8 +265,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
             mark,
             (is_selected, unconfirmed),
             stuck_after,
-            pending,
-            picked,
+            (pending, picked),
             ctx,
         )
     });
@@ -292,8 +291,8 @@ fn row<'a>(
     source: Option<&SourceMark>,
     (selected, unconfirmed): (bool, bool),
     stuck_after: i64,
-    pending: Option<crate::api::actions::Verb>,
-    picked: Option<Cell<'a>>,
+    // What actions show on the row: one pending, and the mark column's cell.
+    (pending, picked): (Option<crate::api::actions::Verb>, Option<Cell<'a>>),
     ctx: &Paint,
 ) -> Row<'a> {
     let t = ctx.theme;
