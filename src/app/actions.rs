@@ -572,11 +572,11 @@ pub fn duration_label(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use crossterm::event::KeyCode;
 
     use super::*;
     use crate::api::model::{Lease, Status};
-    use crate::app::fixtures::{self, HOUR, NOW};
+    use crate::app::fixtures::{self, HOUR, NOW, chr, key, select};
 
     fn app() -> App {
         let mut app = App::new(fixtures::timing());
@@ -589,21 +589,6 @@ mod tests {
             NOW,
         );
         app
-    }
-
-    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), NOW)
-    }
-
-    fn chr(app: &mut App, c: char) -> Vec<Effect> {
-        key(app, KeyCode::Char(c))
-    }
-
-    fn select(app: &mut App, name: &str) {
-        chr(app, 'g');
-        while app.selected().map(|t| t.name()) != Some(name) {
-            chr(app, 'j');
-        }
     }
 
     fn hint_words(app: &App) -> Vec<&'static str> {

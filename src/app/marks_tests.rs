@@ -2,13 +2,13 @@
 //! removals), the one confirmation with its skips, the typed count for delete,
 //! each answer on its row and the summary line.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 
 use super::actions::question;
 use super::marks::Outcome;
 use super::*;
 use crate::api::actions::{Acted, Answer, Verb};
-use crate::app::fixtures::{self, NOW};
+use crate::app::fixtures::{self, NOW, chr, key, select};
 
 fn five() -> Vec<Notebook> {
     vec![
@@ -26,19 +26,16 @@ fn app() -> App {
     app
 }
 
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), NOW)
-}
-
-fn chr(app: &mut App, c: char) -> Vec<Effect> {
-    key(app, KeyCode::Char(c))
-}
-
-fn select(app: &mut App, name: &str) {
-    chr(app, 'g');
-    while app.selected().map(|t| t.name()) != Some(name) {
-        chr(app, 'j');
-    }
+/// `n` instances in `status`, named `{prefix}0`, `{prefix}1`….
+fn alike(n: usize, prefix: &str, status: &str) -> App {
+    let mut app = App::new(fixtures::timing());
+    app.apply_snapshot(
+        (0..n)
+            .map(|i| fixtures::nb(&format!("id{i}"), &format!("{prefix}{i:02}"), status))
+            .collect(),
+        NOW,
+    );
+    app
 }
 
 fn mark(app: &mut App, names: &[&str]) {
@@ -213,20 +210,14 @@ fn one_confirmation_counts_names_and_says_what_is_skipped_and_why() {
     key(&mut app, KeyCode::Esc);
 
     // More than four are named as "and N more"; those hidden by the filters are said.
-    let mut big = App::new(fixtures::timing());
-    big.apply_snapshot(
-        (0..7)
-            .map(|i| fixtures::nb(&format!("id{i}"), &format!("n{i}"), "RUNNING"))
-            .collect(),
-        NOW,
-    );
+    let mut big = alike(7, "n", "RUNNING");
     chr(&mut big, '*');
     chr(&mut big, '/');
-    chr(&mut big, '6');
+    chr(&mut big, '6'); // n06 only
     key(&mut big, KeyCode::Enter);
     chr(&mut big, 'X');
     let many = confirm(&big).many.expect("bulk");
-    assert_eq!(many.names(), "n0, n1, n2, n3 and 3 more");
+    assert_eq!(many.names(), "n00, n01, n02, n03 and 3 more");
     assert_eq!(many.hidden, 6);
 }
 
@@ -246,13 +237,7 @@ fn nothing_to_do_says_why_and_asks_nothing() {
 
 #[test]
 fn deleting_several_asks_to_type_their_number() {
-    let mut app = App::new(fixtures::timing());
-    app.apply_snapshot(
-        (0..12)
-            .map(|i| fixtures::nb(&format!("id{i}"), &format!("old-{i:02}"), "STOPPED"))
-            .collect(),
-        NOW,
-    );
+    let mut app = alike(12, "old-", "STOPPED");
     chr(&mut app, '*');
     chr(&mut app, 'D');
     assert_eq!(app.mode().kind(), ModeKind::ConfirmTyped);
