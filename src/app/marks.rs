@@ -227,37 +227,35 @@ impl App {
 
     /// The marked instances `verb` would go to, in table order, and those it skips.
     pub fn bulk_plan(&self, verb: Verb) -> Many {
-        {
-            let mut many = Many {
-                targets: Vec::new(),
-                skipped: Vec::new(),
-                hidden: 0,
-            };
-            for i in &self.order {
-                let t = &self.instances[*i];
-                if !self.marks.keys.contains(&t.key) {
-                    continue;
-                }
-                match skip_reason(verb, t, self.pending(&t.key).is_some()) {
-                    Some(why) => match many.skipped.iter_mut().find(|(w, _)| *w == why) {
-                        Some((_, n)) => *n += 1,
-                        None => many.skipped.push((why, 1)),
-                    },
-                    None => {
-                        if self.view_pos.get(*i).copied() == Some(super::NOT_IN_VIEW) {
-                            many.hidden += 1;
-                        }
-                        many.targets.push(Target {
-                            key: t.key.clone(),
-                            source: t.source,
-                            id: t.id().unwrap_or_default().to_string(),
-                            name: t.name().to_string(),
-                        });
+        let mut many = Many {
+            targets: Vec::new(),
+            skipped: Vec::new(),
+            hidden: 0,
+        };
+        for i in &self.order {
+            let t = &self.instances[*i];
+            if !self.marks.keys.contains(&t.key) {
+                continue;
+            }
+            match skip_reason(verb, t, self.pending(&t.key).is_some()) {
+                Some(why) => match many.skipped.iter_mut().find(|(w, _)| *w == why) {
+                    Some((_, n)) => *n += 1,
+                    None => many.skipped.push((why, 1)),
+                },
+                None => {
+                    if self.view_pos.get(*i).copied() == Some(super::NOT_IN_VIEW) {
+                        many.hidden += 1;
                     }
+                    many.targets.push(Target {
+                        key: t.key.clone(),
+                        source: t.source,
+                        id: t.id().unwrap_or_default().to_string(),
+                        name: t.name().to_string(),
+                    });
                 }
             }
-            many
         }
+        many
     }
 
     /// An action key while marks exist: one confirmation for all of them, or
