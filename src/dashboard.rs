@@ -166,7 +166,14 @@ async fn event_loop(
                     _ => None,
                 };
                 let now = now_ms();
+                let bulk = app.bulk_running();
                 app.apply_action(ev, now);
+                // A bulk action is not followed instance by instance: once its
+                // last answer is in, every source refreshes, then the hot tier
+                // follows the rows that are changing.
+                if bulk && !app.bulk_running() {
+                    pollers.send_all(&Control::RefreshNow);
+                }
                 // What the action changed is journaled like any other change.
                 if notifier.after(app, now, false) {
                     ring_bell();
@@ -417,6 +424,10 @@ fn apply_effects(effects: Vec<Effect>, pollers: &Pollers, acts: &Actions) -> any
                 // Cannot happen: every instance comes from a source with a client.
                 None => crate::act::audit_not_sent(req.verb, &req.id, "its source is unknown"),
             },
+            Effect::ActMany(reqs) => {
+                let clients = acts.clients.iter().map(|(c, _)| c.clone()).collect();
+                crate::act::spawn_many(clients, reqs, acts.tx.clone());
+            }
             Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
         }
     }

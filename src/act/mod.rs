@@ -1,7 +1,8 @@
 //! Carrying out an action away from the render loop, following the instance
 //! until the service confirms the new status, and the audit trail. The
 //! dashboard runs [`spawn`] (a task that reports [`ActionEvent`]s back to the
-//! event loop); `nbwatch start|stop|extend|delete` runs [`command::run`].
+//! event loop) and, for the marked instances, [`spawn_many`];
+//! `nbwatch start|stop|extend|delete` runs [`command::run`].
 //!
 //! ```text
 //!  key ─► App ─Effect::Act─► spawn ─► Client::act ─► audit line
@@ -211,4 +212,49 @@ pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSende
         };
         let _ = tx.send(ev);
     });
+}
+
+/// The dashboard's bulk action: sends each request once, at most the client's
+/// concurrency at a time per source, each after a slot under that source's
+/// request budget (the limiter the poller shares, so polling and acting
+/// together stay inside it), and reports each answer. Not followed: the
+/// pollers refresh once every answer is in (see the dashboard).
+pub fn spawn_many(
+    clients: Vec<Client>,
+    reqs: Vec<ActionRequest>,
+    tx: UnboundedSender<ActionEvent>,
+) {
+    let slots: Vec<std::sync::Arc<tokio::sync::Semaphore>> = clients
+        .iter()
+        .map(|c| std::sync::Arc::new(tokio::sync::Semaphore::new(c.concurrency())))
+        .collect();
+    for req in reqs {
+        let tx = tx.clone();
+        let source = usize::from(req.source);
+        let (Some(client), Some(slot)) = (clients.get(source).cloned(), slots.get(source).cloned())
+        else {
+            // Cannot happen: every instance comes from a source with a client.
+            audit_not_sent(req.verb, &req.id, "its source is unknown");
+            let _ = tx.send(ActionEvent::Answered {
+                key: req.key,
+                verb: req.verb,
+                result: Err("not sent: its source is unknown".into()),
+            });
+            continue;
+        };
+        tokio::spawn(async move {
+            // The semaphore is never closed; were it, nothing would have been sent.
+            let result = match slot.acquire_owned().await {
+                Ok(_permit) => perform(&client, req.verb, &req.id, req.duration_ms).await,
+                Err(_) => Err(ApiError::Request(
+                    "not sent: the dashboard is closing".into(),
+                )),
+            };
+            let _ = tx.send(ActionEvent::Answered {
+                key: req.key,
+                verb: req.verb,
+                result: result.map_err(|e| actions::describe(req.verb, &e)),
+            });
+        });
+    }
 }

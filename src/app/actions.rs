@@ -44,6 +44,9 @@ pub struct Confirm {
     pub typed: String,
     /// Where Esc returns to.
     pub from_detail: bool,
+    /// Acting on the marked instances (see `marks.rs`): `key`, `id` and
+    /// `name` are then the first of them.
+    pub many: Option<super::marks::Many>,
 }
 
 impl Confirm {
@@ -57,9 +60,18 @@ impl Confirm {
         })
     }
 
-    /// Whether Enter goes ahead: a deletion needs the exact name typed.
+    /// Whether Enter goes ahead: a deletion needs the exact name typed (of
+    /// several instances, their number).
     pub fn ready(&self) -> bool {
-        self.verb != Verb::Delete || self.typed == self.name
+        self.verb != Verb::Delete || self.typed == self.to_type()
+    }
+
+    /// What a deletion asks to type: the name, or how many instances.
+    pub fn to_type(&self) -> String {
+        match &self.many {
+            Some(m) => m.targets.len().to_string(),
+            None => self.name.clone(),
+        }
     }
 }
 
@@ -129,6 +141,9 @@ impl App {
 
     /// Whether `verb` is offered for the selected instance right now.
     pub fn offered(&self, verb: Verb) -> bool {
+        if self.acting_on_marks() {
+            return !self.read_only() && self.offered_to_marks(verb);
+        }
         !self.read_only()
             && self.selected().is_some_and(|t| {
                 verb.offered_for(&t.status) && !self.actions.pending.contains_key(&t.key)
@@ -174,7 +189,7 @@ impl App {
             .filter(|n| flash_at.is_none_or(|f| f < n.at_ms))
     }
 
-    fn notify(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
+    pub(super) fn notify(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
         self.actions.notice = Some(Notice {
             text: text.into(),
             error,
@@ -192,12 +207,27 @@ impl App {
                 true,
                 now_ms,
             );
-            let id = self.selected().and_then(|t| t.id().map(str::to_string));
-            return vec![Effect::NotSent {
-                verb,
-                id: id.unwrap_or_default(),
-                why: "refused: read-only",
-            }];
+            let ids = if self.acting_on_marks() {
+                self.marked_ids()
+            } else {
+                vec![
+                    self.selected()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_string(),
+                ]
+            };
+            return ids
+                .into_iter()
+                .map(|id| Effect::NotSent {
+                    verb,
+                    id,
+                    why: "refused: read-only",
+                })
+                .collect();
+        }
+        if self.acting_on_marks() {
+            return self.ask_many(verb, now_ms);
         }
         let Some(t) = self.selected() else {
             self.flash_message("no instance selected", now_ms);
@@ -237,6 +267,7 @@ impl App {
             choice: 0,
             typed: String::new(),
             from_detail: matches!(self.mode, Mode::Detail),
+            many: None,
         });
         Vec::new()
     }
@@ -256,8 +287,12 @@ impl App {
     pub(super) fn confirm_yes(&mut self, now_ms: i64) -> Vec<Effect> {
         match &self.mode {
             Mode::Confirm(c) if !c.ready() => {
+                let it = if c.many.is_some() { "them" } else { "it" };
                 self.notify(
-                    format!("type {} exactly to delete it, or Esc to cancel", c.name),
+                    format!(
+                        "type {} exactly to delete {it}, or Esc to cancel",
+                        c.to_type()
+                    ),
                     true,
                     now_ms,
                 );
@@ -266,9 +301,12 @@ impl App {
             Mode::Confirm(_) => {}
             _ => return Vec::new(),
         }
-        let Some(c) = self.leave_confirm() else {
+        let Some(mut c) = self.leave_confirm() else {
             return Vec::new();
         };
+        if let Some(many) = c.many.take() {
+            return self.send_many(c, many, now_ms);
+        }
         let source = self.get(&c.key).map_or(0, |t| t.source);
         let req = ActionRequest {
             duration_ms: c.duration_ms(),
@@ -278,13 +316,7 @@ impl App {
             name: c.name,
             verb: c.verb,
         };
-        self.actions.pending.insert(
-            req.key.clone(),
-            Pending {
-                verb: req.verb,
-                since_ms: now_ms,
-            },
-        );
+        self.mark_pending(&req.key, req.verb, now_ms);
         self.notify(
             format!("{}: {} requested…", req.name, req.verb),
             false,
@@ -297,6 +329,25 @@ impl App {
         let Some(c) = self.leave_confirm() else {
             return Vec::new();
         };
+        if let Some(many) = c.many {
+            self.flash_message(
+                format!(
+                    "{} of {} instances cancelled: nothing sent",
+                    c.verb,
+                    many.targets.len()
+                ),
+                now_ms,
+            );
+            return many
+                .targets
+                .into_iter()
+                .map(|t| Effect::NotSent {
+                    verb: c.verb,
+                    id: t.id,
+                    why: "cancelled",
+                })
+                .collect();
+        }
         self.flash_message(
             format!("{} of {} cancelled: nothing sent", c.verb, c.name),
             now_ms,
@@ -332,8 +383,39 @@ impl App {
         }
     }
 
+    /// An action is pending on instance `key` from `now_ms`.
+    pub(super) fn mark_pending(&mut self, key: &str, verb: Verb, now_ms: i64) {
+        self.actions.pending.insert(
+            key.to_string(),
+            Pending {
+                verb,
+                since_ms: now_ms,
+            },
+        );
+    }
+
+    pub(super) fn clear_pending(&mut self, key: &str) {
+        self.actions.pending.remove(key);
+    }
+
     /// A message from the action task.
     pub fn apply_action(&mut self, ev: ActionEvent, now_ms: i64) {
+        // An answer to a bulk action: the row takes it as below, then the
+        // tally (see `marks.rs`) says it instead of one notice per answer.
+        let bulk = match &ev {
+            ActionEvent::Answered { key, result, .. } if self.bulk_awaits(key) => Some((
+                key.clone(),
+                result.as_ref().map(|_| ()).map_err(Clone::clone),
+            )),
+            _ => None,
+        };
+        self.apply_one(ev, now_ms);
+        if let Some((key, result)) = bulk {
+            self.bulk_answered(&key, result, now_ms);
+        }
+    }
+
+    fn apply_one(&mut self, ev: ActionEvent, now_ms: i64) {
         match ev {
             ActionEvent::Answered { key, verb, result } => {
                 let name = self.name_of(&key);
@@ -465,6 +547,16 @@ impl App {
 
 /// The popup's wording, one home for the dashboard and the tests.
 pub fn question(c: &Confirm) -> String {
+    if let Some(m) = &c.many {
+        let n = m.targets.len();
+        let them = if n == 1 { "instance" } else { "instances" };
+        return match c.verb {
+            Verb::Start => format!("Start {n} {them}?"),
+            Verb::Stop => format!("Stop {n} {them}?"),
+            Verb::Extend => format!("Extend the auto-stop of {n} {them}?"),
+            Verb::Delete => format!("Delete {n} {them}? This cannot be undone."),
+        };
+    }
     match c.verb {
         Verb::Start => format!("Start {}?", c.name),
         Verb::Stop => format!("Stop {}?", c.name),
@@ -480,11 +572,11 @@ pub fn duration_label(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use crossterm::event::KeyCode;
 
     use super::*;
     use crate::api::model::{Lease, Status};
-    use crate::app::fixtures::{self, HOUR, NOW};
+    use crate::app::fixtures::{self, HOUR, NOW, chr, key, select};
 
     fn app() -> App {
         let mut app = App::new(fixtures::timing());
@@ -497,21 +589,6 @@ mod tests {
             NOW,
         );
         app
-    }
-
-    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), NOW)
-    }
-
-    fn chr(app: &mut App, c: char) -> Vec<Effect> {
-        key(app, KeyCode::Char(c))
-    }
-
-    fn select(app: &mut App, name: &str) {
-        chr(app, 'g');
-        while app.selected().map(|t| t.name()) != Some(name) {
-            chr(app, 'j');
-        }
     }
 
     fn hint_words(app: &App) -> Vec<&'static str> {

@@ -263,3 +263,24 @@ pub fn many(n: usize) -> Vec<Notebook> {
         })
         .collect()
 }
+
+/// Presses `code` (no modifiers) at [`NOW`].
+pub fn key(app: &mut crate::app::App, code: crossterm::event::KeyCode) -> Vec<crate::app::Effect> {
+    app.handle_key(
+        crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE),
+        NOW,
+    )
+}
+
+/// Types character `c` at [`NOW`].
+pub fn chr(app: &mut crate::app::App, c: char) -> Vec<crate::app::Effect> {
+    key(app, crossterm::event::KeyCode::Char(c))
+}
+
+/// Moves the selection to the row named `name` (which must be in the table).
+pub fn select(app: &mut crate::app::App, name: &str) {
+    chr(app, 'g');
+    while app.selected().map(|t| t.name()) != Some(name) {
+        chr(app, 'j');
+    }
+}

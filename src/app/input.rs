@@ -166,15 +166,18 @@ impl App {
                     self.mode = Mode::Detail;
                 }
             }
-            Action::Back => match self.mode {
-                Mode::Detail => self.mode = Mode::Table,
-                _ if self.filter.is_active() => {
+            Action::ToggleMark => self.toggle_mark(),
+            Action::MarkShown => self.mark_shown(now_ms),
+            Action::Back if matches!(self.mode, Mode::Detail) => self.mode = Mode::Table,
+            // One Esc undoes one thing: the marks first, then the filters.
+            Action::Back if self.clear_marks(now_ms) => {}
+            Action::Back => {
+                if self.filter.is_active() {
                     self.filter = super::Filter::default();
                     self.filter_changed(now_ms, false);
                     self.flash_message("filters cleared", now_ms);
                 }
-                _ => {}
-            },
+            }
             Action::Help => {
                 self.help_scroll = 0;
                 self.mode = Mode::Help {

@@ -43,7 +43,11 @@ pub enum Action {
     CloseHelp,
     Trends,
     CloseTrends,
-    /// Act on the selected instance (asks for confirmation first).
+    /// Mark or unmark the selected row, then move down.
+    ToggleMark,
+    /// Mark every row the table shows.
+    MarkShown,
+    /// Act on the selected instance, or on the marked ones (asks for confirmation first).
     Act(Verb),
     ConfirmYes,
     ConfirmNo,
@@ -73,7 +77,8 @@ pub enum Context {
     Help,
     /// Status counts over time.
     Trends,
-    /// Acting on the selected instance (table or full detail). Hidden in read-only mode.
+    /// Acting on the selected instance (table or full detail), or in the table
+    /// on the marked ones when there are any. Hidden in read-only mode.
     Act,
     /// Confirming an action.
     Confirm,
@@ -107,7 +112,7 @@ impl Context {
             Context::Picker => "Status picker",
             Context::Help => "Help",
             Context::Trends => "Trends",
-            Context::Act => "Actions on the selected instance",
+            Context::Act => "Actions on the selected instance or the marked ones",
             Context::Confirm => "Confirming an action",
             Context::ConfirmTyped => "Confirming a deletion",
         }
@@ -227,7 +232,13 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('g')), P(K::Home)],                 A::Top,                C::Table,  "first row",                            None),
     b(&[P(K::Char('G')), P(K::End)],                  A::Bottom,             C::Table,  "last row",                             None),
     b(&[P(K::Enter)],                                 A::ToggleDetail,       C::Table,  "full-screen detail",                   Some("detail")),
-    b(&[P(K::Esc)],                                   A::Back,               C::Table,  "clear all filters",                    None),
+    // Space marks, as it toggles in the status picker (and in mc, ranger, mutt…);
+    // `*` marks what is shown, after the filters: mc's "select group" key, and
+    // Ctrl-A is the prefix of screen and of many tmux setups.
+    b(&[P(K::Char(' '))],                             A::ToggleMark,         C::Table,  "mark / unmark the row, then move down", None),
+    b(&[P(K::Char('*'))],                             A::MarkShown,          C::Table,  "mark every row shown (after the filters)", None),
+    // One Esc undoes one thing: the marks first, when there are any.
+    b(&[P(K::Esc)],                                   A::Back,               C::Table,  "clear the marks; with none, all filters", None),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Detail, "scroll down",                          None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Detail, "scroll up",                            None),
     b(&[P(K::PageDown), Ctrl('f')],                   A::PageDown,           C::Detail, "page down",                            None),
@@ -250,10 +261,10 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Esc), P(K::Char('n'))],                  A::ConfirmNo,          C::Confirm, "cancel: nothing is sent",             Some("cancel")),
     b(&[P(K::Right), P(K::Char('l'))],                A::ConfirmLonger,      C::Confirm, "a longer duration",                   Some("longer")),
     b(&[P(K::Left), P(K::Char('h'))],                 A::ConfirmShorter,     C::Confirm, "a shorter duration",                  Some("shorter")),
-    b(&[P(K::Enter)],                                 A::ConfirmYes,         C::ConfirmTyped, "delete, once the name is typed", Some("delete")),
+    b(&[P(K::Enter)],                                 A::ConfirmYes,         C::ConfirmTyped, "delete, once the name (or number) is typed", Some("delete")),
     b(&[P(K::Esc)],                                   A::ConfirmNo,          C::ConfirmTyped, "cancel: nothing is sent",        Some("cancel")),
     b(&[P(K::Backspace)],                             A::ConfirmBackspace,   C::ConfirmTyped, "delete a character",             None),
-    b(&[Key::Text],                                   A::ConfirmType,        C::ConfirmTyped, "type the instance's name",       None),
+    b(&[Key::Text],                                   A::ConfirmType,        C::ConfirmTyped, "type the name (of marked ones: how many)", None),
     b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Help,   "scroll down",                          None),
     b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Help,   "scroll up",                            None),
     b(&[P(K::Esc), P(K::Char('?')), P(K::Char('q'))], A::CloseHelp,          C::Help,   "close help",                           Some("close")),

@@ -16,6 +16,7 @@ pub mod filter;
 mod hot;
 mod input;
 pub mod keys;
+pub mod marks;
 pub mod poll;
 pub mod records;
 pub mod row;
@@ -27,6 +28,8 @@ pub mod trend;
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod hot_tests;
+#[cfg(test)]
+mod marks_tests;
 #[cfg(test)]
 mod sources_tests;
 #[cfg(test)]
@@ -90,6 +93,9 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Send an action (confirmed by the user) from a task outside the render loop.
     Act(ActionRequest),
+    /// Send one action to each of several instances (the marked ones), a few
+    /// at a time within the request budget, each once.
+    ActMany(Vec<ActionRequest>),
     /// An action asked for and not sent (read-only, cancelled): for the audit log.
     NotSent {
         verb: crate::api::actions::Verb,
@@ -232,6 +238,8 @@ pub struct App {
     detail_scroll: usize,
     help_scroll: usize,
     actions: actions::ActionState,
+    /// Marked instances, by key (see `marks.rs`).
+    marks: marks::Marks,
 }
 
 impl App {
@@ -269,6 +277,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             actions: actions::ActionState::default(),
+            marks: marks::Marks::default(),
         }
     }
 
@@ -534,6 +543,7 @@ impl App {
             let t = self.instances[*i].clone();
             self.index.remove(&t.key);
             self.records.remove(&t.key);
+            self.marks.forget(&t.key);
             let last = t.status.clone();
             self.log(at, &t, EventKind::Gone { last });
         }

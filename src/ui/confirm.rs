@@ -11,6 +11,17 @@
 //! ```
 //!
 //! Delete asks for the instance's name instead of a duration.
+//!
+//! For the marked instances the popup counts them, names the first few and
+//! says what is skipped and why:
+//!
+//! ```text
+//!   ┌ Stop ─────────────────────────────────────────┐
+//!   │ Stop 12 instances?                            │
+//!   │ alpha, beta, gamma, delta and 8 more          │
+//!   │ stop 12 · 3 skipped: not RUNNING or ERROR     │
+//!   └ Enter confirm · Esc cancel ───────────────────┘
+//! ```
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -42,6 +53,31 @@ pub fn lines(c: &Confirm, app: &App, ctx: &Paint) -> Vec<Line<'static>> {
         question(c),
         t.heading.add_modifier(Modifier::BOLD),
     )];
+    if let Some(m) = &c.many {
+        out.push(Line::styled(m.names(), t.text));
+        let style = if m.skipped.is_empty() {
+            t.muted
+        } else {
+            t.warn
+        };
+        out.push(Line::styled(m.line(c.verb), style));
+        if m.hidden > 0 {
+            out.push(Line::styled(
+                format!("{} of them hidden by the filters", m.hidden),
+                t.muted,
+            ));
+        }
+    } else {
+        out.push(about(c, app, ctx));
+    }
+    out.push(Line::from(""));
+    action_lines(&mut out, c, ctx);
+    out
+}
+
+/// `id 6a1f…  RUNNING  stops in 41s`.
+fn about(c: &Confirm, app: &App, ctx: &Paint) -> Line<'static> {
+    let t = ctx.theme;
     let mut about = vec![Span::styled(format!("id {}", c.id), t.muted)];
     if let Some(tr) = app.get(&c.key) {
         about.push(Span::styled(
@@ -55,8 +91,12 @@ pub fn lines(c: &Confirm, app: &App, ctx: &Paint) -> Vec<Line<'static>> {
             ));
         }
     }
-    out.push(Line::from(about));
-    out.push(Line::from(""));
+    Line::from(about)
+}
+
+/// What the action needs: a duration, a word about stopping, the typed confirmation.
+fn action_lines(out: &mut Vec<Line<'static>>, c: &Confirm, ctx: &Paint) {
+    let t = ctx.theme;
     match c.verb {
         Verb::Start | Verb::Extend => {
             let mut spans = vec![Span::styled("auto-stop after ", t.text)];
@@ -86,12 +126,20 @@ pub fn lines(c: &Confirm, app: &App, ctx: &Paint) -> Vec<Line<'static>> {
                 ]));
             }
         }
+        Verb::Stop if c.many.is_some() => out.push(Line::styled(
+            "The notebooks' processes end; their storage is kept.",
+            t.text,
+        )),
         Verb::Stop => out.push(Line::styled(
             "The notebook's processes end; its storage is kept.",
             t.text,
         )),
         Verb::Delete => {
-            out.push(Line::styled("Type the instance's name to confirm:", t.text));
+            let ask = match &c.many {
+                Some(m) => format!("Type {} (how many) to confirm:", m.targets.len()),
+                None => "Type the instance's name to confirm:".to_string(),
+            };
+            out.push(Line::styled(ask, t.text));
             let style = if c.ready() { t.ok } else { t.warn };
             out.push(Line::from(vec![
                 Span::styled("> ", t.accent),
@@ -100,7 +148,6 @@ pub fn lines(c: &Confirm, app: &App, ctx: &Paint) -> Vec<Line<'static>> {
             ]));
         }
     }
-    out
 }
 
 pub fn draw(buf: &mut Buffer, screen: Rect, c: &Confirm, app: &App, ctx: &Paint) {

@@ -12,6 +12,9 @@
 //! image first, then feature, flavor, age, lease; name, status and time in status stay.
 //! The first column marks a row that just changed (`•`) or one the service has
 //! not confirmed for longer than the sweep's period (`~`).
+//! While instances are marked (or a bulk action's outcomes are on show) a mark
+//! column follows it: `■` marked, `⧗` sent and not answered, `✓` accepted,
+//! `✗` failed; the title counts the marks (`· 3 marked`).
 //! With several sources a SOURCE column comes first; the rows of a source that
 //! is failing stay, dimmed, its cell saying `✗` and how old they are (`✗1m30s singapore`).
 
@@ -128,6 +131,15 @@ fn block<'a>(app: &App, ctx: &Paint) -> Block<'a> {
         ),
         Span::styled(format!(" · sort {} {arrow} ", sort.column.label()), t.muted),
     ];
+    if app.marked_count() > 0 {
+        title.insert(
+            2,
+            Span::styled(
+                format!(" · {} marked", app.marked_count()),
+                t.accent.add_modifier(Modifier::BOLD),
+            ),
+        );
+    }
     if app.filter().is_active() {
         title.insert(2, Span::styled(" filtered", t.warn));
     }
@@ -161,7 +173,15 @@ pub fn filter_summary(app: &App, ctx: &Paint) -> Option<Line<'static>> {
     Some(Line::from(vec![
         Span::styled(" filter: ", t.warn.add_modifier(Modifier::BOLD)),
         Span::styled(parts.join(" · "), t.warn),
-        Span::styled(" · Esc clears ", t.muted),
+        // Esc clears the marks first (see the keymap).
+        Span::styled(
+            if app.marks_shown() {
+                " · Esc twice clears "
+            } else {
+                " · Esc clears "
+            },
+            t.muted,
+        ),
     ]))
 }
 
@@ -194,7 +214,12 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
             .render(msg_area, buf);
         return;
     }
-    let cols = layout_columns(inner.width, app.several_sources());
+    // The mark column: one cell and its space.
+    let marking = app.marks_shown();
+    let cols = layout_columns(
+        inner.width.saturating_sub(if marking { 2 } else { 0 }),
+        app.several_sources(),
+    );
     // Each source's mark: none while its rows are current, else the age of its
     // last good sweep.
     let marks: Vec<SourceMark> = app
@@ -215,13 +240,15 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let sort = app.sort();
     let arrow = if sort.descending { " ▼" } else { " ▲" };
     let header = Row::new(
-        std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| {
-            let mut title = c.title.to_string();
-            if c.sort == sort.column {
-                title.push_str(arrow);
-            }
-            Cell::from(title)
-        })),
+        std::iter::once(Cell::from(""))
+            .chain(marking.then(|| Cell::from("")))
+            .chain(cols.iter().map(|(c, _)| {
+                let mut title = c.title.to_string();
+                if c.sort == sort.column {
+                    title.push_str(arrow);
+                }
+                Cell::from(title)
+            })),
     )
     .style(t.heading);
     let selected = app.cursor();
@@ -231,17 +258,19 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
         let pending = app.pending(&tr.key).map(|p| p.verb);
         let mark = marks.get(usize::from(tr.source));
         let unconfirmed = app.is_unconfirmed(tr, ctx.now_ms);
+        let picked = marking.then(|| mark_cell(app, &tr.key, ctx));
         row(
             tr,
             &cols,
             mark,
             (is_selected, unconfirmed),
             stuck_after,
-            pending,
+            (pending, picked),
             ctx,
         )
     });
     let widths = std::iter::once(Constraint::Length(1))
+        .chain(marking.then_some(Constraint::Length(1)))
         .chain(cols.iter().map(|(_, w)| Constraint::Length(*w)));
     Table::new(body_rows, widths)
         .header(header)
@@ -262,7 +291,8 @@ fn row<'a>(
     source: Option<&SourceMark>,
     (selected, unconfirmed): (bool, bool),
     stuck_after: i64,
-    pending: Option<crate::api::actions::Verb>,
+    // What actions show on the row: one pending, and the mark column's cell.
+    (pending, picked): (Option<crate::api::actions::Verb>, Option<Cell<'a>>),
     ctx: &Paint,
 ) -> Row<'a> {
     let t = ctx.theme;
@@ -339,7 +369,21 @@ fn row<'a>(
     if selected {
         style = style.patch(t.selected);
     }
-    Row::new(std::iter::once(mark).chain(cells)).style(style)
+    Row::new(std::iter::once(mark).chain(picked).chain(cells)).style(style)
+}
+
+/// The mark column's cell: the latest bulk action's outcome, else the mark.
+fn mark_cell(app: &App, key: &str, ctx: &Paint) -> Cell<'static> {
+    use crate::app::marks::Outcome;
+    let t = ctx.theme;
+    let bold = Modifier::BOLD;
+    match app.outcome(key) {
+        Some(Outcome::Pending) => Cell::from(Span::styled("⧗", t.accent.add_modifier(bold))),
+        Some(Outcome::Accepted) => Cell::from(Span::styled("✓", t.ok.add_modifier(bold))),
+        Some(Outcome::Failed(_)) => Cell::from(Span::styled("✗", t.error.add_modifier(bold))),
+        None if app.marked(key) => Cell::from(Span::styled("■", t.accent.add_modifier(bold))),
+        None => Cell::from(""),
+    }
 }
 
 /// Every flavor starts with `modelarts.`; the table keeps the part that differs.

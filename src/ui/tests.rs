@@ -849,3 +849,5 @@ fn a_row_the_service_has_not_confirmed_for_a_sweep_period_says_so_120x40() {
     );
     find(buf, "hot 2s · sweep 1m20s ago, every 42s · 480 req/min");
 }
+
+mod marks;

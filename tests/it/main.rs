@@ -20,6 +20,7 @@ mod docs;
 mod e2e_actions;
 mod e2e_alerts;
 mod e2e_dashboard;
+mod e2e_marks;
 mod e2e_sources;
 mod fresh_hot;
 mod reliability_auth;

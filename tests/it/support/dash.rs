@@ -396,10 +396,13 @@ pub fn table_rows(screen: &str) -> Vec<String> {
         if line.starts_with('└') {
             break;
         }
-        // The first column holds the "changed just now" mark.
+        // The first column holds the "changed just now" mark; while instances
+        // are marked, the mark column follows it.
         let inner = line
             .trim_matches(|c: char| c == '│' || c.is_whitespace())
             .trim_start_matches('•')
+            .trim_start()
+            .trim_start_matches(['■', '⧗', '✓', '✗'])
             .trim_start();
         if inner.is_empty() || inner.starts_with("NAME") {
             continue;
