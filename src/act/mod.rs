@@ -194,6 +194,31 @@ pub fn status_label(status: Option<&Status>) -> String {
     status.map_or_else(|| "gone".to_string(), |s| s.to_string())
 }
 
+/// [`perform`] for the dashboard: a failure comes back described, and when the
+/// service may have acted, with the instance read now (its row takes it).
+async fn perform_for_dashboard(
+    client: &Client,
+    verb: Verb,
+    id: &str,
+    duration_ms: Option<i64>,
+    key: &str,
+    tx: &UnboundedSender<ActionEvent>,
+) -> Result<Acted, String> {
+    match perform(client, verb, id, duration_ms).await {
+        Ok(acted) => Ok(acted),
+        Err(e) => {
+            let (why, read) = failure(client, verb, id, &e).await;
+            if let Some(nb) = read {
+                let _ = tx.send(ActionEvent::Seen {
+                    key: key.to_string(),
+                    notebook: nb.map(Box::new),
+                });
+            }
+            Err(why)
+        }
+    }
+}
+
 /// The dashboard's action task: sends the request, reports the answer, then
 /// follows the instance until the service confirms, reporting what it sees.
 pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSender<ActionEvent>) {
@@ -205,19 +230,7 @@ pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSende
             duration_ms,
             ..
         } = req;
-        let result = match perform(&client, verb, &id, duration_ms).await {
-            Ok(acted) => Ok(acted),
-            Err(e) => {
-                let (why, read) = failure(&client, verb, &id, &e).await;
-                if let Some(nb) = read {
-                    let _ = tx.send(ActionEvent::Seen {
-                        key: key.clone(),
-                        notebook: nb.map(Box::new),
-                    });
-                }
-                Err(why)
-            }
-        };
+        let result = perform_for_dashboard(&client, verb, &id, duration_ms, &key, &tx).await;
         let accepted = result.is_ok();
         let rid = result.as_ref().ok().and_then(|a| a.request_id.clone());
         let _ = tx.send(ActionEvent::Answered {
@@ -286,15 +299,16 @@ pub fn spawn_many(
         tokio::spawn(async move {
             // The semaphore is never closed; were it, nothing would have been sent.
             let result = match slot.acquire_owned().await {
-                Ok(_permit) => perform(&client, req.verb, &req.id, req.duration_ms).await,
-                Err(_) => Err(ApiError::Request(
-                    "not sent: the dashboard is closing".into(),
-                )),
+                Ok(_permit) => {
+                    let (verb, id, ms) = (req.verb, &req.id, req.duration_ms);
+                    perform_for_dashboard(&client, verb, id, ms, &req.key, &tx).await
+                }
+                Err(_) => Err("not sent: the dashboard is closing".to_string()),
             };
             let _ = tx.send(ActionEvent::Answered {
                 key: req.key,
                 verb: req.verb,
-                result: result.map_err(|e| actions::describe(req.verb, &e)),
+                result,
             });
         });
     }

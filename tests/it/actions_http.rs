@@ -407,4 +407,40 @@ async fn a_reset_after_the_request_went_out_is_not_retried_and_says_the_service_
         other => panic!("unexpected events: {other:?}"),
     }
     assert_eq!(proxy.actions(), 2, "each action sent once");
+
+    // A bulk action on the marked set says the same for each instance it cut off.
+    let third = one_in(&client_for(&sim), Status::Running).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    nbwatch::act::spawn_many(
+        vec![c.clone()],
+        vec![nbwatch::app::ActionRequest {
+            key: third.id_str().to_string(),
+            source: 0,
+            id: third.id_str().to_string(),
+            name: third.name_str().to_string(),
+            verb: Verb::Stop,
+            duration_ms: None,
+        }],
+        tx,
+    );
+    let mut events = Vec::new();
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+        events.push(ev);
+    }
+    match events.as_slice() {
+        [
+            ActionEvent::Seen {
+                notebook: Some(nb), ..
+            },
+            ActionEvent::Answered {
+                result: Err(why), ..
+            },
+        ] => {
+            assert_eq!(nb.status_or_unknown(), Status::Stopping);
+            assert!(why.contains("the service may have acted"), "{why}");
+            assert!(why.contains("now STOPPING (read just now)"), "{why}");
+        }
+        other => panic!("unexpected events: {other:?}"),
+    }
+    assert_eq!(proxy.actions(), 3, "each action sent once");
 }
