@@ -371,58 +371,35 @@ async fn a_reset_after_the_request_went_out_is_not_retried_and_says_the_service_
 
     // The dashboard's action task: the row takes the status read now, and the
     // notice says the service may have acted; nothing is followed or repeated.
+    let stop = |nb: &Notebook| nbwatch::app::ActionRequest {
+        key: nb.id_str().to_string(),
+        source: 0,
+        id: nb.id_str().to_string(),
+        name: nb.name_str().to_string(),
+        verb: Verb::Stop,
+        duration_ms: None,
+    };
     let other = one_in(&client_for(&sim), Status::Running).await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    nbwatch::act::spawn(
-        c.clone(),
-        nbwatch::app::ActionRequest {
-            key: other.id_str().to_string(),
-            source: 0,
-            id: other.id_str().to_string(),
-            name: other.name_str().to_string(),
-            verb: Verb::Stop,
-            duration_ms: None,
-        },
-        nbwatch::act::Follow::every(Duration::from_millis(50)),
-        tx,
-    );
-    let mut events = Vec::new();
-    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
-        events.push(ev);
-    }
-    use nbwatch::app::ActionEvent;
-    match events.as_slice() {
-        [
-            ActionEvent::Seen {
-                notebook: Some(nb), ..
-            },
-            ActionEvent::Answered {
-                result: Err(why), ..
-            },
-        ] => {
-            assert_eq!(nb.status_or_unknown(), Status::Stopping);
-            assert!(why.contains("the service may have acted"), "{why}");
-            assert!(why.contains("now STOPPING (read just now)"), "{why}");
-        }
-        other => panic!("unexpected events: {other:?}"),
-    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let follow = nbwatch::act::Follow::every(Duration::from_millis(50));
+    nbwatch::act::spawn(c.clone(), stop(&other), follow, tx);
+    assert_cut_off_and_read_now(rx).await;
     assert_eq!(proxy.actions(), 2, "each action sent once");
 
     // A bulk action on the marked set says the same for each instance it cut off.
     let third = one_in(&client_for(&sim), Status::Running).await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    nbwatch::act::spawn_many(
-        vec![c.clone()],
-        vec![nbwatch::app::ActionRequest {
-            key: third.id_str().to_string(),
-            source: 0,
-            id: third.id_str().to_string(),
-            name: third.name_str().to_string(),
-            verb: Verb::Stop,
-            duration_ms: None,
-        }],
-        tx,
-    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    nbwatch::act::spawn_many(vec![c.clone()], vec![stop(&third)], tx);
+    assert_cut_off_and_read_now(rx).await;
+    assert_eq!(proxy.actions(), 3, "each action sent once");
+}
+
+/// What the dashboard hears of a stop cut off after it went out: the instance
+/// as read now (STOPPING), then the failure saying the service may have acted.
+async fn assert_cut_off_and_read_now(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<nbwatch::app::ActionEvent>,
+) {
+    use nbwatch::app::ActionEvent;
     let mut events = Vec::new();
     while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
         events.push(ev);
@@ -442,5 +419,4 @@ async fn a_reset_after_the_request_went_out_is_not_retried_and_says_the_service_
         }
         other => panic!("unexpected events: {other:?}"),
     }
-    assert_eq!(proxy.actions(), 3, "each action sent once");
 }
