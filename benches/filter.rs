@@ -1,5 +1,5 @@
-//! A filter keystroke and a re-sort over 10,000 instances, through the same key
-//! handling the dashboard uses, against a naive baseline that rebuilds the view
+//! A filter keystroke, a snapshot under a filter, and a re-sort over 10,000
+//! instances, through the same key handling the dashboard uses, against a naive baseline that rebuilds the view
 //! from scratch on every key (lowercase every name, filter, sort).
 //!
 //! `cargo bench --bench filter` (CI smoke: `cargo bench --bench filter -- --test`).
@@ -89,6 +89,17 @@ fn bench_filter(c: &mut Criterion) {
             )
         })
     });
+    // A poll's whole snapshot arriving while the filter is on (formerly an
+    // ignored timing test that asserted nothing).
+    let snapshot = common::many(N);
+    g.bench_function("snapshot_while_filtered", |b| {
+        b.iter_batched(
+            || snapshot.clone(),
+            |data| app.apply_snapshot(data, NOW),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    assert_eq!(app.shown(), before, "the filter still holds");
     let all: Vec<Tracked> = app.instances().to_vec();
     g.bench_function("baseline_naive_refilter_sort", |b| {
         b.iter(|| std::hint::black_box(naive_view(&all, "worker-01", Sort::default()).len()))

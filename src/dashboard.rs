@@ -372,6 +372,8 @@ fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
             let mut info = PollErrorInfo::from_api(&error, consecutive);
             info.next_retry_at_ms = next_in
                 .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            // No next try and not an authentication stop: the poller died.
+            info.stopped = next_in.is_none() && !error.is_auth();
             app.apply_error_from(src, info, now);
         }
     }
@@ -480,11 +482,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn queued_pages_merge_per_source_and_stay_with_their_source() {
+    /// A dashboard watching `bj` and `sg`, and its notifier.
+    fn two_sources() -> (App, Notifier) {
         let mut app = App::new(timing());
         app.set_sources(vec!["bj".into(), "sg".into()]);
-        let mut notifier = Notifier::new("bj", None, crate::alerts::AlertConfig::default());
+        let notifier = Notifier::new("bj", None, crate::alerts::AlertConfig::default());
+        (app, notifier)
+    }
+
+    #[test]
+    fn queued_pages_merge_per_source_and_stay_with_their_source() {
+        let (mut app, mut notifier) = two_sources();
         let queued = vec![
             (0, page(&["a"], 1)),
             (0, page(&["b"], 2)),
@@ -509,5 +517,37 @@ mod tests {
         );
         assert_eq!(app.feeds()[0].poll.sweep.map(|p| p.loaded), Some(3));
         assert_eq!(app.feeds()[1].poll.sweep.map(|p| p.loaded), Some(1));
+    }
+
+    #[test]
+    fn a_dead_poller_shows_its_source_failed_for_good_and_the_other_untouched() {
+        let (mut app, mut notifier) = two_sources();
+        let queued = vec![
+            (0, page(&["a"], 1)),
+            (1, watch::several::died("it panicked: boom")),
+        ];
+        on_messages(&mut app, queued, &mut notifier);
+        let dead = app.feeds()[1].poll.last_error.clone().unwrap_or_default();
+        assert!(dead.stopped && !dead.auth, "{dead:?}");
+        assert_eq!(dead.short_code(), "poller stopped");
+        assert!(dead.message.contains("it panicked: boom"), "{dead:?}");
+        assert!(matches!(
+            app.feeds()[1].poll.freshness(now_ms()),
+            app::Freshness::Failing { .. }
+        ));
+        assert!(app.feeds()[0].poll.last_error.is_none());
+        // An authentication stop is not a dead poller.
+        let auth = Message::Failed {
+            error: crate::api::ApiError::Http(crate::api::error::HttpError {
+                status: 401,
+                ..Default::default()
+            }),
+            consecutive: 1,
+            next_in: None,
+            stats: watch::Stats::default(),
+        };
+        on_messages(&mut app, vec![(0, auth)], &mut notifier);
+        let e = app.feeds()[0].poll.last_error.clone().unwrap_or_default();
+        assert!(e.auth && !e.stopped);
     }
 }

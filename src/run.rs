@@ -477,16 +477,18 @@ pub fn build_query(s: &Settings, f: &FilterArgs) -> Result<ListQuery, String> {
 }
 
 /// `nbwatch list --output json`: each instance's JSON text as the service sent
-/// it (token masked), all pages read before anything is printed.
+/// it (token masked), all pages read before anything is printed, both kinds
+/// merged in the order asked.
 async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
+    use crate::api::order::{ByListing, Order};
     use crate::output::raw::{RawNotebook, RawPage};
-    let mut pages = crate::api::sweep::Collect::<RawNotebook>::default();
+    let mut pages = ByListing::<RawNotebook>::default();
     match client
         .sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
         .await
     {
         Ok(report) => {
-            let items = pages.into_ordered(|n: &RawNotebook| n.id.as_deref());
+            let items = pages.into_merged(&Order::of(q));
             tracing::info!(
                 instances = items.len(),
                 requests = report.requests,
@@ -551,7 +553,10 @@ async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
 /// `source` CSV column, a `"source"` JSON field). A source that fails fails the
 /// listing, named, and nothing is printed: a partial list would look whole.
 async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) -> ExitCode {
+    use crate::api::order::{ByListing, Order, merge_sources};
     use crate::output::raw::{RawNotebook, RawPage};
+    // One listing in the order asked, across the sources too.
+    let orders: Vec<Order> = queries.iter().map(Order::of).collect();
     let labels = config::source_labels(all);
     let mut clients = Vec::with_capacity(all.len());
     for (s, name) in all.iter().zip(&labels) {
@@ -573,21 +578,23 @@ async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) 
     if args.output == crate::output::Format::Json {
         let swept =
             futures::future::join_all(clients.iter().zip(queries).map(|(c, q)| async move {
-                let mut pages = crate::api::sweep::Collect::<RawNotebook>::default();
+                let mut pages = ByListing::<RawNotebook>::default();
                 c.sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
                     .await
-                    .map(|_| pages.into_ordered(|n: &RawNotebook| n.id.as_deref()))
+                    .map(|_| pages.into_merged(&Order::of(q)))
             }))
             .await;
-        let mut items = Vec::new();
+        let mut each = Vec::with_capacity(swept.len());
         for (result, name) in swept.into_iter().zip(&labels) {
             match result {
-                Ok(got) => {
-                    names.extend(std::iter::repeat_n(name.as_str(), got.len()));
-                    items.extend(got);
-                }
+                Ok(got) => each.push(got),
                 Err(e) => return failed(name, &e),
             }
+        }
+        let mut items = Vec::new();
+        for (i, item) in merge_sources(&orders, each) {
+            names.push(labels.get(i).map_or("", String::as_str));
+            items.push(item);
         }
         tracing::info!(instances = items.len(), sources = all.len(), "listed");
         let _ = crate::output::raw::write_json_sourced(&mut out, &items, &names);
@@ -599,15 +606,17 @@ async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) 
                 .map(|(c, q)| c.fetch_all_kinds(q)),
         )
         .await;
-        let mut notebooks = Vec::new();
+        let mut each = Vec::with_capacity(listed.len());
         for (result, name) in listed.into_iter().zip(&labels) {
             match result {
-                Ok(listing) => {
-                    names.extend(std::iter::repeat_n(name.as_str(), listing.notebooks.len()));
-                    notebooks.extend(listing.notebooks);
-                }
+                Ok(listing) => each.push(listing.notebooks),
                 Err(e) => return failed(name, &e),
             }
+        }
+        let mut notebooks = Vec::new();
+        for (i, nb) in merge_sources(&orders, each) {
+            names.push(labels.get(i).map_or("", String::as_str));
+            notebooks.push(nb);
         }
         tracing::info!(instances = notebooks.len(), sources = all.len(), "listed");
         out = crate::output::render_sourced(

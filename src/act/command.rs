@@ -114,14 +114,13 @@ async fn act(
         }
     }
 
-    let acted = perform(&client, verb, &id, duration_ms)
-        .await
-        .map_err(|e| {
-            (
-                EXIT_API,
-                format!("{name}: {verb} failed: {}", actions::describe(verb, &e)),
-            )
-        })?;
+    let acted = match perform(&client, verb, &id, duration_ms).await {
+        Ok(acted) => acted,
+        Err(e) => {
+            let (why, _) = super::failure(&client, verb, &id, &e).await;
+            return Err((EXIT_API, format!("{name}: {verb} failed: {why}")));
+        }
+    };
     let rid = acted
         .request_id
         .as_deref()

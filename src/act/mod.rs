@@ -88,6 +88,35 @@ pub async fn perform(
     result
 }
 
+/// Why `verb` on `id` failed, in one line. When the request may have reached
+/// the service (see [`actions::may_have_acted`]) the instance is read once now
+/// and its status said, so the user sees what happened instead of repeating the
+/// action; the action itself is never sent again. Also the instance as read
+/// (`Some(None)`: gone), for the dashboard's row.
+pub async fn failure(
+    client: &Client,
+    verb: Verb,
+    id: &str,
+    e: &ApiError,
+) -> (String, Option<Option<Notebook>>) {
+    let mut why = actions::describe(verb, e);
+    if !actions::may_have_acted(e) {
+        return (why, None);
+    }
+    let read = client.show_notebook(id).await;
+    let now = actions::status_now(&read);
+    why.push_str(&now);
+    tracing::info!(
+        target: AUDIT,
+        instance = id,
+        action = verb.name(),
+        outcome = "may have acted",
+        status = now.trim_start_matches(" · "),
+        "action status read after the failure"
+    );
+    (why, read.ok())
+}
+
 /// Writes the audit line of an action that was not sent (read-only, cancelled).
 pub fn audit_not_sent(verb: Verb, id: &str, why: &str) {
     tracing::info!(
@@ -165,6 +194,31 @@ pub fn status_label(status: Option<&Status>) -> String {
     status.map_or_else(|| "gone".to_string(), |s| s.to_string())
 }
 
+/// [`perform`] for the dashboard: a failure comes back described, and when the
+/// service may have acted, with the instance read now (its row takes it).
+async fn perform_for_dashboard(
+    client: &Client,
+    verb: Verb,
+    id: &str,
+    duration_ms: Option<i64>,
+    key: &str,
+    tx: &UnboundedSender<ActionEvent>,
+) -> Result<Acted, String> {
+    match perform(client, verb, id, duration_ms).await {
+        Ok(acted) => Ok(acted),
+        Err(e) => {
+            let (why, read) = failure(client, verb, id, &e).await;
+            if let Some(nb) = read {
+                let _ = tx.send(ActionEvent::Seen {
+                    key: key.to_string(),
+                    notebook: nb.map(Box::new),
+                });
+            }
+            Err(why)
+        }
+    }
+}
+
 /// The dashboard's action task: sends the request, reports the answer, then
 /// follows the instance until the service confirms, reporting what it sees.
 pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSender<ActionEvent>) {
@@ -176,13 +230,13 @@ pub fn spawn(client: Client, req: ActionRequest, how: Follow, tx: UnboundedSende
             duration_ms,
             ..
         } = req;
-        let result = perform(&client, verb, &id, duration_ms).await;
+        let result = perform_for_dashboard(&client, verb, &id, duration_ms, &key, &tx).await;
         let accepted = result.is_ok();
         let rid = result.as_ref().ok().and_then(|a| a.request_id.clone());
         let _ = tx.send(ActionEvent::Answered {
             key: key.clone(),
             verb,
-            result: result.map_err(|e| actions::describe(verb, &e)),
+            result,
         });
         if !accepted {
             return;
@@ -245,15 +299,16 @@ pub fn spawn_many(
         tokio::spawn(async move {
             // The semaphore is never closed; were it, nothing would have been sent.
             let result = match slot.acquire_owned().await {
-                Ok(_permit) => perform(&client, req.verb, &req.id, req.duration_ms).await,
-                Err(_) => Err(ApiError::Request(
-                    "not sent: the dashboard is closing".into(),
-                )),
+                Ok(_permit) => {
+                    let (verb, id, ms) = (req.verb, &req.id, req.duration_ms);
+                    perform_for_dashboard(&client, verb, id, ms, &req.key, &tx).await
+                }
+                Err(_) => Err("not sent: the dashboard is closing".to_string()),
             };
             let _ = tx.send(ActionEvent::Answered {
                 key: req.key,
                 verb: req.verb,
-                result: result.map_err(|e| actions::describe(req.verb, &e)),
+                result,
             });
         });
     }

@@ -199,10 +199,33 @@ pub fn is_gone(e: &ApiError) -> bool {
         || (e.status() == Some(404) && e.code().is_some_and(|c| c.starts_with("ModelArts.")))
 }
 
+/// Whether a failed action may still have reached the service and been acted
+/// on: no answer came (a timeout, the connection cut after the request went
+/// out, an unreadable answer), or the service failed without saying what it did
+/// (a 5xx or 408 without a known code). Such an action is reported, never repeated.
+pub fn may_have_acted(e: &ApiError) -> bool {
+    match e {
+        ApiError::Timeout { .. } | ApiError::Cut { .. } | ApiError::Decode { .. } => true,
+        ApiError::Http(h) => {
+            (h.status >= 500 || h.status == 408) && h.code.as_deref().and_then(meaning).is_none()
+        }
+        ApiError::Connect { .. } | ApiError::Request(_) => false,
+    }
+}
+
 /// One line saying why `verb` failed, for the status bar, stderr and the log:
 /// `6326: the account is in arrears, the instance is frozen · request id 3f2a…`.
 pub fn describe(verb: Verb, e: &ApiError) -> String {
     let mut out = match e {
+        _ if may_have_acted(e) => {
+            let what = match e {
+                ApiError::Http(_) => format!("{}: {}", e.short(), e.message()),
+                _ => e.message(),
+            };
+            format!(
+                "{what} — the service may have acted: not repeated, check the instance before trying again"
+            )
+        }
         ApiError::Http(h) if h.status == 403 => format!(
             "{}: permission denied: your IAM user lacks {} (ask an admin to grant it)",
             e.short(),
@@ -213,17 +236,8 @@ pub fn describe(verb: Verb, e: &ApiError) -> String {
                 let short = code.strip_prefix("ModelArts.").unwrap_or(code);
                 format!("{short}: {m}")
             }
-            None if h.status >= 500 || h.status == 408 => format!(
-                "{}: {} — the service may have acted: not repeated, check the instance before trying again",
-                e.short(),
-                e.message()
-            ),
             None => format!("{}: {}", e.short(), e.message()),
         },
-        ApiError::Timeout { .. } | ApiError::Decode { .. } => format!(
-            "{} — the service may have acted: not repeated, check the instance before trying again",
-            e.message()
-        ),
         other => match other.hint() {
             Some(h) => format!("{}; {h}", other.message()),
             None => other.message(),
@@ -233,6 +247,17 @@ pub fn describe(verb: Verb, e: &ApiError) -> String {
         out.push_str(&format!(" · request id {id}"));
     }
     out
+}
+
+/// What the instance's status read just after a failed action adds to
+/// [`describe`]: ` · now STOPPING (read just now)`, ` · now gone …`, or why
+/// it could not be read.
+pub fn status_now(read: &Result<Option<Notebook>, ApiError>) -> String {
+    match read {
+        Ok(Some(nb)) => format!(" · now {} (read just now)", nb.status_or_unknown()),
+        Ok(None) => " · now gone (read just now)".to_string(),
+        Err(e) => format!(" · its status could not be read: {}", e.short()),
+    }
 }
 
 /// What the service answered to an action.
@@ -503,6 +528,43 @@ mod tests {
         assert_eq!(del.progress(Some(&Status::Deleted)), Progress::Reached);
         assert_eq!(del.progress(None), Progress::Reached);
         assert_eq!(del.progress(Some(&Status::DeleteFailed)), Progress::Missed);
+    }
+
+    #[test]
+    fn an_action_that_may_have_reached_the_service_says_so() {
+        use super::super::error::HttpError;
+        let cut = ApiError::Cut {
+            endpoint: "http://127.0.0.1:1".into(),
+            detail: "connection reset by peer".into(),
+        };
+        let said = describe(Verb::Stop, &cut);
+        assert!(said.contains("may have acted: not repeated"), "{said}");
+        assert!(!said.contains("check the endpoint"), "{said}");
+        let refused = ApiError::Connect {
+            endpoint: "http://127.0.0.1:1".into(),
+            detail: "connection refused".into(),
+        };
+        assert!(!may_have_acted(&refused), "nothing was sent");
+        assert!(describe(Verb::Stop, &refused).contains("check the endpoint"));
+        let coded = ApiError::Http(HttpError {
+            status: 500,
+            code: Some("ModelArts.6357".into()),
+            ..Default::default()
+        });
+        assert!(!may_have_acted(&coded), "the service said what it did");
+        let stopping = Notebook {
+            status: Some(Status::Stopping),
+            ..Default::default()
+        };
+        assert_eq!(
+            status_now(&Ok(Some(stopping))),
+            " · now STOPPING (read just now)"
+        );
+        assert_eq!(status_now(&Ok(None)), " · now gone (read just now)");
+        assert_eq!(
+            status_now(&Err(cut)),
+            " · its status could not be read: connection cut"
+        );
     }
 
     #[test]

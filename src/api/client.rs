@@ -141,8 +141,12 @@ pub struct Listing {
 
 impl Listing {
     fn collected(pages: Collect<Notebook>, report: &super::sweep::SweepReport) -> Listing {
+        Listing::of(pages.into_ordered(|n: &Notebook| n.id.as_deref()), report)
+    }
+
+    fn of(notebooks: Vec<Notebook>, report: &super::sweep::SweepReport) -> Listing {
         Listing {
-            notebooks: pages.into_ordered(|n: &Notebook| n.id.as_deref()),
+            notebooks,
             total: report.total,
             requests: report.requests,
             passes: 1,
@@ -485,12 +489,12 @@ impl Client {
                     after,
                     endpoint: endpoint.clone(),
                 },
-                ApiError::Connect { detail, .. } | ApiError::Decode { detail, .. } => {
-                    ApiError::Decode {
-                        detail: format!("the body was cut off ({detail})"),
-                        request_id: request_id.clone(),
-                    }
-                }
+                ApiError::Connect { detail, .. }
+                | ApiError::Cut { detail, .. }
+                | ApiError::Decode { detail, .. } => ApiError::Decode {
+                    detail: format!("the body was cut off ({detail})"),
+                    request_id: request_id.clone(),
+                },
                 other => other,
             })?;
 
@@ -520,6 +524,8 @@ impl Client {
                 after: self.opts.timeout,
                 endpoint,
             }
+        } else if e.is_builder() {
+            ApiError::Request(root_cause(&e))
         } else if e.is_connect() {
             ApiError::Connect {
                 endpoint,
@@ -531,7 +537,10 @@ impl Client {
                 request_id: None,
             }
         } else {
-            ApiError::Connect {
+            // Connected, then the exchange broke (a reset, a closed connection):
+            // the request may have gone out. Not "cannot connect", which would
+            // invite the user to repeat an action the service may have taken.
+            ApiError::Cut {
                 endpoint,
                 detail: root_cause(&e),
             }
@@ -579,14 +588,16 @@ impl Client {
         Ok(Listing::collected(pages, &report))
     }
 
-    /// [`Client::fetch_all`], with the free CodeLab (`DEFAULT`) instances after
-    /// the others unless `q.feature` narrows it: what `list` prints.
+    /// [`Client::fetch_all`], with the free CodeLab (`DEFAULT`) instances too
+    /// unless `q.feature` narrows it, merged into one listing in the order `q`
+    /// asks for (see [`super::order`]): what `list` prints.
     pub async fn fetch_all_kinds(&self, q: &ListQuery) -> Result<Listing, ApiError> {
-        let mut pages = Collect::default();
+        let mut pages = super::order::ByListing::default();
         let report = self
             .sweep_all_kinds::<NotebookPage, _>(q, super::sweep::DEFAULT_OVERLAP, &mut pages)
             .await?;
-        Ok(Listing::collected(pages, &report))
+        let order = super::order::Order::of(q);
+        Ok(Listing::of(pages.into_merged(&order), &report))
     }
 
     /// The reading before the sweep: whole passes, read again (up to three, the

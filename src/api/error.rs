@@ -12,8 +12,11 @@ pub enum ApiError {
     Http(HttpError),
     /// No complete answer within the timeout.
     Timeout { after: Duration, endpoint: String },
-    /// The connection could not be made (refused, DNS, TLS).
+    /// The connection could not be made (refused, DNS, TLS): nothing was sent.
     Connect { endpoint: String, detail: String },
+    /// The connection broke (reset, closed) once it was made, before an answer
+    /// came: the request may have reached the service and been acted on.
+    Cut { endpoint: String, detail: String },
     /// The answer arrived but was not a readable listing (malformed or truncated).
     Decode {
         detail: String,
@@ -72,7 +75,10 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Http(h) => h.status == 408 || h.status == 429 || h.status >= 500,
-            ApiError::Timeout { .. } | ApiError::Connect { .. } | ApiError::Decode { .. } => true,
+            ApiError::Timeout { .. }
+            | ApiError::Connect { .. }
+            | ApiError::Cut { .. }
+            | ApiError::Decode { .. } => true,
             ApiError::Request(_) => false,
         }
     }
@@ -94,6 +100,7 @@ impl ApiError {
             },
             ApiError::Timeout { .. } => "timeout".into(),
             ApiError::Connect { .. } => "connection failed".into(),
+            ApiError::Cut { .. } => "connection cut".into(),
             ApiError::Decode { .. } => "bad response".into(),
             ApiError::Request(_) => "bad request".into(),
         }
@@ -112,6 +119,9 @@ impl ApiError {
             ApiError::Connect { endpoint, detail } => {
                 format!("cannot connect to {endpoint}: {detail}")
             }
+            ApiError::Cut { endpoint, detail } => format!(
+                "the connection to {endpoint} broke after the request was sent, before an answer: {detail}"
+            ),
             ApiError::Decode { detail, .. } => format!("unreadable response: {detail}"),
             ApiError::Request(m) => m.clone(),
         }
@@ -149,6 +159,9 @@ impl ApiError {
             ),
             ApiError::Connect { .. } => Some(
                 "check the endpoint or region, your network and any HTTPS_PROXY setting".into(),
+            ),
+            ApiError::Cut { .. } => Some(
+                "the service may have received it; a listing is read again, an action is never repeated".into(),
             ),
             ApiError::Decode { .. } => Some(
                 "a proxy or the service sent a broken body; it is usually transient, try again".into(),

@@ -4,6 +4,7 @@ pub mod burst;
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod order;
 pub mod query;
 pub mod ratelimit;
 pub mod sign;

@@ -22,6 +22,8 @@ pub struct PollErrorInfo {
     pub auth: bool,
     /// When the poller tries again (epoch ms); `None` when it has stopped or did not say.
     pub next_retry_at_ms: Option<i64>,
+    /// The poller itself stopped (its task died): nothing will try again.
+    pub stopped: bool,
 }
 
 impl PollErrorInfo {
@@ -36,11 +38,15 @@ impl PollErrorInfo {
             attempt: consecutive,
             auth: e.is_auth(),
             next_retry_at_ms: None,
+            stopped: false,
         }
     }
 
     /// `429 APIGW.0308`, `401`, or `network` when nothing came back.
     pub fn short_code(&self) -> String {
+        if self.stopped {
+            return "poller stopped".to_string();
+        }
         match (self.status, &self.code) {
             (Some(s), Some(c)) => format!("{s} {c}"),
             (Some(s), None) => s.to_string(),

@@ -714,25 +714,6 @@ fn status_counts_are_in_lifecycle_order_with_unknown_last() {
     assert_eq!(counts.iter().map(|(_, n)| n).sum::<usize>(), 13);
 }
 
-#[test]
-#[ignore = "timing: run with --release -- --ignored --nocapture"]
-fn perf_filter_keystroke_over_10k() {
-    let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::many(10_000), NOW);
-    chr(&mut app, '/');
-    let t = std::time::Instant::now();
-    chr(&mut app, '7');
-    let first = t.elapsed();
-    let t = std::time::Instant::now();
-    press(&mut app, KeyCode::Backspace);
-    let widen = t.elapsed();
-    let data = fixtures::many(10_000);
-    let t = std::time::Instant::now();
-    app.apply_snapshot(data, NOW + 10_000);
-    let snapshot = t.elapsed();
-    println!("filter keystroke {first:?}, backspace {widen:?}, snapshot {snapshot:?}");
-}
-
 mod properties {
     use super::*;
     use proptest::prelude::*;

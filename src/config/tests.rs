@@ -1649,7 +1649,10 @@ fn the_example_config_is_valid_and_documents_every_key() {
     let s = sb.resolve(&Overrides::default(), &[]).unwrap();
     assert_eq!(s.profile, "prod");
     assert_eq!(ak_sk(&s).sk.expose(), SK);
-    assert_eq!(s.filters.feature.as_deref(), Some("NOTEBOOK"));
+    assert_eq!(
+        s.filters.feature, None,
+        "copied as it is, the example watches both kinds: a feature would hide the CodeLab instance"
+    );
     let o = Overrides {
         profile: Some("sim".into()),
         ..Overrides::default()

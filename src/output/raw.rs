@@ -1,15 +1,18 @@
 //! `list --output json` as the service sent it: each instance's JSON text is
-//! kept verbatim (numbers, empty lists, key order, unknown fields) except the
-//! notebook `token`, which is masked. Nothing is decoded into the model, so
-//! 10,000 instances cost their text and little more.
+//! kept byte for byte (keys and their escapes, numbers, empty lists, key order,
+//! unknown fields, spacing) except the value of the notebook `token`, which is
+//! masked. Nothing is decoded into the model, so 10,000 instances cost their
+//! text and little more.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::api::model::mask_secret;
+use crate::api::order::{SortFields, SortValue};
 use crate::api::sweep::ListPage;
 
 /// One instance: its id and its JSON text (token masked).
@@ -21,50 +24,157 @@ pub struct RawNotebook {
 
 impl<'de> Deserialize<'de> for RawNotebook {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(ItemVisitor)
+        let raw = Box::<RawValue>::deserialize(d)?;
+        RawNotebook::from_text(raw.get())
+            .ok_or_else(|| de::Error::custom("a notebook is a JSON object"))
     }
 }
 
-struct ItemVisitor;
-
-impl<'de> Visitor<'de> for ItemVisitor {
-    type Value = RawNotebook;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a notebook object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawNotebook, A::Error> {
-        let mut json = String::with_capacity(2048);
+impl RawNotebook {
+    /// An instance from its JSON text (valid JSON, as serde_json read it):
+    /// `None` unless an object. The text is kept as is but for the `token`'s
+    /// value, masked wherever the key says `token` (escaped or not).
+    fn from_text(text: &str) -> Option<RawNotebook> {
+        let members = members(text)?;
+        let mut json = String::with_capacity(text.len());
         let mut id = None;
-        json.push('{');
-        while let Some(key) = map.next_key::<String>()? {
-            let value: Box<RawValue> = map.next_value()?;
-            if json.len() > 1 {
-                json.push(',');
-            }
-            json.push_str(&serde_json::to_string(&key).map_err(de::Error::custom)?);
-            json.push(':');
+        let mut copied = 0;
+        for (key, value) in members {
+            let Ok(key) = serde_json::from_str::<String>(key) else {
+                continue;
+            };
             match key.as_str() {
-                "token" => match serde_json::from_str::<String>(value.get()) {
-                    // The credential never leaves: only its last characters.
-                    Ok(token) => json.push_str(
-                        &serde_json::to_string(&mask_secret(&token)).map_err(de::Error::custom)?,
-                    ),
-                    Err(_) => json.push_str(value.get()),
-                },
-                "id" => {
-                    id = serde_json::from_str::<String>(value.get()).ok();
-                    json.push_str(value.get());
+                "token" => {
+                    if let Ok(token) = serde_json::from_str::<String>(&text[value.clone()]) {
+                        // The credential never leaves: only its last characters.
+                        let masked = serde_json::to_string(&mask_secret(&token)).ok()?;
+                        json.push_str(&text[copied..value.start]);
+                        json.push_str(&masked);
+                        copied = value.end;
+                    }
                 }
-                _ => json.push_str(value.get()),
+                "id" if id.is_none() => {
+                    id = serde_json::from_str::<String>(&text[value]).ok();
+                }
+                _ => {}
             }
         }
-        json.push('}');
-        Ok(RawNotebook {
+        json.push_str(&text[copied..]);
+        Some(RawNotebook {
             id,
             json: json.into_boxed_str(),
         })
+    }
+}
+
+impl SortFields for RawNotebook {
+    fn sort_value(&self, key: &str) -> SortValue {
+        let found = members(&self.json).and_then(|m| {
+            m.into_iter()
+                .find(|(k, _)| serde_json::from_str::<String>(k).is_ok_and(|k| k == key))
+                .and_then(|(_, v)| serde_json::from_str::<serde_json::Value>(&self.json[v]).ok())
+        });
+        SortValue::of_json(found.as_ref())
+    }
+
+    fn sort_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+/// The top-level members of a JSON object's text: each key's text (quotes and
+/// escapes as sent) and where its value's text lies. `text` is valid JSON, read
+/// by serde_json already; `None` when it is not an object. Bytes are scanned:
+/// every byte this looks for is ASCII, which never occurs inside a multi-byte
+/// UTF-8 character, so every cut is on a character boundary.
+fn members(text: &str) -> Option<Vec<(&str, Range<usize>)>> {
+    let b = text.as_bytes();
+    let ws = |mut i: usize| {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = ws(0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b'}') {
+        return Some(out);
+    }
+    loop {
+        let key_end = string_end(b, i)?;
+        let key = &text[i..key_end];
+        i = ws(key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(i + 1);
+        let end = value_end(b, start)?;
+        out.push((key, start..end));
+        i = ws(end);
+        match b.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// The end (one past the closing quote) of the string starting at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    while let Some(c) = b.get(j) {
+        match c {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The end of the JSON value starting at `i`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while let Some(c) = b.get(j) {
+                match c {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while b
+                .get(j)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+            {
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
     }
 }
 
@@ -123,7 +233,7 @@ impl<'de> Deserialize<'de> for Items {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
                 while let Some(v) = seq.next_element::<Box<RawValue>>()? {
-                    if let Ok(item) = serde_json::from_str::<RawNotebook>(v.get()) {
+                    if let Some(item) = RawNotebook::from_text(v.get()) {
                         out.push(item);
                     }
                 }
@@ -200,7 +310,7 @@ fn write_items<'s>(
                 let name = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into());
                 w.write_all(b"{\"source\":")?;
                 w.write_all(name.as_bytes())?;
-                if rest != "}" {
+                if !rest.trim_start().starts_with('}') {
                     w.write_all(b",")?;
                 }
                 w.write_all(rest.as_bytes())?;
@@ -232,6 +342,63 @@ mod tests {
         assert_eq!(v[0]["custom_spec"]["cpu"], serde_json::json!(24));
         assert!(!out.contains("49e51aa70737"));
         assert_eq!(json(&[]), "[]\n");
+    }
+
+    #[test]
+    fn whole_items_byte_for_byte_escaped_and_non_ascii_keys_included() {
+        // Keys with escapes (`\u00e9`, `\"`, `\/`), raw non-ASCII keys, a key that
+        // is `token` only once unescaped, numbers in every spelling, empty
+        // containers, spacing and a duplicate key: all as sent, but the token.
+        let items = [
+            r#"{"id":"a","caf\u00e9":"cr\u00e8me","训练":"中文","q\"k":"v\\\/","n":1.50,"e":1E+2,"neg":-0,"big":12345678901234567890,"l":[],"o":{},"t":true,"z":null,"tok\u0065n":"58ba50c6-e8ff-245c-4840-49e51aa70737","id":"dup"}"#,
+            "{ \"id\" : \"b\" ,\n  \"token\" :\"secret-token-value-0738\", \"nested\": {\"token\": \"kept, not top-level\", \"s\": \"}]\\\"{\"} }",
+            r#"{}"#,
+            r#"{"token":null,"id":7}"#,
+        ];
+        let body = format!(r#"{{"total":4,"data":[{}]}}"#, items.join(" , "));
+        let page: RawPage = serde_json::from_str(&body).unwrap();
+        let got: Vec<&str> = page.data.iter().map(|i| &*i.json).collect();
+        assert_eq!(
+            got,
+            [
+                items[0]
+                    .replace("58ba50c6-e8ff-245c-4840-49e51aa70737", "••••••••0737")
+                    .as_str(),
+                &items[1].replace("secret-token-value-0738", "••••••••0738"),
+                items[2],
+                items[3],
+            ]
+        );
+        let ids: Vec<Option<&str>> = page.data.iter().map(|i| i.id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            [Some("a"), Some("b"), None, None],
+            "the first id, if text"
+        );
+        let out = json(&page.data);
+        assert!(!out.contains("58ba50c6") && !out.contains("secret-token-value-0738"));
+        serde_json::from_str::<serde_json::Value>(&out).expect("still one JSON array");
+        let mut sourced = Vec::new();
+        write_json_sourced(&mut sourced, &page.data, &["s"; 4]).unwrap();
+        serde_json::from_str::<serde_json::Value>(std::str::from_utf8(&sourced).unwrap())
+            .expect("sourced output is JSON, spacing and empty objects included");
+    }
+
+    #[test]
+    fn sort_values_are_read_from_the_text_as_sent() {
+        let page: RawPage = serde_json::from_str(
+            r#"{"data":[{"na\u006de":"x","create_at":1700000000000,"f":2.5,"s":null}]}"#,
+        )
+        .unwrap();
+        let item = &page.data[0];
+        assert_eq!(item.sort_value("name"), SortValue::Text("x".into()));
+        assert_eq!(
+            item.sort_value("create_at"),
+            SortValue::Int(1_700_000_000_000)
+        );
+        assert_eq!(item.sort_value("f"), SortValue::Float(2.5));
+        assert_eq!(item.sort_value("s"), SortValue::Absent);
+        assert_eq!(item.sort_value("missing"), SortValue::Absent);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Reason {
                 _ => Reason::Other,
             },
             ApiError::Timeout { .. } => Reason::Timeout,
-            ApiError::Connect { .. } => Reason::Network,
+            ApiError::Connect { .. } | ApiError::Cut { .. } => Reason::Network,
             ApiError::Decode { .. } => Reason::BadResponse,
             ApiError::Request(_) => Reason::Other,
         }

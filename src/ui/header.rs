@@ -144,13 +144,13 @@ fn freshness(app: &App, ctx: &Paint) -> Vec<Span<'static>> {
             t.warn.add_modifier(Modifier::BOLD),
         )),
         Freshness::Failing { age_ms } => {
-            let attempt = app.poll().last_error.as_ref().map_or(0, |e| e.attempt);
+            let err = app.poll().last_error.as_ref();
+            let retry = match err {
+                Some(e) if e.stopped => "restart nbwatch".to_string(),
+                _ => format!("retry {}", err.map_or(0, |e| e.attempt)),
+            };
             spans.push(Span::styled(
-                format!(
-                    "✗ {} · retry {attempt} · {}",
-                    error_code(),
-                    data_age(age_ms)
-                ),
+                format!("✗ {} · {retry} · {}", error_code(), data_age(age_ms)),
                 t.error,
             ));
         }
@@ -272,6 +272,7 @@ fn source_state(f: &crate::app::Feed, ctx: &Paint, compact: bool) -> (bool, Vec<
             let err = f.poll.last_error.as_ref();
             let attempt = err.map_or(0, |e| e.attempt);
             let retry = match err.and_then(|e| e.next_retry_at_ms) {
+                _ if err.is_some_and(|e| e.stopped) => "restart nbwatch".to_string(),
                 Some(at) if at > now => {
                     format!("retry {attempt} in {}", duration(at.saturating_sub(now)))
                 }

@@ -78,7 +78,9 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
                 format!("✗ {whose}{}", e.short_code()),
                 t.error,
             ));
-            left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
+            if !e.stopped {
+                left.push(Span::styled(format!(" · attempt {}", e.attempt), t.text));
+            }
             if let Some(at) = e.next_retry_at_ms {
                 // Rounded up: "in 0s" would read as if the poll were overdue.
                 let next = if at > now {

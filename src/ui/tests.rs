@@ -230,6 +230,7 @@ fn error_keeps_the_last_data_120x40() {
             attempt: 3,
             auth: false,
             next_retry_at_ms: Some(NOW + 83_000),
+            stopped: false,
         },
         NOW + 70_000,
     );
@@ -541,25 +542,6 @@ fn ten_thousand_instances_render_the_visible_rows() {
 }
 
 #[test]
-#[ignore = "timing: run with --release -- --ignored --nocapture"]
-fn perf_frame_over_10k() {
-    let v = View::new(NOW);
-    let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
-    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    app.set_viewport(viewport(Rect::new(0, 0, 200, 50), &app, &v.ctx, NOW));
-    let n = 200;
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        term.draw(|f| {
-            draw(f, &app, &v.ctx, NOW);
-        })
-        .unwrap();
-    }
-    println!("frame over 10k instances: {:?}", t.elapsed() / n);
-}
-
-#[test]
 fn the_first_sweep_fills_the_table_and_says_how_far_80x24() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
@@ -731,6 +713,33 @@ fn two_sources() -> App {
         NOW - 2_000,
     );
     app
+}
+
+#[test]
+fn a_source_whose_poller_died_shows_failed_for_good() {
+    let v = View::new(NOW);
+    let mut app = two_sources();
+    app.apply_error_from(
+        1,
+        PollErrorInfo {
+            message: "the poller of this source stopped: it panicked: boom; restart nbwatch".into(),
+            attempt: 1,
+            stopped: true,
+            ..PollErrorInfo::default()
+        },
+        NOW - 1_000,
+    );
+    let term = v.render(&mut app, 120, 24);
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "✗ singapore poller stopped · restart nbwatch");
+    assert_eq!(y, 0, "in the header");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    find(buf, "● beijing");
+    let (_, y) = find(
+        buf,
+        "✗ singapore: poller stopped · the poller of this source stopped",
+    );
+    assert!(y >= 20, "and in the status bar, at the bottom: row {y}");
 }
 
 #[test]

@@ -200,7 +200,8 @@ pub enum Message {
         stats: Stats,
     },
     /// A poll failed. `consecutive` counts failed polls in a row; `next_in` is when
-    /// the next one is due (`None` when polling stopped, after a 401/403).
+    /// the next one is due (`None` when polling stopped: after a 401/403 until the
+    /// user asks again, or for good when the poller died, see [`several::died`]).
     Failed {
         error: ApiError,
         consecutive: u32,

@@ -8,12 +8,18 @@
 //!  poller 0 ──Message──► forward ──(0, Message)──┐
 //!  poller 1 ──Message──► forward ──(1, Message)──┴──► messages
 //! ```
+//!
+//! A poller whose task dies (a panic) while nbwatch still listens would
+//! otherwise just fall silent, its rows ageing with nothing said: its forwarder
+//! sees the messages end and reports it as a failure with no retry (see
+//! [`died`]), so that source shows as failed while the others run on.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{Control, Message, PollerConfig, Source, spawn};
+use super::{Control, Message, PollerConfig, Source, Stats, spawn};
+use crate::api::ApiError;
 
 /// The running pollers.
 pub struct Pollers {
@@ -35,9 +41,29 @@ pub fn spawn_all(sources: Vec<(Arc<dyn Source>, PollerConfig)>) -> Pollers {
         tokio::spawn(async move {
             while let Some(m) = handle.messages.recv().await {
                 if tx.send((n, m)).await.is_err() {
-                    break;
+                    return;
                 }
             }
+            // A poller ends only once its commands are dropped, and they go
+            // with the receiver: still listened to, it died.
+            if tx.is_closed() {
+                return;
+            }
+            let why = match handle.task.await {
+                Err(e) if e.is_panic() => {
+                    let payload = e.into_panic();
+                    let text = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".into());
+                    format!("it panicked: {text}")
+                }
+                Err(_) => "it was cancelled".into(),
+                Ok(()) => "it ended".into(),
+            };
+            tracing::error!(source = n, "the poller stopped: {why}");
+            let _ = tx.send((n, died(&why))).await;
         });
     }
     Pollers {
@@ -45,6 +71,23 @@ pub fn spawn_all(sources: Vec<(Arc<dyn Source>, PollerConfig)>) -> Pollers {
         commands,
     }
 }
+
+/// What a poller that died says: a failure with no next try (`next_in: None`,
+/// "polling stopped", like a 401 but not one), whose message says why and what
+/// to do.
+pub fn died(why: &str) -> Message {
+    Message::Failed {
+        error: ApiError::Request(format!(
+            "{POLLER_STOPPED}: {why}; nothing polls this source any more: restart nbwatch, and report the bug with the log file"
+        )),
+        consecutive: 1,
+        next_in: None,
+        stats: Stats::default(),
+    }
+}
+
+/// How a dead poller's failure begins.
+pub const POLLER_STOPPED: &str = "the poller of this source stopped";
 
 impl Pollers {
     /// How many sources are polled.
@@ -108,6 +151,55 @@ mod tests {
         fn requests_sent(&self) -> u64 {
             self.1.load(Ordering::SeqCst)
         }
+    }
+
+    /// A source whose poll panics.
+    struct Panics;
+
+    impl Source for Panics {
+        fn fetch<'a>(
+            &'a self,
+            _pages: &'a PageSender,
+            _pace: Option<u32>,
+        ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
+            Box::pin(async { panic!("a bug in the poller") })
+        }
+
+        fn requests_sent(&self) -> u64 {
+            0
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poller_that_dies_is_reported_failed_and_the_others_run_on() {
+        let ok = Arc::new(Fixed(Some(3), AtomicU64::new(0)));
+        let cfg = PollerConfig {
+            interval: std::time::Duration::from_millis(20),
+            ..PollerConfig::default()
+        };
+        let mut p = spawn_all(vec![
+            (ok.clone() as Arc<dyn Source>, cfg.clone()),
+            (Arc::new(Panics) as Arc<dyn Source>, cfg),
+        ]);
+        let mut death = None;
+        let mut snapshots_after = 0;
+        while snapshots_after < 2 {
+            match p.messages.recv().await {
+                Some((1, Message::Failed { error, next_in, .. })) => {
+                    assert!(death.is_none(), "said once");
+                    assert_eq!(next_in, None, "nothing will poll it again");
+                    death = Some(error.message());
+                }
+                Some((0, Message::Snapshot { .. })) if death.is_some() => snapshots_after += 1,
+                Some((1, m)) if !matches!(m, Message::Started) => panic!("{m:?}"),
+                Some(_) => {}
+                None => panic!("the pollers stopped"),
+            }
+        }
+        let said = death.unwrap_or_default();
+        assert!(said.starts_with(POLLER_STOPPED), "{said}");
+        assert!(said.contains("it panicked: a bug in the poller"), "{said}");
+        assert!(said.contains("restart nbwatch"), "{said}");
     }
 
     #[tokio::test]

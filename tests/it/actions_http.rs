@@ -318,3 +318,105 @@ async fn a_refused_connection_is_retried_then_reported() {
     );
     assert_eq!(c.requests_sent(), 3);
 }
+
+/// A client through `proxy` with the simulator's IAM token (the proxy does
+/// not change what was signed, but a token needs no signature at all).
+fn client_through(proxy: &crate::support::cut::CutProxy, sim: &SimHandle) -> Client {
+    let mut o = ClientOptions::new(
+        proxy.endpoint.clone(),
+        sim.project_id(),
+        Auth::Token(nbwatch::secret::Secret::new(nbwatch::sim::DEMO_TOKEN)),
+    );
+    o.retry = RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    o.timeout = Duration::from_secs(5);
+    Client::new(o).unwrap()
+}
+
+#[tokio::test]
+async fn a_reset_after_the_request_went_out_is_not_retried_and_says_the_service_may_have_acted() {
+    init();
+    let sim = manual(60).await;
+    let proxy = crate::support::cut::CutProxy::start(sim.endpoint().replace("http://", "")).await;
+    let c = client_through(&proxy, &sim);
+    let id = one_in(&client_for(&sim), Status::Running)
+        .await
+        .id_str()
+        .to_string();
+
+    let e = c.act(Verb::Stop, &id, None).await.unwrap_err();
+    assert!(matches!(e, ApiError::Cut { .. }), "{e:?}");
+    assert_eq!(proxy.actions(), 1, "sent once: never repeated");
+    assert_eq!(
+        status_of(&client_for(&sim), &id).await,
+        Some(Status::Stopping),
+        "the service did act"
+    );
+    let said = describe(Verb::Stop, &e);
+    assert!(said.contains("the service may have acted"), "{said}");
+    assert!(!said.contains("check the endpoint or region"), "{said}");
+
+    // The command line's words: the status read now.
+    let (why, read) = nbwatch::act::failure(&c, Verb::Stop, &id, &e).await;
+    assert!(why.contains("may have acted"), "{why}");
+    assert!(why.ends_with(" · now STOPPING (read just now)"), "{why}");
+    assert_eq!(
+        read.flatten().map(|n| n.status_or_unknown()),
+        Some(Status::Stopping)
+    );
+    assert_eq!(proxy.actions(), 1);
+
+    // The dashboard's action task: the row takes the status read now, and the
+    // notice says the service may have acted; nothing is followed or repeated.
+    let stop = |nb: &Notebook| nbwatch::app::ActionRequest {
+        key: nb.id_str().to_string(),
+        source: 0,
+        id: nb.id_str().to_string(),
+        name: nb.name_str().to_string(),
+        verb: Verb::Stop,
+        duration_ms: None,
+    };
+    let other = one_in(&client_for(&sim), Status::Running).await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let follow = nbwatch::act::Follow::every(Duration::from_millis(50));
+    nbwatch::act::spawn(c.clone(), stop(&other), follow, tx);
+    assert_cut_off_and_read_now(rx).await;
+    assert_eq!(proxy.actions(), 2, "each action sent once");
+
+    // A bulk action on the marked set says the same for each instance it cut off.
+    let third = one_in(&client_for(&sim), Status::Running).await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    nbwatch::act::spawn_many(vec![c.clone()], vec![stop(&third)], tx);
+    assert_cut_off_and_read_now(rx).await;
+    assert_eq!(proxy.actions(), 3, "each action sent once");
+}
+
+/// What the dashboard hears of a stop cut off after it went out: the instance
+/// as read now (STOPPING), then the failure saying the service may have acted.
+async fn assert_cut_off_and_read_now(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<nbwatch::app::ActionEvent>,
+) {
+    use nbwatch::app::ActionEvent;
+    let mut events = Vec::new();
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+        events.push(ev);
+    }
+    match events.as_slice() {
+        [
+            ActionEvent::Seen {
+                notebook: Some(nb), ..
+            },
+            ActionEvent::Answered {
+                result: Err(why), ..
+            },
+        ] => {
+            assert_eq!(nb.status_or_unknown(), Status::Stopping);
+            assert!(why.contains("the service may have acted"), "{why}");
+            assert!(why.contains("now STOPPING (read just now)"), "{why}");
+        }
+        other => panic!("unexpected events: {other:?}"),
+    }
+}

@@ -330,3 +330,55 @@ fn in_a_terminal_it_asks_and_a_no_sends_nothing() {
     assert_eq!(p.wait_exit(WAIT), Some(0));
     assert_eq!(h.action_requests(), 1);
 }
+
+#[tokio::test]
+async fn a_stop_cut_off_after_it_went_out_says_the_service_may_have_acted_and_the_status_now() {
+    let sim = sim().await;
+    let proxy = crate::support::cut::CutProxy::start(sim.endpoint().replace("http://", "")).await;
+    let nb = one_in(&sim, Status::Running).await;
+    let id = nb.id_str().to_string();
+    let home = Home::new("cli-cut");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("NBWATCH_AUTH_TOKEN", nbwatch::sim::DEMO_TOKEN)
+        .args(["stop", &id, "--yes", "--endpoint", &proxy.endpoint])
+        .args(["--project-id", sim.project_id()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("the binary starts");
+    let pid = child.id();
+    let output = match tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    {
+        Ok(joined) => joined.unwrap().unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("nbwatch stop did not finish within 30 s");
+        }
+    };
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let name = nb.name_str();
+    assert!(
+        stderr.starts_with(&format!("nbwatch: {name}: stop failed: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the service may have acted: not repeated"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(" · now STOPPING (read just now)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("check the endpoint or region"), "{stderr}");
+    assert_eq!(proxy.actions(), 1, "the stop was sent once");
+}

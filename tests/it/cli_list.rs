@@ -10,6 +10,7 @@ use crate::support::sim::*;
 use nbwatch::api::model::mask_secret;
 use nbwatch::sim::{Fault, SimHandle};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 struct Out {
     code: i32,
@@ -96,22 +97,57 @@ async fn list_cli(sim: &SimHandle, args: &[&str]) -> Out {
     nbwatch(&all, &env).await
 }
 
+/// Each instance's JSON text exactly as the simulator sends it, by id, both kinds.
+async fn raw_texts(sim: &SimHandle) -> std::collections::HashMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        data: Vec<Box<RawValue>>,
+        total: usize,
+    }
+    let mut out = std::collections::HashMap::new();
+    for feature in ["NOTEBOOK", "DEFAULT"] {
+        let mut offset = 0;
+        loop {
+            let off = offset.to_string();
+            let q = [
+                ("feature", feature),
+                ("limit", "50"),
+                ("offset", off.as_str()),
+            ];
+            let r = list(sim, &q).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let page: Page = serde_json::from_str(&r.text).unwrap();
+            for item in page.data {
+                let v: Value = serde_json::from_str(item.get()).unwrap();
+                out.insert(
+                    v["id"].as_str().unwrap().to_string(),
+                    item.get().to_string(),
+                );
+            }
+            offset += 50;
+            if offset >= page.total {
+                break;
+            }
+        }
+    }
+    out
+}
+
 fn raw_ids(v: &[Value]) -> Vec<String> {
     v.iter()
         .map(|n| n["id"].as_str().unwrap().to_string())
         .collect()
 }
 
-/// `got` says what `want` says. Two known, harmless differences of the typed model
-/// (src/api/model.rs) are allowed: a list the service sent empty (`data_volumes: []`)
-/// is left out, and numbers compare by value (`custom_spec.cpu` 24 prints as 24.0).
+/// `got` is `want`, field by field (for a message that names the place): no
+/// field dropped, not even an empty list, none invented, and every number as
+/// written (`24` is not `24.0`).
 fn assert_same(got: &Value, want: &Value, at: &str) {
     match (got, want) {
         (Value::Object(g), Value::Object(w)) => {
             for (k, wv) in w {
                 match g.get(k) {
                     Some(gv) => assert_same(gv, wv, &format!("{at}.{k}")),
-                    None if wv.as_array().is_some_and(|a| a.is_empty()) => {}
                     None => panic!("{at}.{k} dropped (was {wv})"),
                 }
             }
@@ -125,9 +161,7 @@ fn assert_same(got: &Value, want: &Value, at: &str) {
                 assert_same(gv, wv, &format!("{at}[{i}]"));
             }
         }
-        (Value::Number(g), Value::Number(w)) => {
-            assert_eq!(g.as_f64(), w.as_f64(), "{at}");
-        }
+        // Numbers too: serde_json tells 24 from 24.0.
         _ => assert_eq!(got, want, "{at}"),
     }
 }
@@ -259,20 +293,20 @@ async fn filters_with_odd_characters_are_signed_and_verified() {
     .await
     .ok();
     let printed = out.json();
-    // Each kind in the service's order: the CodeLab listing follows the other.
-    let keys: Vec<(String, i64)> = printed
+    // One listing in the order asked, both kinds merged (ties by id).
+    let keys: Vec<(String, i64, String)> = printed
         .as_array()
         .unwrap()
         .iter()
-        .filter(|n| n["feature"] != "DEFAULT")
         .map(|n| {
             (
                 n["name"].as_str().unwrap().to_string(),
                 n["create_at"].as_i64().unwrap(),
+                n["id"].as_str().unwrap().to_string(),
             )
         })
         .collect();
-    assert_eq!(keys.len() + 1, everything.len());
+    assert_eq!(keys.len(), everything.len());
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -587,6 +621,25 @@ async fn json_prints_each_instance_exactly_as_the_service_sent_it_but_the_token(
         assert_eq!(p, &want, "every field, its type and value as sent");
         assert!(!out.stdout.contains(&token));
     }
+    // Byte for byte: each instance's text is the service's, but the token's value.
+    let sent = raw_texts(&sim).await;
+    let printed: Vec<Box<RawValue>> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(printed.len(), sent.len());
+    for p in &printed {
+        let v: Value = serde_json::from_str(p.get()).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let text = &sent[id];
+        let token = serde_json::from_str::<Value>(text).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let want = text.replace(
+            &format!("\"token\":\"{token}\""),
+            &format!("\"token\":\"{}\"", mask_secret(&token)),
+        );
+        assert_ne!(&want, text, "the token is masked");
+        assert_eq!(p.get(), want, "instance {id} as sent");
+    }
     // Whole numbers stay whole and empty lists stay (the model printed `24.0`
     // and dropped `[]`).
     assert!(
@@ -597,4 +650,84 @@ async fn json_prints_each_instance_exactly_as_the_service_sent_it_but_the_token(
         !out.stdout.contains(".0,"),
         "no whole number turned into a float"
     );
+}
+
+#[test]
+fn the_comparison_catches_a_dropped_empty_list_and_a_changed_number() {
+    let sent = serde_json::json!({"id": "a", "tags": [], "custom_spec": {"cpu": 24}});
+    let fails = |got: Value| {
+        let sent = sent.clone();
+        std::panic::catch_unwind(move || assert_same(&got, &sent, "x")).is_err()
+    };
+    assert!(!fails(sent.clone()));
+    assert!(fails(
+        serde_json::json!({"id": "a", "custom_spec": {"cpu": 24}})
+    ));
+    assert!(fails(
+        serde_json::json!({"id": "a", "tags": [], "custom_spec": {"cpu": 24.0}})
+    ));
+}
+
+/// The ids a `list` printed, in order, in `format`.
+fn ids_in(format: &str, out: &Out) -> Vec<String> {
+    match format {
+        "json" => out.ids(),
+        // The table ends each row with the id, then a count line.
+        "table" => {
+            let lines: Vec<&str> = out.stdout.lines().collect();
+            lines[1..lines.len() - 1]
+                .iter()
+                .map(|l| l.split_whitespace().last().unwrap().to_string())
+                .collect()
+        }
+        _ => out
+            .stdout
+            .split("\r\n")
+            .skip(1)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.split(',').next().unwrap().to_string())
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn both_kinds_are_one_listing_in_the_order_asked_in_every_format() {
+    let sim = manual(40).await;
+    let newest_first = list_all_kinds(&sim, &[]).await;
+    let codelab = newest_first
+        .iter()
+        .find(|n| n["feature"] == "DEFAULT")
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .expect("the simulator has a CodeLab instance");
+    // As the service sorts: by name, then status, then id, ascending.
+    let mut by_name = newest_first.clone();
+    by_name.sort_by_key(|n| ["name", "status", "id"].map(|k| n[k].as_str().unwrap().to_string()));
+    let by_name = raw_ids(&by_name);
+    assert_ne!(
+        by_name.last(),
+        Some(&codelab),
+        "the CodeLab instance is not last: appending it would fail this test"
+    );
+    for format in ["json", "table", "csv"] {
+        let out = list_cli(&sim, &["-o", format]).await.ok();
+        assert_eq!(
+            ids_in(format, &out),
+            raw_ids(&newest_first),
+            "{format}: newest first"
+        );
+        let out = list_cli(
+            &sim,
+            &[
+                "-o",
+                format,
+                "--sort-key",
+                "name,status",
+                "--sort-dir",
+                "ASC",
+            ],
+        )
+        .await
+        .ok();
+        assert_eq!(ids_in(format, &out), by_name, "{format}: by name, status");
+    }
 }

@@ -98,6 +98,17 @@ fn list_names_the_source_in_every_format() {
             .collect()
     };
     assert_eq!((of("beijing"), of("singapore")), (bj.clone(), sg.clone()));
+    // One listing across the sources, in the service's default order: newest first.
+    let created: Vec<i64> = items
+        .iter()
+        .map(|n| n["create_at"].as_i64().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "{created:?}");
+    let switches = items
+        .windows(2)
+        .filter(|w| w[0]["source"] != w[1]["source"])
+        .count();
+    assert!(switches > 1, "merged, not one source after the other");
     for line in out.stdout.lines().filter(|l| l.contains("\"id\"")) {
         let line = line.trim_start();
         assert!(

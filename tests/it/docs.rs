@@ -115,3 +115,142 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The modules of the `it` target: the `mod NAME;` lines of tests/it/main.rs.
+fn it_modules(root: &Path) -> Vec<String> {
+    fs::read_to_string(root.join("tests/it/main.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Targets of a kind (`tests`, `benches`): `DIR/NAME.rs`, `DIR/NAME/main.rs`, and
+/// `[[test]]`/`[[bench]]` names in Cargo.toml.
+fn targets(root: &Path, dir: &str, table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root.join(dir)).unwrap().flatten() {
+        let p = entry.path();
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        if p.extension().is_some_and(|e| e == "rs") || p.join("main.rs").exists() {
+            out.push(name);
+        }
+    }
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for block in manifest.split(&format!("[[{table}]]")).skip(1) {
+        if let Some(name) = block.lines().find_map(|l| l.trim().strip_prefix("name = ")) {
+            out.push(name.trim_matches('"').to_string());
+        }
+    }
+    out
+}
+
+/// The `cargo test` / `cargo bench` commands quoted in `text`, inline or in a
+/// code block, each up to its closing backtick, comment or table cell.
+fn cargo_commands(text: &str) -> Vec<String> {
+    // An inline command quoted over two lines carries on with its next flag.
+    let text = text.replace("\n--", " --");
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(i) = ["cargo test", "cargo bench"]
+            .iter()
+            .filter_map(|c| rest.find(c))
+            .min()
+        {
+            let cmd = &rest[i..];
+            let end = cmd.find(['`', '#', '|']).unwrap_or(cmd.len());
+            out.push(cmd[..end].trim().to_string());
+            rest = &cmd[end..];
+        }
+    }
+    out
+}
+
+/// Each command that names a target that does not exist, or a filter naming a
+/// module the `it` target does not have.
+fn broken_commands(root: &Path, text: &str) -> (usize, Vec<String>) {
+    let tests = targets(root, "tests", "test");
+    let benches = targets(root, "benches", "bench");
+    let modules = it_modules(root);
+    let commands = cargo_commands(text);
+    let mut broken = Vec::new();
+    for cmd in &commands {
+        let mut words = cmd.split_whitespace().skip(2);
+        let mut in_it = false;
+        while let Some(w) = words.next() {
+            if w == "--test" || w == "--bench" {
+                let (known, kind) = if w == "--test" {
+                    (&tests, "test")
+                } else {
+                    (&benches, "bench")
+                };
+                match words.next() {
+                    // A placeholder (`--bench …`, `--test <NAME>`) names no target.
+                    Some(name) if name.contains(['…', '<']) => {}
+                    Some(name) if known.iter().any(|t| t == name) => {
+                        in_it = kind == "test" && name == "it";
+                    }
+                    name => broken.push(format!("{cmd}: no {kind} target {name:?}")),
+                }
+            } else if in_it && w.contains("::") {
+                let module = w.split("::").next().unwrap_or(w);
+                if !modules.iter().any(|m| m == module) {
+                    broken.push(format!("{cmd}: the `it` target has no module `{module}`"));
+                }
+            }
+        }
+    }
+    (commands.len(), broken)
+}
+
+#[test]
+fn every_command_and_target_the_documents_quote_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for doc in ["RELIABILITY.md", "README.md", "BENCHMARKS.md"] {
+        let text = fs::read_to_string(root.join(doc)).unwrap();
+        let (n, b) = broken_commands(root, &text);
+        checked += n;
+        broken.extend(b.into_iter().map(|b| format!("{doc}: {b}")));
+    }
+    assert!(
+        checked > 10,
+        "the documents quote commands; found {checked}"
+    );
+    assert!(
+        broken.is_empty(),
+        "commands that no longer run: {broken:#?}"
+    );
+    // And the checker catches what RELIABILITY.md once said.
+    let (_, old) = broken_commands(
+        root,
+        "`cargo test --test reliability_poller --test reliability_auth\n--test config_errors` and `cargo test --test it nope::`",
+    );
+    assert_eq!(old.len(), 4, "{old:#?}");
+}
+
+#[test]
+fn every_integration_module_reliability_md_names_is_compiled() {
+    // `file::test_name` in tests/it/FILE.rs counts only if main.rs has `mod FILE;`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = fs::read_to_string(root.join("RELIABILITY.md")).unwrap();
+    let modules = it_modules(root);
+    let mut orphans = Vec::new();
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let Some((file, _)) = quoted.rsplit_once("::") else {
+            continue;
+        };
+        if root.join("tests/it").join(format!("{file}.rs")).exists()
+            && !modules.iter().any(|m| m == file)
+        {
+            orphans.push(quoted.to_string());
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "named in files `it` never compiles: {orphans:?}"
+    );
+}

@@ -228,13 +228,26 @@ pub async fn list_all(sim: &SimHandle, query: &[(&str, &str)]) -> Vec<Value> {
     }
 }
 
-/// What `nbwatch list` prints without `--feature`: the `NOTEBOOK` listing (the
-/// service's default), then the CodeLab (`DEFAULT`) one, each in the service's order.
+/// What `nbwatch list` prints without `--feature` or a sort: the `NOTEBOOK`
+/// listing (the service's default) and the CodeLab (`DEFAULT`) one as one
+/// listing, newest first (the service's default order: `create_at`, then id,
+/// descending).
 pub async fn list_all_kinds(sim: &SimHandle, query: &[(&str, &str)]) -> Vec<Value> {
+    assert!(
+        query.iter().all(|(k, _)| !k.starts_with("sort_")),
+        "the default order only"
+    );
     let mut out = list_all(sim, query).await;
     let mut codelab = query.to_vec();
     codelab.push(("feature", "DEFAULT"));
     out.extend(list_all(sim, &codelab).await);
+    let key = |n: &Value| {
+        (
+            n["create_at"].as_i64(),
+            n["id"].as_str().map(str::to_string),
+        )
+    };
+    out.sort_by_key(|n| std::cmp::Reverse(key(n)));
     out
 }
 
