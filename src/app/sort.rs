@@ -41,6 +41,35 @@ impl SortColumn {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
+    /// The column's name in the config file (`columns`, a view's `sort`), in
+    /// `--help` and in the README: the one list of names, [`SortColumn::ALL`].
+    pub fn key(self) -> &'static str {
+        match self {
+            SortColumn::Source => "source",
+            SortColumn::Name => "name",
+            SortColumn::Status => "status",
+            SortColumn::Feature => "feature",
+            SortColumn::Flavor => "flavor",
+            SortColumn::Image => "image",
+            SortColumn::Lease => "lease",
+            SortColumn::Age => "age",
+            SortColumn::InStatus => "in_status",
+        }
+    }
+
+    /// The column named `name` ([`SortColumn::key`], any case).
+    pub fn parse(name: &str) -> Option<SortColumn> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.key().eq_ignore_ascii_case(name))
+    }
+
+    /// Every column's name, joined with `sep`: what errors and help list.
+    pub fn keys(sep: &str) -> String {
+        Self::ALL.map(SortColumn::key).join(sep)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             SortColumn::Source => "source",
