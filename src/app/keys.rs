@@ -229,7 +229,7 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('+')), P(K::Char('='))],            A::SlowerPolling,      C::Main,   "poll less often",                      None),
     b(&[P(K::Char('-'))],                             A::FasterPolling,      C::Main,   "poll more often",                      None),
     b(&[P(K::Char('t'))],                             A::Trends,             C::Main,   "status counts over time",              Some("trends")),
-    b(&[P(K::Char('v'))],                             A::OpenViews,          C::Main,   "pick a view of the config file (filters, sort, columns)", Some("views")),
+    b(&[P(K::Char('v'))],                             A::OpenViews,          C::Main,   "pick a saved view: filters, sort, columns", Some("views")),
     b(&[P(K::Char('S'))],                             A::Act(Verb::Start),   C::Act,    "start it (asks first; stopped instances)", Some("start")),
     b(&[P(K::Char('X'))],                             A::Act(Verb::Stop),    C::Act,    "stop it (asks first; running instances)",  Some("stop")),
     b(&[P(K::Char('E'))],                             A::Act(Verb::Extend),  C::Act,    "extend the auto-stop: 1 to 24 h from now", Some("extend")),
