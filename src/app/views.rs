@@ -267,7 +267,10 @@ mod tests {
         chr(&mut app, 'k');
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.mode(), &Mode::Table);
-        assert_eq!(app.current_view().map(|v| v.name.as_str()), Some("problems"));
+        assert_eq!(
+            app.current_view().map(|v| v.name.as_str()),
+            Some("problems")
+        );
         assert_eq!(app.flash(NOW), Some("view problems"));
         assert!(names(&app).len() < all.len());
 
@@ -277,7 +280,10 @@ mod tests {
         chr(&mut app, 'k');
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.mode(), &Mode::Table);
-        assert_eq!(app.current_view().map(|v| v.name.as_str()), Some("problems"));
+        assert_eq!(
+            app.current_view().map(|v| v.name.as_str()),
+            Some("problems")
+        );
 
         // "no view": every instance again, the default sort and columns.
         chr(&mut app, 'v');

@@ -25,9 +25,9 @@ mod views;
 #[cfg(test)]
 mod sources_tests;
 #[cfg(test)]
-mod views_tests;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod views_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -154,7 +154,11 @@ fn parse_columns(f: &ConfigFile, list: &Names) -> Result<Vec<SortColumn>, Config
 }
 
 /// A column's name (`what` says where: a `column` of a list, or a `sort`).
-fn column(f: &ConfigFile, name: &toml::Spanned<String>, what: &str) -> Result<SortColumn, ConfigError> {
+fn column(
+    f: &ConfigFile,
+    name: &toml::Spanned<String>,
+    what: &str,
+) -> Result<SortColumn, ConfigError> {
     let raw = name.get_ref().trim();
     SortColumn::parse(raw).ok_or_else(|| {
         let keys = SortColumn::ALL.map(SortColumn::key);
@@ -204,7 +208,6 @@ fn unknown(what: &str, raw: &str) -> String {
 
 fn looks_like_a_name(s: &str) -> bool {
     s.chars().count() <= 32
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' ' | '.'))
 }

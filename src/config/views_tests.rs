@@ -9,8 +9,14 @@ use crate::app::{Sort, SortColumn};
 
 const CREDS: [(&str, &str); 3] = [
     ("HUAWEICLOUD_SDK_AK", "AKENV"),
-    ("HUAWEICLOUD_SDK_SK", "SKZETA9f8e7d6c5b4a3210QWERTYuiopASDFghjk"),
-    ("HUAWEICLOUD_SDK_PROJECT_ID", "0123456789abcdef0123456789abcdef"),
+    (
+        "HUAWEICLOUD_SDK_SK",
+        "SKZETA9f8e7d6c5b4a3210QWERTYuiopASDFghjk",
+    ),
+    (
+        "HUAWEICLOUD_SDK_PROJECT_ID",
+        "0123456789abcdef0123456789abcdef",
+    ),
 ];
 
 /// Resolves with `text` as the config file (and `--region`), and `--view`.
@@ -130,7 +136,10 @@ fn an_unknown_view_names_the_ones_that_exist() {
 
 #[test]
 fn an_unknown_column_names_file_line_and_the_valid_names() {
-    let e = err_at("[profiles.default]\n\ncolumns = [\"name\", \"flavour\"]\n", 3);
+    let e = err_at(
+        "[profiles.default]\n\ncolumns = [\"name\", \"flavour\"]\n",
+        3,
+    );
     assert_eq!(e.kind, ErrorKind::InvalidValue);
     assert!(e.problem.contains("unknown column `flavour`"), "{e}");
     assert!(e.fix.contains("did you mean `flavor`?"), "{e}");
@@ -164,7 +173,10 @@ fn an_unknown_status_in_a_view_is_an_error_naming_the_documented_ones() {
     // A single string where a list belongs: said plainly.
     let e = err_at("[views.v]\nstatus = \"RUNNING\"\n", 2);
     assert_eq!(e.kind, ErrorKind::WrongType);
-    assert!(e.fix.contains("status = [\"RUNNING\", \"STARTING\"]"), "{e}");
+    assert!(
+        e.fix.contains("status = [\"RUNNING\", \"STARTING\"]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -182,7 +194,10 @@ fn a_bad_sort_or_direction_is_an_error() {
 fn an_unknown_key_in_a_view_lists_the_view_keys() {
     let e = err_at("[views.v]\nproblem = true\n", 2);
     assert_eq!(e.kind, ErrorKind::UnknownKey);
-    assert!(e.problem.contains("unknown key `problem` in [views.v]"), "{e}");
+    assert!(
+        e.problem.contains("unknown key `problem` in [views.v]"),
+        "{e}"
+    );
     assert!(e.fix.contains("did you mean `problems`?"), "{e}");
     assert!(
         e.fix
@@ -197,8 +212,8 @@ fn an_unknown_key_in_a_view_lists_the_view_keys() {
 #[test]
 fn the_example_config_has_two_views_that_parse() {
     let text = include_str!("../../config.example.toml");
-    let f = file::ConfigFile::parse(std::path::Path::new("config.example.toml"), text.into())
-        .unwrap();
+    let f =
+        file::ConfigFile::parse(std::path::Path::new("config.example.toml"), text.into()).unwrap();
     let views = views::views(Some(&f)).unwrap();
     assert!(views.len() >= 2, "{views:?}");
 }

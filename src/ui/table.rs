@@ -155,7 +155,10 @@ fn block<'a>(app: &App, ctx: &Paint) -> Block<'a> {
     }
     if let Some(v) = app.current_view() {
         let changed = if app.view_changed() { " (changed)" } else { "" };
-        title.push(Span::styled(format!("· view {}{changed} ", v.name), t.accent));
+        title.push(Span::styled(
+            format!("· view {}{changed} ", v.name),
+            t.accent,
+        ));
     }
     let mut b = Block::bordered()
         .border_style(t.border)

@@ -107,7 +107,10 @@ fn configured_columns_keep_their_order_and_still_drop_on_narrow_terminals() {
     // 50 columns: the image goes first, as with every column.
     let narrow = header(&mut app, 50, 24);
     assert!(!narrow.contains("IMAGE"), "{narrow}");
-    assert!(narrow.contains("STATUS") && narrow.contains("NAME"), "{narrow}");
+    assert!(
+        narrow.contains("STATUS") && narrow.contains("NAME"),
+        "{narrow}"
+    );
 }
 
 #[test]

@@ -332,7 +332,9 @@ fn an_unknown_view_exits_2_naming_the_views_that_exist() {
 #[test]
 fn an_unknown_column_names_file_line_and_the_valid_columns() {
     let (out, path) = list_with(
-        &format!("[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\ncolumns = [\"name\", \"leese\"]\n"),
+        &format!(
+            "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\ncolumns = [\"name\", \"leese\"]\n"
+        ),
         &[],
         CREDS,
     );
@@ -346,7 +348,9 @@ fn an_unknown_column_names_file_line_and_the_valid_columns() {
     );
     // A view's unknown status, too.
     let (out, path) = list_with(
-        &format!("[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\n[views.v]\nstatus = [\"STOPED\"]\n"),
+        &format!(
+            "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\n[views.v]\nstatus = [\"STOPED\"]\n"
+        ),
         &[],
         CREDS,
     );

@@ -123,7 +123,10 @@ fn readme_help_and_example_name_every_column() {
     let example = fs::read_to_string(root.join("config.example.toml")).unwrap();
     let help = nbwatch::cli::command().render_long_help().to_string();
     let names = nbwatch::app::SortColumn::keys(", ");
-    assert!(example.contains(&names), "config.example.toml lists {names}");
+    assert!(
+        example.contains(&names),
+        "config.example.toml lists {names}"
+    );
     assert!(help.contains(&names), "--help lists {names}:\n{help}");
     for c in nbwatch::app::SortColumn::ALL {
         let row = format!("| `{}` |", c.key());

@@ -27,7 +27,10 @@ fn a_view_from_the_config_file_comes_back_with_v() {
     let sim = Sim::manual(false);
     let statuses = sim.statuses();
     let running = statuses.values().filter(|s| *s == "RUNNING").count();
-    assert!(running > 0, "the simulator runs some instances: {statuses:?}");
+    assert!(
+        running > 0,
+        "the simulator runs some instances: {statuses:?}"
+    );
     let cfg = tempfile::Builder::new()
         .prefix("nbwatch-e2e-views-")
         .tempdir()
