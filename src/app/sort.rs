@@ -70,17 +70,11 @@ impl SortColumn {
         Self::ALL.map(SortColumn::key).join(sep)
     }
 
+    /// How the table's title names the sort: the key, in words.
     pub fn label(self) -> &'static str {
         match self {
-            SortColumn::Source => "source",
-            SortColumn::Name => "name",
-            SortColumn::Status => "status",
-            SortColumn::Feature => "feature",
-            SortColumn::Flavor => "flavor",
-            SortColumn::Image => "image",
-            SortColumn::Lease => "lease",
-            SortColumn::Age => "age",
             SortColumn::InStatus => "in status",
+            c => c.key(),
         }
     }
 }

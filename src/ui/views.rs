@@ -10,12 +10,13 @@
 //! ```
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::Paint;
 use super::format::fit;
+use super::picker::popup;
 use super::table::filter_parts;
 use crate::app::{App, SortColumn, View, ViewPicker};
 
@@ -26,18 +27,14 @@ const NAME_MAX: usize = 16;
 pub fn draw(buf: &mut Buffer, screen: Rect, picker: &ViewPicker, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let views = app.views();
-    let rows = (views.len() + 1) as u16;
-    let area = screen.centered(
-        Constraint::Length(WIDTH.min(screen.width)),
-        Constraint::Length(rows.saturating_add(2).min(screen.height)),
+    let rows = u16::try_from(views.len() + 1).unwrap_or(u16::MAX);
+    let inner = popup(
+        buf,
+        screen,
+        (WIDTH, rows),
+        (" Views ", " Enter apply · Esc cancel "),
+        ctx,
     );
-    let block = Block::bordered()
-        .border_style(t.accent)
-        .title(Span::styled(" Views ", t.heading))
-        .title_bottom(Span::styled(" Enter apply · Esc cancel ", t.muted));
-    let inner = block.inner(area);
-    Clear.render(area, buf);
-    block.render(area, buf);
     let height = usize::from(inner.height);
     let offset = (picker.cursor + 1).saturating_sub(height);
     let name_w = views

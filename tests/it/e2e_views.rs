@@ -2,7 +2,7 @@
 //! config file that holds a view; the user changes the filter by hand, then
 //! `v` brings the view back, whole.
 
-use crate::support::dash::{Launch, Sim, row_status, table_lines, table_rows, title_line};
+use crate::support::dash::{Dash, Launch, Sim, row_status, table_lines, table_rows, title_line};
 
 const ENTER: &str = "\r";
 
@@ -13,6 +13,23 @@ sort = "age"
 sort_dir = "desc"
 columns = ["status", "name", "age", "in_status"]
 "#;
+
+/// The dashboard against `sim`, with CONFIG as its config file, and `extra` arguments.
+fn launch(sim: &Sim, extra: &[&str]) -> (Dash, tempfile::TempDir) {
+    let cfg = tempfile::Builder::new()
+        .prefix("nbwatch-e2e-views-")
+        .tempdir()
+        .unwrap();
+    let path = cfg.path().join("config.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    let mut l = Launch::against(sim, 120, 40)
+        .arg("--config")
+        .arg(path.to_str().unwrap());
+    for a in extra {
+        l = l.arg(a);
+    }
+    (l.start(), cfg)
+}
 
 /// The table's column titles line.
 fn header(screen: &str) -> String {
@@ -31,16 +48,7 @@ fn a_view_from_the_config_file_comes_back_with_v() {
         running > 0,
         "the simulator runs some instances: {statuses:?}"
     );
-    let cfg = tempfile::Builder::new()
-        .prefix("nbwatch-e2e-views-")
-        .tempdir()
-        .unwrap();
-    let path = cfg.path().join("config.toml");
-    std::fs::write(&path, CONFIG).unwrap();
-    let mut d = Launch::against(&sim, 120, 40)
-        .arg("--config")
-        .arg(path.to_str().unwrap())
-        .start();
+    let (mut d, _cfg) = launch(&sim, &[]);
     let (_, total) = d.wait_table();
     let s = d.screen();
     assert!(!title_line(&s).contains("view "), "no view at start:\n{s}");
@@ -89,18 +97,7 @@ fn a_view_from_the_config_file_comes_back_with_v() {
 #[test]
 fn view_starts_the_dashboard_with_the_view() {
     let sim = Sim::manual(false);
-    let cfg = tempfile::Builder::new()
-        .prefix("nbwatch-e2e-views-")
-        .tempdir()
-        .unwrap();
-    let path = cfg.path().join("config.toml");
-    std::fs::write(&path, CONFIG).unwrap();
-    let mut d = Launch::against(&sim, 120, 40)
-        .arg("--config")
-        .arg(path.to_str().unwrap())
-        .arg("--view")
-        .arg("running")
-        .start();
+    let (mut d, _cfg) = launch(&sim, &["--view", "running"]);
     d.wait_table();
     let s = d.wait("the view's rows", |s| {
         title_line(s).contains("view running") && !table_rows(s).is_empty()
