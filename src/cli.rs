@@ -122,6 +122,14 @@ pub fn command() -> clap::Command {
         ("page_size", d::PAGE_SIZE.to_string()),
     ];
     let mut cmd = <Cli as clap::CommandFactory>::command();
+    // The column names, from their one list, for `columns = [...]` and a view's `sort`.
+    cmd = cmd.mut_arg("view", |a| {
+        let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+        a.help(format!(
+            "{help}. Columns, for `columns` and `sort`: {}",
+            crate::app::SortColumn::keys(", ")
+        ))
+    });
     for (id, value) in defaults {
         cmd = cmd.mut_arg(id, |a| {
             let help = a.get_help().map(ToString::to_string).unwrap_or_default();
@@ -217,6 +225,11 @@ pub struct GlobalArgs {
     /// Hide and refuse every action (start, stop, extend, delete); also `read_only = true` in a profile
     #[arg(long, global = true)]
     pub read_only: bool,
+
+    /// Start the dashboard with this view of the config file ([views.NAME]: name filter,
+    /// statuses, problems only, sort, columns; `v` picks one while it runs)
+    #[arg(long, value_name = "NAME")]
+    pub view: Option<String>,
 }
 
 /// Server-side filters, for the dashboard and `list`.

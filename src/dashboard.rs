@@ -50,6 +50,17 @@ pub struct Parts {
     /// What an existing journal recorded, for the trends view (the entries
     /// of the sources watched are used).
     pub history: Option<Vec<crate::journal::Entry>>,
+    pub views: Views,
+}
+
+/// The config file's views and columns, and the view to start with.
+#[derive(Debug, Clone, Default)]
+pub struct Views {
+    pub list: Vec<app::View>,
+    /// The table's columns when no view chooses them; empty for every column.
+    pub columns: Vec<app::SortColumn>,
+    /// `--view NAME`, by its place in `list`.
+    pub start: Option<usize>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives.
@@ -61,6 +72,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         read_only,
         notifier,
         history,
+        views,
     } = parts;
     let mut app = App::new(timing);
     if sources.len() > 1 {
@@ -85,6 +97,10 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         app.set_history_of(entries, &names);
     }
     app.set_read_only(read_only);
+    app.set_views(views.list, views.columns);
+    if views.start.is_some() {
+        app.apply_view(views.start, now_ms());
+    }
     let mut notifier = notifier.with_sources(names);
     // Start the change feed before the first listing arrives.
     notifier.after(&mut app, now_ms(), false);

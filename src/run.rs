@@ -36,6 +36,13 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         _ => {}
     }
 
+    if cli.global.view.is_some() && cli.command.is_some() {
+        eprintln!(
+            "nbwatch: --view chooses the dashboard's view, and a subcommand was given; fix: leave --view out, or run `nbwatch --view NAME` alone"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+
     // The dashboard and `list` watch several sources at once; serve and the
     // actions work on one.
     let several = matches!(cli.command, None | Some(Command::List(_)));
@@ -240,6 +247,11 @@ fn dashboard(
         },
         // Read-only if any source asks for it: a read-only profile stays read-only.
         read_only: all.iter().any(|s| s.read_only),
+        views: crate::dashboard::Views {
+            list: settings.views.clone(),
+            columns: settings.columns.clone(),
+            start: settings.start_view,
+        },
     })
 }
 
@@ -442,6 +454,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         log_file: g.log_file.clone(),
         read_only: g.read_only,
         journal: g.journal.clone(),
+        view: g.view.clone(),
         status: f.status.clone(),
         name: f.name.clone(),
         feature: f.feature.clone(),

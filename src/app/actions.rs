@@ -156,6 +156,7 @@ impl App {
         keys::hints_where(self.mode.kind(), |b: &Binding| match b.action {
             Action::Act(v) => self.offered(v),
             Action::ConfirmLonger | Action::ConfirmShorter => duration,
+            Action::OpenViews => !self.views().is_empty(),
             _ => true,
         })
     }

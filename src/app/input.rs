@@ -66,7 +66,7 @@ impl App {
                 self.scroll_detail(down, 3)
             }
             Mode::Table | Mode::Filter => self.move_cursor(if down { 1 } else { -1 }),
-            Mode::Picker(_) | Mode::Trends | Mode::Confirm(_) => {}
+            Mode::Picker(_) | Mode::Trends | Mode::Confirm(_) | Mode::Views(_) => {}
         }
         Vec::new()
     }
@@ -131,6 +131,9 @@ impl App {
                     let last = p.entries.len().saturating_sub(1);
                     p.cursor = step(p.cursor, action == Action::Down, 1, last);
                 }
+            }
+            Action::Down | Action::Up if matches!(self.mode, Mode::Views(_)) => {
+                self.view_picker_step(action == Action::Down)
             }
             Action::Down => self.move_cursor(1),
             Action::Up => self.move_cursor(-1),
@@ -227,6 +230,9 @@ impl App {
                 }
             }
             Action::PickerCancel => self.mode = Mode::Table,
+            Action::OpenViews => self.open_view_picker(now_ms),
+            Action::ViewApply => self.view_picker_apply(now_ms),
+            Action::ViewCancel => self.mode = Mode::Table,
             Action::Act(verb) => return self.ask(verb, now_ms),
             Action::ConfirmYes => return self.confirm_yes(now_ms),
             Action::ConfirmNo => return self.confirm_no(now_ms),

@@ -55,6 +55,10 @@ pub enum Action {
     ConfirmShorter,
     ConfirmType,
     ConfirmBackspace,
+    /// Open the view picker.
+    OpenViews,
+    ViewApply,
+    ViewCancel,
 }
 
 /// Where a binding applies. A mode consults its contexts in order (see
@@ -84,17 +88,20 @@ pub enum Context {
     Confirm,
     /// Confirming a deletion by typing the instance's name.
     ConfirmTyped,
+    /// The view picker.
+    Views,
 }
 
 impl Context {
     /// Help sections, in display order.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Main,
         Context::Act,
         Context::Table,
         Context::Detail,
         Context::Filter,
         Context::Picker,
+        Context::Views,
         Context::Trends,
         Context::Confirm,
         Context::ConfirmTyped,
@@ -115,6 +122,7 @@ impl Context {
             Context::Act => "Actions on the selected instance or the marked ones",
             Context::Confirm => "Confirming an action",
             Context::ConfirmTyped => "Confirming a deletion",
+            Context::Views => "View picker",
         }
     }
 }
@@ -221,6 +229,7 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('+')), P(K::Char('='))],            A::SlowerPolling,      C::Main,   "poll less often",                      None),
     b(&[P(K::Char('-'))],                             A::FasterPolling,      C::Main,   "poll more often",                      None),
     b(&[P(K::Char('t'))],                             A::Trends,             C::Main,   "status counts over time",              Some("trends")),
+    b(&[P(K::Char('v'))],                             A::OpenViews,          C::Main,   "pick a saved view: filters, sort, columns", Some("views")),
     b(&[P(K::Char('S'))],                             A::Act(Verb::Start),   C::Act,    "start it (asks first; stopped instances)", Some("start")),
     b(&[P(K::Char('X'))],                             A::Act(Verb::Stop),    C::Act,    "stop it (asks first; running instances)",  Some("stop")),
     b(&[P(K::Char('E'))],                             A::Act(Verb::Extend),  C::Act,    "extend the auto-stop: 1 to 24 h from now", Some("extend")),
@@ -256,6 +265,10 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('a'))],                             A::PickerAll,          C::Picker, "select none (= every status)",         Some("none")),
     b(&[P(K::Enter)],                                 A::PickerApply,        C::Picker, "apply",                                Some("apply")),
     b(&[P(K::Esc)],                                   A::PickerCancel,       C::Picker, "cancel",                               Some("cancel")),
+    b(&[P(K::Char('j')), P(K::Down)],                 A::Down,               C::Views,  "move down",                            None),
+    b(&[P(K::Char('k')), P(K::Up)],                   A::Up,                 C::Views,  "move up",                              None),
+    b(&[P(K::Enter)],                                 A::ViewApply,          C::Views,  "apply the view",                       Some("apply")),
+    b(&[P(K::Esc)],                                   A::ViewCancel,         C::Views,  "cancel",                               Some("cancel")),
     b(&[P(K::Esc), P(K::Char('t')), P(K::Char('q'))], A::CloseTrends,        C::Trends, "back to the table",                    Some("back")),
     b(&[P(K::Enter), P(K::Char('y'))],                A::ConfirmYes,         C::Confirm, "do it",                               Some("confirm")),
     b(&[P(K::Esc), P(K::Char('n'))],                  A::ConfirmNo,          C::Confirm, "cancel: nothing is sent",             Some("cancel")),
@@ -283,6 +296,7 @@ pub fn contexts_for(mode: ModeKind) -> &'static [Context] {
         ModeKind::Picker => &[C::Always, C::Picker],
         ModeKind::Help => &[C::Always, C::Help],
         ModeKind::Trends => &[C::Always, C::Trends],
+        ModeKind::Views => &[C::Always, C::Views],
     }
 }
 
@@ -297,6 +311,7 @@ pub enum ModeKind {
     Trends,
     Confirm,
     ConfirmTyped,
+    Views,
 }
 
 /// The action bound to `ev` in `mode`, if any. Key releases are ignored.
@@ -414,6 +429,7 @@ mod tests {
             ModeKind::Help,
             ModeKind::Confirm,
             ModeKind::ConfirmTyped,
+            ModeKind::Views,
         ] {
             let mut seen = HashSet::new();
             for ctx in contexts_for(mode) {

@@ -23,6 +23,7 @@ pub mod row;
 pub mod sort;
 pub mod tracked;
 pub mod trend;
+pub mod views;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -52,6 +53,7 @@ pub use records::{DetailWant, Record, Records};
 pub use row::Row;
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
+pub use views::{View, ViewPicker};
 
 /// How long a flash message (copied, no problems…) stays in the status bar.
 pub const FLASH_MS: i64 = 4_000;
@@ -121,6 +123,8 @@ pub enum Mode {
     Trends,
     /// Asking before acting on an instance.
     Confirm(Confirm),
+    /// Choosing a view from the config file.
+    Views(ViewPicker),
 }
 
 impl Mode {
@@ -136,6 +140,7 @@ impl Mode {
                 ModeKind::ConfirmTyped
             }
             Mode::Confirm(_) => ModeKind::Confirm,
+            Mode::Views(_) => ModeKind::Views,
         }
     }
 }
@@ -240,6 +245,8 @@ pub struct App {
     actions: actions::ActionState,
     /// Marked instances, by key (see `marks.rs`).
     marks: marks::Marks,
+    /// The views of the config file, and which one was applied last.
+    views: views::ViewState,
 }
 
 impl App {
@@ -278,6 +285,7 @@ impl App {
             help_scroll: 0,
             actions: actions::ActionState::default(),
             marks: marks::Marks::default(),
+            views: views::ViewState::default(),
         }
     }
 

@@ -41,7 +41,9 @@ impl SortColumn {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
-    pub fn label(self) -> &'static str {
+    /// The column's name in the config file (`columns`, a view's `sort`), in
+    /// `--help` and in the README: the one list of names, [`SortColumn::ALL`].
+    pub fn key(self) -> &'static str {
         match self {
             SortColumn::Source => "source",
             SortColumn::Name => "name",
@@ -51,7 +53,28 @@ impl SortColumn {
             SortColumn::Image => "image",
             SortColumn::Lease => "lease",
             SortColumn::Age => "age",
+            SortColumn::InStatus => "in_status",
+        }
+    }
+
+    /// The column named `name` ([`SortColumn::key`], any case).
+    pub fn parse(name: &str) -> Option<SortColumn> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.key().eq_ignore_ascii_case(name))
+    }
+
+    /// Every column's name, joined with `sep`: what errors and help list.
+    pub fn keys(sep: &str) -> String {
+        Self::ALL.map(SortColumn::key).join(sep)
+    }
+
+    /// How the table's title names the sort: the key, in words.
+    pub fn label(self) -> &'static str {
+        match self {
             SortColumn::InStatus => "in status",
+            c => c.key(),
         }
     }
 }

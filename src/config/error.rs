@@ -74,6 +74,8 @@ pub enum ErrorKind {
     UnknownRegion,
     /// The profile asked for does not exist, or none was chosen among several.
     UnknownProfile,
+    /// `--view NAME` names no view of the config file.
+    UnknownView,
     MissingCredentials,
     MissingProjectId,
     /// Neither a region nor an endpoint.

@@ -13,7 +13,7 @@ use crate::region::closest;
 use crate::secret::Secret;
 
 /// Keys allowed at the top level of the file.
-pub const ROOT_KEYS: &[&str] = &["default_profile", "sources", "profiles"];
+pub const ROOT_KEYS: &[&str] = &["default_profile", "sources", "profiles", "views", "columns"];
 
 /// Keys allowed in a `[profiles.NAME]` table.
 pub const PROFILE_KEYS: &[&str] = &[
@@ -46,6 +46,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "journal_max_mb",
     "filters",
     "alerts",
+    "columns",
 ];
 
 /// Keys allowed in a `[profiles.NAME.alerts]` table.
@@ -73,6 +74,9 @@ pub const FILTER_KEYS: &[&str] = &[
     "sort_dir",
 ];
 
+/// Keys allowed in a `[views.NAME]` table.
+pub const VIEW_KEYS: &[&str] = &["name", "status", "problems", "sort", "sort_dir", "columns"];
+
 /// Keys whose values are secrets: errors on their lines never quote anything.
 const SECRET_KEYS: &[&str] = &["sk", "security_token", "auth_token"];
 
@@ -84,6 +88,27 @@ pub struct RawFile {
     pub sources: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    /// Named views of the dashboard (see `config::views`).
+    #[serde(default)]
+    pub views: BTreeMap<String, Spanned<RawView>>,
+    /// The table's columns, in order, for every profile that sets none.
+    pub columns: Option<Names>,
+}
+
+/// A list of names, each with its place in the file.
+pub type Names = Spanned<Vec<Spanned<String>>>;
+
+/// `[views.NAME]`: what the dashboard shows when the view is picked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawView {
+    /// The name filter (a case-insensitive part of the name).
+    pub name: Option<Spanned<String>>,
+    pub status: Option<Names>,
+    pub problems: Option<Spanned<bool>>,
+    pub sort: Option<Spanned<String>>,
+    pub sort_dir: Option<Spanned<String>>,
+    pub columns: Option<Names>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +146,8 @@ pub struct RawProfile {
     pub filters: RawFilters,
     #[serde(default)]
     pub alerts: RawAlerts,
+    /// The table's columns, in order, overriding the file's.
+    pub columns: Option<Names>,
 }
 
 /// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
@@ -269,7 +296,14 @@ fn toml_error(path: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
                     "each profile is a table: write [profiles.{k}] on its own line, then its keys"
                 ),
             ),
-            Some(k) => (format!("wrong type for `{k}`: {what}"), type_fix(k)),
+            Some(k) if section == "views" => (
+                format!("wrong type for view `{k}`: {what}"),
+                format!("each view is a table: write [views.{k}] on its own line, then its keys"),
+            ),
+            Some(k) => (
+                format!("wrong type for `{k}`: {what}"),
+                type_fix(k, &section),
+            ),
             None => (
                 format!("wrong type: {what}"),
                 "check the value on this line against config.example.toml".to_string(),
@@ -336,7 +370,7 @@ fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> Confi
         Some("profile settings belong in a [profiles.NAME] table")
     } else if !expected.contains(&"status") && FILTER_KEYS.contains(&key) && key != "workspace_id" {
         Some("filter defaults belong in a [profiles.NAME.filters] table")
-    } else if expected.contains(&"status") && PROFILE_KEYS.contains(&key) {
+    } else if expected.contains(&"sort_key") && PROFILE_KEYS.contains(&key) {
         Some("this is a profile setting: move it above the [profiles.NAME.filters] header")
     } else {
         None
@@ -352,8 +386,17 @@ fn unknown_key(at: Origin, key: &str, section: &str, expected: &[&str]) -> Confi
     ConfigError::new(ErrorKind::UnknownKey, Some(at), problem, fix)
 }
 
-fn type_fix(key: &str) -> String {
+fn type_fix(key: &str, section: &str) -> String {
+    let columns_example = "columns = [\"name\", \"status\", \"lease\"]";
     match key {
+        "columns" => format!(
+            "write a list of column names in double quotes, e.g. {columns_example} (columns: {})",
+            crate::app::SortColumn::keys(", ")
+        ),
+        "status" if section.starts_with("views.") => {
+            "write a list of statuses, e.g. status = [\"RUNNING\", \"STARTING\"]".into()
+        }
+        "problems" => "write true or false without quotes, e.g. problems = true".into(),
         "concurrency" => format!(
             "write a whole number without quotes, e.g. concurrency = {}",
             crate::defaults::CONCURRENCY
@@ -461,6 +504,7 @@ mod tests {
             ("zzzz = 1\n", ROOT_KEYS),
             ("[profiles.p]\nzzzz = 1\n", PROFILE_KEYS),
             ("[profiles.p.filters]\nzzzz = 1\n", FILTER_KEYS),
+            ("[views.v]\nzzzz = 1\n", VIEW_KEYS),
         ] {
             let e = ConfigFile::parse(Path::new("c.toml"), src.to_string()).unwrap_err();
             assert!(

@@ -20,18 +20,21 @@ mod resolve;
 mod sources;
 mod table;
 mod values;
+mod views;
 
 #[cfg(test)]
 mod sources_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod views_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ErrorKind, Origin};
-pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS};
+pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS, VIEW_KEYS};
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
 pub use values::parse_endpoint;
@@ -86,6 +89,8 @@ pub struct Overrides {
     pub workspace_id: Option<String>,
     pub sort_key: Option<String>,
     pub sort_dir: Option<String>,
+    /// `--view NAME`: the dashboard starts with this view of the config file.
+    pub view: Option<String>,
     /// Where to connect and as whom, given by the program instead of the user's
     /// region, endpoint and credentials: `--demo`'s simulator. Everything else
     /// still comes from the layers.
@@ -142,6 +147,12 @@ pub struct Settings {
     pub alerts: crate::alerts::AlertConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// The dashboard's views (`[views.NAME]`), in the file's order.
+    pub views: Vec<crate::app::View>,
+    /// The table's columns, in order (`columns`); empty for every column.
+    pub columns: Vec<crate::app::SortColumn>,
+    /// The view to start with (`--view NAME`), by its place in `views`.
+    pub start_view: Option<usize>,
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
     pub warnings: Vec<String>,
 }
@@ -198,6 +209,9 @@ impl Settings {
             journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
             alerts: crate::alerts::AlertConfig::default(),
             config_file: None,
+            views: Vec::new(),
+            columns: Vec::new(),
+            start_view: None,
             warnings: Vec::new(),
         }
     }

@@ -222,6 +222,9 @@ fn resolve_with(
         .saturating_mul(1024 * 1024);
     let alerts = cx.alerts()?;
     let filters = cx.filters(o, &mut warnings)?;
+    let views = super::views::views(cx.file)?;
+    let columns = super::views::columns(cx.file, p)?;
+    let start_view = super::views::start_view(o.view.as_deref(), &views, cx.file)?;
 
     // Who we are: the fixed source's credentials, else the layers.
     let (auth, auth_source, project_id) = match &o.fixed_source {
@@ -256,6 +259,9 @@ fn resolve_with(
         journal_max_bytes,
         alerts,
         config_file: file.map(|f| f.path),
+        views,
+        columns,
+        start_view,
         warnings,
     })
 }

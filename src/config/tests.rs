@@ -1634,12 +1634,14 @@ fn the_example_config_is_valid_and_documents_every_key() {
         .chain(PROFILE_KEYS)
         .chain(FILTER_KEYS)
         .chain(ALERT_KEYS)
+        .chain(VIEW_KEYS)
     {
         let documented = example.lines().any(|l| {
             l.trim_start_matches(['#', ' '])
                 .starts_with(&format!("{key} ="))
                 || l.contains(&format!("[profiles.prod.{key}]"))
                 || (*key == "profiles" && l.starts_with("[profiles."))
+                || (*key == "views" && l.starts_with("[views."))
         });
         assert!(documented, "config.example.toml does not document `{key}`");
     }

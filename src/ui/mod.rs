@@ -13,7 +13,7 @@
 //! │ statusbar.rs  error / flash / last event               every 10s · 6 req/min │ 1
 //! │ statusbar.rs  q quit  / filter  s status …   (or the filter being typed)      │ 1
 //! └──────────────────────────────────────────────────────────────────────────────┘
-//!   help.rs, picker.rs and confirm.rs draw centred popups over the rest.
+//!   help.rs, picker.rs, views.rs and confirm.rs draw centred popups over the rest.
 //! ```
 
 mod confirm;
@@ -26,9 +26,12 @@ mod statusbar;
 mod table;
 pub mod theme;
 mod trends;
+mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod views_tests;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -156,6 +159,7 @@ pub fn draw(frame: &mut Frame, app: &App, ctx: &ViewContext, now_ms: i64) -> Vie
         Mode::Picker(p) => picker::draw(buf, area, p, &env),
         Mode::Help { .. } => help::draw(buf, area, app, &env),
         Mode::Confirm(c) => confirm::draw(buf, area, c, app, &env),
+        Mode::Views(p) => views::draw(buf, area, p, app, &env),
         _ => {}
     }
     layout(&s, area, app, &env)

@@ -25,17 +25,13 @@ const WIDTH: u16 = 36;
 pub fn draw(buf: &mut Buffer, screen: Rect, picker: &Picker, ctx: &Paint) {
     let t = ctx.theme;
     let rows = picker.entries.len() as u16;
-    let area = screen.centered(
-        Constraint::Length(WIDTH.min(screen.width)),
-        Constraint::Length((rows + 2).min(screen.height)),
+    let inner = popup(
+        buf,
+        screen,
+        (WIDTH, rows),
+        (" Status filter ", " Space toggle · Enter apply "),
+        ctx,
     );
-    let block = Block::bordered()
-        .border_style(t.accent)
-        .title(Span::styled(" Status filter ", t.heading))
-        .title_bottom(Span::styled(" Space toggle · Enter apply ", t.muted));
-    let inner = block.inner(area);
-    Clear.render(area, buf);
-    block.render(area, buf);
     let height = usize::from(inner.height);
     // Keep the cursor on screen when the list is taller than the popup.
     let offset = (picker.cursor + 1).saturating_sub(height);
@@ -72,4 +68,28 @@ pub fn draw(buf: &mut Buffer, screen: Rect, picker: &Picker, ctx: &Paint) {
         })
         .collect();
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// A popup `width` wide and `rows` tall (inside its border), centred on
+/// `screen` and cleared, titled `title`, with `footer` below; returns its inside.
+pub fn popup(
+    buf: &mut Buffer,
+    screen: Rect,
+    (width, rows): (u16, u16),
+    (title, footer): (&str, &str),
+    ctx: &Paint,
+) -> Rect {
+    let t = ctx.theme;
+    let area = screen.centered(
+        Constraint::Length(width.min(screen.width)),
+        Constraint::Length(rows.saturating_add(2).min(screen.height)),
+    );
+    let block = Block::bordered()
+        .border_style(t.accent)
+        .title(Span::styled(title.to_string(), t.heading))
+        .title_bottom(Span::styled(footer.to_string(), t.muted));
+    let inner = block.inner(area);
+    Clear.render(area, buf);
+    block.render(area, buf);
+    inner
 }

@@ -8,8 +8,10 @@
 //! │~ old-one         ● STOPPED       NOTEBOOK modelar… pytor…  –      9d    1h    │
 //! └ filter: name ~ "bert" · problems only · Esc clears ────────────────────────┘
 //! ```
-//! Columns drop from the right end of their priority list as the terminal narrows:
-//! image first, then feature, flavor, age, lease; name, status and time in status stay.
+//! Which columns, in which order, the user chooses (`columns` in the config
+//! file, or a view's); by default every one, as above. Columns drop from the
+//! right end of their priority list as the terminal narrows: image first, then
+//! feature, flavor, age, lease; name, status and time in status stay.
 //! The first column marks a row that just changed (`•`) or one the service has
 //! not confirmed for longer than the sweep's period (`~`).
 //! While instances are marked (or a bulk action's outcomes are on show) a mark
@@ -28,7 +30,7 @@ use super::Paint;
 use super::format::{duration, fit};
 use super::header::display_name;
 use super::theme::status_symbol;
-use crate::app::{App, Freshness, LeaseUrgency, SortColumn, Tracked};
+use crate::app::{App, Filter, Freshness, LeaseUrgency, SortColumn, Tracked};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Column {
@@ -63,14 +65,20 @@ const fn col(sort: SortColumn, title: &'static str, min: u16, max: u16, drop: u8
     }
 }
 
-/// The columns that fit in `width` cells (inside the borders), with their widths.
-fn layout_columns(width: u16, several_sources: bool) -> Vec<(Column, u16)> {
+/// The columns `chosen`, in its order, that fit in `width` cells (inside the
+/// borders), with their widths. SOURCE is drawn only when several sources are
+/// watched, and then always (first, unless `chosen` places it): without it
+/// the rows of two sources could not be told apart.
+fn layout_columns(width: u16, several_sources: bool, chosen: &[SortColumn]) -> Vec<(Column, u16)> {
     // One cell for the change mark, one space between columns.
     let avail = width.saturating_sub(1);
-    let mut cols: Vec<Column> = COLUMNS
-        .iter()
-        .filter(|c| several_sources || c.sort != SortColumn::Source)
-        .copied()
+    let source_first = several_sources && !chosen.contains(&SortColumn::Source);
+    let mut cols: Vec<Column> = source_first
+        .then_some(SortColumn::Source)
+        .into_iter()
+        .chain(chosen.iter().copied())
+        .filter(|c| several_sources || *c != SortColumn::Source)
+        .filter_map(|c| COLUMNS.iter().find(|col| col.sort == c).copied())
         .collect();
     let need = |cols: &[Column]| cols.iter().map(|c| c.min + 1).sum::<u16>();
     while need(&cols) > avail {
@@ -105,7 +113,9 @@ fn layout_columns(width: u16, several_sources: bool) -> Vec<(Column, u16)> {
             extra -= add;
         }
     }
-    if let Some((_, w)) = widths.first_mut() {
+    // What is still left goes to the name (or, when it is not shown, the first column).
+    let name = widths.iter().position(|(c, _)| c.sort == SortColumn::Name);
+    if let Some((_, w)) = widths.get_mut(name.unwrap_or(0)) {
         *w += extra;
     }
     widths
@@ -143,6 +153,13 @@ fn block<'a>(app: &App, ctx: &Paint) -> Block<'a> {
     if app.filter().is_active() {
         title.insert(2, Span::styled(" filtered", t.warn));
     }
+    if let Some(v) = app.current_view() {
+        let changed = if app.view_changed() { " (changed)" } else { "" };
+        title.push(Span::styled(
+            format!("· view {}{changed} ", v.name),
+            t.accent,
+        ));
+    }
     let mut b = Block::bordered()
         .border_style(t.border)
         .title(Line::from(title));
@@ -159,6 +176,23 @@ pub fn filter_summary(app: &App, ctx: &Paint) -> Option<Line<'static>> {
         return None;
     }
     let t = ctx.theme;
+    Some(Line::from(vec![
+        Span::styled(" filter: ", t.warn.add_modifier(Modifier::BOLD)),
+        Span::styled(filter_parts(f).join(" · "), t.warn),
+        // Esc clears the marks first (see the keymap).
+        Span::styled(
+            if app.marks_shown() {
+                " · Esc twice clears "
+            } else {
+                " · Esc clears "
+            },
+            t.muted,
+        ),
+    ]))
+}
+
+/// Each part of a filter in words: `name ~ "bert"`, `status RUNNING, STOPPED`, `problems only`.
+pub fn filter_parts(f: &Filter) -> Vec<String> {
     let mut parts = Vec::new();
     if !f.name.is_empty() {
         parts.push(format!("name ~ \"{}\"", f.name));
@@ -170,19 +204,7 @@ pub fn filter_summary(app: &App, ctx: &Paint) -> Option<Line<'static>> {
     if f.problems_only {
         parts.push("problems only".to_string());
     }
-    Some(Line::from(vec![
-        Span::styled(" filter: ", t.warn.add_modifier(Modifier::BOLD)),
-        Span::styled(parts.join(" · "), t.warn),
-        // Esc clears the marks first (see the keymap).
-        Span::styled(
-            if app.marks_shown() {
-                " · Esc twice clears "
-            } else {
-                " · Esc clears "
-            },
-            t.muted,
-        ),
-    ]))
+    parts
 }
 
 /// The data rows' area for a table drawn in `area`.
@@ -219,6 +241,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let cols = layout_columns(
         inner.width.saturating_sub(if marking { 2 } else { 0 }),
         app.several_sources(),
+        app.columns(),
     );
     // Each source's mark: none while its rows are current, else the age of its
     // last good sweep.
@@ -456,7 +479,7 @@ mod tests {
     use super::*;
 
     fn titles(width: u16) -> Vec<&'static str> {
-        layout_columns(width, false)
+        layout_columns(width, false, &SortColumn::ALL)
             .iter()
             .map(|(c, _)| c.title)
             .collect()
@@ -472,7 +495,7 @@ mod tests {
         assert_eq!(titles(40), ["NAME", "STATUS"]);
         assert_eq!(titles(200).len(), 8, "no source column for one source");
         for w in [20, 40, 78, 118, 198] {
-            let cols = layout_columns(w, false);
+            let cols = layout_columns(w, false, &SortColumn::ALL);
             let used: u16 = 1 + cols.iter().map(|(_, w)| w + 1).sum::<u16>();
             if w >= 34 {
                 assert_eq!(used, w, "width {w}");
@@ -483,7 +506,7 @@ mod tests {
     #[test]
     fn several_sources_add_a_source_column_that_stays_at_80_columns() {
         let titles = |w| -> Vec<&str> {
-            layout_columns(w, true)
+            layout_columns(w, true, &SortColumn::ALL)
                 .iter()
                 .map(|(c, _)| c.title)
                 .collect()
@@ -493,7 +516,7 @@ mod tests {
             ["SOURCE", "NAME", "STATUS", "LEASE", "AGE", "IN STATUS"]
         );
         assert_eq!(titles(200).len(), 9);
-        let wide = layout_columns(200, true);
+        let wide = layout_columns(200, true, &SortColumn::ALL);
         assert_eq!(wide[0].1, 16, "room for ap-southeast-3");
     }
 }

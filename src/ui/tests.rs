@@ -24,13 +24,13 @@ fn context() -> ViewContext {
     }
 }
 
-struct View {
+pub(super) struct View {
     ctx: ViewContext,
     now_ms: i64,
 }
 
 impl View {
-    fn new(now_ms: i64) -> View {
+    pub(super) fn new(now_ms: i64) -> View {
         View {
             ctx: context(),
             now_ms,
@@ -39,7 +39,7 @@ impl View {
 
     /// Renders as the event loop does: input first sees the geometry of the
     /// frame before, so give the state one frame's geometry, then draw.
-    fn render(&self, app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    pub(super) fn render(&self, app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         app.set_viewport(viewport(Rect::new(0, 0, w, h), app, &self.ctx, self.now_ms));
         let mut drawn = None;
@@ -54,14 +54,14 @@ impl View {
 }
 
 /// Data fetched 3 s before the frame.
-fn loaded() -> App {
+pub(super) fn loaded() -> App {
     let mut app = App::new(crate::app::fixtures::timing());
     app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
     app.record_requests(6, NOW - 3_000);
     app
 }
 
-fn key(app: &mut App, c: char) {
+pub(super) fn key(app: &mut App, c: char) {
     app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), NOW);
 }
 
@@ -81,7 +81,7 @@ fn select(app: &mut App, name: &str) {
 }
 
 /// The cell where `needle` starts on the first line containing it.
-fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+pub(super) fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
     let area = buf.area;
     for y in 0..area.height {
         for x in 0..area.width {
@@ -100,7 +100,7 @@ fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
     panic!("{needle:?} not on screen:\n{}", text(buf));
 }
 
-fn text(buf: &Buffer) -> String {
+pub(super) fn text(buf: &Buffer) -> String {
     let area = buf.area;
     (0..area.height)
         .map(|y| {
@@ -117,7 +117,7 @@ fn fg_at(buf: &Buffer, needle: &str) -> Color {
     buf[(x, y)].fg
 }
 
-fn snap(name: &str, term: &Terminal<TestBackend>) {
+pub(super) fn snap(name: &str, term: &Terminal<TestBackend>) {
     insta::assert_snapshot!(name, term.backend());
 }
 
@@ -683,7 +683,7 @@ fn delete_asks_for_the_name_and_the_row_shows_a_pending_action() {
 
 /// Two sources: `beijing` fresh (the fixtures, 3 s old) and `singapore`
 /// failing with 500s since its last good sweep a minute before the frame.
-fn two_sources() -> App {
+pub(super) fn two_sources() -> App {
     use crate::app::SweepProgress;
     let mut app = App::new(crate::app::fixtures::timing());
     app.set_sources(vec!["beijing".into(), "singapore".into()]);

@@ -294,3 +294,66 @@ async fn a_config_file_readable_by_others_that_holds_a_secret_is_warned_about() 
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stderr, "", "{out:?}");
 }
+
+const VIEWS: &str = "[views.failing]\nproblems = true\n\n[views.training]\nname = \"train\"\n";
+
+#[test]
+fn an_unknown_view_exits_2_naming_the_views_that_exist() {
+    let home = Home::new("cfg");
+    let path = home.write("conf/nbwatch.toml", VIEWS, 0o600);
+    // The dashboard itself: the error comes before the terminal is touched.
+    let out = nbwatch(
+        &home,
+        &[
+            "--config",
+            &path,
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--project-id",
+            PROJECT,
+            "--view",
+            "trainng",
+        ],
+        CREDS,
+    );
+    usage_error(&out, "did you mean `training`?");
+    assert!(
+        out.stderr
+            .starts_with("nbwatch: command-line option --view: view `trainng` is not defined"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("the views of {path}: failing, training")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_unknown_column_names_file_line_and_the_valid_columns() {
+    let (out, path) = list_with(
+        &format!(
+            "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\ncolumns = [\"name\", \"leese\"]\n"
+        ),
+        &[],
+        CREDS,
+    );
+    usage_error(&out, "did you mean `lease`?");
+    located(&out, &path, 4, "unknown column `leese`");
+    assert!(
+        out.stderr.contains(
+            "valid columns: source, name, status, feature, flavor, image, lease, age, in_status"
+        ),
+        "{out:?}"
+    );
+    // A view's unknown status, too.
+    let (out, path) = list_with(
+        &format!(
+            "[profiles.default]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\n[views.v]\nstatus = [\"STOPED\"]\n"
+        ),
+        &[],
+        CREDS,
+    );
+    usage_error(&out, "did you mean STOPPED?");
+    located(&out, &path, 5, "unknown status `STOPED`");
+}

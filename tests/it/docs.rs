@@ -254,3 +254,21 @@ fn every_integration_module_reliability_md_names_is_compiled() {
         "named in files `it` never compiles: {orphans:?}"
     );
 }
+
+#[test]
+fn readme_help_and_example_name_every_column() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let example = fs::read_to_string(root.join("config.example.toml")).unwrap();
+    let help = nbwatch::cli::command().render_long_help().to_string();
+    let names = nbwatch::app::SortColumn::keys(", ");
+    assert!(
+        example.contains(&names),
+        "config.example.toml lists {names}"
+    );
+    assert!(help.contains(&names), "--help lists {names}:\n{help}");
+    for c in nbwatch::app::SortColumn::ALL {
+        let row = format!("| `{}` |", c.key());
+        assert!(readme.contains(&row), "README's column table lacks {row}");
+    }
+}
