@@ -187,8 +187,9 @@ async fn act(
     }
 }
 
-/// The instance `wanted` names: an id, else an exact name that only one has.
-fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, Fail> {
+/// The instance `wanted` names: an id, else an exact name that only one has
+/// (`nbwatch ssh` finds its instance with it too).
+pub(crate) fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, Fail> {
     if let Some(nb) = all.iter().find(|n| n.id.as_deref() == Some(wanted)) {
         return Ok(nb);
     }

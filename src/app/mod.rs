@@ -9,6 +9,7 @@
 //! errors), view (filter, sort, selection) and scrolling share its indices; the
 //! keys, picker, tracking and fixtures already live in their own modules.
 
+mod access;
 pub mod actions;
 pub mod clipboard;
 pub mod feeds;
@@ -88,6 +89,8 @@ pub enum Effect {
     SetInterval(Duration),
     /// Write `osc52_sequence(text)` to the terminal.
     CopyToClipboard(String),
+    /// Open a notebook URL with the platform's opener, detached (see `crate::opener`).
+    OpenUrl(String),
     /// Send an action (confirmed by the user) from a task outside the render loop.
     Act(ActionRequest),
     /// An action asked for and not sent (read-only, cancelled): for the audit log.
@@ -232,6 +235,8 @@ pub struct App {
     detail_scroll: usize,
     help_scroll: usize,
     actions: actions::ActionState,
+    /// Each source's `ssh_key_dir`, by source number (see [`App::set_ssh_key_dirs`]).
+    ssh_key_dirs: Vec<Option<std::path::PathBuf>>,
 }
 
 impl App {
@@ -269,6 +274,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             actions: actions::ActionState::default(),
+            ssh_key_dirs: Vec::new(),
         }
     }
 

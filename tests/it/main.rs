@@ -14,6 +14,7 @@ mod cli_actions;
 mod cli_extras;
 mod cli_list;
 mod cli_sources;
+mod cli_ssh;
 mod client_http;
 mod config_errors;
 mod docs;
