@@ -54,10 +54,10 @@ fn run(sim: &SimHandle, home: &Home, args: &[&str], path: Option<&str>) -> Out {
     let (ak, sk) = sim.credentials();
     let ep = sim.endpoint();
     let keys = home.str("keys");
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--endpoint", &ep, "--project-id", sim.project_id()]);
     let log = home.str("nbwatch.log");
-    all.extend(["--log-file", &log]);
+    // Global flags first: everything after `--` is ssh's.
+    let mut all = vec!["--endpoint", &ep, "--project-id", sim.project_id(), "--log-file", &log];
+    all.extend(args);
     let sys_path = std::env::var("PATH").unwrap_or_default();
     let out = nbwatch(
         home,
