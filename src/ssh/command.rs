@@ -153,13 +153,13 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
         );
     }
     out.push('\n');
+    // Said once for all the blocks: each block carries its own comment too.
+    let mut missing: Vec<String> = Vec::new();
+    let mut portless: Vec<&str> = Vec::new();
     for (alias, t) in super::aliases(&targets).iter().zip(&targets) {
         let key = t.key(Path::is_file);
         match key {
-            Some(k) if !k.is_file() => eprintln!(
-                "nbwatch: warning: {}",
-                missing_key(t, k, settings).replace("; fix:", " (the block names it anyway); fix:")
-            ),
+            Some(k) if !k.is_file() => missing.push(k.display().to_string()),
             Some(k) => {
                 if let Some(w) = crate::config::permission_warning(k, "the key file") {
                     eprintln!("nbwatch: warning: {w} (ssh refuses such a key)");
@@ -167,10 +167,29 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
             }
             None => {}
         }
-        if let Some(note) = t.no_port_note() {
-            eprintln!("nbwatch: note: {note}");
+        if t.address.port.is_none() {
+            portless.push(&t.name);
         }
         out.push_str(&super::host_block(alias, t, key, hk));
+    }
+    match missing.as_slice() {
+        [] => {}
+        [one] => eprintln!(
+            "nbwatch: warning: the key file {one} is missing (its block names it anyway); fix: save the .pem downloaded when the key pair was created there (chmod 600), or set ssh_key_dir in profile `{}` to the directory that holds it",
+            settings.profile
+        ),
+        many => eprintln!(
+            "nbwatch: warning: {} key files are missing ({}; the blocks name them anyway); fix: save each .pem downloaded when its key pair was created there (chmod 600), or set ssh_key_dir in profile `{}` to the directory that holds them",
+            many.len(),
+            many.join(", "),
+            settings.profile
+        ),
+    }
+    if !portless.is_empty() {
+        eprintln!(
+            "nbwatch: note: the SSH endpoint of {} gives no port, so ssh's default (22) applies: the reference pages do not say which the service means",
+            portless.join(", ")
+        );
     }
     use std::io::Write;
     // A closed pipe (`| head`) is not an error worth a message.

@@ -56,7 +56,14 @@ fn run(sim: &SimHandle, home: &Home, args: &[&str], path: Option<&str>) -> Out {
     let keys = home.str("keys");
     let log = home.str("nbwatch.log");
     // Global flags first: everything after `--` is ssh's.
-    let mut all = vec!["--endpoint", &ep, "--project-id", sim.project_id(), "--log-file", &log];
+    let mut all = vec![
+        "--endpoint",
+        &ep,
+        "--project-id",
+        sim.project_id(),
+        "--log-file",
+        &log,
+    ];
     all.extend(args);
     let sys_path = std::env::var("PATH").unwrap_or_default();
     let out = nbwatch(
