@@ -22,6 +22,7 @@ mod e2e_actions;
 mod e2e_alerts;
 mod e2e_dashboard;
 mod e2e_sources;
+mod e2e_ssh;
 mod fresh_hot;
 mod reliability_auth;
 mod reliability_nopanic;
