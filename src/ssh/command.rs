@@ -11,10 +11,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{HostKeys, MAX_CONNECTIONS, MIN_OPENSSH, Target};
+use crate::act::command::{Fail, list_all};
+use crate::api::ListQuery;
 use crate::api::model::{Notebook, Status};
-use crate::api::{ListQuery, RetryPolicy};
 use crate::config::Settings;
-use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
+use crate::exit::CONFIG as EXIT_CONFIG;
 
 /// What `nbwatch ssh` takes.
 #[derive(Debug, Args, Clone)]
@@ -51,8 +52,6 @@ pub struct SshConfigArgs {
     pub no_host_key_check: bool,
 }
 
-type Fail = (u8, String);
-
 fn usage(message: impl Into<String>) -> Fail {
     (EXIT_CONFIG, message.into())
 }
@@ -69,7 +68,7 @@ fn host_keys(unchecked: bool) -> HostKeys {
 pub async fn ssh(settings: &Settings, query: &ListQuery, args: &SshArgs) -> ExitCode {
     let prepared = async {
         let dir = key_dir(settings)?;
-        let all = listing(settings, query).await?;
+        let all = list_all(settings, query).await?.1;
         let nb = crate::act::command::pick(&all, &args.instance)?;
         let target = Target::of(nb, &dir, true).map_err(|r| usage(r.message(&args.instance)))?;
         // A key given after `--` replaces the endpoint's.
@@ -120,7 +119,7 @@ pub async fn ssh(settings: &Settings, query: &ListQuery, args: &SshArgs) -> Exit
 pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfigArgs) -> ExitCode {
     let built = async {
         let dir = key_dir(settings)?;
-        let all = listing(settings, query).await?;
+        let all = list_all(settings, query).await?.1;
         targets(&all, &args.instances, &dir)
     };
     let (targets, warnings) = match built.await {
@@ -267,17 +266,6 @@ fn key_dir(settings: &Settings) -> Result<PathBuf, Fail> {
             settings.profile
         ))
     })
-}
-
-async fn listing(settings: &Settings, query: &ListQuery) -> Result<Vec<Notebook>, Fail> {
-    let client = settings
-        .client(RetryPolicy::default())
-        .map_err(|e| usage(e.to_string()))?;
-    let listing = client
-        .fetch_all(query)
-        .await
-        .map_err(|e| (EXIT_API, e.to_string()))?;
-    Ok(listing.notebooks)
 }
 
 fn missing_key(t: &Target, key: &Path, settings: &Settings) -> String {
