@@ -50,6 +50,12 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page in roff (e.g. `nbwatch man | man -l -`).
     Man,
+    /// Log in to a RUNNING instance over SSH (user ma-user, the endpoint's host
+    /// and port, ~/.ssh/KEYPAIR.pem); --print shows the command instead.
+    Ssh(crate::ssh::command::SshArgs),
+    /// Print `Host` blocks for ~/.ssh/config (every RUNNING instance with an
+    /// SSH endpoint, or those named), for `ssh ALIAS` and VS Code's Remote-SSH.
+    SshConfig(crate::ssh::command::SshConfigArgs),
     /// Print a journal written with --journal as a timeline, oldest first
     /// (--name and --status filter it too).
     Journal(JournalArgs),

@@ -35,6 +35,8 @@ pub struct SourceParts {
     pub client: Client,
     pub query: ListQuery,
     pub poller: PollerConfig,
+    /// Where its profile keeps the key pairs' `.pem` files (for `c`).
+    pub ssh_key_dir: Option<std::path::PathBuf>,
 }
 
 /// Everything the dashboard runs with, built by the caller from the settings.
@@ -79,6 +81,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
         app.set_sources(sources.iter().map(|s| s.name.clone()).collect());
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    app.set_ssh_key_dirs(sources.iter().map(|s| s.ssh_key_dir.clone()).collect());
     let mut feeds = Vec::with_capacity(sources.len());
     let mut meters = Vec::with_capacity(sources.len());
     for s in sources {
@@ -149,11 +152,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &pollers, &acts)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -425,7 +428,12 @@ struct Actions {
 }
 
 /// Carries out what a key asked for. Returns true to quit.
-fn apply_effects(effects: Vec<Effect>, pollers: &Pollers, acts: &Actions) -> anyhow::Result<bool> {
+fn apply_effects(
+    effects: Vec<Effect>,
+    pollers: &Pollers,
+    acts: &Actions,
+    app: &mut App,
+) -> anyhow::Result<bool> {
     for e in effects {
         match e {
             Effect::Quit => return Ok(true),
@@ -434,6 +442,13 @@ fn apply_effects(effects: Vec<Effect>, pollers: &Pollers, acts: &Actions) -> any
             Effect::SetInterval(d) => pollers.send_all(&Control::SetInterval(d)),
             Effect::CopyToClipboard(text) => {
                 crate::term::copy_to_clipboard(&text).context("writing to the terminal failed")?;
+            }
+            Effect::OpenUrl(url) => {
+                if let Err(why) = crate::opener::open(&url) {
+                    crate::term::copy_to_clipboard(&url)
+                        .context("writing to the terminal failed")?;
+                    app.url_not_opened(&url, &why, now_ms());
+                }
             }
             Effect::Act(req) => match acts.clients.get(usize::from(req.source)) {
                 Some((client, follow)) => {

@@ -162,6 +162,8 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
         Some(Command::Delete(a)) => {
             crate::act::command::run(&settings, &query, Verb::Delete, &a).await
         }
+        Some(Command::Ssh(a)) => crate::ssh::command::ssh(&settings, &query, &a).await,
+        Some(Command::SshConfig(a)) => crate::ssh::command::ssh_config(&settings, &query, &a).await,
         Some(Command::Sim(_) | Command::Completions(_) | Command::Man | Command::Journal(_)) => {
             ExitCode::SUCCESS
         }
@@ -202,6 +204,7 @@ fn dashboard(
             name,
             query,
             poller: poller_config(s),
+            ssh_key_dir: s.ssh_key_dir.clone(),
         });
     }
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -261,6 +264,11 @@ fn one_source_only(command: &Option<Command>, all: &[Settings]) -> String {
     match command {
         Some(Command::Serve(_)) => format!(
             "nbwatch serve exports one source, and {} were given ({}); fix: run one `nbwatch serve --profile NAME --listen ADDR` per profile and let Prometheus scrape each (its target labels tell them apart)",
+            names.len(),
+            names.join(", ")
+        ),
+        Some(Command::Ssh(_) | Command::SshConfig(_)) => format!(
+            "ssh and ssh-config reach one source's instances, and {} were given ({}); fix: pass --profile NAME, the profile of the instance's region and project",
             names.len(),
             names.join(", ")
         ),

@@ -34,7 +34,7 @@ pub async fn run(
     }
 }
 
-type Fail = (u8, String);
+pub(crate) type Fail = (u8, String);
 
 fn usage(message: impl Into<String>) -> Fail {
     (EXIT_CONFIG, message.into())
@@ -71,14 +71,8 @@ async fn act(
             "stdin is not a terminal, so nbwatch cannot ask before it {verb}s; fix: add --yes"
         )));
     }
-    let client = settings
-        .client(RetryPolicy::default())
-        .map_err(|e| usage(e.to_string()))?;
-    let listing = client
-        .fetch_all(query)
-        .await
-        .map_err(|e| (EXIT_API, e.to_string()))?;
-    let nb = pick(&listing.notebooks, &args.instance)?;
+    let (client, all) = list_all(settings, query).await?;
+    let nb = pick(&all, &args.instance)?;
     let id = nb.id_str().to_string();
     let name = nb.name_str().to_string();
     let now = crate::timefmt::now_ms();
@@ -186,8 +180,24 @@ async fn act(
     }
 }
 
-/// The instance `wanted` names: an id, else an exact name that only one has.
-fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, Fail> {
+/// A client for `settings` and every instance `query` lists: what [`pick`] chooses from.
+pub(crate) async fn list_all(
+    settings: &Settings,
+    query: &ListQuery,
+) -> Result<(crate::api::Client, Vec<Notebook>), Fail> {
+    let client = settings
+        .client(RetryPolicy::default())
+        .map_err(|e| usage(e.to_string()))?;
+    let listing = client
+        .fetch_all(query)
+        .await
+        .map_err(|e| (EXIT_API, e.to_string()))?;
+    Ok((client, listing.notebooks))
+}
+
+/// The instance `wanted` names: an id, else an exact name that only one has
+/// (`nbwatch ssh` finds its instance with it too).
+pub(crate) fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, Fail> {
     if let Some(nb) = all.iter().find(|n| n.id.as_deref() == Some(wanted)) {
         return Ok(nb);
     }

@@ -116,6 +116,8 @@ impl App {
                     None => self.flash_message("nothing to copy: no instance id", now_ms),
                 }
             }
+            Action::CopySsh => return self.copy_ssh(now_ms),
+            Action::OpenUrl => return self.open_url(now_ms),
             Action::Down if in_detail => self.scroll_detail(true, 1),
             Action::Up if in_detail => self.scroll_detail(false, 1),
             Action::PageDown if in_detail => self.scroll_detail(true, detail_page),

@@ -16,6 +16,10 @@ pub enum Action {
     SlowerPolling,
     FasterPolling,
     CopyId,
+    /// Copy the selected instance's ssh command.
+    CopySsh,
+    /// Open the selected instance's notebook URL in the browser.
+    OpenUrl,
     Up,
     Down,
     PageUp,
@@ -224,6 +228,8 @@ pub static KEYMAP: &[Binding] = &[
     b(&[P(K::Char('o'))],                             A::SortNext,           C::Main,   "sort by the next column",              Some("sort")),
     b(&[P(K::Char('O'))],                             A::SortReverse,        C::Main,   "reverse the sort",                     None),
     b(&[P(K::Char('y'))],                             A::CopyId,             C::Main,   "copy the instance id (OSC 52)",        Some("copy id")),
+    b(&[P(K::Char('c'))],                             A::CopySsh,            C::Main,   "copy its ssh command (OSC 52)",        None),
+    b(&[P(K::Char('w'))],                             A::OpenUrl,            C::Main,   "open its notebook in the browser",     None),
     b(&[P(K::Char('r'))],                             A::Refresh,            C::Main,   "refresh now; resumes after a 401",     Some("refresh")),
     b(&[P(K::Char('p'))],                             A::TogglePause,        C::Main,   "pause / resume polling",               Some("pause")),
     b(&[P(K::Char('+')), P(K::Char('='))],            A::SlowerPolling,      C::Main,   "poll less often",                      None),

@@ -9,6 +9,7 @@
 //! errors), view (filter, sort, selection) and scrolling share its indices; the
 //! keys, picker, tracking and fixtures already live in their own modules.
 
+mod access;
 pub mod actions;
 pub mod clipboard;
 pub mod feeds;
@@ -93,6 +94,8 @@ pub enum Effect {
     SetInterval(Duration),
     /// Write `osc52_sequence(text)` to the terminal.
     CopyToClipboard(String),
+    /// Open a notebook URL with the platform's opener, detached (see `crate::opener`).
+    OpenUrl(String),
     /// Send an action (confirmed by the user) from a task outside the render loop.
     Act(ActionRequest),
     /// Send one action to each of several instances (the marked ones), a few
@@ -247,6 +250,8 @@ pub struct App {
     marks: marks::Marks,
     /// The views of the config file, and which one was applied last.
     views: views::ViewState,
+    /// Each source's `ssh_key_dir`, by source number (see [`App::set_ssh_key_dirs`]).
+    ssh_key_dirs: Vec<Option<std::path::PathBuf>>,
 }
 
 impl App {
@@ -286,6 +291,7 @@ impl App {
             actions: actions::ActionState::default(),
             marks: marks::Marks::default(),
             views: views::ViewState::default(),
+            ssh_key_dirs: Vec::new(),
         }
     }
 

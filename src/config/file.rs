@@ -44,6 +44,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "read_only",
     "journal",
     "journal_max_mb",
+    "ssh_key_dir",
     "filters",
     "alerts",
     "columns",
@@ -142,6 +143,8 @@ pub struct RawProfile {
     pub read_only: Option<Spanned<bool>>,
     pub journal: Option<Spanned<String>>,
     pub journal_max_mb: Option<Spanned<i64>>,
+    /// Where the key pairs' `.pem` files are (default `~/.ssh`).
+    pub ssh_key_dir: Option<Spanned<String>>,
     #[serde(default)]
     pub filters: RawFilters,
     #[serde(default)]

@@ -37,7 +37,7 @@ pub use error::{ConfigError, ErrorKind, Origin};
 pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS, VIEW_KEYS};
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
-pub use values::parse_endpoint;
+pub use values::{parse_endpoint, permission_warning};
 
 /// Values given on the command line; `None` means "not given". Error messages name the
 /// option as written in each field's doc, so the CLI should use those spellings.
@@ -145,6 +145,9 @@ pub struct Settings {
     /// The journal's size before it is rotated.
     pub journal_max_bytes: u64,
     pub alerts: crate::alerts::AlertConfig,
+    /// Where `nbwatch ssh` looks for `{key pair}.pem`: `ssh_key_dir`, else
+    /// `~/.ssh`; `None` with neither (no home directory).
+    pub ssh_key_dir: Option<PathBuf>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// The dashboard's views (`[views.NAME]`), in the file's order.
@@ -208,6 +211,7 @@ impl Settings {
             journal: None,
             journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
             alerts: crate::alerts::AlertConfig::default(),
+            ssh_key_dir: None,
             config_file: None,
             views: Vec::new(),
             columns: Vec::new(),
@@ -335,6 +339,7 @@ pub mod vars {
     pub const FIRST_SWEEP_BURST: &str = "NBWATCH_FIRST_SWEEP_BURST";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
     pub const JOURNAL: &str = "NBWATCH_JOURNAL";
+    pub const SSH_KEY_DIR: &str = "NBWATCH_SSH_KEY_DIR";
     pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";

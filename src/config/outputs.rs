@@ -54,6 +54,12 @@ impl Cx<'_> {
         self.path_setting(vars::JOURNAL, self.profile.journal.as_ref())
     }
 
+    /// `NBWATCH_SSH_KEY_DIR`, else the profile's `ssh_key_dir`, else `~/.ssh`.
+    pub(super) fn ssh_key_dir(&self) -> Option<PathBuf> {
+        self.path_setting(vars::SSH_KEY_DIR, self.profile.ssh_key_dir.as_ref())
+            .or_else(|| self.home.map(|h| h.join(".ssh")))
+    }
+
     /// The profile's `[alerts]` table over the defaults; the hook may also come
     /// from `NBWATCH_ALERT_HOOK`.
     pub(super) fn alerts(&self) -> Result<AlertConfig, ConfigError> {

@@ -221,6 +221,7 @@ fn resolve_with(
         .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
         .saturating_mul(1024 * 1024);
     let alerts = cx.alerts()?;
+    let ssh_key_dir = cx.ssh_key_dir();
     let filters = cx.filters(o, &mut warnings)?;
     let views = super::views::views(cx.file)?;
     let columns = super::views::columns(cx.file, p)?;
@@ -258,6 +259,7 @@ fn resolve_with(
         journal,
         journal_max_bytes,
         alerts,
+        ssh_key_dir,
         config_file: file.map(|f| f.path),
         views,
         columns,

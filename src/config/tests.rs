@@ -1759,3 +1759,32 @@ fn a_mistake_in_the_alerts_table_names_its_line() {
         "{e}"
     );
 }
+
+// ---------------------------------------------------------------- ssh key directory
+
+#[test]
+fn ssh_key_dir_comes_from_the_environment_the_profile_or_home() {
+    let sb = Sandbox::new();
+    let path = sb.config(
+        "[profiles.p]\nregion = \"cn-north-4\"\nproject_id = \"abc\"\nssh_key_dir = \"keys\"\n",
+    );
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    assert_eq!(s.ssh_key_dir, Some(path.parent().unwrap().join("keys")));
+    let mut env = creds_only();
+    env.push(("NBWATCH_SSH_KEY_DIR", "/env/keys"));
+    let s = sb.resolve(&Overrides::default(), &env).unwrap();
+    assert_eq!(s.ssh_key_dir, Some(PathBuf::from("/env/keys")));
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\nproject_id = \"abc\"\n");
+    let s = sb.resolve(&Overrides::default(), &creds_only()).unwrap();
+    let dir = s.ssh_key_dir.expect("a default under home");
+    assert!(dir.ends_with(".ssh"), "{dir:?}");
+    // A wrong type names its line and the fix.
+    let sb = Sandbox::new();
+    sb.config("[profiles.p]\nregion = \"cn-north-4\"\nssh_key_dir = 5\n");
+    let e = sb
+        .resolve(&Overrides::default(), &creds_only())
+        .unwrap_err();
+    assert!(e.to_string().contains(":3:"), "{e}");
+    assert!(e.fix.contains("ssh_key_dir = \""), "{e}");
+}

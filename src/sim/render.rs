@@ -320,16 +320,32 @@ fn endpoints(inst: &Instance) -> Vec<EndpointView> {
     }];
     if inst.ssh {
         let kp = key_pair(inst);
+        // The reference pages leave the shapes open (see `crate::ssh`): the
+        // uri is `ssh://host:port`, `host:port` or the bare private IP the
+        // reference page describes, and the key pair comes in
+        // `key_pair_names`, `ssh_keys` (older answers) or both.
+        let port = 30000 + (mix(inst.seed ^ 0x22) % 2000);
+        let host = format!(
+            "dev-modelarts-{}.huaweicloud.com",
+            REGION_HOST.replace('-', "")
+        );
+        let shape = mix(inst.seed ^ 0x5a);
+        let uri = match shape % 5 {
+            0 | 1 => format!("ssh://{host}:{port}"),
+            2 | 3 => format!("{host}:{port}"),
+            _ => ip_of(inst),
+        };
+        let (ssh_keys, key_pair_names) = match (shape >> 8) % 3 {
+            0 => (Some([kp.clone()]), Some([kp])),
+            1 => (None, Some([kp])),
+            _ => (Some([kp]), None),
+        };
         v.push(EndpointView {
             service: "SSH",
             dev_service: "SSH",
-            uri: format!(
-                "ssh://dev-modelarts-{}.huaweicloud.com:{}",
-                REGION_HOST.replace('-', ""),
-                30000 + (mix(inst.seed ^ 0x22) % 2000)
-            ),
-            ssh_keys: Some([kp.clone()]),
-            key_pair_names: Some([kp]),
+            uri,
+            ssh_keys,
+            key_pair_names,
             allowed_access_ips: Some(if inst.seed.is_multiple_of(2) {
                 &["203.0.113.0/24", "198.51.100.7"]
             } else {

@@ -860,3 +860,22 @@ fn a_row_the_service_has_not_confirmed_for_a_sweep_period_says_so_120x40() {
 }
 
 mod marks;
+
+#[test]
+fn a_url_no_browser_could_open_is_shown_to_copy_120x40() {
+    let v = View::new(NOW);
+    let mut app = loaded();
+    select(&mut app, "train-bert-large");
+    app.url_not_opened(
+        "https://authoring-modelarts-cnnorth4.huaweicloud.com/3f6a2c1e/lab",
+        crate::opener::NO_OPENER,
+        NOW,
+    );
+    let term = v.render(&mut app, 120, 40);
+    snap("unopened_url_120x40", &term);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("https://authoring-modelarts-cnnorth4.huaweicloud.com/3f6a2c1e/lab"),
+        "{screen}"
+    );
+}
