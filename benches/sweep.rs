@@ -17,10 +17,19 @@
 //! project. `--budget-run` adds the dashboard's first refresh before the sweep
 //! under the default budget (no first-sweep burst).
 //! `--quick` / `--test`: 600 instances, 5 ms, 3 sweeps (CI: the harness works).
+//!
+//! Then the churn table: for each shape of `nbwatch sim --churn RATE
+//! --churn-mode MODE` (balanced, grow, shrink, walk; `--churn-rate R`, default
+//! 0.5: one change after every other listing request), a fresh simulator, the
+//! sweep as it was before issue 20 (`sweep_before.rs`, fixed overlap 2, three
+//! bridges per gap) and the sweep now, `--churn-sweeps K` (default 3) each, in
+//! the same run: requests ÷ pages, instances alive throughout that were
+//! missed, and sweeps that said they were incomplete.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod external;
+mod sweep_before;
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -38,6 +47,8 @@ struct Args {
     concurrency: usize,
     budget_run: bool,
     sim_bin: String,
+    churn_rate: f64,
+    churn_sweeps: usize,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +60,8 @@ fn parse_args() -> Args {
         concurrency: nbwatch::defaults::CONCURRENCY,
         budget_run: false,
         sim_bin: external::release_bin(),
+        churn_rate: 0.5,
+        churn_sweeps: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -61,10 +74,13 @@ fn parse_args() -> Args {
             "--concurrency" => a.concurrency = value().parse().unwrap(),
             "--budget-run" => a.budget_run = true,
             "--sim-bin" => a.sim_bin = value(),
+            "--churn-rate" => a.churn_rate = value().parse().unwrap(),
+            "--churn-sweeps" => a.churn_sweeps = value().parse().unwrap(),
             "--quick" | "--test" => {
                 a.instances = 600;
                 a.latency_ms = 5;
                 a.sweeps = 3;
+                a.churn_sweeps = 1;
             }
             _ => {}
         }
@@ -330,6 +346,83 @@ async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) 
     (first_rows.unwrap_or_default(), took)
 }
 
+/// Sinks nothing: the churn table counts ids, not rows.
+struct Discard;
+
+impl PageSink<Notebook> for Discard {
+    fn page(&mut self, _: Vec<Notebook>, _: PagePlace) {}
+}
+
+/// One shape of churn: the sweep before and now, `sweeps` each, on one simulator.
+async fn churn_rows(a: &Args, mode: &str) {
+    let rate = a.churn_rate.to_string();
+    let sim = external::start_live_with(
+        &a.sim_bin,
+        a.instances,
+        a.latency_ms,
+        a.speed,
+        &["--churn", &rate, "--churn-mode", mode],
+    );
+    let c = client(&sim.endpoint, a.concurrency);
+    let truth = Truth {
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        endpoint: sim.endpoint.clone(),
+    };
+    let q = ListQuery::default();
+    for variant in ["before", "now"] {
+        let mut t = Tally::default();
+        let mut overlap = 0;
+        for _ in 0..a.churn_sweeps {
+            let from = truth.now().await;
+            let started = Instant::now();
+            let r = if variant == "before" {
+                sweep_before::Before::sweep_all_kinds::<NotebookPage, _>(
+                    &c,
+                    &q,
+                    DEFAULT_OVERLAP,
+                    &mut Discard,
+                )
+                .await
+                .unwrap()
+            } else {
+                c.sweep_all_kinds::<NotebookPage, _>(&q, DEFAULT_OVERLAP, &mut Discard)
+                    .await
+                    .unwrap()
+            };
+            t.complete.push(started.elapsed());
+            let to = truth.now().await;
+            let alive = truth.alive(from, to).await;
+            // Only a sweep that called itself complete promises nobody is missing.
+            t.lost += alive.iter().filter(|id| !r.ids.contains(*id)).count();
+            t.requests += r.requests;
+            t.pages += pages_of(alive.len().saturating_sub(1), 50) + 1;
+            t.sweeps += 1;
+            t.incomplete += usize::from(!r.complete);
+            t.false_gone += r.breaks as usize;
+            t.false_appeared += r.bridges as usize;
+            overlap = overlap.max(r.overlap);
+        }
+        println!(
+            "{:<10} {:<7} {:>6} {:>6} {:>6.3} {:>6} {:>6} {:>6} {:>5} {:>5} {:>9.0}",
+            mode,
+            variant,
+            t.requests,
+            t.pages,
+            t.requests as f64 / t.pages.max(1) as f64,
+            t.false_gone,
+            t.false_appeared,
+            t.lost,
+            t.incomplete,
+            if variant == "now" {
+                overlap
+            } else {
+                DEFAULT_OVERLAP
+            },
+            ms(median(&t.complete)),
+        );
+    }
+}
+
 fn main() {
     let a = parse_args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -391,6 +484,31 @@ fn main() {
                 nbwatch::defaults::BUDGET_PER_MINUTE,
                 ms(took)
             );
+        }
+    });
+    drop(sim);
+    println!();
+    println!(
+        "churn: {} changes per listing request (nbwatch sim --churn {} --churn-mode MODE), {} sweeps each; target: ratio ≤ 1.1 (+2 requests a sweep), 0 lost, 0 incomplete",
+        a.churn_rate, a.churn_rate, a.churn_sweeps
+    );
+    println!(
+        "{:<10} {:<7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>9}",
+        "churn",
+        "sweep",
+        "reqs",
+        "pages",
+        "ratio",
+        "breaks",
+        "repair",
+        "lost",
+        "incpl",
+        "ovlap",
+        "med ms"
+    );
+    rt.block_on(async {
+        for mode in ["balanced", "grow", "shrink", "walk"] {
+            churn_rows(&a, mode).await;
         }
     });
 }

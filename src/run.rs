@@ -508,6 +508,7 @@ async fn list_json(client: &Client, q: &ListQuery) -> ExitCode {
         .sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
         .await
     {
+        Ok(report) if !report.complete => churned(None, report.total),
         Ok(report) => {
             let items = pages.into_merged(&Order::of(q));
             tracing::info!(
@@ -542,6 +543,7 @@ async fn list(s: &Settings, q: &ListQuery, args: &ListArgs) -> ExitCode {
         return list_json(&client, q).await;
     }
     match client.fetch_all_kinds(q).await {
+        Ok(listing) if !listing.complete => churned(None, listing.total),
         Ok(listing) => {
             tracing::info!(
                 instances = listing.notebooks.len(),
@@ -602,13 +604,14 @@ async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) 
                 let mut pages = ByListing::<RawNotebook>::default();
                 c.sweep_all_kinds::<RawPage, _>(q, crate::api::sweep::DEFAULT_OVERLAP, &mut pages)
                     .await
-                    .map(|_| pages.into_merged(&Order::of(q)))
+                    .map(|r| (r, pages.into_merged(&Order::of(q))))
             }))
             .await;
         let mut each = Vec::with_capacity(swept.len());
         for (result, name) in swept.into_iter().zip(&labels) {
             match result {
-                Ok(got) => each.push(got),
+                Ok((report, _)) if !report.complete => return churned(Some(name), report.total),
+                Ok((_, got)) => each.push(got),
                 Err(e) => return failed(name, &e),
             }
         }
@@ -630,6 +633,7 @@ async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) 
         let mut each = Vec::with_capacity(listed.len());
         for (result, name) in listed.into_iter().zip(&labels) {
             match result {
+                Ok(listing) if !listing.complete => return churned(Some(name), listing.total),
                 Ok(listing) => each.push(listing.notebooks),
                 Err(e) => return failed(name, &e),
             }
@@ -653,4 +657,17 @@ async fn list_several(all: &[Settings], queries: &[ListQuery], args: &ListArgs) 
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(&out).and_then(|_| stdout.flush());
     ExitCode::SUCCESS
+}
+
+/// A sweep that could not prove it missed nobody (the listing moved faster
+/// than its repairs): `list` prints nothing and exits 1, never a partial
+/// listing that looks whole.
+fn churned(source: Option<&str>, total: Option<i64>) -> ExitCode {
+    let line = crate::api::sweep::incomplete_line(total);
+    tracing::error!(source, "{line}");
+    match source {
+        Some(name) => eprintln!("nbwatch: source `{name}`: {line}"),
+        None => eprintln!("nbwatch: {line}"),
+    }
+    ExitCode::from(EXIT_API)
 }

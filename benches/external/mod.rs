@@ -76,21 +76,30 @@ pub fn start_sim(bin: &str, args: &[&str]) -> Result<ExternalSim, String> {
 /// A simulator with a live clock: `instances` at `latency_ms` a request, time
 /// running `speed` times as fast. Panics when it cannot start.
 pub fn start_live(bin: &str, instances: usize, latency_ms: u64, speed: f64) -> ExternalSim {
+    start_live_with(bin, instances, latency_ms, speed, &[])
+}
+
+/// [`start_live`] with more `nbwatch sim` flags (e.g. `--churn 0.5`).
+pub fn start_live_with(
+    bin: &str,
+    instances: usize,
+    latency_ms: u64,
+    speed: f64,
+    more: &[&str],
+) -> ExternalSim {
     let (n, latency, speed) = (
         instances.to_string(),
         latency_ms.to_string(),
         speed.to_string(),
     );
-    start_sim(
-        bin,
-        &[
-            "--instances",
-            &n,
-            "--latency-ms",
-            &latency,
-            "--speed",
-            &speed,
-        ],
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    let mut args = vec![
+        "--instances",
+        &n,
+        "--latency-ms",
+        &latency,
+        "--speed",
+        &speed,
+    ];
+    args.extend_from_slice(more);
+    start_sim(bin, &args).unwrap_or_else(|e| panic!("{e}"))
 }

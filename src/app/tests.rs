@@ -1049,3 +1049,38 @@ fn a_page_that_only_confirms_rows_asks_for_no_frame() {
     assert!(app.apply_page(moved, page(1), NOW + 5_200));
     assert_eq!(app.get("a").unwrap().status, Status::Stopping);
 }
+
+#[test]
+fn an_incomplete_sweep_is_not_the_second_sweep_that_confirms_a_gone() {
+    let mut app = app();
+    let without: Vec<_> = fixtures::notebooks()
+        .into_iter()
+        .filter(|n| n.name_str() != "quick-test")
+        .collect();
+    // One complete sweep lacks it: not gone yet.
+    app.apply_snapshot(without.clone(), NOW + 5_000);
+    assert!(names(&app).contains(&"quick-test".to_string()));
+    // An incomplete one lacking it too confirms nothing.
+    app.apply_page(without.clone(), SweepProgress::default(), NOW + 10_000);
+    app.finish_sweep(false, NOW + 10_000);
+    assert!(names(&app).contains(&"quick-test".to_string()));
+    assert!(app.events().is_empty(), "{:?}", app.events());
+    // A sweep after an incomplete one announces nothing new: what it finds may
+    // have been missed before.
+    let mut more = without.clone();
+    let mut fresh = fixtures::notebooks()[0].clone();
+    fresh.id = Some("fresh-after-incomplete".into());
+    fresh.name = Some("fresh-after-incomplete".into());
+    more.push(fresh);
+    app.apply_page(more.clone(), SweepProgress::default(), NOW + 15_000);
+    assert!(
+        !app.events()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Appeared(_))),
+        "{:?}",
+        app.events()
+    );
+    app.finish_sweep(true, NOW + 15_000);
+    // The second complete sweep without it does.
+    assert!(!names(&app).contains(&"quick-test".to_string()));
+}

@@ -559,3 +559,40 @@ fn openmetrics_is_ready_before_the_first_scrape() {
     drop(m.render(Format::Classic));
     assert!(m.is_cached(Format::Classic));
 }
+
+/// An incomplete sweep (the listing moved faster than its repairs) proves
+/// nothing gone: however many of them lack an instance, its metrics stay, and
+/// no gone is counted; two complete sweeps without it then confirm it gone.
+#[test]
+fn an_incomplete_sweep_never_takes_an_instance_out_of_the_metrics() {
+    let shared = exporter(1);
+    let m = Metrics::new(shared.clone());
+    let info =
+        |m: &Metrics| lines_starting(&m.render(Format::Classic), "modelarts_notebook_info{").len();
+    apply(&shared, snapshot(many(20)), NOW);
+    assert_eq!(info(&m), 20);
+    for k in 1..=4 {
+        let Message::Snapshot {
+            mut listing,
+            took,
+            stats,
+        } = snapshot(many(10))
+        else {
+            unreachable!()
+        };
+        listing.complete = false;
+        apply(
+            &shared,
+            Message::Snapshot {
+                listing,
+                took,
+                stats,
+            },
+            NOW + k * 1_000,
+        );
+        assert_eq!(info(&m), 20, "after incomplete sweep {k}");
+    }
+    apply(&shared, snapshot(many(10)), NOW + 6_000);
+    apply(&shared, snapshot(many(10)), NOW + 7_000);
+    assert_eq!(info(&m), 10, "two complete sweeps confirm them gone");
+}

@@ -239,12 +239,17 @@ impl Engine {
 
     /// A new instance appears in INIT at `at`. Uses the drift stream when given.
     fn create_at(&mut self, at: i64, drift: Option<()>) -> u32 {
-        let serial = self.alloc_serial();
-        let mut rng = if drift.is_some() {
+        let rng = if drift.is_some() {
             rng_split(&mut self.drift_rng)
         } else {
             rng_split(&mut self.rng)
         };
+        self.create_from(at, rng)
+    }
+
+    /// A new instance appears in INIT at `at`, drawn from `rng`.
+    fn create_from(&mut self, at: i64, mut rng: Rng) -> u32 {
+        let serial = self.alloc_serial();
         let mut inst = instance::draw(&mut rng, serial, at, false);
         if rng.chance(8) {
             inst.fail_step = Some(rng.below(4) as u8);
@@ -600,19 +605,39 @@ impl Engine {
         if self.drift_adds || self.instances.len() < 2 {
             self.create_at(at, Some(()));
         } else {
-            let n = self.instances.len();
-            let pick = self.drift_rng.index(n);
-            let victim = self
-                .instances
-                .iter()
-                .filter(|(_, i)| !i.codelab)
-                .nth(pick.min(n.saturating_sub(2)))
-                .map(|(k, _)| *k);
-            if let Some(gone) = victim.and_then(|k| self.instances.remove(&k)) {
-                self.journal.removed(&gone, at);
-            }
+            let pick = self.drift_rng.index(self.instances.len());
+            self.remove_nth(pick, at);
         }
         self.drift_adds = !self.drift_adds;
+    }
+
+    /// The instance (not CodeLab) at about the `pick`th place in creation
+    /// order is gone at `at`, as if deleted.
+    fn remove_nth(&mut self, pick: usize, at: i64) {
+        let n = self.instances.len();
+        let victim = self
+            .instances
+            .iter()
+            .filter(|(_, i)| !i.codelab)
+            .nth(pick.min(n.saturating_sub(2)))
+            .map(|(k, _)| *k);
+        if let Some(gone) = victim.and_then(|k| self.instances.remove(&k)) {
+            self.journal.removed(&gone, at);
+        }
+    }
+
+    /// Churn ([`super::churn`]): the newest instance appears at `at`, from `rng`.
+    pub fn create_newest(&mut self, rng: &mut Rng, at: i64) {
+        self.create_from(at, rng_split(rng));
+    }
+
+    /// Churn: an instance at a random place is gone at `at` (none is taken
+    /// from a population of two or fewer).
+    pub fn remove_random(&mut self, rng: &mut Rng, at: i64) {
+        if self.instances.len() > 2 {
+            let pick = rng.index(self.instances.len());
+            self.remove_nth(pick, at);
+        }
     }
 }
 

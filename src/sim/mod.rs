@@ -25,6 +25,7 @@
 pub mod actions;
 pub mod auth;
 pub mod catalog;
+pub mod churn;
 pub mod clock;
 pub mod engine;
 pub mod faults;
@@ -44,6 +45,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use churn::{Churn, ChurnMode};
 pub use clock::SimClock;
 pub use faults::{Fault, FaultKind};
 
@@ -139,6 +141,16 @@ pub struct SimArgs {
         allow_hyphen_values = true
     )]
     pub clock_skew_secs: i64,
+    /// Instances created and deleted per listing request (0.5: one change after
+    /// every other request), in the shape --churn-mode says: a listing that
+    /// moves under the reader, for testing and benchmarking a sweep.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub churn: f64,
+    /// The shape of --churn: balanced (a deletion at a random place and a
+    /// creation at the head, `total` stays put), grow (creations at the head),
+    /// shrink (deletions at random places), walk (either, by a coin toss).
+    #[arg(long = "churn-mode", value_name = "MODE", value_enum, default_value_t = ChurnMode::Balanced)]
+    pub churn_mode: ChurnMode,
 }
 
 fn parse_fault_arg(s: &str) -> Result<Fault, String> {
@@ -168,6 +180,8 @@ pub struct SimConfig {
     /// Seconds the simulator's wall clock (its `Date` headers, the signature
     /// date check) runs ahead of this machine's; negative: behind.
     pub clock_skew_secs: i64,
+    /// Creations and deletions after each listing request (`None`: none).
+    pub churn: Option<Churn>,
     /// Add the demo script: a creation finishing in ~20 s, leases ending in 45 s
     /// and 100 s, an instance appearing at 30 s, a CREATE_FAILED and a FROZEN one.
     pub lively: bool,
@@ -189,6 +203,7 @@ impl Default for SimConfig {
             token: Secret::new(DEMO_TOKEN),
             faults: Vec::new(),
             clock_skew_secs: 0,
+            churn: None,
             lively: false,
         }
     }
@@ -241,6 +256,9 @@ impl SimConfig {
             "--clock-skew {} is out of range (at most {MAX_CLOCK_SKEW_SECS} seconds either way)",
             self.clock_skew_secs
         );
+        if let Some(c) = &self.churn {
+            c.validate()?;
+        }
         anyhow::ensure!(!self.ak.is_empty(), "--ak must not be empty");
         anyhow::ensure!(!self.sk.is_empty(), "--sk must not be empty");
         anyhow::ensure!(
@@ -267,6 +285,10 @@ impl From<&SimArgs> for SimConfig {
             token: Secret::new(a.token.clone()),
             faults: a.faults.clone(),
             clock_skew_secs: a.clock_skew_secs,
+            churn: (a.churn != 0.0).then_some(Churn {
+                rate: a.churn,
+                mode: a.churn_mode,
+            }),
             lively: true,
         }
     }

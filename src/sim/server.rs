@@ -26,6 +26,8 @@ use crate::api::sign;
 pub struct Shared {
     pub engine: Mutex<Engine>,
     pub faults: Mutex<Faults>,
+    /// Creations and deletions after listing requests (`--churn`).
+    pub churn: Mutex<super::churn::Churner>,
     pub clock: SimClock,
     pub creds: Credentials,
     pub project_id: String,
@@ -52,6 +54,7 @@ impl Shared {
         Shared {
             engine: Mutex::new(engine),
             faults: Mutex::new(Faults::new(&cfg.faults)),
+            churn: Mutex::new(super::churn::Churner::new(cfg.churn, cfg.seed)),
             clock,
             creds: Credentials {
                 ak: cfg.ak.clone(),
@@ -274,7 +277,10 @@ async fn api(sh: &Shared, req: Request) -> Response {
             engine.drift(now);
         }
         let owner = (!all).then_some(catalog::USERS[catalog::CALLER].id);
-        listing::page(&engine, &query, owner)
+        let page = listing::page(&engine, &query, owner);
+        let now = engine.now();
+        lock(&sh.churn).after_listing(&mut engine, now);
+        page
     };
     match decision.corrupt {
         Some(FaultKind::Malformed) => json_response(200, malformed(&page)),

@@ -731,3 +731,57 @@ async fn both_kinds_are_one_listing_in_the_order_asked_in_every_format() {
         assert_eq!(ids_in(format, &out), by_name, "{format}: by name, status");
     }
 }
+
+/// `n` instances on a still clock with `nbwatch sim --churn RATE` (balanced).
+async fn balanced_churn(n: usize, rate: f64) -> SimHandle {
+    use nbwatch::sim::{Churn, ChurnMode, SimConfig};
+    start(SimConfig {
+        instances: n,
+        churn: Some(Churn {
+            rate,
+            mode: ChurnMode::Balanced,
+        }),
+        ..SimConfig::manual_at(T0)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_listing_that_moves_faster_than_its_repairs_is_exit_1_with_one_line_and_nothing_printed()
+{
+    // Fifty instances created at the head and fifty deleted at random after
+    // every listing request, read ten a page: no page boundary can be proven.
+    let sim = balanced_churn(300, 50.0).await;
+    for output in ["table", "json"] {
+        let out = list_cli(&sim, &["--page-size", "10", "-o", output]).await;
+        assert_eq!(out.code, 1, "{output}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{output}: no partial listing");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        let line = out.stderr.trim_end();
+        assert!(line.contains("kept changing while it was read"), "{line}");
+        assert!(line.contains("fix: run it again"), "{line}");
+        assert!(line.contains("--status"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn a_listing_under_moderate_churn_is_listed_whole() {
+    let sim = balanced_churn(400, 0.5).await;
+    // The clock stands still, so what is created during the listing has the
+    // same time as the listing's start: alive throughout is what was there
+    // before it and still is after.
+    let before = sim.ground_truth(T0, T0).alive_throughout;
+    let out = list_cli(&sim, &["--page-size", "10", "-o", "json"])
+        .await
+        .ok();
+    let got: HashSet<String> = out.ids().into_iter().collect();
+    let after = sim.ground_truth(T0, T0).alive_throughout;
+    let churned = before.symmetric_difference(&after).count();
+    assert!(
+        churned > 10,
+        "the churn moved {churned} instances: it proves nothing"
+    );
+    for id in before.intersection(&after) {
+        assert!(got.contains(id), "{id} missing");
+    }
+}
