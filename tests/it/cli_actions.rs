@@ -274,38 +274,58 @@ async fn unknown_instances_and_misplaced_durations_are_usage_errors() {
     assert!(out.stderr.contains("between 1h and 72h"), "{}", out.stderr);
 }
 
+/// A simulator standing still, and the binary run against it in a terminal.
+pub(crate) struct Tty {
+    pub sim: crate::support::dash::Sim,
+    pub rt: tokio::runtime::Runtime,
+    home: Home,
+}
+
+impl Tty {
+    pub fn new(instances: usize, tag: &str) -> Tty {
+        let sim = crate::support::dash::Sim::start(nbwatch::sim::SimConfig {
+            instances,
+            ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
+        });
+        Tty {
+            sim,
+            rt: tokio::runtime::Runtime::new().unwrap(),
+            home: Home::new(tag),
+        }
+    }
+
+    /// `nbwatch ARGS --endpoint … --project-id …` in a 120×30 terminal. The
+    /// emulator shows whole frames: read a prompt with `Pty::wait_raw`.
+    pub fn run(&self, args: &[&str]) -> crate::support::pty::Pty {
+        let h = &self.sim.handle;
+        let (ak, sk) = h.credentials();
+        let ep = h.endpoint();
+        let home = self.home.path().to_string_lossy().into_owned();
+        let env = [
+            ("HOME", home.as_str()),
+            ("HUAWEICLOUD_SDK_AK", ak.as_str()),
+            ("HUAWEICLOUD_SDK_SK", sk.expose()),
+        ];
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
+        crate::support::pty::Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
+    }
+}
+
 /// In a terminal the command asks: "no" sends nothing; delete wants the name typed.
 #[test]
 fn in_a_terminal_it_asks_and_a_no_sends_nothing() {
-    use crate::support::dash::{Sim, WAIT};
+    use crate::support::dash::WAIT;
     use crate::support::pty::Pty;
 
-    let sim = Sim::start(nbwatch::sim::SimConfig {
-        instances: 20,
-        ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
-    });
-    let h = &sim.handle;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let running = rt.block_on(one_in(h, Status::Running));
-    let stopped = rt.block_on(one_in(h, Status::Stopped));
-    let home = Home::new("cli-act-tty");
-    let (ak, sk) = h.credentials();
-    let ep = h.endpoint();
-    let home_s = home.path().to_string_lossy().into_owned();
-    let env = [
-        ("HOME", home_s.as_str()),
-        ("HUAWEICLOUD_SDK_AK", ak.as_str()),
-        ("HUAWEICLOUD_SDK_SK", sk.expose()),
-    ];
-    // The emulator shows whole dashboard frames; a prompt is read from the raw bytes.
+    let tty = Tty::new(20, "cli-act-tty");
+    let h = &tty.sim.handle;
+    let running = tty.rt.block_on(one_in(h, Status::Running));
+    let stopped = tty.rt.block_on(one_in(h, Status::Stopped));
     let wait_raw = |p: &Pty, text: &str| {
         p.wait_raw(text, WAIT);
     };
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
-        Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
-    };
+    let run = |args: &[&str]| tty.run(args);
 
     let mut p = run(&["stop", running.id_str()]);
     wait_raw(&p, &format!("Stop {} (", running.name_str()));

@@ -316,43 +316,18 @@ async fn wait_follows_them_all_to_their_goal_within_the_concurrency_bound() {
 /// count typed, and anything else sends nothing.
 #[test]
 fn in_a_terminal_delete_asks_once_for_the_count_typed() {
-    use crate::support::dash::{Sim, WAIT};
-    use crate::support::home::Home;
-    use crate::support::pty::Pty;
+    use crate::support::dash::WAIT;
 
-    let sim = Sim::start(nbwatch::sim::SimConfig {
-        instances: 30,
-        ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
-    });
-    let h = &sim.handle;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let stopped = rt
+    let tty = crate::cli_actions::Tty::new(30, "cli-bulk-tty");
+    let h = &tty.sim.handle;
+    let stopped = tty
+        .rt
         .block_on(everyone(h))
         .iter()
         .filter(|n| n.status == Some(Status::Stopped))
         .count();
     assert!(stopped >= 2, "{stopped} stopped");
-    let home = Home::new("cli-bulk-tty");
-    let (ak, sk) = h.credentials();
-    let ep = h.endpoint();
-    let home_s = home.path().to_string_lossy().into_owned();
-    let env = [
-        ("HOME", home_s.as_str()),
-        ("HUAWEICLOUD_SDK_AK", ak.as_str()),
-        ("HUAWEICLOUD_SDK_SK", sk.expose()),
-    ];
-    let run = || {
-        let args = [
-            "delete",
-            "--status",
-            "STOPPED",
-            "--endpoint",
-            &ep,
-            "--project-id",
-            h.project_id(),
-        ];
-        Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &args, 200, 60, &env)
-    };
+    let run = || tty.run(&["delete", "--status", "STOPPED"]);
     let question =
         format!("Delete {stopped} instances? This cannot be undone. Type {stopped} to confirm:");
 
