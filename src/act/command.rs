@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::actions::{self, Answer, Progress, Verb};
 use crate::api::model::Notebook;
-use crate::api::{Client, ListQuery, RetryPolicy};
+use crate::api::{Client, ListQuery, Listing, RetryPolicy};
 use crate::cli::{ActionArgs, FilterArgs};
 use crate::config::Settings;
 use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
@@ -110,20 +110,7 @@ async fn act(
         .await
         .map_err(|e| (EXIT_API, e.to_string()))?;
     client.burst().end();
-    let partial = || {
-        format!(
-            "the listing moved while it was read and could not be proved complete ({} seen); nbwatch does not act on a set that may be partial: nothing sent; fix: try again",
-            count(listing.notebooks.len())
-        )
-    };
-    let targets = match select::targets(verb, &listing.notebooks, &pick) {
-        Ok(t) => t,
-        Err(e) if !listing.complete => return Err((EXIT_API, format!("{e}\n{}", partial()))),
-        Err(e) => return Err(usage(e)),
-    };
-    if matches!(pick, Pick::Selected(_)) && !listing.complete {
-        return Err((EXIT_API, partial()));
-    }
+    let targets = checked_targets(verb, &listing, &pick)?;
     let acting: Vec<&Target> = targets.iter().filter(|t| t.acted_on()).collect();
     let skipped: Vec<&Target> = targets.iter().filter(|t| !t.acted_on()).collect();
     let no_match = || {
@@ -222,6 +209,26 @@ async fn act(
         return Err((EXIT_API, String::new()));
     }
     Ok(())
+}
+
+/// The targets of `pick` on `listing`. A selection needs the whole listing: on
+/// one that could not be proved complete nothing is acted on (a named instance
+/// found is found all the same).
+fn checked_targets(verb: Verb, listing: &Listing, pick: &Pick) -> Result<Vec<Target>, Fail> {
+    let partial = || {
+        format!(
+            "the listing moved while it was read and could not be proved complete ({} seen); nbwatch does not act on a set that may be partial: nothing sent; fix: try again",
+            count(listing.notebooks.len())
+        )
+    };
+    match select::targets(verb, &listing.notebooks, pick) {
+        Err(e) if !listing.complete => Err((EXIT_API, format!("{e}\n{}", partial()))),
+        Err(e) => Err(usage(e)),
+        Ok(_) if matches!(pick, Pick::Selected(_)) && !listing.complete => {
+            Err((EXIT_API, partial()))
+        }
+        Ok(t) => Ok(t),
+    }
 }
 
 /// Asks once: one instance as before (delete: type its name); several with
@@ -416,4 +423,54 @@ async fn ask(question: &str) -> String {
     })
     .await
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::Status;
+
+    #[test]
+    fn a_selection_on_a_listing_not_proved_complete_acts_on_nothing() {
+        let nb = |id: &str| Notebook {
+            id: Some(id.into()),
+            name: Some(format!("exp-{id}")),
+            status: Some(Status::Running),
+            ..Default::default()
+        };
+        let mut listing = Listing {
+            notebooks: vec![nb("a1"), nb("b2")],
+            complete: true,
+            ..Default::default()
+        };
+        let selected = Pick::Selected(select::Matcher::default());
+        let named = |n: &str| Pick::Named(vec![n.to_string()]);
+        assert_eq!(
+            checked_targets(Verb::Stop, &listing, &selected)
+                .unwrap()
+                .len(),
+            2
+        );
+        listing.complete = false;
+        let (code, msg) = checked_targets(Verb::Stop, &listing, &selected).unwrap_err();
+        assert_eq!(code, EXIT_API);
+        assert!(
+            msg.contains("could not be proved complete (2 instances seen)"),
+            "{msg}"
+        );
+        assert!(msg.contains("nothing sent"), "{msg}");
+        // A named instance found is found; one not found may be in the part missed.
+        assert_eq!(
+            checked_targets(Verb::Stop, &listing, &named("b2"))
+                .unwrap()
+                .len(),
+            1
+        );
+        let (code, msg) = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
+        assert_eq!(code, EXIT_API);
+        assert!(msg.contains("no instance has the id or name 'c3'"), "{msg}");
+        listing.complete = true;
+        let (code, _) = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
+        assert_eq!(code, EXIT_CONFIG);
+    }
 }
