@@ -38,13 +38,14 @@ pub enum Command {
     /// Poll like the dashboard, with no terminal, and export the instances for
     /// Prometheus and Alertmanager on /metrics (and /healthz).
     Serve(crate::serve::ServeArgs),
-    /// Start an instance (auto-stop after --duration, default 1h).
+    /// Start instances (auto-stop after --duration, default 1h): those named, or
+    /// those --status/--name/--feature select.
     Start(ActionArgs),
-    /// Stop a running instance.
+    /// Stop running instances: those named, or those --status/--name/--feature select.
     Stop(ActionArgs),
-    /// Extend a running instance's auto-stop: it stops --duration from now (default 1h).
+    /// Extend running instances' auto-stop: they stop --duration from now (default 1h).
     Extend(ActionArgs),
-    /// Delete a stopped (or failed) instance. This cannot be undone.
+    /// Delete stopped (or failed) instances. This cannot be undone.
     Delete(ActionArgs),
     /// Print a shell completion script (e.g. `nbwatch completions bash > ~/.local/share/bash-completion/completions/nbwatch`).
     Completions(CompletionsArgs),
@@ -85,9 +86,15 @@ pub enum ColorChoice {
 /// What `start`, `stop`, `extend` and `delete` take.
 #[derive(Debug, Args, Clone)]
 pub struct ActionArgs {
-    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
+    /// The instances: each an id or an exact name (an ambiguous name lists the
+    /// candidates). Or none, and select them with --status (repeatable), --name
+    /// (a substring, or a glob with '*') and --feature
     #[arg(value_name = "INSTANCE")]
-    pub instance: String,
+    pub instances: Vec<String>,
+
+    /// Print the instances it would act on (name, id, status) and why any are skipped; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Auto-stop after this long, from now: 4h, 90m, 1h30m, 2d (1h to 72h; start and extend only)
     #[arg(long, value_name = "DURATION")]
@@ -97,8 +104,8 @@ pub struct ActionArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Follow the instance, printing each status, until it settles: exit 0 on the
-    /// expected status (RUNNING, STOPPED, deleted), 1 otherwise
+    /// Follow the instances, printing each status, until they settle: exit 0 when
+    /// all reach the expected status (RUNNING, STOPPED, deleted), 1 otherwise
     #[arg(long)]
     pub wait: bool,
 }
@@ -204,7 +211,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = crate::timefmt::parse_secs)]
     pub stuck_after: Option<f64>,
 
-    /// Pages fetched at once after the first
+    /// Requests in flight at once: pages after the first, and the requests of an
+    /// action on several instances
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
 
@@ -241,11 +249,13 @@ pub struct GlobalArgs {
 /// Server-side filters, for the dashboard and `list`.
 #[derive(Debug, Args, Default, Clone)]
 pub struct FilterArgs {
-    /// Only instances in this status (e.g. RUNNING, CREATE_FAILED)
-    #[arg(long, global = true, value_name = "STATUS")]
-    pub status: Option<String>,
+    /// Only instances in this status (e.g. RUNNING, CREATE_FAILED); start, stop,
+    /// extend and delete take it more than once
+    #[arg(long, global = true, value_name = "STATUS", action = clap::ArgAction::Append)]
+    pub status: Vec<String>,
 
-    /// Fuzzy name match (spaces, '*', non-ASCII are fine)
+    /// Fuzzy name match (spaces, '*', non-ASCII are fine); for start, stop, extend
+    /// and delete a '*' makes it a glob matched by nbwatch
     #[arg(long, global = true, value_name = "TEXT")]
     pub name: Option<String>,
 
@@ -285,6 +295,17 @@ pub struct FilterArgs {
     /// pool_name, description, ip, username), as KEY=VALUE; repeatable
     #[arg(long = "param", global = true, value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+}
+
+impl FilterArgs {
+    /// The `--status` the service filters on: `None` when none was given, or
+    /// several (start, stop, extend and delete match those themselves).
+    pub fn one_status(&self) -> Option<&String> {
+        match self.status.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -350,8 +371,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(a.global.endpoint, b.global.endpoint);
-        assert_eq!(a.filters.status.as_deref(), Some("RUNNING"));
-        assert_eq!(b.filters.status.as_deref(), Some("RUNNING"));
+        assert_eq!(a.filters.status, ["RUNNING"]);
+        assert_eq!(b.filters.status, ["RUNNING"]);
         let c =
             Cli::try_parse_from(["nbwatch", "--project-id", "p", "list", "-o", "json"]).unwrap();
         assert!(matches!(

@@ -16,6 +16,17 @@ use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
 
 /// Entry point after argument parsing. `utc_offset_secs` is read before any thread starts.
 pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
+    let acts = matches!(
+        cli.command,
+        Some(Command::Start(_) | Command::Stop(_) | Command::Extend(_) | Command::Delete(_))
+    );
+    if cli.filters.status.len() > 1 && !acts {
+        eprintln!(
+            "nbwatch: --status was given {} times; the service filters on one status; fix: give one (several are for start, stop, extend and delete)",
+            cli.filters.status.len()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
     match cli.command {
         Some(Command::Sim(args)) => {
             return match sim::run(args).await {
@@ -153,14 +164,16 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
             }
         },
         Some(Command::Start(a)) => {
-            crate::act::command::run(&settings, &query, Verb::Start, &a).await
+            crate::act::command::run(&settings, &query, &cli.filters, Verb::Start, &a).await
         }
-        Some(Command::Stop(a)) => crate::act::command::run(&settings, &query, Verb::Stop, &a).await,
+        Some(Command::Stop(a)) => {
+            crate::act::command::run(&settings, &query, &cli.filters, Verb::Stop, &a).await
+        }
         Some(Command::Extend(a)) => {
-            crate::act::command::run(&settings, &query, Verb::Extend, &a).await
+            crate::act::command::run(&settings, &query, &cli.filters, Verb::Extend, &a).await
         }
         Some(Command::Delete(a)) => {
-            crate::act::command::run(&settings, &query, Verb::Delete, &a).await
+            crate::act::command::run(&settings, &query, &cli.filters, Verb::Delete, &a).await
         }
         Some(Command::Ssh(a)) => crate::ssh::command::ssh(&settings, &query, &a).await,
         Some(Command::SshConfig(a)) => crate::ssh::command::ssh_config(&settings, &query, &a).await,
@@ -410,7 +423,7 @@ fn journal(args: &crate::cli::JournalArgs, f: &FilterArgs, utc_offset_secs: i32)
     };
     let filter = journal::Selection {
         name: f.name.clone(),
-        status: f.status.clone(),
+        status: f.one_status().cloned(),
         since_ms,
     };
     let text = crate::output::timeline::timeline(&read.entries, &filter, color, utc_offset_secs);
@@ -463,7 +476,7 @@ pub fn overrides(g: &GlobalArgs, f: &FilterArgs) -> Overrides {
         read_only: g.read_only,
         journal: g.journal.clone(),
         view: g.view.clone(),
-        status: f.status.clone(),
+        status: f.one_status().cloned(),
         name: f.name.clone(),
         feature: f.feature.clone(),
         pool_id: f.pool_id.clone(),

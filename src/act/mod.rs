@@ -13,9 +13,11 @@
 //! ```
 
 pub mod command;
+pub mod select;
 
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
@@ -161,12 +163,32 @@ pub async fn follow(
     id: &str,
     goal: &Goal,
     how: Follow,
+    seen: impl FnMut(Option<&Notebook>),
+) -> Result<(Progress, Option<Status>), ApiError> {
+    follow_gated(client, None, id, goal, how, seen).await
+}
+
+/// [`follow`], each request holding one of `gate`'s permits while in flight
+/// (the command line follows many instances at once, with bounded concurrency).
+pub async fn follow_gated(
+    client: &Client,
+    gate: Option<&Semaphore>,
+    id: &str,
+    goal: &Goal,
+    how: Follow,
     mut seen: impl FnMut(Option<&Notebook>),
 ) -> Result<(Progress, Option<Status>), ApiError> {
     let deadline = Instant::now() + how.limit;
     let mut last: Option<Option<Status>> = None;
     loop {
-        let nb = match client.show_notebook(id).await {
+        let shown = {
+            let _permit = match gate {
+                Some(g) => g.acquire().await.ok(),
+                None => None,
+            };
+            client.show_notebook(id).await
+        };
+        let nb = match shown {
             Ok(nb) => nb,
             // A slow or failing read is no reason to stop watching; a refusal is.
             Err(e) if e.is_retryable() && Instant::now() < deadline => {

@@ -10,6 +10,25 @@ use super::{Filters, Overrides, vars};
 use crate::api::model::Status;
 use crate::region;
 
+/// A status filter as the service spells it (upper case), and the warning
+/// when it is not a documented status (the service may have new ones, so it
+/// is kept). The one reading of `--status`, for the listing and the actions.
+pub fn status_filter(value: &str) -> (String, Option<String>) {
+    let v = value.trim().to_ascii_uppercase();
+    let documented = || Status::ALL.iter().map(Status::as_str);
+    if documented().any(|s| s == v) {
+        return (v, None);
+    }
+    let hint = region::closest(&v, documented())
+        .map(|s| format!("did you mean {s}? "))
+        .unwrap_or_default();
+    let problem = format!(
+        "status filter `{v}` is not a documented status; {hint}documented: {} (the service may reject it)",
+        documented().collect::<Vec<_>>().join(", ")
+    );
+    (v, Some(problem))
+}
+
 impl Cx<'_> {
     /// A filter from the first layer that sets it; an empty `--flag ""` clears it.
     fn filter(
@@ -46,17 +65,9 @@ impl Cx<'_> {
             f.status.as_ref(),
         );
         let status = status.map(|g| {
-            let v = g.value.to_ascii_uppercase();
-            let documented = || Status::ALL.iter().map(Status::as_str);
-            if !documented().any(|s| s == v) {
-                let hint = region::closest(&v, documented())
-                    .map(|s| format!("did you mean {s}? "))
-                    .unwrap_or_default();
-                warnings.push(format!(
-                    "{}: status filter `{v}` is not a documented status; {hint}documented: {} (the service may reject it)",
-                    g.at,
-                    documented().collect::<Vec<_>>().join(", ")
-                ));
+            let (v, problem) = status_filter(&g.value);
+            if let Some(problem) = problem {
+                warnings.push(format!("{}: {problem}", g.at));
             }
             v
         });

@@ -38,6 +38,10 @@ pub struct Shared {
     /// Requests to the API (anything not under `/_sim/`).
     pub api_requests: AtomicU64,
     pub control_requests: AtomicU64,
+    /// API requests being answered now, and the most at once since the start
+    /// (what a client's concurrency bound looks like from the service).
+    in_flight: AtomicU64,
+    pub max_in_flight: AtomicU64,
     sequence: AtomicU64,
     /// How far this simulator's wall clock runs ahead of the machine's (`--clock-skew`).
     clock_skew_ms: i64,
@@ -67,6 +71,8 @@ impl Shared {
             policy: actions::Policy::default(),
             api_requests: AtomicU64::new(0),
             control_requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
             clock_skew_ms: cfg.clock_skew_secs.saturating_mul(1000),
             shutdown,
@@ -114,6 +120,7 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         control(&sh, req).await
     } else {
         sh.api_requests.fetch_add(1, Ordering::SeqCst);
+        let _counted = InFlight::enter(&sh);
         api(&sh, req).await
     };
     if let Ok(v) = HeaderValue::from_str(&rid) {
@@ -128,6 +135,24 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         }
     }
     resp
+}
+
+/// One API request being answered; leaving (also when the client hangs up and
+/// the answer is dropped half-way) takes it off the count.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(sh: &'a Shared) -> InFlight<'a> {
+        let now = sh.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sh.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(&sh.in_flight)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn json_response(status: u16, body: String) -> Response {
@@ -505,6 +530,7 @@ pub fn stats(sh: &Shared) -> Value {
     json!({
         "requests": sh.api_requests.load(Ordering::SeqCst),
         "control_requests": sh.control_requests.load(Ordering::SeqCst),
+        "max_in_flight": sh.max_in_flight.load(Ordering::SeqCst),
         "instances": e.len(),
         "now_ms": e.now(),
         "manual_clock": sh.clock.is_manual(),

@@ -12,16 +12,21 @@ use nbwatch::api::actions::Verb;
 use nbwatch::api::{Client, ListQuery, Notebook, Status};
 use nbwatch::sim::SimHandle;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    log: String,
+pub(crate) struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub log: String,
 }
 
 /// Runs `nbwatch VERB --endpoint … ARGS` with the simulator's credentials and
 /// `stdin`; while it runs, simulated time moves 1 s every 20 ms.
-async fn run(sim: &Arc<SimHandle>, args: &[&str], stdin: &str) -> Out {
+pub(crate) async fn run(sim: &Arc<SimHandle>, args: &[&str], stdin: &str) -> Out {
+    run_with(sim, args, stdin, true).await
+}
+
+/// [`run`], with simulated time standing still unless `tick`.
+pub(crate) async fn run_with(sim: &Arc<SimHandle>, args: &[&str], stdin: &str, tick: bool) -> Out {
     let home = Home::new("cli-act");
     let log = home.str("nbwatch.log");
     let (ak, sk) = sim.credentials();
@@ -48,7 +53,7 @@ async fn run(sim: &Arc<SimHandle>, args: &[&str], stdin: &str) -> Out {
     let ticker = {
         let (sim, done) = (sim.clone(), done.clone());
         tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
+            while tick && !done.load(Ordering::SeqCst) {
                 sim.advance(1_000);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -77,11 +82,11 @@ async fn run(sim: &Arc<SimHandle>, args: &[&str], stdin: &str) -> Out {
     }
 }
 
-async fn sim() -> Arc<SimHandle> {
+pub(crate) async fn sim() -> Arc<SimHandle> {
     Arc::new(manual(60).await)
 }
 
-fn client(sim: &SimHandle) -> Client {
+pub(crate) fn client(sim: &SimHandle) -> Client {
     Client::new(sim.client_options()).unwrap()
 }
 
@@ -94,7 +99,7 @@ async fn one_in(sim: &SimHandle, status: Status) -> Notebook {
 }
 
 /// The audit line of one action in the log: id, action, outcome, request id.
-fn audit_line<'a>(log: &'a str, id: &str, verb: Verb) -> &'a str {
+pub(crate) fn audit_line<'a>(log: &'a str, id: &str, verb: Verb) -> &'a str {
     log.lines()
         .find(|l| {
             l.contains("nbwatch::audit")
@@ -217,8 +222,9 @@ async fn a_refused_action_exits_1_with_code_meaning_and_request_id() {
         audit.contains("outcome=\"failed\"") && audit.contains("ModelArts.6305"),
         "{audit}"
     );
-    // Two pages (60 instances, 50 a page) to find it, then the start, once.
-    assert_eq!(sim.request_count() - before, 3);
+    // Two pages (60 instances, 50 a page) and the CodeLab listing's one to
+    // find it, then the start, once.
+    assert_eq!(sim.request_count() - before, 4);
 }
 
 #[tokio::test]
@@ -268,46 +274,58 @@ async fn unknown_instances_and_misplaced_durations_are_usage_errors() {
     assert!(out.stderr.contains("between 1h and 72h"), "{}", out.stderr);
 }
 
+/// A simulator standing still, and the binary run against it in a terminal.
+pub(crate) struct Tty {
+    pub sim: crate::support::dash::Sim,
+    pub rt: tokio::runtime::Runtime,
+    home: Home,
+}
+
+impl Tty {
+    pub fn new(instances: usize, tag: &str) -> Tty {
+        let sim = crate::support::dash::Sim::start(nbwatch::sim::SimConfig {
+            instances,
+            ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
+        });
+        Tty {
+            sim,
+            rt: tokio::runtime::Runtime::new().unwrap(),
+            home: Home::new(tag),
+        }
+    }
+
+    /// `nbwatch ARGS --endpoint … --project-id …` in a 120×30 terminal. The
+    /// emulator shows whole frames: read a prompt with `Pty::wait_raw`.
+    pub fn run(&self, args: &[&str]) -> crate::support::pty::Pty {
+        let h = &self.sim.handle;
+        let (ak, sk) = h.credentials();
+        let ep = h.endpoint();
+        let home = self.home.path().to_string_lossy().into_owned();
+        let env = [
+            ("HOME", home.as_str()),
+            ("HUAWEICLOUD_SDK_AK", ak.as_str()),
+            ("HUAWEICLOUD_SDK_SK", sk.expose()),
+        ];
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
+        crate::support::pty::Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
+    }
+}
+
 /// In a terminal the command asks: "no" sends nothing; delete wants the name typed.
 #[test]
 fn in_a_terminal_it_asks_and_a_no_sends_nothing() {
-    use crate::support::dash::{Sim, WAIT};
+    use crate::support::dash::WAIT;
     use crate::support::pty::Pty;
 
-    let sim = Sim::start(nbwatch::sim::SimConfig {
-        instances: 20,
-        ..nbwatch::sim::SimConfig::manual_at(nbwatch::sim::clock::wall_now_ms())
-    });
-    let h = &sim.handle;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let running = rt.block_on(one_in(h, Status::Running));
-    let stopped = rt.block_on(one_in(h, Status::Stopped));
-    let home = Home::new("cli-act-tty");
-    let (ak, sk) = h.credentials();
-    let ep = h.endpoint();
-    let home_s = home.path().to_string_lossy().into_owned();
-    let env = [
-        ("HOME", home_s.as_str()),
-        ("HUAWEICLOUD_SDK_AK", ak.as_str()),
-        ("HUAWEICLOUD_SDK_SK", sk.expose()),
-    ];
-    // The emulator shows whole dashboard frames; a prompt is read from the raw bytes.
+    let tty = Tty::new(20, "cli-act-tty");
+    let h = &tty.sim.handle;
+    let running = tty.rt.block_on(one_in(h, Status::Running));
+    let stopped = tty.rt.block_on(one_in(h, Status::Stopped));
     let wait_raw = |p: &Pty, text: &str| {
-        let start = std::time::Instant::now();
-        while !String::from_utf8_lossy(&p.raw()).contains(text) {
-            assert!(
-                start.elapsed() < WAIT,
-                "no {text:?} in:\n{}",
-                String::from_utf8_lossy(&p.raw())
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        p.wait_raw(text, WAIT);
     };
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
-        Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
-    };
+    let run = |args: &[&str]| tty.run(args);
 
     let mut p = run(&["stop", running.id_str()]);
     wait_raw(&p, &format!("Stop {} (", running.name_str()));

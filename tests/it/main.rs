@@ -11,6 +11,7 @@ mod support;
 
 mod actions_http;
 mod cli_actions;
+mod cli_bulk;
 mod cli_extras;
 mod cli_list;
 mod cli_sources;

@@ -198,6 +198,23 @@ impl Pty {
         }
     }
 
+    /// Waits until the bytes written so far contain `text` (a program printing
+    /// lines, not frames: the screen only takes whole frames); returns them.
+    pub fn wait_raw(&self, text: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let raw = String::from_utf8_lossy(&self.raw()).into_owned();
+            if raw.contains(text) {
+                return raw;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {text:?} in:\n{raw}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
     pub fn wait_text(&self, text: &str, timeout: Duration) -> String {
         self.wait_for(&format!("{text:?}"), timeout, |s| s.contains(text))
     }
