@@ -42,6 +42,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use nbwatch::api::{ApiError, Client, ClientOptions, ListQuery, Listing, RetryPolicy, Status};
 use nbwatch::app::{App, EventKind, PollErrorInfo, SweepProgress, Timing};
 use nbwatch::sim;
@@ -431,13 +432,16 @@ async fn run(a: &Args, endpoint: &str) {
     let mut window: Option<(i64, i64)> = None;
     let mut clock: Option<Clock> = None;
     loop {
+        // The first poller with a message (the others' receives are dropped
+        // with the rest of the select, before any is fed).
         let next = futures::future::select_all(
             watchers
                 .iter_mut()
                 .map(|w| Box::pin(w.handle.messages.recv())),
-        );
+        )
+        .map(|(m, i, _)| (m, i));
         tokio::select! {
-            (m, i, _) = next => watchers[i].feed(m.expect("the poller runs")),
+            (m, i) = next => watchers[i].feed(m.expect("the poller runs")),
             _ = tick.tick() => {
                 let ready = watchers.iter().all(|w| w.sweeps_done >= 1);
                 match (ready, phase_end, window) {

@@ -238,14 +238,15 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
 
     sim.advance(ACTION_MS);
     let http = crate::support::sim::client();
-    let failed: serde_json::Value = http
+    let body = http
         .post(format!("{}/_sim/fail?n=1", sim.endpoint()))
         .send()
         .await
         .expect("fail")
-        .json()
+        .bytes()
         .await
-        .expect("json");
+        .expect("an answer");
+    let failed: serde_json::Value = serde_json::from_slice(&body).expect("json");
     let failed = failed["failed"][0]
         .as_str()
         .expect("a failed id")
