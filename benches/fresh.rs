@@ -387,7 +387,6 @@ fn main() {
 }
 
 async fn run(a: &Args, endpoint: &str) {
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut watchers = Vec::new();
     for &budget in &a.budgets {
         let hot_client = client(endpoint, budget);
@@ -411,6 +410,8 @@ async fn run(a: &Args, endpoint: &str) {
             sweep_client,
         ));
     }
+    // After the first nbwatch client: it installs the TLS crypto provider.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let budgets: Vec<String> = a.budgets.iter().map(u32::to_string).collect();
     let fast = nbwatch::defaults::FAST_INTERVAL;
     println!(
