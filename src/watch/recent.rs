@@ -28,9 +28,14 @@ use crate::api::query::PageSize;
 use crate::api::{ApiError, Client, ListQuery, Notebook};
 use crate::timefmt::now_ms;
 
-/// Pages one read may take: 200 changes since the last tick. More (a burst)
-/// are left to ShowNotebook and the sweep.
-pub const MAX_PAGES: u64 = 4;
+/// Pages one read may take: 1,000 changes since the last tick. A page
+/// answers for 50 leavers where ShowNotebook answers for one, so the read
+/// goes back as far as it must: capped at 4 pages (200 changes), a tick at
+/// 120 a minute that came 30 s after the last (the first after the first
+/// sweep's burst, ~7 changes a second) could not reach back, sent 16
+/// ShowNotebooks, cost ~35 requests and so came 30 s after it again, for good
+/// (measured, BENCHMARKS.md "A small budget").
+pub const MAX_PAGES: u64 = 20;
 /// How far before the last read's newest `update_at` the next read goes on:
 /// an update that became visible to the listing a little after it was
 /// stamped is still read (records read twice are merely confirmed).
