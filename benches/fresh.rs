@@ -1,13 +1,13 @@
 //! Freshness at scale: how long a lifecycle change in a LIVE simulator takes to
 //! reach the dashboard's state model, with the hot tier and with the sweep
-//! alone, side by side in one run against the same population, each under the
-//! default request budget.
+//! alone, side by side in one run against the same population, under each
+//! request budget asked for (the default one unless `--budget` says).
 //!
 //! ```text
 //! cargo build --release --bin nbwatch
 //! cargo bench --bench fresh -- [--instances 10000] [--latency-ms 50] [--speed 1]
 //!     [--warmup-s 70] [--window-s 240] [--grace-s 90] [--fail-every-s 4]
-//!     [--burst N] [--sim-bin PATH] [--quick]
+//!     [--burst N] [--budget N]... [--sim-bin PATH] [--quick]
 //! ```
 //!
 //! Two pollers run as the dashboard runs them (pages, hot news and sweeps
@@ -25,7 +25,10 @@
 //! first sweeps, so the first sweep's burst has left the request meter; each
 //! poller's requests in the last minute are sampled every second. `--burst N`
 //! starts N stopped instances at once as the window opens (`POST /_sim/start`),
-//! more than the budget can follow at the fast interval.
+//! more than the budget can follow at the fast interval. `--budget N` (may be
+//! given more than once: `--budget 900 --budget 120`) runs both pollers under
+//! each budget, all against the same simulator at once, as users sharing a
+//! quota would set `--budget`.
 //! `--quick` / `--test`: 600 instances, 5 ms, speed 5, short windows (CI: the
 //! harness works).
 
@@ -39,6 +42,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use nbwatch::api::{ApiError, Client, ClientOptions, ListQuery, Listing, RetryPolicy, Status};
 use nbwatch::app::{App, EventKind, PollErrorInfo, SweepProgress, Timing};
 use nbwatch::sim;
@@ -59,6 +63,8 @@ struct Args {
     /// Start this many stopped instances at once when the window opens
     /// (`POST /_sim/start`): a burst, as when a class starts at nine.
     burst: usize,
+    /// Requests a minute each pair of pollers may send (`--budget`, repeatable).
+    budgets: Vec<u32>,
     sim_bin: String,
 }
 
@@ -72,6 +78,7 @@ fn parse_args() -> Args {
         grace_s: 90,
         fail_every_s: 4,
         burst: 0,
+        budgets: Vec::new(),
         sim_bin: external::release_bin(),
     };
     let mut it = std::env::args().skip(1);
@@ -86,6 +93,7 @@ fn parse_args() -> Args {
             "--grace-s" => a.grace_s = value().parse().unwrap(),
             "--fail-every-s" => a.fail_every_s = value().parse().unwrap(),
             "--burst" => a.burst = value().parse().unwrap(),
+            "--budget" => a.budgets.push(value().parse().unwrap()),
             "--sim-bin" => a.sim_bin = value(),
             "--quick" | "--test" => {
                 a.instances = 600;
@@ -100,6 +108,9 @@ fn parse_args() -> Args {
         }
     }
     a.sim_bin = external::or_debug(a.sim_bin);
+    if a.budgets.is_empty() {
+        a.budgets.push(nbwatch::defaults::BUDGET_PER_MINUTE);
+    }
     a
 }
 
@@ -107,13 +118,13 @@ fn start_sim(a: &Args) -> external::ExternalSim {
     external::start_live(&a.sim_bin, a.instances, a.latency_ms, a.speed)
 }
 
-/// A client as the dashboard builds one: the default budget, the first-sweep burst.
-fn client(endpoint: &str) -> Client {
+/// A client as the dashboard builds one with `--budget budget`, the first-sweep burst.
+fn client(endpoint: &str, budget: u32) -> Client {
     let mut opts = ClientOptions::new(endpoint, sim::DEMO_PROJECT_ID, sim::demo_auth());
     opts.retry = RetryPolicy::default();
     Client::new(opts)
         .unwrap()
-        .with_rate_limit(Some(nbwatch::defaults::BUDGET_PER_MINUTE))
+        .with_rate_limit(Some(budget))
         .with_first_burst(nbwatch::defaults::FIRST_SWEEP_BURST)
 }
 
@@ -141,7 +152,8 @@ impl Source for SweepOnly {
 
 /// One poller and the state model it feeds, as the dashboard runs them.
 struct Watcher {
-    label: &'static str,
+    label: String,
+    budget: u32,
     handle: watch::Handle,
     meter: Client,
     app: App,
@@ -156,12 +168,17 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn new(label: &'static str, source: Arc<dyn Source>, meter: Client) -> Watcher {
+    fn new(label: String, budget: u32, source: Arc<dyn Source>, meter: Client) -> Watcher {
         let mut app = App::new(Timing::default());
         app.take_events(); // starts the feed
+        let cfg = PollerConfig {
+            budget_per_minute: budget,
+            ..PollerConfig::default()
+        };
         Watcher {
             label,
-            handle: watch::spawn(source, PollerConfig::default()),
+            budget,
+            handle: watch::spawn(source, cfg),
             meter,
             app,
             hot: false,
@@ -370,34 +387,39 @@ fn main() {
 }
 
 async fn run(a: &Args, endpoint: &str) {
-    let hot_client = client(endpoint);
-    let sweep_client = client(endpoint);
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut watchers = [
-        Watcher::new(
-            "hot tier + sweep (now)",
+    let mut watchers = Vec::new();
+    for &budget in &a.budgets {
+        let hot_client = client(endpoint, budget);
+        let sweep_client = client(endpoint, budget);
+        watchers.push(Watcher::new(
+            format!("hot tier + sweep @{budget}"),
+            budget,
             Arc::new(ClientSource {
                 client: hot_client.clone(),
                 query: ListQuery::default(),
             }),
             hot_client,
-        ),
-        Watcher::new(
-            "sweep only (before)",
+        ));
+        watchers.push(Watcher::new(
+            format!("sweep only @{budget}"),
+            budget,
             Arc::new(SweepOnly(ClientSource {
                 client: sweep_client.clone(),
                 query: ListQuery::default(),
             })),
             sweep_client,
-        ),
-    ];
-    let budget = nbwatch::defaults::BUDGET_PER_MINUTE;
+        ));
+    }
+    // After the first nbwatch client: it installs the TLS crypto provider.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let budgets: Vec<String> = a.budgets.iter().map(u32::to_string).collect();
     let fast = nbwatch::defaults::FAST_INTERVAL;
     println!(
-        "freshness on a live simulator: {} instances, speed {}×, {} ms latency, budget {budget}/min each, fast interval {}s, window {} s{}",
+        "freshness on a live simulator: {} instances, speed {}×, {} ms latency, budget {}/min (each poller its own), fast interval {}s, window {} s{}",
         a.instances,
         a.speed,
         a.latency_ms,
+        budgets.join(" and "),
         fast.as_secs(),
         a.window_s,
         if a.burst > 0 {
@@ -411,10 +433,16 @@ async fn run(a: &Args, endpoint: &str) {
     let mut window: Option<(i64, i64)> = None;
     let mut clock: Option<Clock> = None;
     loop {
-        let [w0, w1] = &mut watchers;
+        // The first poller with a message (the others' receives are dropped
+        // with the rest of the select, before any is fed).
+        let next = futures::future::select_all(
+            watchers
+                .iter_mut()
+                .map(|w| Box::pin(w.handle.messages.recv())),
+        )
+        .map(|(m, i, _)| (m, i));
         tokio::select! {
-            m = w0.handle.messages.recv() => w0.feed(m.expect("the poller runs")),
-            m = w1.handle.messages.recv() => w1.feed(m.expect("the poller runs")),
+            (m, i) = next => watchers[i].feed(m.expect("the poller runs")),
             _ = tick.tick() => {
                 let ready = watchers.iter().all(|w| w.sweeps_done >= 1);
                 match (ready, phase_end, window) {
@@ -469,7 +497,7 @@ async fn run(a: &Args, endpoint: &str) {
     );
     println!(
         "{:<26} {:<30} {:>5} {:>8} {:>8} {:>8} {:>6}",
-        "poller", "kind", "n", "p50 ms", "p95 ms", "max ms", "missed"
+        "poller (budget/min)", "kind", "n", "p50 ms", "p95 ms", "max ms", "missed"
     );
     for w in &watchers {
         for kind in [
@@ -527,8 +555,9 @@ async fn run(a: &Args, endpoint: &str) {
         let max_rpm = w.rpm.iter().copied().max().unwrap_or(0);
         let mean_rpm = w.rpm.iter().sum::<u64>() as f64 / w.rpm.len().max(1) as f64;
         println!(
-            "{:<26} requests/min max {max_rpm} mean {mean_rpm:.0} (budget {budget}); sweep period p50 {} ms, max {} ms over {} sweeps",
+            "{:<26} requests/min max {max_rpm} mean {mean_rpm:.0} (budget {}); sweep period p50 {} ms, max {} ms over {} sweeps",
             w.label,
+            w.budget,
             pct(&mut sorted, 0.5),
             periods.iter().copied().max().unwrap_or(0),
             periods.len()

@@ -12,16 +12,20 @@
 //!   with the smallest page (one request), and the whole set only when the
 //!   total differs from the set as known (the set follows the moves the other
 //!   reads see, so a difference is someone who came in unseen, straight from a
-//!   stable status).
+//!   stable status);
+//! - the recent read ([`super::recent`]): the instances updated since the last
+//!   tick, newest first, usually one page. It shows where leavers went and
+//!   which stable instance failed, for one request rather than one each.
 //!
 //! An instance that was in a read last tick and is in none this tick left its
-//! hot set: a targeted ShowNotebook says where it went, or that it no longer
-//! exists (404 / `ModelArts.6309`). Nothing is inferred from an absence alone,
-//! but for DELETED, the end of every lifecycle: an instance gone from a
-//! one-page DELETED read has nowhere to be but gone (a sweep takes it so too).
+//! hot set: when the recent read did not show it, a targeted ShowNotebook says
+//! where it went, or that it no longer exists (404 / `ModelArts.6309`).
+//! Nothing is inferred from an absence alone, but for DELETED, the end of
+//! every lifecycle: an instance gone from a one-page DELETED read has nowhere
+//! to be but gone (a sweep takes it so too).
 //!
 //! ```text
-//!   tick ─► status reads (concurrent) ─► leavers = last sets − seen ─► ShowNotebook ─► News
+//!   tick ─► status + recent reads (concurrent) ─► leavers = last sets − seen ─► ShowNotebook ─► News
 //!                                                                        │ 404/6309 → gone
 //! ```
 
@@ -34,6 +38,8 @@ use crate::api::query::PageSize;
 use crate::api::sweep::FEATURE_CODELAB;
 use crate::api::{ApiError, Client, ListQuery, Notebook};
 use crate::timefmt::now_ms;
+
+use super::recent::{self, Feed, Recent};
 
 /// ShowNotebook requests a tick may send; further leavers wait for the next.
 pub const MAX_SHOWS_PER_TICK: usize = 16;
@@ -62,6 +68,8 @@ struct Kind {
     query: ListQuery,
     /// Fits one page: read whole each tick. `None` until the first read says.
     small: Option<bool>,
+    /// The recent reads of a large kind.
+    feed: Feed,
 }
 
 impl Kind {
@@ -96,6 +104,7 @@ impl Memory {
                 ..query.clone()
             },
             small: None,
+            feed: Feed::default(),
         };
         let kinds = match &query.feature {
             Some(_) => vec![kind(query.feature.clone())],
@@ -146,19 +155,24 @@ impl Memory {
     }
 
     /// Requests a tick costs before ShowNotebooks and problem checks: one per
-    /// small kind, one per hot status of a large one. The poller compares it
-    /// with a sweep's cost: a project whose sweep costs no more is just swept.
+    /// small kind; one per hot status of a large one, and its recent read.
+    /// The poller compares it with a sweep's cost: a project whose sweep
+    /// costs no more is just swept.
     pub fn reads_per_tick(&self) -> u64 {
         self.kinds
             .iter()
-            .map(|k| match k.small {
-                Some(true) => 1,
-                // Not known yet: the probe page. CodeLab instances are one per
-                // user at most, so that kind is expected to fit it; the other
-                // is counted with the status reads it will need if large.
-                None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
-                None => 1 + hot_statuses().filter(|s| k.allows(s)).count() as u64,
-                Some(false) => hot_statuses().filter(|s| k.allows(s)).count() as u64,
+            .map(|k| {
+                let large =
+                    hot_statuses().filter(|s| k.allows(s)).count() as u64 + u64::from(!k.feed.off);
+                match k.small {
+                    Some(true) => 1,
+                    // Not known yet: the probe page. CodeLab instances are one per
+                    // user at most, so that kind is expected to fit it; the other
+                    // is counted with the reads it will need if large.
+                    None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
+                    None => 1 + large,
+                    Some(false) => large,
+                }
             })
             .sum()
     }
@@ -188,6 +202,8 @@ enum Job {
     Status(usize, Status),
     /// A problem status: its total from the smallest page; the set if it moved.
     Count(usize, Status, Option<u64>),
+    /// The kind's recent read, back to the newest `update_at` read before.
+    Recent(usize, Option<i64>),
 }
 
 /// What a read brought back.
@@ -201,6 +217,8 @@ struct Read {
     small: Option<bool>,
     /// Pages read.
     pages: u64,
+    /// What a recent read learnt (its records are in `items`).
+    feed: Option<Recent>,
 }
 
 /// One tick: reads the hot sets, asks ShowNotebook about leavers.
@@ -219,6 +237,9 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         }
         for s in hot_statuses().filter(|s| kind.allows(s)) {
             jobs.push(Job::Status(k, s.clone()));
+        }
+        if !kind.feed.off {
+            jobs.push(Job::Recent(k, kind.feed.newest()));
         }
         if problems_due {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
@@ -301,6 +322,9 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
 
     // Remember what the complete reads hold now.
     for read in reads.iter_mut() {
+        if let Some(feed) = &read.feed {
+            mem.kinds[read.key.0].feed.learn(feed);
+        }
         if let Some(small) = read.small {
             mem.kinds[read.key.0].small = Some(small);
         }
@@ -372,6 +396,18 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         Job::Whole(k) => (*k, None, PageSize::MAX, None),
         Job::Status(k, s) => (*k, Some(s.clone()), PageSize::MAX, None),
         Job::Count(k, s, t) => (*k, Some(s.clone()), smallest_page(), *t),
+        Job::Recent(k, since) => {
+            let mut r = recent::read(client, &kinds[*k].query, *since).await?;
+            return Ok(Read {
+                key: (*k, None),
+                at_ms: r.at_ms,
+                items: std::mem::take(&mut r.items),
+                complete: false,
+                small: None,
+                pages: r.pages,
+                feed: Some(r),
+            });
+        }
     };
     let mut q = kinds[k].query.clone();
     if let Some(s) = &status {
@@ -397,6 +433,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             complete: false,
             small,
             pages: 1,
+            feed: None,
         });
     }
     if let Job::Count(..) = job
@@ -410,6 +447,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             complete: false,
             small: None,
             pages: 1,
+            feed: None,
         });
     }
     // Read the rest of the set (a count that moved is read whole, at full pages).
@@ -450,6 +488,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         complete,
         small,
         pages: sent,
+        feed: None,
     })
 }
 
@@ -464,25 +503,26 @@ mod tests {
     #[test]
     fn reads_per_tick_follow_kinds_and_the_users_filters() {
         let both = Memory::new(&ListQuery::default());
-        // NOTEBOOK (a probe and 7 status reads) and CodeLab (one page).
-        assert_eq!(both.reads_per_tick(), 9);
+        // NOTEBOOK (a probe, 7 status reads and the recent read) and CodeLab
+        // (one page).
+        assert_eq!(both.reads_per_tick(), 10);
         let one = Memory::new(&ListQuery {
             feature: Some("NOTEBOOK".into()),
             ..ListQuery::default()
         });
-        assert_eq!(one.reads_per_tick(), 8);
+        assert_eq!(one.reads_per_tick(), 9);
         let stopping = Memory::new(&ListQuery {
             feature: Some("NOTEBOOK".into()),
             status: Some("STOPPING".into()),
             ..ListQuery::default()
         });
-        assert_eq!(stopping.reads_per_tick(), 2);
+        assert_eq!(stopping.reads_per_tick(), 3);
         let running = Memory::new(&ListQuery {
             feature: Some("NOTEBOOK".into()),
             status: Some("RUNNING".into()),
             ..ListQuery::default()
         });
-        assert_eq!(running.reads_per_tick(), 1, "only the probe");
+        assert_eq!(running.reads_per_tick(), 2, "the probe and the recent read");
         let hot: Vec<_> = hot_statuses().map(Status::as_str).collect();
         assert_eq!(
             hot,

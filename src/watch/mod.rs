@@ -34,6 +34,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub mod hot;
+mod recent;
 #[cfg(test)]
 mod tier_tests;
 
@@ -487,7 +488,9 @@ impl State {
         let base = self.cfg.fast_interval.min(self.cfg.interval);
         let Some(t) = &self.tier else { return base };
         let cost = t.cost_estimate();
-        // As many whole ticks a minute as fit in the share (as `pace` plans polls).
+        // As many whole ticks a minute as fit in the share (as `pace` plans
+        // polls): evenly spread ticks of the average cost would let a window
+        // hold one more than the share, and the sweep beside them would wait.
         let share = self.hot_share();
         let budget_pace = if cost <= share {
             Budget::WINDOW / u32::try_from(share / cost).unwrap_or(u32::MAX)
@@ -526,15 +529,36 @@ impl State {
         Some(u32::try_from(rest).unwrap_or(u32::MAX))
     }
 
-    /// A hot tick starts: it takes the memory.
-    fn hot_started(&mut self, now: Instant) -> Option<(hot::Memory, bool)> {
+    /// How often the problem totals are counted: every interval at the
+    /// default budget; under a smaller one, as much less often as the budget
+    /// is smaller (the same share of any budget), but at least every
+    /// [`defaults::PROBLEM_COUNT_AT_LEAST`]: at 120 a minute, five counts
+    /// every 20 s, 15 requests of the hot tier's 72. The recent read sees most
+    /// failures at once; the totals are for what it cannot see.
+    fn problem_period(&self) -> Duration {
         let interval = self.cfg.interval;
+        let scale = f64::from(defaults::BUDGET_PER_MINUTE) / self.budget() as f64;
+        interval
+            .mul_f64(scale.max(1.0))
+            .min(defaults::PROBLEM_COUNT_AT_LEAST)
+            .max(interval)
+    }
+
+    /// A hot tick starts: it takes the memory. The problem totals come with
+    /// the tick nearest their time, and the next time is counted from that
+    /// time, not from the tick: every 20 s with ticks 9 s apart is at 18 and
+    /// 36 s, not every third tick (27 s).
+    fn hot_started(&mut self, now: Instant) -> Option<(hot::Memory, bool)> {
+        let every = self.problem_period();
+        let half_tick = self.hot_period() / 2;
         let t = self.tier.as_mut()?;
         let memory = t.memory.take()?;
         t.last_started = Some(now);
-        let problems = now >= t.problems_at;
+        let problems = now + half_tick >= t.problems_at;
         if problems {
-            t.problems_at = now + interval;
+            let next = t.problems_at + every;
+            // After a pause, from now.
+            t.problems_at = if next < now { now + every } else { next };
         }
         Some((memory, problems))
     }

@@ -1,15 +1,17 @@
 //! The hot tier against the simulator over HTTP: a transition reaches the state
-//! model through the hot tier before the next sweep, and a deletion is learnt
-//! through ShowNotebook (404 / `ModelArts.6309`), never from an absence alone.
+//! model through the hot tier before the next sweep, a deletion is learnt
+//! through ShowNotebook (404 / `ModelArts.6309`) or the DELETED read, never
+//! from an absence alone, and the recent read places leavers and failures
+//! without one ShowNotebook each.
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::sim::*;
 use nbwatch::api::actions::Verb;
-use nbwatch::api::{Client, ListQuery, PageSize, RetryPolicy, Status};
+use nbwatch::api::{Client, ListQuery, Notebook, PageSize, RetryPolicy, Status};
 use nbwatch::app::{self, App, EventKind};
 use nbwatch::sim::SimHandle;
-use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig};
+use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig, hot};
 
 const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -128,7 +130,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     .await;
     assert_eq!(w.sweeps, 1, "seen by the hot tier, not a sweep");
 
-    // STOPPED: it left the STOPPING set; ShowNotebook says where it went.
+    // STOPPED: it left the STOPPING set; the recent read says where it went.
     sim.advance(ACTION_MS);
     until(&mut h, &mut w, "STOPPED", |w| {
         w.status(&id) == Some(Status::Stopped)
@@ -190,5 +192,78 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         }
     }
     drop(h);
+    sim.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
+    // What keeps a small budget live (issue 20): a stop's STOPPED and a
+    // RUNNING → ERROR come with the next tick's recent read, with no
+    // ShowNotebook for the leaver and no count of the problem totals.
+    let sim = manual(300).await;
+    let client = client_for(&sim);
+    let query = ListQuery {
+        feature: Some("NOTEBOOK".into()),
+        ..ListQuery::default()
+    };
+    let mut mem = hot::Memory::new(&query);
+    let tick = async |mem: hot::Memory| {
+        let (mem, news) = hot::tick(&client, mem, false).await;
+        assert!(news.error.is_none(), "{:?}", news.error);
+        (mem, news)
+    };
+    // The probe (the kind is larger than a page), then the status reads and
+    // the first recent read.
+    (mem, _) = tick(mem).await;
+    (mem, _) = tick(mem).await;
+    let status_of = |news: &hot::News, id: &str| {
+        news.seen
+            .iter()
+            .flat_map(|(_, b)| b)
+            .filter(|nb| nb.id.as_deref() == Some(id))
+            .map(Notebook::status_or_unknown)
+            .next_back()
+    };
+
+    let running = ListQuery {
+        status: Some("RUNNING".into()),
+        ..query.clone()
+    };
+    let first = client.fetch_page(&running, 0).await.expect("a page").page;
+    let id = first.data[0].id.clone().expect("an id");
+    client.act(Verb::Stop, &id, None).await.expect("stop");
+    let news;
+    (mem, news) = tick(mem).await;
+    assert_eq!(status_of(&news, &id), Some(Status::Stopping));
+
+    sim.advance(ACTION_MS);
+    let http = crate::support::sim::client();
+    let body = http
+        .post(format!("{}/_sim/fail?n=1", sim.endpoint()))
+        .send()
+        .await
+        .expect("fail")
+        .bytes()
+        .await
+        .expect("an answer");
+    let failed: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let failed = failed["failed"][0]
+        .as_str()
+        .expect("a failed id")
+        .to_string();
+    let (_, news) = tick(mem).await;
+    assert_eq!(
+        status_of(&news, &id),
+        Some(Status::Stopped),
+        "the leaver placed"
+    );
+    assert_eq!(
+        status_of(&news, &failed),
+        Some(Status::Error),
+        "the failure seen"
+    );
+    assert_eq!(news.shows, 0, "no ShowNotebook");
+    // The status reads, the recent read and no more.
+    assert_eq!(news.requests, 8);
     sim.shutdown(Duration::from_secs(1)).await;
 }
