@@ -23,11 +23,7 @@ fn main() -> ExitCode {
         .map(Duration::from_millis);
     let cli = nbwatch::cli::parse();
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match nbwatch::run::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("panic_dashboard: cannot start the async runtime: {e}");

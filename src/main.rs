@@ -7,11 +7,7 @@ fn main() -> ExitCode {
     // Read the local UTC offset while the process is still single-threaded: the
     // `time` crate refuses to read it once threads exist.
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match nbwatch::run::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nbwatch: cannot start the async runtime: {e}");

@@ -15,6 +15,15 @@ use crate::watch::PollerConfig;
 use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
 
 /// Entry point after argument parsing. `utc_offset_secs` is read before any thread starts.
+/// The async runtime every command runs on (the shipped binary and the
+/// test-only example that drives the same dashboard build it here).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     let acts = matches!(
         cli.command,
