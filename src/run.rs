@@ -38,7 +38,7 @@ pub async fn main(cli: Cli, utc_offset_secs: i32) -> ExitCode {
     }
     match cli.command {
         Some(Command::Sim(args)) => {
-            return match sim::run(args).await {
+            return match sim::run(sim::SimConfig::from(&args)).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("nbwatch sim: {e:#}");
@@ -306,9 +306,9 @@ fn one_source_only(command: &Option<Command>, all: &[Settings]) -> String {
 fn serve(
     settings: &Settings,
     query: ListQuery,
-    args: &crate::serve::ServeArgs,
+    args: &crate::cli::ServeArgs,
 ) -> Result<crate::serve::Parts, String> {
-    let max_age = crate::serve::max_age(args)?;
+    let max_age = crate::serve::max_age(args.max_age)?;
     let web = match &args.web_config_file {
         Some(path) => Some(crate::serve::WebConfig::load(path)?),
         None => None,

@@ -8,49 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
-
 use super::{HostKeys, MAX_CONNECTIONS, MIN_OPENSSH, Target};
 use crate::act::command::{Fail, list_all};
 use crate::api::ListQuery;
 use crate::api::model::{Notebook, Status};
+use crate::cli::{SshArgs, SshConfigArgs};
 use crate::config::Settings;
 use crate::exit::CONFIG as EXIT_CONFIG;
-
-/// What `nbwatch ssh` takes.
-#[derive(Debug, Args, Clone)]
-pub struct SshArgs {
-    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
-    #[arg(value_name = "INSTANCE")]
-    pub instance: String,
-
-    /// Print the ssh command instead of running it
-    #[arg(long)]
-    pub print: bool,
-
-    /// Do not check the instance's host key (StrictHostKeyChecking no,
-    /// UserKnownHostsFile /dev/null), as the service's VS Code guide does;
-    /// by default a new host key is accepted once and a changed one refused
-    #[arg(long)]
-    pub no_host_key_check: bool,
-
-    /// Handed to ssh after the destination: options (e.g. -L 8888:localhost:8888) or a remote command
-    #[arg(last = true, value_name = "SSH_ARGS")]
-    pub ssh_args: Vec<String>,
-}
-
-/// What `nbwatch ssh-config` takes.
-#[derive(Debug, Args, Clone)]
-pub struct SshConfigArgs {
-    /// Instances (ids or exact names); none: every RUNNING instance with an SSH endpoint
-    #[arg(value_name = "INSTANCE")]
-    pub instances: Vec<String>,
-
-    /// Write `StrictHostKeyChecking no` and `UserKnownHostsFile /dev/null`, as
-    /// the service's VS Code guide does, instead of `StrictHostKeyChecking accept-new`
-    #[arg(long)]
-    pub no_host_key_check: bool,
-}
 
 fn usage(message: impl Into<String>) -> Fail {
     (EXIT_CONFIG, message.into())
