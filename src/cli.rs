@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Overrides;
 use crate::output::Format;
 use crate::secret::Secret;
 use crate::sim::{Churn, ChurnMode, Fault, SimConfig};
@@ -308,6 +309,44 @@ impl FilterArgs {
         match self.status.as_slice() {
             [one] => Some(one),
             _ => None,
+        }
+    }
+}
+
+/// The command line's part of the configuration: the one place a flag
+/// becomes an override.
+impl From<&Cli> for Overrides {
+    fn from(cli: &Cli) -> Overrides {
+        let (g, f) = (&cli.global, &cli.filters);
+        Overrides {
+            config_path: g.config.clone(),
+            profile: g.profile.clone(),
+            all_profiles: g.all_profiles,
+            region: g.region.clone(),
+            endpoint: g.endpoint.clone(),
+            project_id: g.project_id.clone(),
+            interval_secs: g.interval,
+            fast_interval_secs: g.fast_interval,
+            concurrency: g.concurrency,
+            timeout_secs: g.timeout,
+            page_size: f.page_size,
+            stuck_after_secs: g.stuck_after,
+            workspace_param: f.workspace_param.clone(),
+            budget_per_minute: g.budget,
+            first_sweep_burst: g.first_burst,
+            log_file: g.log_file.clone(),
+            read_only: g.read_only,
+            journal: g.journal.clone(),
+            view: g.view.clone(),
+            status: f.one_status().cloned(),
+            name: f.name.clone(),
+            feature: f.feature.clone(),
+            pool_id: f.pool_id.clone(),
+            owner: f.owner.clone(),
+            workspace_id: f.workspace_id.clone(),
+            sort_key: f.sort_key.clone(),
+            sort_dir: f.sort_dir.clone(),
+            fixed_source: None,
         }
     }
 }
