@@ -10,17 +10,20 @@
 //!                             ├─ ssh, ssh-config └─ dashboard (no subcommand)
 //! ```
 //!
-//! Adding an option touches three files. One the configuration also knows
-//! (a profile key too): `src/cli.rs` (the flag, and its line in
+//! Adding a command-line option touches three files. An option of one command:
+//! `src/cli.rs` (its args struct), the command's module here (`serve.rs`,
+//! `list.rs` …) and the plain struct it fills when the work is done outside
+//! the command layer (e.g. `serve::Parts`). A setting (it overrides the
+//! configuration): `src/cli.rs` (the flag, and its line in
 //! `impl From<&Cli> for Overrides`), `src/config/mod.rs` (the `Overrides` and
-//! `Settings` fields) and the layer that resolves it, `src/config/resolve.rs`
-//! (command line over environment over file over default). For example
-//! `--first-burst`: `GlobalArgs::first_burst` and its `From` line in cli.rs,
-//! `Overrides::first_sweep_burst` and `Settings::first_sweep_burst` in
-//! config/mod.rs, the `first_sweep_burst` layering in config/resolve.rs. An
-//! option of one command only: `src/cli.rs` (its args struct) and the command's
-//! module here (`serve.rs`, `list.rs` …), plus the plain config struct it fills
-//! when the work is done outside the command layer (e.g. `serve::Parts`).
+//! `Settings` fields) and `src/config/resolve.rs` (command line over
+//! environment over file over default). For example `--view`:
+//! `GlobalArgs::view` and its `From` line in cli.rs, `Overrides::view` and
+//! `Settings::start_view` in config/mod.rs, the `start_view` line in
+//! config/resolve.rs. A setting that a profile key and an environment
+//! variable set too (e.g. `--first-burst`) adds its row in
+//! `config/table.rs`, its key in `config/file.rs` and its default in
+//! `src/defaults.rs`.
 
 pub mod act;
 pub mod dashboard;

@@ -53,7 +53,7 @@ impl fmt::Display for ServeError {
 
 impl std::error::Error for ServeError {}
 
-/// Everything the exporter needs, built from the settings by `run.rs`: the
+/// Everything the exporter needs, built from the settings by `cmd/serve.rs`: the
 /// exporter itself knows nothing of configuration.
 pub struct Parts {
     /// The dashboard's client: rate-limited to the budget.
