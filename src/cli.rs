@@ -617,6 +617,129 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_flag_reaches_the_overrides() {
+        let cli = Cli::try_parse_from([
+            "nbwatch",
+            "--config",
+            "/c.toml",
+            "--profile",
+            "a,b",
+            "--region",
+            "r",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--project-id",
+            "p",
+            "--interval",
+            "7",
+            "--fast-interval",
+            "3",
+            "--budget",
+            "50",
+            "--first-burst",
+            "9",
+            "--stuck-after",
+            "5m",
+            "--concurrency",
+            "4",
+            "--timeout",
+            "20",
+            "--log-file",
+            "/l",
+            "--journal",
+            "/j",
+            "--read-only",
+            "--view",
+            "v",
+            "--status",
+            "RUNNING",
+            "--name",
+            "n",
+            "--feature",
+            "DEFAULT",
+            "--pool-id",
+            "pool",
+            "--owner",
+            "o",
+            "--workspace-id",
+            "w",
+            "--workspace-param",
+            "workspaceId",
+            "--sort-key",
+            "status",
+            "--sort-dir",
+            "ASC",
+            "--page-size",
+            "100",
+        ])
+        .unwrap();
+        let o = Overrides::from(&cli);
+        assert_eq!(o.config_path, Some(PathBuf::from("/c.toml")));
+        assert_eq!(
+            (
+                o.profile.as_deref(),
+                o.region.as_deref(),
+                o.project_id.as_deref()
+            ),
+            (Some("a,b"), Some("r"), Some("p"))
+        );
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(
+            (
+                o.interval_secs,
+                o.fast_interval_secs,
+                o.stuck_after_secs,
+                o.timeout_secs
+            ),
+            (Some(7.0), Some(3.0), Some(300.0), Some(20.0))
+        );
+        assert_eq!(
+            (
+                o.budget_per_minute,
+                o.first_sweep_burst,
+                o.concurrency,
+                o.page_size
+            ),
+            (Some(50), Some(9), Some(4), Some(100))
+        );
+        assert_eq!(o.log_file, Some(PathBuf::from("/l")));
+        assert_eq!(o.journal, Some(PathBuf::from("/j")));
+        assert!(o.read_only && !o.all_profiles);
+        assert_eq!(o.view.as_deref(), Some("v"));
+        let filters = [
+            &o.status,
+            &o.name,
+            &o.feature,
+            &o.pool_id,
+            &o.owner,
+            &o.workspace_id,
+            &o.workspace_param,
+            &o.sort_key,
+            &o.sort_dir,
+        ]
+        .map(|f| f.as_deref());
+        assert_eq!(
+            filters,
+            [
+                Some("RUNNING"),
+                Some("n"),
+                Some("DEFAULT"),
+                Some("pool"),
+                Some("o"),
+                Some("w"),
+                Some("workspaceId"),
+                Some("status"),
+                Some("ASC"),
+            ]
+        );
+        assert!(o.fixed_source.is_none());
+        // Several --status are the actions' to match: the service filters on none.
+        let cli =
+            Cli::try_parse_from(["nbwatch", "--status", "RUNNING", "--status", "STOPPED"]).unwrap();
+        assert_eq!(Overrides::from(&cli).status, None);
+    }
+
+    #[test]
     fn there_is_no_flag_for_the_sk() {
         let help = Cli::command().render_long_help().to_string();
         assert!(!help.contains("--sk "));
