@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         .map(Duration::from_millis);
     let cli = nbwatch::cli::parse();
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    let runtime = match nbwatch::run::runtime() {
+    let runtime = match nbwatch::cmd::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("panic_dashboard: cannot start the async runtime: {e}");
@@ -32,10 +32,10 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let Some(after) = after else {
-            return nbwatch::run::main(cli, utc_offset).await;
+            return nbwatch::cmd::main(cli, utc_offset).await;
         };
         tokio::select! {
-            code = nbwatch::run::main(cli, utc_offset) => code,
+            code = nbwatch::cmd::main(cli, utc_offset) => code,
             () = tokio::time::sleep(after) => panic!("{MESSAGE}"),
         }
     })

@@ -1,10 +1,15 @@
 //! Command-line definitions. Global flags work before or after the subcommand.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Overrides;
 use crate::output::Format;
+use crate::secret::Secret;
+use crate::sim::{Churn, ChurnMode, Fault, SimConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,10 +39,10 @@ pub enum Command {
     /// Print every instance once (table, JSON or CSV) and exit: for scripts and quick looks.
     List(ListArgs),
     /// Serve the built-in ModelArts simulator, for trying nbwatch or testing scripts.
-    Sim(crate::sim::SimArgs),
+    Sim(SimArgs),
     /// Poll like the dashboard, with no terminal, and export the instances for
     /// Prometheus and Alertmanager on /metrics (and /healthz).
-    Serve(crate::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Start instances (auto-stop after --duration, default 1h): those named, or
     /// those --status/--name/--feature select.
     Start(ActionArgs),
@@ -53,10 +58,10 @@ pub enum Command {
     Man,
     /// Log in to a RUNNING instance over SSH (user ma-user, the endpoint's host
     /// and port, ~/.ssh/KEYPAIR.pem); --print shows the command instead.
-    Ssh(crate::ssh::command::SshArgs),
+    Ssh(SshArgs),
     /// Print `Host` blocks for ~/.ssh/config (every RUNNING instance with an
     /// SSH endpoint, or those named), for `ssh ALIAS` and VS Code's Remote-SSH.
-    SshConfig(crate::ssh::command::SshConfigArgs),
+    SshConfig(SshConfigArgs),
     /// Print a journal written with --journal as a timeline, oldest first
     /// (--name and --status filter it too).
     Journal(JournalArgs),
@@ -308,11 +313,239 @@ impl FilterArgs {
     }
 }
 
+/// The command line's part of the configuration: the one place a flag
+/// becomes an override.
+impl From<&Cli> for Overrides {
+    fn from(cli: &Cli) -> Overrides {
+        let (g, f) = (&cli.global, &cli.filters);
+        Overrides {
+            config_path: g.config.clone(),
+            profile: g.profile.clone(),
+            all_profiles: g.all_profiles,
+            region: g.region.clone(),
+            endpoint: g.endpoint.clone(),
+            project_id: g.project_id.clone(),
+            interval_secs: g.interval,
+            fast_interval_secs: g.fast_interval,
+            concurrency: g.concurrency,
+            timeout_secs: g.timeout,
+            page_size: f.page_size,
+            stuck_after_secs: g.stuck_after,
+            workspace_param: f.workspace_param.clone(),
+            budget_per_minute: g.budget,
+            first_sweep_burst: g.first_burst,
+            log_file: g.log_file.clone(),
+            read_only: g.read_only,
+            journal: g.journal.clone(),
+            view: g.view.clone(),
+            status: f.one_status().cloned(),
+            name: f.name.clone(),
+            feature: f.feature.clone(),
+            pool_id: f.pool_id.clone(),
+            owner: f.owner.clone(),
+            workspace_id: f.workspace_id.clone(),
+            sort_key: f.sort_key.clone(),
+            sort_dir: f.sort_dir.clone(),
+            fixed_source: None,
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ListArgs {
     /// Output format
     #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+}
+
+/// `nbwatch serve`: export the instances for Prometheus and Alertmanager.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to serve /metrics and /healthz on (loopback by default; the metrics name
+    /// instances and users, so expose them wider only behind a firewall)
+    #[arg(long, env = "NBWATCH_LISTEN", value_name = "ADDR", default_value = crate::defaults::SERVE_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// /healthz stays healthy while the data is younger than this, even when polls fail
+    #[arg(long, env = "NBWATCH_MAX_AGE", value_name = "SECS", default_value_t = crate::defaults::SERVE_MAX_AGE.as_secs_f64())]
+    pub max_age: f64,
+
+    /// Web configuration in the Prometheus exporter-toolkit format (as node_exporter's
+    /// --web.config.file): TLS, client certificates, basic authentication
+    #[arg(
+        long = "web.config.file",
+        env = "NBWATCH_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    pub web_config_file: Option<std::path::PathBuf>,
+}
+
+/// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_long_help = crate::sim::FAULT_HELP)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = crate::sim::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Number of notebook instances to simulate.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub instances: usize,
+    /// Seed: the same seed gives the same population and history.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time multiplier (10 = ten simulated seconds per second).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub speed: f64,
+    /// Freeze simulated time; move it only with POST /_sim/advance?ms=N.
+    #[arg(long)]
+    pub manual_clock: bool,
+    /// Delay added to every API answer, in milliseconds.
+    #[arg(long = "latency-ms", value_name = "L", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Access key accepted for SDK-HMAC-SHA256 signatures (a test value).
+    #[arg(long, value_name = "AK", default_value = crate::sim::DEMO_AK)]
+    pub ak: String,
+    /// Secret key accepted for signatures (a test value, printed on start).
+    #[arg(long, value_name = "SK", default_value = crate::sim::DEMO_SK)]
+    pub sk: String,
+    /// Project id expected in the path.
+    #[arg(long = "project-id", value_name = "ID", default_value = crate::sim::DEMO_PROJECT_ID)]
+    pub project_id: String,
+    /// IAM token accepted in X-Auth-Token (a test value).
+    #[arg(long, value_name = "TOKEN", default_value = crate::sim::DEMO_TOKEN)]
+    pub token: String,
+    /// Inject a fault (repeatable), e.g. 500, 429:retry-after=2, flap:3, latency:200:count=5.
+    /// See the fault syntax below.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault_arg)]
+    pub faults: Vec<Fault>,
+    /// Seconds the simulator's wall clock runs ahead of this machine's (negative:
+    /// behind). It dates its `Date` headers and checks signatures' `X-Sdk-Date`
+    /// by that clock, as a gateway whose clock differs from yours would: try how
+    /// your scripts report a skewed clock. 0 by default.
+    #[arg(
+        long = "clock-skew",
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub clock_skew_secs: i64,
+    /// Instances created and deleted per listing request (0.5: one change after
+    /// every other request), in the shape --churn-mode says: a listing that
+    /// moves under the reader, for testing and benchmarking a sweep.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub churn: f64,
+    /// The shape of --churn: balanced (a deletion at a random place and a
+    /// creation at the head, `total` stays put), grow (creations at the head),
+    /// shrink (deletions at random places), walk (either, by a coin toss).
+    #[arg(long = "churn-mode", value_name = "MODE", value_enum, default_value_t = ChurnMode::Balanced)]
+    pub churn_mode: ChurnMode,
+}
+
+fn parse_fault_arg(s: &str) -> Result<Fault, String> {
+    s.parse()
+}
+
+impl From<&SimArgs> for SimConfig {
+    fn from(a: &SimArgs) -> Self {
+        SimConfig {
+            listen: a.listen,
+            instances: a.instances,
+            seed: a.seed,
+            speed: a.speed,
+            manual_clock: a.manual_clock,
+            start_ms: None,
+            latency_ms: a.latency_ms,
+            ak: a.ak.clone(),
+            sk: Secret::new(a.sk.clone()),
+            project_id: a.project_id.clone(),
+            token: Secret::new(a.token.clone()),
+            faults: a.faults.clone(),
+            clock_skew_secs: a.clock_skew_secs,
+            churn: (a.churn != 0.0).then_some(Churn {
+                rate: a.churn,
+                mode: a.churn_mode,
+            }),
+            lively: true,
+        }
+    }
+}
+
+/// What `nbwatch ssh` takes.
+#[derive(Debug, Args, Clone)]
+pub struct SshArgs {
+    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
+    #[arg(value_name = "INSTANCE")]
+    pub instance: String,
+
+    /// Print the ssh command instead of running it
+    #[arg(long)]
+    pub print: bool,
+
+    /// Do not check the instance's host key (StrictHostKeyChecking no,
+    /// UserKnownHostsFile /dev/null), as the service's VS Code guide does;
+    /// by default a new host key is accepted once and a changed one refused
+    #[arg(long)]
+    pub no_host_key_check: bool,
+
+    /// Handed to ssh after the destination: options (e.g. -L 8888:localhost:8888) or a remote command
+    #[arg(last = true, value_name = "SSH_ARGS")]
+    pub ssh_args: Vec<String>,
+}
+
+/// What `nbwatch ssh-config` takes.
+#[derive(Debug, Args, Clone)]
+pub struct SshConfigArgs {
+    /// Instances (ids or exact names); none: every RUNNING instance with an SSH endpoint
+    #[arg(value_name = "INSTANCE")]
+    pub instances: Vec<String>,
+
+    /// Write `StrictHostKeyChecking no` and `UserKnownHostsFile /dev/null`, as
+    /// the service's VS Code guide does, instead of `StrictHostKeyChecking accept-new`
+    #[arg(long)]
+    pub no_host_key_check: bool,
+}
+
+/// `--output`'s words; [`Format`] itself knows nothing of clap.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Format::Table, Format::Json, Format::Csv]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Format::Table => PossibleValue::new("table").help("Aligned columns for people"),
+            Format::Json => PossibleValue::new("json")
+                .help("One JSON array of instances as the service returned them (tokens masked)"),
+            Format::Csv => PossibleValue::new("csv").help("RFC 4180 CSV with a header row"),
+        })
+    }
+}
+
+/// `--churn-mode`'s words; [`ChurnMode`] itself knows nothing of clap.
+impl ValueEnum for ChurnMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            ChurnMode::Balanced,
+            ChurnMode::Grow,
+            ChurnMode::Shrink,
+            ChurnMode::Walk,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            ChurnMode::Balanced => PossibleValue::new("balanced").help(
+                "One deletion at a random place and one creation at the head: `total` stays put while the items shift",
+            ),
+            ChurnMode::Grow => {
+                PossibleValue::new("grow").help("One creation at the head: the listing grows")
+            }
+            ChurnMode::Shrink => PossibleValue::new("shrink")
+                .help("One deletion at a random place: the listing shrinks"),
+            ChurnMode::Walk => PossibleValue::new("walk")
+                .help("A creation at the head or a deletion at a random place, by a coin toss"),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -384,9 +617,208 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_flag_reaches_the_overrides() {
+        let cli = Cli::try_parse_from([
+            "nbwatch",
+            "--config",
+            "/c.toml",
+            "--profile",
+            "a,b",
+            "--region",
+            "r",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--project-id",
+            "p",
+            "--interval",
+            "7",
+            "--fast-interval",
+            "3",
+            "--budget",
+            "50",
+            "--first-burst",
+            "9",
+            "--stuck-after",
+            "5m",
+            "--concurrency",
+            "4",
+            "--timeout",
+            "20",
+            "--log-file",
+            "/l",
+            "--journal",
+            "/j",
+            "--read-only",
+            "--view",
+            "v",
+            "--status",
+            "RUNNING",
+            "--name",
+            "n",
+            "--feature",
+            "DEFAULT",
+            "--pool-id",
+            "pool",
+            "--owner",
+            "o",
+            "--workspace-id",
+            "w",
+            "--workspace-param",
+            "workspaceId",
+            "--sort-key",
+            "status",
+            "--sort-dir",
+            "ASC",
+            "--page-size",
+            "100",
+        ])
+        .unwrap();
+        let o = Overrides::from(&cli);
+        assert_eq!(o.config_path, Some(PathBuf::from("/c.toml")));
+        assert_eq!(
+            (
+                o.profile.as_deref(),
+                o.region.as_deref(),
+                o.project_id.as_deref()
+            ),
+            (Some("a,b"), Some("r"), Some("p"))
+        );
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(
+            (
+                o.interval_secs,
+                o.fast_interval_secs,
+                o.stuck_after_secs,
+                o.timeout_secs
+            ),
+            (Some(7.0), Some(3.0), Some(300.0), Some(20.0))
+        );
+        assert_eq!(
+            (
+                o.budget_per_minute,
+                o.first_sweep_burst,
+                o.concurrency,
+                o.page_size
+            ),
+            (Some(50), Some(9), Some(4), Some(100))
+        );
+        assert_eq!(o.log_file, Some(PathBuf::from("/l")));
+        assert_eq!(o.journal, Some(PathBuf::from("/j")));
+        assert!(o.read_only && !o.all_profiles);
+        assert_eq!(o.view.as_deref(), Some("v"));
+        let filters = [
+            &o.status,
+            &o.name,
+            &o.feature,
+            &o.pool_id,
+            &o.owner,
+            &o.workspace_id,
+            &o.workspace_param,
+            &o.sort_key,
+            &o.sort_dir,
+        ]
+        .map(|f| f.as_deref());
+        assert_eq!(
+            filters,
+            [
+                Some("RUNNING"),
+                Some("n"),
+                Some("DEFAULT"),
+                Some("pool"),
+                Some("o"),
+                Some("w"),
+                Some("workspaceId"),
+                Some("status"),
+                Some("ASC"),
+            ]
+        );
+        assert!(o.fixed_source.is_none());
+        // Several --status are the actions' to match: the service filters on none.
+        let cli =
+            Cli::try_parse_from(["nbwatch", "--status", "RUNNING", "--status", "STOPPED"]).unwrap();
+        assert_eq!(Overrides::from(&cli).status, None);
+    }
+
+    #[test]
     fn there_is_no_flag_for_the_sk() {
         let help = Cli::command().render_long_help().to_string();
         assert!(!help.contains("--sk "));
         assert!(Cli::try_parse_from(["nbwatch", "--sk", "x"]).is_err());
+    }
+
+    #[derive(Parser, Debug)]
+    struct SimOnly {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    #[test]
+    fn clock_skew_takes_either_sign_and_is_bounded() {
+        let cli = SimOnly::try_parse_from(["nbwatch"]).unwrap();
+        assert_eq!(SimConfig::from(&cli.sim).clock_skew_secs, 0);
+        for (arg, secs) in [("7200", 7200), ("-300", -300)] {
+            let cli = SimOnly::try_parse_from(["nbwatch", "--clock-skew", arg]).unwrap();
+            let cfg = SimConfig::from(&cli.sim);
+            assert_eq!(cfg.clock_skew_secs, secs);
+            assert!(cfg.validate().is_ok());
+        }
+        let cli = SimOnly::try_parse_from(["nbwatch", "--clock-skew", "99999999999"]).unwrap();
+        let e = SimConfig::from(&cli.sim)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--clock-skew 99999999999 is out of range"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cli_defaults_and_fault_flags() {
+        let cli = SimOnly::try_parse_from(["nbwatch"]).unwrap();
+        assert_eq!(cli.sim.listen.to_string(), crate::sim::DEFAULT_LISTEN);
+        assert_eq!(cli.sim.instances, 60);
+        assert_eq!(cli.sim.ak, crate::sim::DEMO_AK);
+        assert!(cli.sim.faults.is_empty());
+        let cli = SimOnly::try_parse_from([
+            "nbwatch",
+            "--listen",
+            "127.0.0.1:0",
+            "--instances",
+            "5",
+            "--seed",
+            "9",
+            "--speed",
+            "10",
+            "--latency-ms",
+            "30",
+            "--fault",
+            "500:count=1",
+            "--fault",
+            "flap:3",
+            "--manual-clock",
+        ])
+        .unwrap();
+        let cfg = SimConfig::from(&cli.sim);
+        assert_eq!(cfg.instances, 5);
+        assert_eq!(cfg.seed, 9);
+        assert_eq!(cfg.latency_ms, 30);
+        assert!(cfg.manual_clock && cfg.lively);
+        assert_eq!(
+            cfg.faults.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            ["500:count=1", "flap:3"]
+        );
+        let err = SimOnly::try_parse_from(["nbwatch", "--fault", "teapot"]).unwrap_err();
+        assert!(err.to_string().contains("unknown fault"), "{err}");
+        let help = SimOnly::command().render_long_help().to_string();
+        for needle in [
+            "--fault <SPEC>",
+            "429[:retry-after=S]",
+            "/_sim/advance",
+            ":count=N",
+            "127.0.0.1:8080",
+        ] {
+            assert!(help.contains(needle), "help lacks {needle}:\n{help}");
+        }
     }
 }

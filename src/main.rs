@@ -1,4 +1,5 @@
-//! `nbwatch`: parse the command line, run one mode. Nothing else lives here.
+//! `nbwatch`: parse the command line, run one command, turn its error into
+//! an exit code. Nothing else lives here.
 
 use std::process::ExitCode;
 
@@ -7,12 +8,10 @@ fn main() -> ExitCode {
     // Read the local UTC offset while the process is still single-threaded: the
     // `time` crate refuses to read it once threads exist.
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    let runtime = match nbwatch::run::runtime() {
-        Ok(rt) => rt,
+    match nbwatch::cmd::runtime() {
+        Ok(runtime) => runtime.block_on(nbwatch::cmd::main(cli, utc_offset)),
         Err(e) => {
-            eprintln!("nbwatch: cannot start the async runtime: {e}");
-            return ExitCode::from(nbwatch::exit::CONFIG);
+            nbwatch::cmd::CmdError::usage(format!("cannot start the async runtime: {e}")).report()
         }
-    };
-    runtime.block_on(nbwatch::run::main(cli, utc_offset))
+    }
 }

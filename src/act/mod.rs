@@ -2,7 +2,7 @@
 //! until the service confirms the new status, and the audit trail. The
 //! dashboard runs [`spawn`] (a task that reports [`ActionEvent`]s back to the
 //! event loop) and, for the marked instances, [`spawn_many`];
-//! `nbwatch start|stop|extend|delete` runs [`command::run`].
+//! `nbwatch start|stop|extend|delete` runs `crate::cmd::act::run`.
 //!
 //! ```text
 //!  key ─► App ─Effect::Act─► spawn ─► Client::act ─► audit line
@@ -12,7 +12,6 @@
 //!  App ◄──────── ActionEvent (Answered, Seen…, Settled) ◄──┘
 //! ```
 
-pub mod command;
 pub mod select;
 
 use std::time::Duration;

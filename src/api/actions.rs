@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(status_now(&Ok(None)), " · now gone (read just now)");
         assert_eq!(
             status_now(&Err(cut)),
-            " · its status could not be read: connection cut"
+            " · its status could not be read: network"
         );
     }
 

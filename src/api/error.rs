@@ -40,6 +40,113 @@ pub struct HttpError {
     pub token_auth: bool,
 }
 
+/// Why a request failed, in the few kinds a user (and an alert) tells apart.
+/// The `reason` label of `nbwatch_poll_errors_total` is [`ErrorKind::label`]:
+/// users' alerts match on it, so the labels never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    /// 429: the service or its gateway throttled us.
+    Throttled,
+    /// No answer within the timeout (or a 408).
+    Timeout,
+    /// 5xx from the service or a proxy.
+    ServerError,
+    /// 401/403: polling stops until credentials are fixed.
+    Auth,
+    /// The connection could not be made, or broke before an answer.
+    #[default]
+    Network,
+    /// An answer that was not a readable listing.
+    BadResponse,
+    /// Anything else (another 4xx, a request that could not be built).
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order the metric lists them (all present from the start,
+    /// so `rate()` and `increase()` work from the first failure on).
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Throttled,
+        ErrorKind::Timeout,
+        ErrorKind::ServerError,
+        ErrorKind::Auth,
+        ErrorKind::Network,
+        ErrorKind::BadResponse,
+        ErrorKind::Other,
+    ];
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Network => "network",
+            ErrorKind::BadResponse => "bad_response",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Its place in [`ErrorKind::ALL`].
+    pub fn index(self) -> usize {
+        ErrorKind::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+}
+
+/// The one classification of a failed request, for the status bar, the
+/// header, `/healthz`, action messages and the metrics: its [`ErrorKind`] and
+/// its short code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ErrorClass {
+    pub kind: ErrorKind,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// The service's error code, e.g. `APIGW.0308`.
+    pub code: Option<String>,
+}
+
+impl ErrorClass {
+    /// From what came back: an HTTP status (and the service's code), or, when
+    /// no answer came (`status` is `None`), `no_answer`: how the exchange failed.
+    pub fn new(status: Option<u16>, code: Option<String>, no_answer: ErrorKind) -> ErrorClass {
+        let kind = match status {
+            Some(429) => ErrorKind::Throttled,
+            Some(401 | 403) => ErrorKind::Auth,
+            Some(408) => ErrorKind::Timeout,
+            Some(s) if s >= 500 => ErrorKind::ServerError,
+            Some(_) => ErrorKind::Other,
+            None => no_answer,
+        };
+        ErrorClass { kind, status, code }
+    }
+
+    /// The short code on the status bar, the header and in action messages:
+    /// `429 APIGW.0308`, `HTTP 502` (an answer with no service code), or how the
+    /// exchange failed: `timeout`, `network`, `bad response`, `bad request`.
+    pub fn short(&self) -> String {
+        match (self.status, &self.code) {
+            (Some(s), Some(c)) => format!("{s} {c}"),
+            (Some(s), None) => format!("HTTP {s}"),
+            (None, Some(c)) => c.clone(),
+            (None, None) => match self.kind {
+                ErrorKind::Timeout => "timeout".into(),
+                ErrorKind::BadResponse => "bad response".into(),
+                ErrorKind::Other => "bad request".into(),
+                ErrorKind::Throttled
+                | ErrorKind::ServerError
+                | ErrorKind::Auth
+                | ErrorKind::Network => "network".into(),
+            },
+        }
+    }
+
+    /// The metric label: [`ErrorKind::label`].
+    pub fn label(&self) -> &'static str {
+        self.kind.label()
+    }
+}
+
 /// Skew past which the gateway refuses a signature.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
 
@@ -91,19 +198,21 @@ impl ApiError {
         }
     }
 
-    /// A short label for a status bar: `401 APIGW.0301`, `timeout`, `bad response`.
-    pub fn short(&self) -> String {
+    /// What kind of failure this is: the one classification (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        let no_answer = |kind| ErrorClass::new(None, None, kind);
         match self {
-            ApiError::Http(h) => match &h.code {
-                Some(c) => format!("{} {c}", h.status),
-                None => format!("HTTP {}", h.status),
-            },
-            ApiError::Timeout { .. } => "timeout".into(),
-            ApiError::Connect { .. } => "connection failed".into(),
-            ApiError::Cut { .. } => "connection cut".into(),
-            ApiError::Decode { .. } => "bad response".into(),
-            ApiError::Request(_) => "bad request".into(),
+            ApiError::Http(h) => ErrorClass::new(Some(h.status), h.code.clone(), ErrorKind::Other),
+            ApiError::Timeout { .. } => no_answer(ErrorKind::Timeout),
+            ApiError::Connect { .. } | ApiError::Cut { .. } => no_answer(ErrorKind::Network),
+            ApiError::Decode { .. } => no_answer(ErrorKind::BadResponse),
+            ApiError::Request(_) => no_answer(ErrorKind::Other),
         }
+    }
+
+    /// The short code of [`ErrorClass::short`]: `401 APIGW.0301`, `HTTP 502`, `timeout`.
+    pub fn short(&self) -> String {
+        self.class().short()
     }
 
     /// What the error says, without code, request id or hint.
@@ -315,6 +424,118 @@ fn clip(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_classification_for_screen_and_metrics() {
+        let http = |status: u16, code: Option<&str>| {
+            ApiError::Http(HttpError {
+                status,
+                code: code.map(str::to_string),
+                ..HttpError::default()
+            })
+        };
+        let endpoint = "http://127.0.0.1:1".to_string();
+        let detail = "refused".to_string();
+        let cases: Vec<(ApiError, ErrorKind, &str, &str)> = vec![
+            (
+                http(429, Some("APIGW.0308")),
+                ErrorKind::Throttled,
+                "throttled",
+                "429 APIGW.0308",
+            ),
+            (
+                http(401, Some("APIGW.0301")),
+                ErrorKind::Auth,
+                "auth",
+                "401 APIGW.0301",
+            ),
+            (http(403, None), ErrorKind::Auth, "auth", "HTTP 403"),
+            (http(408, None), ErrorKind::Timeout, "timeout", "HTTP 408"),
+            (
+                http(502, None),
+                ErrorKind::ServerError,
+                "server_error",
+                "HTTP 502",
+            ),
+            (
+                http(500, Some("ModelArts.0010")),
+                ErrorKind::ServerError,
+                "server_error",
+                "500 ModelArts.0010",
+            ),
+            (http(404, None), ErrorKind::Other, "other", "HTTP 404"),
+            (
+                ApiError::Timeout {
+                    after: Duration::from_secs(10),
+                    endpoint: endpoint.clone(),
+                },
+                ErrorKind::Timeout,
+                "timeout",
+                "timeout",
+            ),
+            (
+                ApiError::Connect {
+                    endpoint: endpoint.clone(),
+                    detail: detail.clone(),
+                },
+                ErrorKind::Network,
+                "network",
+                "network",
+            ),
+            (
+                ApiError::Cut { endpoint, detail },
+                ErrorKind::Network,
+                "network",
+                "network",
+            ),
+            (
+                ApiError::Decode {
+                    detail: "eof".into(),
+                    request_id: None,
+                },
+                ErrorKind::BadResponse,
+                "bad_response",
+                "bad response",
+            ),
+            (
+                ApiError::Request("bad url".into()),
+                ErrorKind::Other,
+                "other",
+                "bad request",
+            ),
+        ];
+        for (e, kind, label, short) in cases {
+            let class = e.class();
+            assert_eq!(class.kind, kind, "{e:?}");
+            assert_eq!(class.label(), label, "{e:?}");
+            assert_eq!(e.short(), short, "{e:?}");
+            // The same words from the parts a poll error keeps.
+            assert_eq!(
+                ErrorClass::new(e.status(), e.code().map(str::to_string), kind).short(),
+                short
+            );
+        }
+        // The metric lists every label once, in a fixed order.
+        let labels: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "throttled",
+                "timeout",
+                "server_error",
+                "auth",
+                "network",
+                "bad_response",
+                "other"
+            ]
+        );
+        assert!(
+            ErrorKind::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, k)| k.index() == i)
+        );
+    }
 
     #[test]
     fn reads_every_error_spelling() {

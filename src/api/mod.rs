@@ -11,6 +11,6 @@ pub mod sign;
 pub mod sweep;
 
 pub use client::{Auth, Client, ClientOptions, Listing, RetryPolicy};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorClass, ErrorKind};
 pub use model::{Notebook, NotebookPage, Status};
 pub use query::{ListQuery, PageSize, WorkspaceParam};

@@ -24,6 +24,8 @@ pub struct PollErrorInfo {
     pub next_retry_at_ms: Option<i64>,
     /// The poller itself stopped (its task died): nothing will try again.
     pub stopped: bool,
+    /// How the exchange failed when no answer came (`status` is `None`).
+    pub no_answer: crate::api::ErrorKind,
 }
 
 impl PollErrorInfo {
@@ -39,20 +41,17 @@ impl PollErrorInfo {
             auth: e.is_auth(),
             next_retry_at_ms: None,
             stopped: false,
+            no_answer: e.class().kind,
         }
     }
 
-    /// `429 APIGW.0308`, `401`, or `network` when nothing came back.
+    /// The short code of [`crate::api::ErrorClass::short`] (`429 APIGW.0308`,
+    /// `HTTP 502`, `timeout`, `network`), or `poller stopped`.
     pub fn short_code(&self) -> String {
         if self.stopped {
             return "poller stopped".to_string();
         }
-        match (self.status, &self.code) {
-            (Some(s), Some(c)) => format!("{s} {c}"),
-            (Some(s), None) => s.to_string(),
-            (None, Some(c)) => c.clone(),
-            (None, None) => "network".to_string(),
-        }
+        crate::api::ErrorClass::new(self.status, self.code.clone(), self.no_answer).short()
     }
 }
 

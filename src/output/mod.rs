@@ -14,7 +14,8 @@ use unicode_width::UnicodeWidthStr;
 use crate::api::model::{Notebook, mask_secret};
 use crate::timefmt::{human_duration_ms, iso_utc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// How `nbwatch list` prints (`--output`; its words are in `crate::cli`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Aligned columns for people.
     #[default]

@@ -34,28 +34,6 @@ pub use web::WebConfig;
 
 pub use crate::defaults::SERVE_LISTEN as DEFAULT_LISTEN;
 
-/// `nbwatch serve`: export the instances for Prometheus and Alertmanager.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ServeArgs {
-    /// Address to serve /metrics and /healthz on (loopback by default; the metrics name
-    /// instances and users, so expose them wider only behind a firewall)
-    #[arg(long, env = "NBWATCH_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-
-    /// /healthz stays healthy while the data is younger than this, even when polls fail
-    #[arg(long, env = "NBWATCH_MAX_AGE", value_name = "SECS", default_value_t = crate::defaults::SERVE_MAX_AGE.as_secs_f64())]
-    pub max_age: f64,
-
-    /// Web configuration in the Prometheus exporter-toolkit format (as node_exporter's
-    /// --web.config.file): TLS, client certificates, basic authentication
-    #[arg(
-        long = "web.config.file",
-        env = "NBWATCH_WEB_CONFIG_FILE",
-        value_name = "FILE"
-    )]
-    pub web_config_file: Option<std::path::PathBuf>,
-}
-
 /// Why `serve` stopped.
 #[derive(Debug)]
 pub enum ServeError {
@@ -75,7 +53,7 @@ impl fmt::Display for ServeError {
 
 impl std::error::Error for ServeError {}
 
-/// Everything the exporter needs, built from the settings by `run.rs`: the
+/// Everything the exporter needs, built from the settings by `cmd/serve.rs`: the
 /// exporter itself knows nothing of configuration.
 pub struct Parts {
     /// The dashboard's client: rate-limited to the budget.
@@ -93,13 +71,13 @@ pub struct Parts {
 }
 
 /// `--max-age` as a duration, or what to do about it.
-pub fn max_age(args: &ServeArgs) -> Result<Duration, String> {
-    if args.max_age.is_finite() && args.max_age > 0.0 {
-        Ok(Duration::from_secs_f64(args.max_age.min(1e9)))
+pub fn max_age(secs: f64) -> Result<Duration, String> {
+    if secs.is_finite() && secs > 0.0 {
+        Ok(Duration::from_secs_f64(secs.min(1e9)))
     } else {
         Err(format!(
             "--max-age {} is not a positive number of seconds; fix: e.g. --max-age {}",
-            args.max_age,
+            secs,
             crate::defaults::SERVE_MAX_AGE.as_secs()
         ))
     }

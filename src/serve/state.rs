@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::api::ApiError;
 use crate::api::model::{Image, Notebook, Pool, User};
 use crate::app::{self, App};
 use crate::watch::Message;
@@ -25,70 +24,9 @@ pub const POLL_DURATION_BUCKETS: [f64; 12] = [
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-/// Why a poll failed, as the `reason` label of `nbwatch_poll_errors_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// 429: the service or its gateway throttled us.
-    Throttled,
-    /// No answer within the timeout.
-    Timeout,
-    /// 5xx from the service or a proxy.
-    ServerError,
-    /// 401/403: polling stops until credentials are fixed.
-    Auth,
-    /// The connection could not be made.
-    Network,
-    /// An answer that was not a readable listing.
-    BadResponse,
-    /// Anything else (another 4xx, a request that could not be built).
-    Other,
-}
-
-impl Reason {
-    /// Every reason, in the order the metric lists them (all present from the start,
-    /// so `rate()` and `increase()` work from the first failure on).
-    pub const ALL: [Reason; 7] = [
-        Reason::Throttled,
-        Reason::Timeout,
-        Reason::ServerError,
-        Reason::Auth,
-        Reason::Network,
-        Reason::BadResponse,
-        Reason::Other,
-    ];
-
-    pub fn of(e: &ApiError) -> Reason {
-        match e {
-            ApiError::Http(h) => match h.status {
-                429 => Reason::Throttled,
-                401 | 403 => Reason::Auth,
-                408 => Reason::Timeout,
-                s if s >= 500 => Reason::ServerError,
-                _ => Reason::Other,
-            },
-            ApiError::Timeout { .. } => Reason::Timeout,
-            ApiError::Connect { .. } | ApiError::Cut { .. } => Reason::Network,
-            ApiError::Decode { .. } => Reason::BadResponse,
-            ApiError::Request(_) => Reason::Other,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Reason::Throttled => "throttled",
-            Reason::Timeout => "timeout",
-            Reason::ServerError => "server_error",
-            Reason::Auth => "auth",
-            Reason::Network => "network",
-            Reason::BadResponse => "bad_response",
-            Reason::Other => "other",
-        }
-    }
-
-    fn index(self) -> usize {
-        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0)
-    }
-}
+/// Why a poll failed, as the `reason` label of `nbwatch_poll_errors_total`:
+/// the one classification, [`crate::api::ErrorKind`].
+pub use crate::api::ErrorKind as Reason;
 
 /// What `/healthz` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +138,7 @@ impl Exporter {
                     let ms = now_ms.saturating_sub(started).max(0);
                     self.poll_durations.observe(ms as f64 / 1000.0);
                 }
-                self.poll_errors[Reason::of(&error).index()] += 1;
+                self.poll_errors[error.class().kind.index()] += 1;
                 // /healthz shows it to anyone who reaches the port: never the endpoint.
                 self.last_error = Some(error.without_endpoint().replace(['\r', '\n'], " "));
                 self.app.record_requests(stats.requests_last_minute, now_ms);

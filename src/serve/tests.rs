@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::metrics::{FAMILIES, Format, Metrics, Shared};
-use super::state::{Exporter, Reason};
+use super::state::Exporter;
 use crate::api::error::HttpError;
 use crate::api::model::{Notebook, Pool, Status, User};
 use crate::api::{ApiError, Listing};
@@ -361,55 +361,6 @@ fn no_data_yet_and_failing_is_unhealthy_with_the_error() {
     assert!(text.contains("nbwatch_last_successful_poll_timestamp_seconds 0.0\n"));
     assert!(text.contains("nbwatch_poll_errors_total{reason=\"auth\"} 1\n"));
     assert!(lines_starting(&text, "modelarts_notebook_info{").is_empty());
-}
-
-#[test]
-fn poll_error_reasons() {
-    let http = |status| {
-        ApiError::Http(HttpError {
-            status,
-            ..HttpError::default()
-        })
-    };
-    assert_eq!(Reason::of(&http(429)), Reason::Throttled);
-    assert_eq!(Reason::of(&http(401)), Reason::Auth);
-    assert_eq!(Reason::of(&http(403)), Reason::Auth);
-    assert_eq!(Reason::of(&http(502)), Reason::ServerError);
-    assert_eq!(Reason::of(&http(404)), Reason::Other);
-    assert_eq!(
-        Reason::of(&ApiError::Timeout {
-            after: Duration::from_secs(10),
-            endpoint: "e".into()
-        }),
-        Reason::Timeout
-    );
-    assert_eq!(
-        Reason::of(&ApiError::Connect {
-            endpoint: "e".into(),
-            detail: "refused".into()
-        }),
-        Reason::Network
-    );
-    assert_eq!(
-        Reason::of(&ApiError::Decode {
-            detail: "eof".into(),
-            request_id: None
-        }),
-        Reason::BadResponse
-    );
-    let labels: Vec<&str> = Reason::ALL.iter().map(|r| r.label()).collect();
-    assert_eq!(
-        labels,
-        [
-            "throttled",
-            "timeout",
-            "server_error",
-            "auth",
-            "network",
-            "bad_response",
-            "other"
-        ]
-    );
 }
 
 #[test]

@@ -10,7 +10,8 @@ use super::engine::Engine;
 use super::rng::Rng;
 
 /// The shape of the churn: what each churn step does.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// (`--churn-mode`; its words are in `crate::cli`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChurnMode {
     /// One deletion at a random place and one creation at the head: `total`
     /// stays put while the items shift.

@@ -63,7 +63,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Largest population accepted.
 pub const MAX_INSTANCES: usize = 200_000;
 
-const FAULT_HELP: &str = "\
+/// The fault syntax, for `nbwatch sim --help`.
+pub const FAULT_HELP: &str = "\
 Fault specs (--fault, repeatable; or at runtime via the control endpoint):
   500                       500 ModelArts.0010
   401                       401 APIGW.0301, as when the credentials are revoked mid-run
@@ -91,71 +92,6 @@ Control endpoint (no auth):
 
 /// The furthest `--clock-skew` may move the simulator's clock: a year.
 const MAX_CLOCK_SKEW_SECS: i64 = 366 * 24 * 3600;
-
-/// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
-#[derive(clap::Args, Debug, Clone)]
-#[command(after_long_help = FAULT_HELP)]
-pub struct SimArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-    /// Number of notebook instances to simulate.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub instances: usize,
-    /// Seed: the same seed gives the same population and history.
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub seed: u64,
-    /// Simulated time multiplier (10 = ten simulated seconds per second).
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
-    pub speed: f64,
-    /// Freeze simulated time; move it only with POST /_sim/advance?ms=N.
-    #[arg(long)]
-    pub manual_clock: bool,
-    /// Delay added to every API answer, in milliseconds.
-    #[arg(long = "latency-ms", value_name = "L", default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Access key accepted for SDK-HMAC-SHA256 signatures (a test value).
-    #[arg(long, value_name = "AK", default_value = DEMO_AK)]
-    pub ak: String,
-    /// Secret key accepted for signatures (a test value, printed on start).
-    #[arg(long, value_name = "SK", default_value = DEMO_SK)]
-    pub sk: String,
-    /// Project id expected in the path.
-    #[arg(long = "project-id", value_name = "ID", default_value = DEMO_PROJECT_ID)]
-    pub project_id: String,
-    /// IAM token accepted in X-Auth-Token (a test value).
-    #[arg(long, value_name = "TOKEN", default_value = DEMO_TOKEN)]
-    pub token: String,
-    /// Inject a fault (repeatable), e.g. 500, 429:retry-after=2, flap:3, latency:200:count=5.
-    /// See the fault syntax below.
-    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault_arg)]
-    pub faults: Vec<Fault>,
-    /// Seconds the simulator's wall clock runs ahead of this machine's (negative:
-    /// behind). It dates its `Date` headers and checks signatures' `X-Sdk-Date`
-    /// by that clock, as a gateway whose clock differs from yours would: try how
-    /// your scripts report a skewed clock. 0 by default.
-    #[arg(
-        long = "clock-skew",
-        value_name = "SECS",
-        default_value_t = 0,
-        allow_hyphen_values = true
-    )]
-    pub clock_skew_secs: i64,
-    /// Instances created and deleted per listing request (0.5: one change after
-    /// every other request), in the shape --churn-mode says: a listing that
-    /// moves under the reader, for testing and benchmarking a sweep.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub churn: f64,
-    /// The shape of --churn: balanced (a deletion at a random place and a
-    /// creation at the head, `total` stays put), grow (creations at the head),
-    /// shrink (deletions at random places), walk (either, by a coin toss).
-    #[arg(long = "churn-mode", value_name = "MODE", value_enum, default_value_t = ChurnMode::Balanced)]
-    pub churn_mode: ChurnMode,
-}
-
-fn parse_fault_arg(s: &str) -> Result<Fault, String> {
-    s.parse()
-}
 
 /// How to start a simulator in-process.
 #[derive(Clone, Debug)]
@@ -240,7 +176,7 @@ impl SimConfig {
         }
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
             self.instances <= MAX_INSTANCES,
             "--instances {} is too many (at most {MAX_INSTANCES})",
@@ -266,31 +202,6 @@ impl SimConfig {
             "--project-id must be a non-empty path segment"
         );
         Ok(())
-    }
-}
-
-impl From<&SimArgs> for SimConfig {
-    fn from(a: &SimArgs) -> Self {
-        SimConfig {
-            listen: a.listen,
-            instances: a.instances,
-            seed: a.seed,
-            speed: a.speed,
-            manual_clock: a.manual_clock,
-            start_ms: None,
-            latency_ms: a.latency_ms,
-            ak: a.ak.clone(),
-            sk: Secret::new(a.sk.clone()),
-            project_id: a.project_id.clone(),
-            token: Secret::new(a.token.clone()),
-            faults: a.faults.clone(),
-            clock_skew_secs: a.clock_skew_secs,
-            churn: (a.churn != 0.0).then_some(Churn {
-                rate: a.churn,
-                mode: a.churn_mode,
-            }),
-            lively: true,
-        }
     }
 }
 
@@ -540,8 +451,7 @@ pub fn demo_auth() -> crate::api::Auth {
 }
 
 /// `nbwatch sim`: serve until Ctrl-C.
-pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let cfg = SimConfig::from(&args);
+pub async fn run(cfg: SimConfig) -> anyhow::Result<()> {
     let handle = spawn(cfg.clone()).await?;
     // A closed stdout (`nbwatch sim | head`) must not stop the server.
     {
@@ -560,84 +470,6 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::{CommandFactory, Parser};
-
-    #[derive(Parser, Debug)]
-    struct Cli {
-        #[command(flatten)]
-        sim: SimArgs,
-    }
-
-    #[test]
-    fn clock_skew_takes_either_sign_and_is_bounded() {
-        let cli = Cli::try_parse_from(["nbwatch"]).unwrap();
-        assert_eq!(SimConfig::from(&cli.sim).clock_skew_secs, 0);
-        for (arg, secs) in [("7200", 7200), ("-300", -300)] {
-            let cli = Cli::try_parse_from(["nbwatch", "--clock-skew", arg]).unwrap();
-            let cfg = SimConfig::from(&cli.sim);
-            assert_eq!(cfg.clock_skew_secs, secs);
-            assert!(cfg.validate().is_ok());
-        }
-        let cli = Cli::try_parse_from(["nbwatch", "--clock-skew", "99999999999"]).unwrap();
-        let e = SimConfig::from(&cli.sim)
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("--clock-skew 99999999999 is out of range"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn cli_defaults_and_fault_flags() {
-        let cli = Cli::try_parse_from(["nbwatch"]).unwrap();
-        assert_eq!(cli.sim.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(cli.sim.instances, 60);
-        assert_eq!(cli.sim.ak, DEMO_AK);
-        assert!(cli.sim.faults.is_empty());
-        let cli = Cli::try_parse_from([
-            "nbwatch",
-            "--listen",
-            "127.0.0.1:0",
-            "--instances",
-            "5",
-            "--seed",
-            "9",
-            "--speed",
-            "10",
-            "--latency-ms",
-            "30",
-            "--fault",
-            "500:count=1",
-            "--fault",
-            "flap:3",
-            "--manual-clock",
-        ])
-        .unwrap();
-        let cfg = SimConfig::from(&cli.sim);
-        assert_eq!(cfg.instances, 5);
-        assert_eq!(cfg.seed, 9);
-        assert_eq!(cfg.latency_ms, 30);
-        assert!(cfg.manual_clock && cfg.lively);
-        assert_eq!(
-            cfg.faults.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
-            ["500:count=1", "flap:3"]
-        );
-        let err = Cli::try_parse_from(["nbwatch", "--fault", "teapot"]).unwrap_err();
-        assert!(err.to_string().contains("unknown fault"), "{err}");
-        let help = Cli::command().render_long_help().to_string();
-        for needle in [
-            "--fault <SPEC>",
-            "429[:retry-after=S]",
-            "/_sim/advance",
-            ":count=N",
-            "127.0.0.1:8080",
-        ] {
-            assert!(help.contains(needle), "help lacks {needle}:\n{help}");
-        }
-    }
-
     #[test]
     fn config_is_validated() {
         let bad = [

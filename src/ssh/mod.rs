@@ -14,8 +14,6 @@
 //! `ssh://host:port`, `host:port` and a bare host; with no port ssh's default
 //! (22) applies and nbwatch says so rather than guess another.
 
-pub mod command;
-
 use std::path::{Path, PathBuf};
 
 use crate::api::model::{Endpoint, Notebook, Status};

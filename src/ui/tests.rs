@@ -231,6 +231,7 @@ fn error_keeps_the_last_data_120x40() {
             auth: false,
             next_retry_at_ms: Some(NOW + 83_000),
             stopped: false,
+            no_answer: Default::default(),
         },
         NOW + 70_000,
     );

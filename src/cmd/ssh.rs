@@ -6,54 +6,17 @@
 //! 2 when nbwatch refuses first; 1 when the service cannot be listed.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use clap::Args;
-
-use super::{HostKeys, MAX_CONNECTIONS, MIN_OPENSSH, Target};
-use crate::act::command::{Fail, list_all};
+use super::act::{list_all, pick};
+use super::{CmdError, Kind};
 use crate::api::ListQuery;
 use crate::api::model::{Notebook, Status};
+use crate::cli::{SshArgs, SshConfigArgs};
 use crate::config::Settings;
-use crate::exit::CONFIG as EXIT_CONFIG;
+use crate::ssh::{self as access, HostKeys, MAX_CONNECTIONS, MIN_OPENSSH, Target};
 
-/// What `nbwatch ssh` takes.
-#[derive(Debug, Args, Clone)]
-pub struct SshArgs {
-    /// The instance: its id, or its exact name (an ambiguous name lists the candidates)
-    #[arg(value_name = "INSTANCE")]
-    pub instance: String,
-
-    /// Print the ssh command instead of running it
-    #[arg(long)]
-    pub print: bool,
-
-    /// Do not check the instance's host key (StrictHostKeyChecking no,
-    /// UserKnownHostsFile /dev/null), as the service's VS Code guide does;
-    /// by default a new host key is accepted once and a changed one refused
-    #[arg(long)]
-    pub no_host_key_check: bool,
-
-    /// Handed to ssh after the destination: options (e.g. -L 8888:localhost:8888) or a remote command
-    #[arg(last = true, value_name = "SSH_ARGS")]
-    pub ssh_args: Vec<String>,
-}
-
-/// What `nbwatch ssh-config` takes.
-#[derive(Debug, Args, Clone)]
-pub struct SshConfigArgs {
-    /// Instances (ids or exact names); none: every RUNNING instance with an SSH endpoint
-    #[arg(value_name = "INSTANCE")]
-    pub instances: Vec<String>,
-
-    /// Write `StrictHostKeyChecking no` and `UserKnownHostsFile /dev/null`, as
-    /// the service's VS Code guide does, instead of `StrictHostKeyChecking accept-new`
-    #[arg(long)]
-    pub no_host_key_check: bool,
-}
-
-fn usage(message: impl Into<String>) -> Fail {
-    (EXIT_CONFIG, message.into())
+fn usage(message: impl Into<String>) -> CmdError {
+    CmdError::usage(message)
 }
 
 fn host_keys(unchecked: bool) -> HostKeys {
@@ -65,11 +28,11 @@ fn host_keys(unchecked: bool) -> HostKeys {
 }
 
 /// `nbwatch ssh`.
-pub async fn ssh(settings: &Settings, query: &ListQuery, args: &SshArgs) -> ExitCode {
+pub async fn ssh(settings: &Settings, query: &ListQuery, args: &SshArgs) -> Result<(), CmdError> {
     let prepared = async {
         let dir = key_dir(settings)?;
         let all = list_all(settings, query).await?.1;
-        let nb = crate::act::command::pick(&all, &args.instance)?;
+        let nb = pick(&all, &args.instance)?;
         let target = Target::of(nb, &dir, true).map_err(|r| usage(r.message(&args.instance)))?;
         // A key given after `--` replaces the endpoint's.
         let own_key = args.ssh_args.iter().any(|a| a.starts_with("-i"));
@@ -96,39 +59,31 @@ pub async fn ssh(settings: &Settings, query: &ListQuery, args: &SshArgs) -> Exit
         }
         Ok((target, key))
     };
-    let (target, key) = match prepared.await {
-        Ok(t) => t,
-        Err((code, message)) => {
-            eprintln!("nbwatch: {message}");
-            return ExitCode::from(code);
-        }
-    };
+    let (target, key) = prepared.await?;
     let hk = host_keys(args.no_host_key_check);
     if args.print {
         println!(
             "{}",
             target.command_line(key.as_deref(), hk, &args.ssh_args)
         );
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     run_ssh(&target, target.argv(key.as_deref(), hk, &args.ssh_args)).await
 }
 
 /// `nbwatch ssh-config`: every block, or (when any instance cannot be
 /// written) nothing on stdout and each reason on stderr.
-pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfigArgs) -> ExitCode {
+pub async fn ssh_config(
+    settings: &Settings,
+    query: &ListQuery,
+    args: &SshConfigArgs,
+) -> Result<(), CmdError> {
     let built = async {
         let dir = key_dir(settings)?;
         let all = list_all(settings, query).await?.1;
         targets(&all, &args.instances, &dir)
     };
-    let (targets, warnings) = match built.await {
-        Ok(t) => t,
-        Err((code, message)) => {
-            eprintln!("nbwatch: {message}");
-            return ExitCode::from(code);
-        }
-    };
+    let (targets, warnings) = built.await?;
     for w in warnings {
         eprintln!("nbwatch: warning: {w}");
     }
@@ -137,7 +92,7 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
             "nbwatch: no RUNNING instance has an SSH endpoint in profile `{}`; fix: start one (`nbwatch start NAME --wait`) or name instances: `nbwatch ssh-config NAME…`",
             settings.profile
         );
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let hk = host_keys(args.no_host_key_check);
     let mut out = format!(
@@ -155,7 +110,7 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
     // Said once for all the blocks: each block carries its own comment too.
     let mut missing: Vec<String> = Vec::new();
     let mut portless: Vec<&str> = Vec::new();
-    for (alias, t) in super::aliases(&targets).iter().zip(&targets) {
+    for (alias, t) in access::aliases(&targets).iter().zip(&targets) {
         let key = t.key(Path::is_file);
         match key {
             Some(k) if !k.is_file() => missing.push(k.display().to_string()),
@@ -169,7 +124,7 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
         if t.address.port.is_none() {
             portless.push(&t.name);
         }
-        out.push_str(&super::host_block(alias, t, key, hk));
+        out.push_str(&access::host_block(alias, t, key, hk));
     }
     match missing.as_slice() {
         [] => {}
@@ -196,7 +151,7 @@ pub async fn ssh_config(settings: &Settings, query: &ListQuery, args: &SshConfig
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|_| stdout.flush());
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The targets `ssh-config` writes, and warnings. None named: every RUNNING
@@ -207,12 +162,12 @@ fn targets(
     all: &[Notebook],
     wanted: &[String],
     dir: &Path,
-) -> Result<(Vec<Target>, Vec<String>), Fail> {
+) -> Result<(Vec<Target>, Vec<String>), CmdError> {
     let mut warnings = Vec::new();
     if wanted.is_empty() {
         let mut listed: Vec<&Notebook> = all
             .iter()
-            .filter(|n| n.status == Some(Status::Running) && super::ssh_endpoint(n).is_some())
+            .filter(|n| n.status == Some(Status::Running) && access::ssh_endpoint(n).is_some())
             .collect();
         listed.sort_by(|a, b| (a.name_str(), a.id_str()).cmp(&(b.name_str(), b.id_str())));
         let mut targets = Vec::new();
@@ -227,8 +182,8 @@ fn targets(
     let mut targets = Vec::new();
     let mut refused = Vec::new();
     for w in wanted {
-        match crate::act::command::pick(all, w) {
-            Err((_, m)) => refused.push(m),
+        match pick(all, w) {
+            Err(e) => refused.push(e.message().to_string()),
             Ok(nb) => match Target::of(nb, dir, false) {
                 Err(r) => refused.push(r.message(w)),
                 Ok(t) => {
@@ -259,7 +214,7 @@ fn targets(
 }
 
 /// The profile's key directory: `ssh_key_dir`, else `~/.ssh`.
-fn key_dir(settings: &Settings) -> Result<PathBuf, Fail> {
+fn key_dir(settings: &Settings) -> Result<PathBuf, CmdError> {
     settings.ssh_key_dir.clone().ok_or_else(|| {
         usage(format!(
             "no home directory to look for ~/.ssh in; fix: set ssh_key_dir in profile `{}` (or NBWATCH_SSH_KEY_DIR) to the directory of your .pem key files",
@@ -282,7 +237,7 @@ fn missing_key(t: &Target, key: &Path, settings: &Settings) -> String {
 }
 
 /// Runs ssh with this terminal, and passes its exit code on.
-async fn run_ssh(target: &Target, argv: Vec<String>) -> ExitCode {
+async fn run_ssh(target: &Target, argv: Vec<String>) -> Result<(), CmdError> {
     // Ctrl-C belongs to ssh (it shares the terminal's foreground group):
     // nbwatch only waits for it, so holding the signal keeps nbwatch alive.
     #[cfg(unix)]
@@ -308,29 +263,28 @@ async fn run_ssh(target: &Target, argv: Vec<String>) -> ExitCode {
                         target.name
                     );
                 }
-                ExitCode::from(u8::try_from(code).unwrap_or(1))
+                match u8::try_from(code).unwrap_or(1) {
+                    0 => Ok(()),
+                    code => Err(CmdError::said(Kind::Passed(code))),
+                }
             }
             None => {
                 #[cfg(unix)]
                 {
                     use std::os::unix::process::ExitStatusExt;
                     let sig = st.signal().unwrap_or(0);
-                    ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+                    Err(CmdError::said(Kind::Passed(
+                        u8::try_from(128 + sig).unwrap_or(1),
+                    )))
                 }
                 #[cfg(not(unix))]
-                ExitCode::from(1)
+                Err(CmdError::said(Kind::Passed(1)))
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "nbwatch: ssh is not installed (or not on PATH); fix: install OpenSSH {MIN_OPENSSH} or newer (e.g. `apt install openssh-client`), or print the command with --print"
-            );
-            ExitCode::from(EXIT_CONFIG)
-        }
-        Err(e) => {
-            eprintln!("nbwatch: cannot run ssh: {e}");
-            ExitCode::from(EXIT_CONFIG)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(usage(format!(
+            "ssh is not installed (or not on PATH); fix: install OpenSSH {MIN_OPENSSH} or newer (e.g. `apt install openssh-client`), or print the command with --print"
+        ))),
+        Err(e) => Err(usage(format!("cannot run ssh: {e}"))),
     }
 }
 
@@ -384,8 +338,9 @@ mod tests {
         let (t, w) = targets(&all, &["beta".into(), "1".into()], dir).unwrap();
         assert_eq!(t.len(), 2);
         assert!(w[0].contains("beta is STOPPED"), "{w:?}");
-        let (code, msg) = targets(&all, &["gamma".into(), "nope".into()], dir).unwrap_err();
-        assert_eq!(code, EXIT_CONFIG);
+        let e = targets(&all, &["gamma".into(), "nope".into()], dir).unwrap_err();
+        let msg = e.message();
+        assert_eq!(e.kind, Kind::Usage);
         assert!(msg.contains("gamma has no SSH endpoint"), "{msg}");
         assert!(
             msg.contains("no instance has the id or name 'nope'"),

@@ -8,43 +8,21 @@
 //! terminal, read-only).
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use tokio::sync::Semaphore;
 
+use crate::act::select::{self, Pick, Target};
+use crate::act::{Follow, audit_not_sent, follow_gated, perform, status_label};
 use crate::api::actions::{self, Answer, Progress, Verb};
 use crate::api::model::Notebook;
 use crate::api::{Client, ListQuery, Listing, RetryPolicy};
 use crate::cli::{ActionArgs, FilterArgs};
 use crate::config::Settings;
-use crate::exit::{API as EXIT_API, CONFIG as EXIT_CONFIG};
 
-use super::select::{self, Pick, Target};
-use super::{Follow, audit_not_sent, follow_gated, perform, status_label};
+use super::{CmdError, Kind};
 
-/// Runs one action command.
-pub async fn run(
-    settings: &Settings,
-    query: &ListQuery,
-    filters: &FilterArgs,
-    verb: Verb,
-    args: &ActionArgs,
-) -> ExitCode {
-    match act(settings, query, filters, verb, args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err((code, message)) => {
-            if !message.is_empty() {
-                eprintln!("nbwatch: {message}");
-            }
-            ExitCode::from(code)
-        }
-    }
-}
-
-pub(crate) type Fail = (u8, String);
-
-fn usage(message: impl Into<String>) -> Fail {
-    (EXIT_CONFIG, message.into())
+fn usage(message: impl Into<String>) -> CmdError {
+    CmdError::usage(message)
 }
 
 /// `1 instance`, `3 instances`.
@@ -57,26 +35,26 @@ fn count(n: usize) -> String {
 pub(crate) async fn list_all(
     settings: &Settings,
     query: &ListQuery,
-) -> Result<(Client, Vec<Notebook>), Fail> {
+) -> Result<(Client, Vec<Notebook>), CmdError> {
     let client = settings
         .client(RetryPolicy::default())
         .map_err(|e| usage(e.to_string()))?;
     let listing = client
         .fetch_all(query)
         .await
-        .map_err(|e| (EXIT_API, e.to_string()))?;
+        .map_err(|e| CmdError::service(e.to_string()))?;
     Ok((client, listing.notebooks))
 }
 
 /// The instance `wanted` names: an id, else an exact name that only one has.
-pub(crate) fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, Fail> {
+pub(crate) fn pick<'a>(all: &'a [Notebook], wanted: &str) -> Result<&'a Notebook, CmdError> {
     select::find(all, wanted).map_err(usage)
 }
 
 /// The client of an action command: the dashboard's request budget (the
 /// selection's listing may use the first-sweep burst, as the dashboard's first
 /// sweep does; actions and follow-ups always wait for the budget).
-fn client(settings: &Settings) -> Result<Client, Fail> {
+fn client(settings: &Settings) -> Result<Client, CmdError> {
     Ok(settings
         .client(RetryPolicy::default())
         .map_err(|e| usage(e.to_string()))?
@@ -84,13 +62,14 @@ fn client(settings: &Settings) -> Result<Client, Fail> {
         .with_first_burst(settings.first_sweep_burst))
 }
 
-async fn act(
+/// Runs one action command.
+pub async fn run(
     settings: &Settings,
     query: &ListQuery,
     filters: &FilterArgs,
     verb: Verb,
     args: &ActionArgs,
-) -> Result<(), Fail> {
+) -> Result<(), CmdError> {
     let (list_query, pick) = select::pick(query, filters, &args.instances, |w| {
         eprintln!("nbwatch: warning: {w}");
         tracing::warn!("{w}");
@@ -129,7 +108,7 @@ async fn act(
     let listing = client
         .fetch_all_kinds(&list_query)
         .await
-        .map_err(|e| (EXIT_API, e.to_string()))?;
+        .map_err(|e| CmdError::service(e.to_string()))?;
     client.burst().end();
     let targets = checked_targets(verb, &listing, &pick)?;
     let acting: Vec<&Target> = targets.iter().filter(|t| t.acted_on()).collect();
@@ -187,10 +166,9 @@ async fn act(
             [one] => one.nb.name_str().to_string(),
             many => count(many.len()),
         };
-        return Err((
-            EXIT_API,
-            format!("{verb} of {what} cancelled: nothing sent"),
-        ));
+        return Err(CmdError::service(format!(
+            "{verb} of {what} cancelled: nothing sent"
+        )));
     }
 
     // Every request of the command (actions and follow-ups) waits for one of
@@ -227,7 +205,7 @@ async fn act(
         eprintln!("nbwatch: {summary}");
     }
     if failed > 0 {
-        return Err((EXIT_API, String::new()));
+        return Err(CmdError::said(Kind::Service));
     }
     Ok(())
 }
@@ -235,7 +213,7 @@ async fn act(
 /// The targets of `pick` on `listing`. A selection needs the whole listing: on
 /// one that could not be proved complete nothing is acted on (a named instance
 /// found is found all the same).
-fn checked_targets(verb: Verb, listing: &Listing, pick: &Pick) -> Result<Vec<Target>, Fail> {
+fn checked_targets(verb: Verb, listing: &Listing, pick: &Pick) -> Result<Vec<Target>, CmdError> {
     let partial = || {
         format!(
             "the listing moved while it was read and could not be proved complete ({} seen); nbwatch does not act on a set that may be partial: nothing sent; fix: try again",
@@ -243,10 +221,10 @@ fn checked_targets(verb: Verb, listing: &Listing, pick: &Pick) -> Result<Vec<Tar
         )
     };
     match select::targets(verb, &listing.notebooks, pick) {
-        Err(e) if !listing.complete => Err((EXIT_API, format!("{e}\n{}", partial()))),
+        Err(e) if !listing.complete => Err(CmdError::service(format!("{e}\n{}", partial()))),
         Err(e) => Err(usage(e)),
         Ok(_) if matches!(pick, Pick::Selected(_)) && !listing.complete => {
-            Err((EXIT_API, partial()))
+            Err(CmdError::service(partial()))
         }
         Ok(t) => Ok(t),
     }
@@ -355,7 +333,7 @@ impl Run<'_> {
             Err(e) => {
                 // One that may have reached the service says so, with the status
                 // read now; it is never sent again.
-                let (why, _) = super::failure(self.client, verb, id, &e).await;
+                let (why, _) = crate::act::failure(self.client, verb, id, &e).await;
                 eprintln!("nbwatch: {name}: {verb} failed: {why}");
                 return Outcome {
                     accepted: false,
@@ -401,7 +379,7 @@ impl Run<'_> {
         let problem = match follow_gated(self.client, Some(self.gate), id, &goal, how, seen).await {
             Err(e) => Some(format!("{name}: following the {verb} failed: {e}")),
             Ok((progress, status)) => {
-                super::audit_settled(
+                crate::act::audit_settled(
                     verb,
                     id,
                     progress,
@@ -473,8 +451,9 @@ mod tests {
             2
         );
         listing.complete = false;
-        let (code, msg) = checked_targets(Verb::Stop, &listing, &selected).unwrap_err();
-        assert_eq!(code, EXIT_API);
+        let e = checked_targets(Verb::Stop, &listing, &selected).unwrap_err();
+        let msg = e.message();
+        assert_eq!(e.kind, Kind::Service);
         assert!(
             msg.contains("could not be proved complete (2 instances seen)"),
             "{msg}"
@@ -487,11 +466,12 @@ mod tests {
                 .len(),
             1
         );
-        let (code, msg) = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
-        assert_eq!(code, EXIT_API);
+        let e = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
+        let msg = e.message();
+        assert_eq!(e.kind, Kind::Service);
         assert!(msg.contains("no instance has the id or name 'c3'"), "{msg}");
         listing.complete = true;
-        let (code, _) = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
-        assert_eq!(code, EXIT_CONFIG);
+        let e = checked_targets(Verb::Stop, &listing, &named("c3")).unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
     }
 }
