@@ -40,6 +40,7 @@ pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS, VIEW_KEYS};
 pub use filters::status_filter;
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
+pub use table::flag_help;
 pub use values::{parse_endpoint, permission_warning};
 
 table::settings_rows!(overrides_view [

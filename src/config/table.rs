@@ -271,6 +271,25 @@ macro_rules! read_view {
 }
 pub(super) use read_view;
 
+/// Each flag of a row (without its dashes) and what its help adds: the
+/// allowed values where they are a list, and the default.
+pub fn flag_help() -> Vec<(&'static str, String)> {
+    let secs = SECS.iter().filter_map(|r| {
+        let shown = crate::timefmt::written_secs(r.default.as_secs_f64());
+        Some((r.flag?, format!(" [default: {shown}]")))
+    });
+    let counts = COUNTS.iter().filter(|r| !r.flag.is_empty()).map(|r| {
+        let list = match r.allowed {
+            Allowed::OneOf(_) => format!(": {}", crate::api::PageSize::allowed_list("or")),
+            Allowed::Range(..) => String::new(),
+        };
+        (r.flag, format!("{list} [default: {}]", r.default))
+    });
+    secs.chain(counts)
+        .map(|(flag, add)| (flag.trim_start_matches('-'), add))
+        .collect()
+}
+
 /// The fix for a value of the wrong type for a row's key in the file.
 pub(super) fn type_fix(key: &str) -> Option<String> {
     if SECS.iter().any(|r| r.key == key) {
