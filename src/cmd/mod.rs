@@ -38,14 +38,17 @@
 //!   (`cli::tests::every_setting_of_the_config_table_has_its_flag_and_reaches_the_overrides`)
 //!   fails when a row's flag is missing or fills nothing.
 //!
-//! Still four: a text, path or switch that a flag, a profile key and an
+//! - A duration that a profile key and an environment variable set, with no
+//!   flag (`connect_timeout`): its row in the `unflagged` group of
+//!   config/table.rs and its value in defaults.rs.
+//!
+//! Not yet three: a text, path or switch that a flag, a profile key and an
 //! environment variable all set (`--workspace-param`, `--log-file`,
-//! `--journal`; `--read-only` has no variable) is read by its own code, so it touches
-//! cli.rs, config/mod.rs (its fields and variable name), config/file.rs (its
-//! `RawProfile` key) and config/resolve.rs. A number with a profile key and a
-//! variable but no flag (`connect_timeout`, `journal_max_mb`) is a constant
-//! row in config/table.rs read by hand, so it touches table.rs, file.rs,
-//! mod.rs, resolve.rs and defaults.rs.
+//! `--journal`; `--read-only` has no variable) is read by its own code, so
+//! it touches four: cli.rs, config/mod.rs (its fields and its variable's
+//! name), config/file.rs (its `RawProfile` key) and config/resolve.rs. And
+//! `journal_max_mb` (a number with no flag, kept in bytes) is a constant row
+//! read by hand: table.rs, file.rs, mod.rs, resolve.rs.
 
 pub mod act;
 pub mod dashboard;

@@ -100,7 +100,6 @@ table::settings_rows!(profile_view [
             pub auth_token_env: Option<Spanned<String>>,
         }
         {
-            pub connect_timeout: Option<Spanned<Seconds>>,
             pub workspace_param: Option<Spanned<String>>,
             pub log_file: Option<Spanned<String>>,
             /// Hide and refuse every action on instances.

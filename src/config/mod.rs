@@ -31,7 +31,6 @@ mod views_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use table::{overrides_view, settings_view};
 
@@ -115,7 +114,6 @@ pub struct Settings {
     pub auth: Auth,
     /// Where the credentials came from, for the status line and `--debug` output.
     pub auth_source: String,
-    pub connect_timeout: Duration,
     pub workspace_param: WorkspaceParam,
     pub filters: Filters,
     /// The log file: the one configured, else the platform default.
@@ -154,7 +152,6 @@ pub fn for_endpoint(
     project_id: project_id.into(),
     auth,
     auth_source: "built in".to_string(),
-    connect_timeout: crate::defaults::CONNECT_TIMEOUT,
     workspace_param: WorkspaceParam::default(),
     filters: Filters::default(),
     log_file: None,

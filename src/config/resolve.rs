@@ -159,7 +159,6 @@ fn resolve_with(
         ));
         rows.fast_interval = rows.interval;
     }
-    let connect_timeout = cx.secs(&table::CONNECT_TIMEOUT, None, p.connect_timeout.as_ref())?;
     let workspace_param = match cx.pick(
         o.workspace_param.as_deref(),
         "--workspace-param",
@@ -203,7 +202,6 @@ fn resolve_with(
         },
         region,
         auth_source,
-        connect_timeout,
         workspace_param,
         filters,
         log_file,

@@ -56,7 +56,8 @@ pub(super) const DAY: f64 = 86_400.0;
 /// read: flag, environment, profile, default.
 ///
 /// A duration is `key / overrides_field = ROW { … }` (the flag's value is
-/// seconds); a whole number is `key: type = ROW { … }`. `key` is the profile
+/// seconds); a whole number is `key: type = ROW { … }`; a duration with no
+/// flag (a profile key and a variable only) is `key = ROW { … }`. `key` is the profile
 /// key and the `Settings` field; `ROW` the constant the resolver reads it by;
 /// the doc comment documents both the `Overrides` and the `Settings` field.
 /// Each place that needs the list hands a macro of this file (a "view") to
@@ -119,6 +120,13 @@ macro_rules! settings_rows {
                     allowed: Allowed::Range(0, 100_000),
                 },
             }
+            unflagged {
+                /// The connection's timeout (part of `timeout`).
+                connect_timeout = CONNECT_TIMEOUT {
+                    var: "NBWATCH_CONNECT_TIMEOUT",
+                    default: crate::defaults::CONNECT_TIMEOUT, min: 0.5, max: 600.0,
+                },
+            }
         }
     };
 }
@@ -133,6 +141,9 @@ macro_rules! row_consts {
      counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident {
          flag: $cf:literal, var: $cv:literal, default: $cdef:expr,
          noun: $noun:literal, per: $per:literal, unit: $unit:literal, allowed: $allowed:expr $(,)?
+     } ),* $(,)? }
+     unflagged { $( $(#[$ud:meta])* $u:ident = $UC:ident {
+         var: $uv:literal, default: $udef:expr, min: $umin:expr, max: $umax:expr $(,)?
      } ),* $(,)? }) => {
         $( pub(super) const $SC: Secs = Secs {
             key: stringify!($s),
@@ -153,7 +164,16 @@ macro_rules! row_consts {
             allowed: $allowed,
         }; )*
         /// Every duration row, for the messages about the file.
-        const SECS: &[&Secs] = &[$(&$SC,)* &CONNECT_TIMEOUT];
+        $( pub(super) const $UC: Secs = Secs {
+            key: stringify!($u),
+            flag: None,
+            var: $uv,
+            default: $udef,
+            min: $umin,
+            max: $umax,
+        }; )*
+        /// Every duration row, for the messages about the file.
+        const SECS: &[&Secs] = &[$(&$SC,)* $(&$UC,)*];
         /// Every whole-number row.
         const COUNTS: &[&Count] = &[$(&$CC,)* &JOURNAL_MAX_MB];
     };
@@ -164,7 +184,8 @@ settings_rows!(row_consts []);
 macro_rules! overrides_view {
     ([ $(#[$m:meta])* pub struct $name:ident { $($fixed:tt)* } ]
      secs { $( $(#[$sd:meta])* $s:ident / $sov:ident = $SC:ident { $($sb:tt)* } ),* $(,)? }
-     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }) => {
+     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }
+     unflagged { $( $(#[$ud:meta])* $u:ident = $UC:ident { $($ub:tt)* } ),* $(,)? }) => {
         $(#[$m])*
         pub struct $name {
             $($fixed)*
@@ -185,12 +206,16 @@ macro_rules! settings_view {
      } ),* $(,)? }
      counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident {
          flag: $cf:literal, var: $cv:literal, default: $cdef:expr, $($cb:tt)*
+     } ),* $(,)? }
+     unflagged { $( $(#[$ud:meta])* $u:ident = $UC:ident {
+         var: $uv:literal, default: $udef:expr, $($ub:tt)*
      } ),* $(,)? }) => {
         $(#[$m])*
         pub struct $name {
             $($fixed)*
             $( $(#[$sd])* pub $s: std::time::Duration, )*
             $( $(#[$cd])* pub $c: $cty, )*
+            $( $(#[$ud])* pub $u: std::time::Duration, )*
         }
         impl $name {
             $(#[$fm])*
@@ -199,6 +224,7 @@ macro_rules! settings_view {
                     $($inits)*
                     $( $s: $sdef, )*
                     $( $c: $cdef, )*
+                    $( $u: $udef, )*
                 }
             }
         }
@@ -216,12 +242,14 @@ macro_rules! profile_view {
        }
        $(#[$km:meta])* pub const $keys:ident; ]
      secs { $( $(#[$sd:meta])* $s:ident / $sov:ident = $SC:ident { $($sb:tt)* } ),* $(,)? }
-     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }) => {
+     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }
+     unflagged { $( $(#[$ud:meta])* $u:ident = $UC:ident { $($ub:tt)* } ),* $(,)? }) => {
         $(#[$m])*
         pub struct $name {
             $( $(#[$bm])* pub $b: $bt, )*
             $( $(#[$sd])* pub $s: Option<Spanned<Seconds>>, )*
             $( $(#[$cd])* pub $c: Option<Spanned<i64>>, )*
+            $( $(#[$ud])* pub $u: Option<Spanned<Seconds>>, )*
             $( $(#[$am])* pub $a: $at, )*
         }
         $(#[$km])*
@@ -229,6 +257,7 @@ macro_rules! profile_view {
             $( stringify!($b), )*
             $( stringify!($s), )*
             $( stringify!($c), )*
+            $( stringify!($u), )*
             $( stringify!($a), )*
         ];
     };
@@ -241,11 +270,13 @@ pub(super) use profile_view;
 macro_rules! read_view {
     ([]
      secs { $( $(#[$sd:meta])* $s:ident / $sov:ident = $SC:ident { $($sb:tt)* } ),* $(,)? }
-     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }) => {
+     counts { $( $(#[$cd:meta])* $c:ident : $cty:ty = $CC:ident { $($cb:tt)* } ),* $(,)? }
+     unflagged { $( $(#[$ud:meta])* $u:ident = $UC:ident { $($ub:tt)* } ),* $(,)? }) => {
         /// The value of each row of `settings_rows!`.
         struct Rows {
             $( $s: Duration, )*
             $( $c: $cty, )*
+            $( $u: Duration, )*
         }
 
         impl Rows {
@@ -259,12 +290,14 @@ macro_rules! read_view {
                         // Every row's range fits its type.
                         <$cty>::try_from(n).unwrap_or(<$cty>::MAX)
                     }, )*
+                    $( $u: cx.secs(&table::$UC, None, p.$u.as_ref())?, )*
                 })
             }
 
             fn set(self, s: &mut Settings) {
                 $( s.$s = self.$s; )*
                 $( s.$c = self.$c; )*
+                $( s.$u = self.$u; )*
             }
         }
     };
@@ -310,15 +343,6 @@ pub(super) fn type_fix(key: &str) -> Option<String> {
         ),
     })
 }
-
-pub(super) const CONNECT_TIMEOUT: Secs = Secs {
-    key: "connect_timeout",
-    flag: None,
-    var: "NBWATCH_CONNECT_TIMEOUT",
-    default: defaults::CONNECT_TIMEOUT,
-    min: 0.5,
-    max: 600.0,
-};
 
 pub(super) const ALERT_LEASE_LEAD: Secs = Secs {
     key: "alerts.lease_lead",
