@@ -126,19 +126,6 @@ pub struct CompletionsArgs {
 /// ([`crate::defaults`]) into the help text. Parsing, completions and the man
 /// page all start here.
 pub fn command() -> clap::Command {
-    use crate::api::PageSize;
-    use crate::defaults as d;
-    let secs = |t: std::time::Duration| crate::timefmt::written_secs(t.as_secs_f64());
-    let defaults = [
-        ("interval", secs(d::INTERVAL)),
-        ("fast_interval", secs(d::FAST_INTERVAL)),
-        ("budget", d::BUDGET_PER_MINUTE.to_string()),
-        ("first_burst", d::FIRST_SWEEP_BURST.to_string()),
-        ("stuck_after", secs(d::STUCK_AFTER)),
-        ("concurrency", d::CONCURRENCY.to_string()),
-        ("timeout", secs(d::TIMEOUT)),
-        ("page_size", d::PAGE_SIZE.to_string()),
-    ];
     let mut cmd = <Cli as clap::CommandFactory>::command();
     // The column names, from their one list, for `columns = [...]` and a view's `sort`.
     cmd = cmd.mut_arg("view", |a| {
@@ -148,16 +135,18 @@ pub fn command() -> clap::Command {
             crate::app::SortColumn::keys(", ")
         ))
     });
-    for (id, value) in defaults {
-        cmd = cmd.mut_arg(id, |a| {
-            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
-            let help = if id == "page_size" {
-                format!("{help}: {}", PageSize::allowed_list("or"))
-            } else {
-                help
-            };
-            a.help(format!("{help} [default: {value}]"))
-        });
+    // Each setting's default (and allowed values), from its row in the config table.
+    for (long, add) in crate::config::flag_help() {
+        let id = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .map(|a| a.get_id().clone());
+        if let Some(id) = id {
+            cmd = cmd.mut_arg(id, |a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                a.help(format!("{help}{add}"))
+            });
+        }
     }
     cmd
 }
@@ -737,6 +726,31 @@ mod tests {
         let cli =
             Cli::try_parse_from(["nbwatch", "--status", "RUNNING", "--status", "STOPPED"]).unwrap();
         assert_eq!(Overrides::from(&cli).status, None);
+    }
+
+    #[test]
+    fn every_setting_of_the_config_table_has_its_flag_and_reaches_the_overrides() {
+        // A row of the config table is one of three places a setting lives:
+        // its flag here must exist, show the row's default, and fill its field.
+        let help = command().render_long_help().to_string();
+        let settings = crate::config::flag_help();
+        assert!(settings.len() >= 8, "{settings:?}");
+        for (long, add) in settings {
+            assert!(help.contains(&add), "--{long}: the help lacks `{add}`");
+            let value = add
+                .rsplit("default: ")
+                .next()
+                .unwrap()
+                .trim_end_matches(']');
+            let flag = format!("--{long}");
+            let cli = Cli::try_parse_from(["nbwatch", &flag, value])
+                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+            assert_ne!(
+                format!("{:?}", Overrides::from(&cli)),
+                format!("{:?}", Overrides::default()),
+                "{flag} reaches no field of Overrides: add its line to `impl From<&Cli> for Overrides`"
+            );
+        }
     }
 
     #[test]

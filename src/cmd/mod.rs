@@ -10,20 +10,45 @@
 //!                             ├─ ssh, ssh-config └─ dashboard (no subcommand)
 //! ```
 //!
-//! Adding a command-line option touches three files. An option of one command:
-//! `src/cli.rs` (its args struct), the command's module here (`serve.rs`,
-//! `list.rs` …) and the plain struct it fills when the work is done outside
-//! the command layer (e.g. `serve::Parts`). A setting (it overrides the
-//! configuration): `src/cli.rs` (the flag, and its line in
-//! `impl From<&Cli> for Overrides`), `src/config/mod.rs` (the `Overrides` and
-//! `Settings` fields) and `src/config/resolve.rs` (command line over
-//! environment over file over default). For example `--view`:
-//! `GlobalArgs::view` and its `From` line in cli.rs, `Overrides::view` and
-//! `Settings::start_view` in config/mod.rs, the `start_view` line in
-//! config/resolve.rs. A setting that a profile key and an environment
-//! variable set too (e.g. `--first-burst`) adds its row in
-//! `config/table.rs`, its key in `config/file.rs` and its default in
-//! `src/defaults.rs`.
+//! Adding a command-line option touches three files or fewer (code; the
+//! user's documentation, README.md and config.example.toml, aside):
+//!
+//! - An option of one command: `src/cli.rs` (its args struct), the command's
+//!   module here (`serve.rs`, `list.rs` …) and, when the work is done outside
+//!   the command layer, the plain struct it fills (e.g. `serve::Parts`).
+//! - A setting that only a flag sets (it overrides the configuration):
+//!   `src/cli.rs` (the flag, and its line in `impl From<&Cli> for Overrides`),
+//!   `src/config/mod.rs` (the `Overrides` and `Settings` fields, the latter's
+//!   default in `Settings::for_endpoint`) and `src/config/resolve.rs` (where
+//!   it meets the layers). E.g. `--view`: `GlobalArgs::view` and its `From`
+//!   line in cli.rs, `Overrides::view` and `Settings::start_view` in
+//!   config/mod.rs, the `start_view` line in config/resolve.rs.
+//! - A number or duration that a flag, a profile key and an environment
+//!   variable all set: `src/cli.rs` (the flag and its `From` line),
+//!   `src/config/table.rs` (its row of `settings_rows!`: key, `Overrides`
+//!   field, flag, variable, default, range, doc) and `src/defaults.rs` (the
+//!   value). Everything else comes from the row: the `Overrides` and
+//!   `Settings` fields, the profile key and its place in the unknown-key
+//!   message, flag over environment over profile over default, the range and
+//!   type errors, and the `[default: …]` of its help. Worked example,
+//!   `--first-burst` (`first_sweep_burst`, `NBWATCH_FIRST_SWEEP_BURST`):
+//!   `GlobalArgs::first_burst` and `first_sweep_burst: g.first_burst` in
+//!   cli.rs, the `first_sweep_burst: u32 = FIRST_SWEEP_BURST { … }` row in
+//!   config/table.rs, `defaults::FIRST_SWEEP_BURST` in defaults.rs; a test
+//!   (`cli::tests::every_setting_of_the_config_table_has_its_flag_and_reaches_the_overrides`)
+//!   fails when a row's flag is missing or fills nothing.
+//!
+//! - A duration that a profile key and an environment variable set, with no
+//!   flag (`connect_timeout`): its row in the `unflagged` group of
+//!   config/table.rs and its value in defaults.rs.
+//!
+//! Not yet three: a text, path or switch that a flag, a profile key and an
+//! environment variable all set (`--workspace-param`, `--log-file`,
+//! `--journal`; `--read-only` has no variable) is read by its own code, so
+//! it touches four: cli.rs, config/mod.rs (its fields and its variable's
+//! name), config/file.rs (its `RawProfile` key) and config/resolve.rs. And
+//! `journal_max_mb` (a number with no flag, kept in bytes) is a constant row
+//! read by hand: table.rs, file.rs, mod.rs, resolve.rs.
 
 pub mod act;
 pub mod dashboard;

@@ -9,46 +9,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, ErrorKind, Origin, describe_type_error, prefix_upto};
+use super::table::{self, profile_view};
 use crate::region::closest;
 use crate::secret::Secret;
 
 /// Keys allowed at the top level of the file.
 pub const ROOT_KEYS: &[&str] = &["default_profile", "sources", "profiles", "views", "columns"];
-
-/// Keys allowed in a `[profiles.NAME]` table.
-pub const PROFILE_KEYS: &[&str] = &[
-    "region",
-    "endpoint",
-    "project_id",
-    "ak",
-    "sk",
-    "sk_file",
-    "sk_env",
-    "security_token",
-    "security_token_file",
-    "security_token_env",
-    "auth_token",
-    "auth_token_file",
-    "auth_token_env",
-    "interval",
-    "fast_interval",
-    "timeout",
-    "connect_timeout",
-    "concurrency",
-    "page_size",
-    "stuck_after",
-    "workspace_param",
-    "budget_per_minute",
-    "first_sweep_burst",
-    "log_file",
-    "read_only",
-    "journal",
-    "journal_max_mb",
-    "ssh_key_dir",
-    "filters",
-    "alerts",
-    "columns",
-];
 
 /// Keys allowed in a `[profiles.NAME.alerts]` table.
 pub const ALERT_KEYS: &[&str] = &[
@@ -112,46 +78,47 @@ pub struct RawView {
     pub columns: Option<Names>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawProfile {
-    pub region: Option<Spanned<String>>,
-    pub endpoint: Option<Spanned<String>>,
-    pub project_id: Option<Spanned<String>>,
-    pub ak: Option<Spanned<String>>,
-    pub sk: Option<Spanned<RawSecret>>,
-    pub sk_file: Option<Spanned<String>>,
-    pub sk_env: Option<Spanned<String>>,
-    pub security_token: Option<Spanned<RawSecret>>,
-    pub security_token_file: Option<Spanned<String>>,
-    pub security_token_env: Option<Spanned<String>>,
-    pub auth_token: Option<Spanned<RawSecret>>,
-    pub auth_token_file: Option<Spanned<String>>,
-    pub auth_token_env: Option<Spanned<String>>,
-    pub interval: Option<Spanned<Seconds>>,
-    pub fast_interval: Option<Spanned<Seconds>>,
-    pub timeout: Option<Spanned<Seconds>>,
-    pub connect_timeout: Option<Spanned<Seconds>>,
-    pub concurrency: Option<Spanned<i64>>,
-    pub page_size: Option<Spanned<i64>>,
-    pub stuck_after: Option<Spanned<Seconds>>,
-    pub workspace_param: Option<Spanned<String>>,
-    pub budget_per_minute: Option<Spanned<i64>>,
-    pub first_sweep_burst: Option<Spanned<i64>>,
-    pub log_file: Option<Spanned<String>>,
-    /// Hide and refuse every action on instances.
-    pub read_only: Option<Spanned<bool>>,
-    pub journal: Option<Spanned<String>>,
-    pub journal_max_mb: Option<Spanned<i64>>,
-    /// Where the key pairs' `.pem` files are (default `~/.ssh`).
-    pub ssh_key_dir: Option<Spanned<String>>,
-    #[serde(default)]
-    pub filters: RawFilters,
-    #[serde(default)]
-    pub alerts: RawAlerts,
-    /// The table's columns, in order, overriding the file's.
-    pub columns: Option<Names>,
-}
+// `[profiles.NAME]`: the keys written here, in two groups, and between
+// them a key for each setting of `table::settings_rows!`.
+table::settings_rows!(profile_view [
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RawProfile {
+        {
+            pub region: Option<Spanned<String>>,
+            pub endpoint: Option<Spanned<String>>,
+            pub project_id: Option<Spanned<String>>,
+            pub ak: Option<Spanned<String>>,
+            pub sk: Option<Spanned<RawSecret>>,
+            pub sk_file: Option<Spanned<String>>,
+            pub sk_env: Option<Spanned<String>>,
+            pub security_token: Option<Spanned<RawSecret>>,
+            pub security_token_file: Option<Spanned<String>>,
+            pub security_token_env: Option<Spanned<String>>,
+            pub auth_token: Option<Spanned<RawSecret>>,
+            pub auth_token_file: Option<Spanned<String>>,
+            pub auth_token_env: Option<Spanned<String>>,
+        }
+        {
+            pub workspace_param: Option<Spanned<String>>,
+            pub log_file: Option<Spanned<String>>,
+            /// Hide and refuse every action on instances.
+            pub read_only: Option<Spanned<bool>>,
+            pub journal: Option<Spanned<String>>,
+            pub journal_max_mb: Option<Spanned<i64>>,
+            /// Where the key pairs' `.pem` files are (default `~/.ssh`).
+            pub ssh_key_dir: Option<Spanned<String>>,
+            #[serde(default)]
+            pub filters: RawFilters,
+            #[serde(default)]
+            pub alerts: RawAlerts,
+            /// The table's columns, in order, overriding the file's.
+            pub columns: Option<Names>,
+        }
+    }
+    /// Keys allowed in a `[profiles.NAME]` table.
+    pub const PROFILE_KEYS;
+]);
 
 /// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
 #[derive(Debug, Default, Deserialize)]
@@ -400,28 +367,7 @@ fn type_fix(key: &str, section: &str) -> String {
             "write a list of statuses, e.g. status = [\"RUNNING\", \"STARTING\"]".into()
         }
         "problems" => "write true or false without quotes, e.g. problems = true".into(),
-        "concurrency" => format!(
-            "write a whole number without quotes, e.g. concurrency = {}",
-            crate::defaults::CONCURRENCY
-        ),
-        "page_size" => format!(
-            "write one of {} without quotes, e.g. page_size = {}",
-            crate::api::PageSize::allowed_list("or"),
-            crate::defaults::PAGE_SIZE
-        ),
-        "first_sweep_burst" => format!(
-            "write a whole number without quotes, e.g. first_sweep_burst = {}",
-            crate::defaults::FIRST_SWEEP_BURST
-        ),
-        "budget_per_minute" => format!(
-            "write a whole number without quotes, e.g. budget_per_minute = {}",
-            crate::defaults::BUDGET_PER_MINUTE
-        ),
-        "interval" | "fast_interval" | "timeout" | "connect_timeout" | "stuck_after" => {
-            format!(
-                "write seconds as a number or a string with a unit, e.g. {key} = 5 or {key} = \"10m\""
-            )
-        }
+        k if table::type_fix(k).is_some() => table::type_fix(k).unwrap_or_default(),
         "read_only" => "write true or false without quotes, e.g. read_only = true".into(),
         "filters" => "filters is a table: [profiles.NAME.filters]".into(),
         "profiles" => "profiles is a table of tables: [profiles.NAME]".into(),

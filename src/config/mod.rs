@@ -31,18 +31,22 @@ mod views_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::Duration;
+
+use table::{overrides_view, settings_view};
 
 pub use error::{ConfigError, ErrorKind, Origin};
 pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS, VIEW_KEYS};
 pub use filters::status_filter;
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
+pub use table::flag_help;
 pub use values::{parse_endpoint, permission_warning};
 
+table::settings_rows!(overrides_view [
 /// Values given on the command line; `None` means "not given". Error messages name the
 /// option as written in each field's doc, so the CLI should use those spellings.
 /// There is deliberately no field for the SK, the security token or an IAM token.
+/// The flags of the settings in `table::settings_rows!` come after these fields.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     /// `--config PATH`
@@ -57,24 +61,8 @@ pub struct Overrides {
     pub endpoint: Option<String>,
     /// `--project-id ID`
     pub project_id: Option<String>,
-    /// `--interval SECS`
-    pub interval_secs: Option<f64>,
-    /// `--fast-interval SECS`
-    pub fast_interval_secs: Option<f64>,
-    /// `--concurrency N`
-    pub concurrency: Option<usize>,
-    /// `--timeout SECS`
-    pub timeout_secs: Option<f64>,
-    /// `--page-size N`
-    pub page_size: Option<u32>,
-    /// `--stuck-after SECS`
-    pub stuck_after_secs: Option<f64>,
     /// `--workspace-param workspace_id|workspaceId`
     pub workspace_param: Option<String>,
-    /// `--budget N` (requests per minute)
-    pub budget_per_minute: Option<u32>,
-    /// `--first-burst N` (requests the first sweep may send past the budget)
-    pub first_sweep_burst: Option<u32>,
     /// `--read-only`
     pub read_only: bool,
     /// `--log-file PATH`
@@ -97,6 +85,7 @@ pub struct Overrides {
     /// still comes from the layers.
     pub fixed_source: Option<FixedSource>,
 }
+]);
 
 /// An endpoint, project and credentials that replace the layers' (see [`Overrides::fixed_source`]).
 #[derive(Clone, Debug)]
@@ -110,7 +99,9 @@ pub struct FixedSource {
     pub auth: Auth,
 }
 
+table::settings_rows!(settings_view [
 /// Everything the rest of nbwatch needs, validated. `Debug` shows no secret.
+/// The settings of `table::settings_rows!` come after these fields.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The profile in use (`default` when the file names none).
@@ -123,20 +114,8 @@ pub struct Settings {
     pub auth: Auth,
     /// Where the credentials came from, for the status line and `--debug` output.
     pub auth_source: String,
-    pub interval: Duration,
-    /// The poll interval while some instance is in a transitional state.
-    pub fast_interval: Duration,
-    pub concurrency: usize,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub page_size: u32,
-    /// A transitional state lasting longer than this is flagged as stuck.
-    pub stuck_after: Duration,
     pub workspace_param: WorkspaceParam,
     pub filters: Filters,
-    pub budget_per_minute: u32,
-    /// Requests the first sweep of a session may send past the budget.
-    pub first_sweep_burst: u32,
     /// The log file: the one configured, else the platform default.
     pub log_file: Option<PathBuf>,
     /// Hide and refuse every action (`--read-only` or `read_only = true`).
@@ -160,6 +139,34 @@ pub struct Settings {
     /// Things the user should know but that do not stop nbwatch (e.g. file permissions).
     pub warnings: Vec<String>,
 }
+/// Defaults for one endpoint, project and credentials, with no file or
+/// environment involved: what demo mode and tests start from.
+pub fn for_endpoint(
+    endpoint: impl Into<String>,
+    project_id: impl Into<String>,
+    auth: Auth,
+) -> Settings {
+    profile: crate::defaults::PROFILE.to_string(),
+    region: None,
+    endpoint: endpoint.into(),
+    project_id: project_id.into(),
+    auth,
+    auth_source: "built in".to_string(),
+    workspace_param: WorkspaceParam::default(),
+    filters: Filters::default(),
+    log_file: None,
+    read_only: false,
+    journal: None,
+    journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
+    alerts: crate::alerts::AlertConfig::default(),
+    ssh_key_dir: None,
+    config_file: None,
+    views: Vec::new(),
+    columns: Vec::new(),
+    start_view: None,
+    warnings: Vec::new(),
+}
+]);
 
 pub use crate::api::Auth;
 pub use crate::api::WorkspaceParam;
@@ -180,45 +187,6 @@ impl Settings {
         opts.concurrency = self.concurrency;
         opts.retry = retry;
         crate::api::Client::new(opts)
-    }
-
-    /// Defaults for one endpoint, project and credentials, with no file or
-    /// environment involved: what demo mode and tests start from.
-    pub fn for_endpoint(
-        endpoint: impl Into<String>,
-        project_id: impl Into<String>,
-        auth: Auth,
-    ) -> Settings {
-        Settings {
-            profile: crate::defaults::PROFILE.to_string(),
-            region: None,
-            endpoint: endpoint.into(),
-            project_id: project_id.into(),
-            auth,
-            auth_source: "built in".to_string(),
-            interval: crate::defaults::INTERVAL,
-            fast_interval: crate::defaults::FAST_INTERVAL,
-            concurrency: crate::defaults::CONCURRENCY,
-            timeout: crate::defaults::TIMEOUT,
-            connect_timeout: crate::defaults::CONNECT_TIMEOUT,
-            page_size: crate::defaults::PAGE_SIZE,
-            stuck_after: crate::defaults::STUCK_AFTER,
-            workspace_param: WorkspaceParam::default(),
-            filters: Filters::default(),
-            budget_per_minute: crate::defaults::BUDGET_PER_MINUTE,
-            first_sweep_burst: crate::defaults::FIRST_SWEEP_BURST,
-            log_file: None,
-            read_only: false,
-            journal: None,
-            journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
-            alerts: crate::alerts::AlertConfig::default(),
-            ssh_key_dir: None,
-            config_file: None,
-            views: Vec::new(),
-            columns: Vec::new(),
-            start_view: None,
-            warnings: Vec::new(),
-        }
     }
 }
 
@@ -328,16 +296,7 @@ pub mod vars {
     pub const REGION: &str = "NBWATCH_REGION";
     pub const ENDPOINT: &str = "NBWATCH_ENDPOINT";
     pub const PROJECT_ID: &str = "NBWATCH_PROJECT_ID";
-    pub const INTERVAL: &str = "NBWATCH_INTERVAL";
-    pub const FAST_INTERVAL: &str = "NBWATCH_FAST_INTERVAL";
-    pub const CONCURRENCY: &str = "NBWATCH_CONCURRENCY";
-    pub const TIMEOUT: &str = "NBWATCH_TIMEOUT";
-    pub const CONNECT_TIMEOUT: &str = "NBWATCH_CONNECT_TIMEOUT";
-    pub const PAGE_SIZE: &str = "NBWATCH_PAGE_SIZE";
-    pub const STUCK_AFTER: &str = "NBWATCH_STUCK_AFTER";
     pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
-    pub const BUDGET_PER_MINUTE: &str = "NBWATCH_BUDGET_PER_MINUTE";
-    pub const FIRST_SWEEP_BURST: &str = "NBWATCH_FIRST_SWEEP_BURST";
     pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
     pub const JOURNAL: &str = "NBWATCH_JOURNAL";
     pub const SSH_KEY_DIR: &str = "NBWATCH_SSH_KEY_DIR";

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::error::{ConfigError, ErrorKind, Origin};
 use super::file::{ConfigFile, RawProfile, Seconds};
-use super::table;
+use super::table::{self, read_view};
 use super::values::{expand_path, parse_endpoint, permission_warning};
 use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
 use crate::defaults;
@@ -149,54 +149,16 @@ fn resolve_with(
     };
 
     // Timing and limits, each read the same way from its row in the table.
-    let interval = cx.secs(&table::INTERVAL, o.interval_secs, p.interval.as_ref())?;
-    let mut fast_interval = cx.secs(
-        &table::FAST_INTERVAL,
-        o.fast_interval_secs,
-        p.fast_interval.as_ref(),
-    )?;
-    if fast_interval > interval {
+    let mut rows = Rows::read(&cx, o)?;
+    if rows.fast_interval > rows.interval {
         warnings.push(format!(
             "fast_interval ({}) is longer than interval ({}); polling every {} during transitions too",
-            show_secs(fast_interval.as_secs_f64()),
-            show_secs(interval.as_secs_f64()),
-            show_secs(interval.as_secs_f64()),
+            show_secs(rows.fast_interval.as_secs_f64()),
+            show_secs(rows.interval.as_secs_f64()),
+            show_secs(rows.interval.as_secs_f64()),
         ));
-        fast_interval = interval;
+        rows.fast_interval = rows.interval;
     }
-    let timeout = cx.secs(&table::TIMEOUT, o.timeout_secs, p.timeout.as_ref())?;
-    let connect_timeout = cx.secs(&table::CONNECT_TIMEOUT, None, p.connect_timeout.as_ref())?;
-    let stuck_after = cx.secs(
-        &table::STUCK_AFTER,
-        o.stuck_after_secs,
-        p.stuck_after.as_ref(),
-    )?;
-    let count =
-        |c: &table::Count, cli: Option<u64>, file: Option<&Spanned<i64>>| cx.count(c, cli, file);
-    let concurrency = usize::try_from(count(
-        &table::CONCURRENCY,
-        o.concurrency.and_then(|v| u64::try_from(v).ok()),
-        p.concurrency.as_ref(),
-    )?)
-    .unwrap_or(defaults::CONCURRENCY);
-    let page_size = u32::try_from(count(
-        &table::PAGE_SIZE,
-        o.page_size.map(u64::from),
-        p.page_size.as_ref(),
-    )?)
-    .unwrap_or(defaults::PAGE_SIZE);
-    let budget_per_minute = u32::try_from(count(
-        &table::BUDGET_PER_MINUTE,
-        o.budget_per_minute.map(u64::from),
-        p.budget_per_minute.as_ref(),
-    )?)
-    .unwrap_or(defaults::BUDGET_PER_MINUTE);
-    let first_sweep_burst = u32::try_from(count(
-        &table::FIRST_SWEEP_BURST,
-        o.first_sweep_burst.map(u64::from),
-        p.first_sweep_burst.as_ref(),
-    )?)
-    .unwrap_or(defaults::FIRST_SWEEP_BURST);
     let workspace_param = match cx.pick(
         o.workspace_param.as_deref(),
         "--workspace-param",
@@ -233,27 +195,15 @@ fn resolve_with(
         None => cx.identity(o, &mut warnings)?,
     };
 
-    Ok(Settings {
+    let mut settings = Settings {
         profile: match &o.fixed_source {
             Some(src) => src.label.clone(),
             None => profile_name,
         },
         region,
-        endpoint,
-        project_id,
-        auth,
         auth_source,
-        interval,
-        fast_interval,
-        concurrency,
-        timeout,
-        connect_timeout,
-        page_size,
-        stuck_after,
         workspace_param,
         filters,
-        budget_per_minute,
-        first_sweep_burst,
         log_file,
         read_only,
         journal,
@@ -265,8 +215,13 @@ fn resolve_with(
         columns,
         start_view,
         warnings,
-    })
+        ..Settings::for_endpoint(endpoint, project_id, auth)
+    };
+    rows.set(&mut settings);
+    Ok(settings)
 }
+
+table::settings_rows!(read_view []);
 
 /// The error of a first run, when neither where to connect nor who to be is known.
 fn nothing_configured() -> ConfigError {
