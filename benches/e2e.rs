@@ -19,6 +19,13 @@
 //! two-source scenario. `--paint-only`: first paint alone (e.g. of two binaries,
 //! one after the other with `--bin`).
 //!
+//! `--per-request BASELINE`: CPU per request, side by side in one run: one
+//! `nbwatch sim --instances N --latency-ms 50`, then the dashboard of BASELINE
+//! and of `--bin` in turn (`--rounds` times each, at default settings), each
+//! measured over `--secs` after its first sweep: the whole process's CPU time
+//! (/proc/PID/stat) against the requests the simulator counted in the same
+//! window (only one dashboard runs at a time).
+//!
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
 
@@ -39,6 +46,8 @@ struct Args {
     quick: bool,
     sources_only: bool,
     paint_only: bool,
+    per_request: Option<String>,
+    rounds: usize,
 }
 
 fn parse_args() -> Args {
@@ -50,6 +59,8 @@ fn parse_args() -> Args {
         quick: false,
         sources_only: false,
         paint_only: false,
+        per_request: None,
+        rounds: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -72,6 +83,14 @@ fn parse_args() -> Args {
             "--quick" | "--test" => a.quick = true,
             "--sources-only" => a.sources_only = true,
             "--paint-only" => a.paint_only = true,
+            "--per-request" => a.per_request = it.next(),
+            "--rounds" => {
+                a.rounds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.rounds)
+                    .max(1)
+            }
             _ => {}
         }
     }
@@ -229,6 +248,10 @@ fn main() {
         a.bin
     );
     println!("binary: {}", a.bin);
+    if let Some(baseline) = &a.per_request {
+        per_request(&a, baseline);
+        return;
+    }
     first_paint(&a);
     if a.paint_only {
         return;
@@ -315,4 +338,77 @@ fn print_rows(rows: &[Idle]) {
             r.label, r.cpu_pct, r.sim_cpu_pct, r.rss, r.hwm
         );
     }
+}
+
+/// CPU per request of the dashboard of `baseline` and of `--bin`, in turn
+/// against one live simulator (see the module's comment).
+fn per_request(a: &Args, baseline: &str) {
+    let latency = if a.quick { 5 } else { 50 };
+    let sim = external::start_live(&a.bin, a.instances, latency, 1.0);
+    println!(
+        "CPU per request: {} instances, {latency} ms latency, defaults, {} s windows after the first sweep, {} rounds",
+        a.instances, a.secs, a.rounds
+    );
+    println!(
+        "{:<12} {:>6} {:>10} {:>12} {:>12} {:>10}  binary",
+        "", "round", "CPU", "requests/min", "CPU/request", "VmRSS"
+    );
+    let mut sums: Vec<(f64, u64)> = vec![(0.0, 0); 2];
+    for round in 1..=a.rounds {
+        for (i, (label, bin)) in [("baseline", baseline), ("candidate", a.bin.as_str())]
+            .into_iter()
+            .enumerate()
+        {
+            let (cpu, requests, wall, rss) = cpu_and_requests(a, &sim, bin);
+            sums[i].0 += cpu;
+            sums[i].1 += requests;
+            println!(
+                "{label:<12} {round:>6} {:>8.2} % {:>12.0} {:>9.2} ms {:>6.1} MiB  {bin}",
+                cpu / wall * 100.0,
+                requests as f64 / wall * 60.0,
+                cpu * 1000.0 / requests.max(1) as f64,
+                rss
+            );
+        }
+    }
+    for (i, label) in ["baseline", "candidate"].into_iter().enumerate() {
+        println!(
+            "{label:<12} all rounds: {:.2} ms of CPU per request",
+            sums[i].0 * 1000.0 / sums[i].1.max(1) as f64
+        );
+    }
+}
+
+/// One dashboard of `bin` against `sim`: (CPU seconds, requests, wall seconds,
+/// VmRSS MiB) over `--secs` after its first sweep.
+fn cpu_and_requests(a: &Args, sim: &Sim, bin: &str) -> (f64, u64, f64, f64) {
+    let env = [
+        ("HUAWEICLOUD_SDK_AK", nbwatch::sim::DEMO_AK),
+        ("HUAWEICLOUD_SDK_SK", nbwatch::sim::DEMO_SK),
+    ];
+    let args = [
+        "--endpoint",
+        &sim.endpoint,
+        "--project-id",
+        nbwatch::sim::DEMO_PROJECT_ID,
+    ];
+    let d = Dash::spawn(bin, &args, &env);
+    let want = (a.instances as u64) * 9 / 10;
+    d.wait_for("the full table", Duration::from_secs(300), |s| {
+        table_rows_shown(s).is_some_and(|n| n >= want)
+    });
+    // The first sweep's last pages and its burst.
+    std::thread::sleep(Duration::from_secs(if a.quick { 1 } else { 10 }));
+    let requests = || {
+        external::sim_json(sim, "/_sim/stats")["requests"]
+            .as_u64()
+            .unwrap()
+    };
+    let pid = d.pid();
+    let (c0, r0, t0) = (cpu_secs(pid), requests(), Instant::now());
+    std::thread::sleep(Duration::from_secs(a.secs));
+    let (c1, r1, wall) = (cpu_secs(pid), requests(), t0.elapsed().as_secs_f64());
+    let (rss, _) = memory_mib(pid);
+    d.quit();
+    (c1 - c0, r1 - r0, wall, rss)
 }
