@@ -149,7 +149,14 @@ fn start_serve(bin: &str, endpoint: &str) -> Serve {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin} serve: {e}"));
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let stdout = child.stdout.take().expect("stdout");
+    // Killed and waited for on drop, also when it never says where it listens.
+    let mut serve = Serve {
+        child,
+        base: String::new(),
+        _home: home,
+    };
+    let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
         let line = line.expect("serve's output");
         if let Some(addr) = line
@@ -158,14 +165,10 @@ fn start_serve(bin: &str, endpoint: &str) -> Serve {
             .and_then(|r| r.split_whitespace().next())
             .filter(|_| line.contains("listening on"))
         {
-            let base = format!("http://{addr}");
+            serve.base = format!("http://{addr}");
             // Keep reading: a closed pipe would end serve at its next print.
             std::thread::spawn(move || lines.for_each(drop));
-            return Serve {
-                child,
-                base,
-                _home: home,
-            };
+            return serve;
         }
     }
     panic!("{bin} serve printed no 'listening on'");
