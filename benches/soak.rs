@@ -16,6 +16,13 @@
 //!   - *invented*: known, yet neither alive now nor removed within the last `grace`
 //!     (a ghost kept too long, or an id the simulator never had).
 //!
+//!   The default grace, 150 s, is four sweep periods at 10,000 instances under
+//!   the default budget (~38 s each): an instance deleted just after its page was
+//!   read is missed by the next complete sweep and confirmed gone by the one
+//!   after it (an absence is confirmed by a second complete sweep, by design),
+//!   up to three periods after the deletion. The oldest ghost each one holds
+//!   (simulated removal to the sample, in wall seconds) is printed beside it.
+//!
 //!   What each knows: serve, the `id` of every `modelarts_notebook_info` series
 //!   it exports (a plain scrape of `/metrics`); the dashboard, its `--journal`:
 //!   the instances alive throughout its first sweep, plus every `appeared`, minus
@@ -30,7 +37,7 @@
 //! ```text
 //! cargo build --release --bin nbwatch
 //! cargo bench --bench soak -- [--minutes 10] [--instances 10000] [--speed 60]
-//!     [--latency-ms 50] [--grace-secs 90] [--minute-secs 60] [--bin PATH]
+//!     [--latency-ms 50] [--grace-secs 150] [--minute-secs 60] [--bin PATH]
 //! ```
 //!
 //! `--test` / `--quick` (CI): 300 instances, four samples 6 s apart, the debug
@@ -72,7 +79,7 @@ fn parse_args() -> Args {
         instances: 10_000,
         speed: 60.0,
         latency_ms: 50,
-        grace: Duration::from_secs(90),
+        grace: Duration::from_secs(150),
         bin: external::release_bin(),
         quick: false,
     };
@@ -86,7 +93,7 @@ fn parse_args() -> Args {
             "--instances" => a.instances = num(a.instances as u64) as usize,
             "--latency-ms" => a.latency_ms = num(a.latency_ms),
             "--minute-secs" => minute_secs = Some(num(60).max(1)),
-            "--grace-secs" => grace_secs = Some(num(90).max(1)),
+            "--grace-secs" => grace_secs = Some(num(150).max(1)),
             "--speed" => {
                 a.speed = it
                     .next()
@@ -249,6 +256,13 @@ impl Truth<'_> {
         strings(&self.window(from, to)["alive_throughout"])
     }
 
+    /// Wall seconds since `id` was removed, by `now` (simulated ms), if it was.
+    fn ghost_secs(&self, id: &str, now: i64, speed: f64) -> Option<f64> {
+        self.removed
+            .get(id)
+            .map(|at| (now - at) as f64 / 1000.0 / speed)
+    }
+
     /// Neither alive at `now` nor removed since `since`: should be known by no one.
     fn should_be_gone(&self, id: &str, alive_now: &HashSet<String>, since: i64) -> bool {
         !alive_now.contains(id) && self.removed.get(id).is_none_or(|at| *at < since)
@@ -295,6 +309,9 @@ struct Sample {
     dash_invented: Vec<String>,
     serve_lost: Vec<String>,
     serve_invented: Vec<String>,
+    /// The oldest ghost (removed, still known), wall seconds since its removal.
+    dash_ghost: f64,
+    serve_ghost: f64,
     lifecycle_events: u64,
 }
 
@@ -381,7 +398,7 @@ fn main() {
     );
     let (_, mut serve_requests0) = scrape(&serve);
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>11} {:>11} {:>9}",
+        "{:>6} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>11} {:>11} {:>11} {:>9}",
         "minute",
         "sim time",
         "sim inst",
@@ -392,6 +409,7 @@ fn main() {
         "serve req",
         "dash l/i",
         "serve l/i",
+        "ghost d/s",
         "lifecycle"
     );
 
@@ -430,6 +448,19 @@ fn main() {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        let oldest = |known: &mut dyn Iterator<Item = &String>| {
+            known
+                .filter_map(|id| truth.ghost_secs(id, t2, a.speed))
+                .fold(0.0, f64::max)
+        };
+        let dash_ghost = oldest(
+            &mut knows
+                .first
+                .iter()
+                .chain(journaled.keys())
+                .filter(|id| dash_present(id)),
+        );
+        let serve_ghost = oldest(&mut served.iter());
         let mut serve_lost: Vec<String> = steady.difference(&served).cloned().collect();
         let mut serve_invented: Vec<String> = served
             .iter()
@@ -459,11 +490,13 @@ fn main() {
             dash_invented,
             serve_lost,
             serve_invented,
+            dash_ghost,
+            serve_ghost,
             lifecycle_events: truth.events,
         };
         (requests0, serve_requests0) = (requests, serve_requests);
         println!(
-            "{:>6} {:>7.1} h {:>9} {:>9} {:>6.1} MiB {:>6.1} MiB {:>9} {:>9} {:>5}/{:<5} {:>5}/{:<5} {:>9}",
+            "{:>6} {:>7.1} h {:>9} {:>9} {:>6.1} MiB {:>6.1} MiB {:>9} {:>9} {:>5}/{:<5} {:>5}/{:<5} {:>4.0}/{:<4.0} s {:>9}",
             s.minute,
             s.sim_hours,
             s.sim_instances,
@@ -476,6 +509,8 @@ fn main() {
             s.dash_invented.len(),
             s.serve_lost.len(),
             s.serve_invented.len(),
+            s.dash_ghost,
+            s.serve_ghost,
             s.lifecycle_events
         );
         for (who, what, ids) in [
