@@ -222,13 +222,7 @@ fn measure(
     std::thread::sleep(Duration::from_secs(a.secs));
     let (c1, s1, wall) = (cpu_secs(pid), sims_cpu(), t0.elapsed().as_secs_f64());
     let (rss, hwm) = memory_mib(pid);
-    let status_line = d
-        .screen()
-        .lines()
-        .nth(usize::from(ROWS) - 2)
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let status_line = d.status_bar();
     d.quit();
     println!("  {label:<52} status bar: {status_line}");
     Idle {

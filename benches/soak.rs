@@ -55,7 +55,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use external::pty::{Dash, ROWS, memory_mib, table_rows_shown};
+use external::pty::{Dash, memory_mib, table_rows_shown};
 use external::{ExternalSim, http_get, sim_json};
 use nbwatch::defaults;
 use nbwatch::journal::{self, Kind};
@@ -528,13 +528,7 @@ fn main() {
         }
         samples.push(s);
     }
-    let status_line = dash
-        .screen()
-        .lines()
-        .nth(usize::from(ROWS) - 2)
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let status_line = dash.status_bar();
     println!("dashboard status bar at the end: {status_line}");
     dash.quit();
     drop(serve);

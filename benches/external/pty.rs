@@ -114,6 +114,16 @@ impl Dash {
         self.seen.lock().unwrap().parser.screen().contents()
     }
 
+    /// The status bar: the screen's last line but one.
+    pub fn status_bar(&self) -> String {
+        self.screen()
+            .lines()
+            .nth(usize::from(ROWS) - 2)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
     pub fn send(&mut self, s: &str) {
         self.writer.write_all(s.as_bytes()).expect("write to pty");
         self.writer.flush().expect("flush pty");
