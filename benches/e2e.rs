@@ -236,11 +236,7 @@ fn measure(
 
 fn main() {
     let a = parse_args();
-    assert!(
-        std::path::Path::new(&a.bin).exists(),
-        "{} not found: cargo build --release --bin nbwatch (or pass --bin)",
-        a.bin
-    );
+    external::require_bin(&a.bin);
     println!("binary: {}", a.bin);
     if let Some(baseline) = &a.per_request {
         per_request(&a, baseline);

@@ -317,11 +317,7 @@ struct Sample {
 
 fn main() {
     let a = parse_args();
-    assert!(
-        std::path::Path::new(&a.bin).exists(),
-        "{} not found: cargo build --release --bin nbwatch (or pass --bin)",
-        a.bin
-    );
+    external::require_bin(&a.bin);
     let grace_sim = (a.grace.as_secs_f64() * a.speed * 1000.0) as i64;
     println!(
         "soak: {} × {} s, {} instances at {}× real time ({} ms latency), grace {} s; binary {}",

@@ -25,6 +25,14 @@ pub fn or_debug(bin: String) -> String {
     }
 }
 
+/// Stops the bench with what to do when `bin` is not built.
+pub fn require_bin(bin: &str) {
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "{bin} not found: cargo build --release --bin nbwatch (or pass --bin)"
+    );
+}
+
 /// `nbwatch sim` in another process; killed on drop.
 pub struct ExternalSim {
     child: Child,
