@@ -19,6 +19,13 @@
 //! two-source scenario. `--paint-only`: first paint alone (e.g. of two binaries,
 //! one after the other with `--bin`).
 //!
+//! `--per-request BASELINE`: CPU per request, side by side in one run: one
+//! `nbwatch sim --instances N --latency-ms 50`, then the dashboard of BASELINE
+//! and of `--bin` in turn (`--rounds` times each, at default settings), each
+//! measured over `--secs` after its first sweep: the whole process's CPU time
+//! (/proc/PID/stat) against the requests the simulator counted in the same
+//! window (only one dashboard runs at a time).
+//!
 //! `--quick` / `--test` (CI): 300 instances, 3 s windows, one paint run, and the
 //! debug binary when no release one is built. Linux only (/proc).
 
@@ -28,15 +35,8 @@
 mod external;
 
 use external::ExternalSim as Sim;
-use std::io::{Read, Write};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
+use external::pty::{COLS, Dash, ROWS, cpu_secs, memory_mib, table_rows_shown};
 use std::time::{Duration, Instant};
-
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-
-const COLS: u16 = 200;
-const ROWS: u16 = 50;
 
 struct Args {
     secs: u64,
@@ -46,6 +46,8 @@ struct Args {
     quick: bool,
     sources_only: bool,
     paint_only: bool,
+    per_request: Option<String>,
+    rounds: usize,
 }
 
 fn parse_args() -> Args {
@@ -57,6 +59,8 @@ fn parse_args() -> Args {
         quick: false,
         sources_only: false,
         paint_only: false,
+        per_request: None,
+        rounds: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -79,6 +83,14 @@ fn parse_args() -> Args {
             "--quick" | "--test" => a.quick = true,
             "--sources-only" => a.sources_only = true,
             "--paint-only" => a.paint_only = true,
+            "--per-request" => a.per_request = it.next(),
+            "--rounds" => {
+                a.rounds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.rounds)
+                    .max(1)
+            }
             _ => {}
         }
     }
@@ -89,171 +101,6 @@ fn parse_args() -> Args {
         a.bin = external::or_debug(a.bin);
     }
     a
-}
-
-/// What the reader thread saw: the screen and when things first appeared.
-struct Seen {
-    parser: vt100::Parser,
-    first_output: Option<Instant>,
-    first_table: Option<Instant>,
-}
-
-/// The table has rows: its title reads `Notebooks N/M` with N > 0.
-fn table_rows_shown(screen: &str) -> Option<u64> {
-    let i = screen.find("Notebooks ")?;
-    let rest = &screen[i + "Notebooks ".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    if !rest[digits.len()..].starts_with('/') {
-        return None;
-    }
-    digits.parse().ok().filter(|n| *n > 0)
-}
-
-struct Dash {
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    seen: Arc<Mutex<Seen>>,
-    spawned: Instant,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-    _home: tempfile::TempDir,
-}
-
-impl Dash {
-    fn spawn(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Dash {
-        let home = tempfile::Builder::new()
-            .prefix("nbwatch-bench-e2e-")
-            .tempdir()
-            .expect("temp dir");
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(bin);
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        // No user configuration, no log file in the user's directories.
-        cmd.env("HOME", home.path());
-        cmd.env("XDG_CONFIG_HOME", home.path());
-        cmd.env("XDG_STATE_HOME", home.path());
-        cmd.env("XDG_DATA_HOME", home.path());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let seen = Arc::new(Mutex::new(Seen {
-            parser: vt100::Parser::new(ROWS, COLS, 0),
-            first_output: None,
-            first_table: None,
-        }));
-        let spawned = Instant::now();
-        let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        {
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 65536];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let now = Instant::now();
-                            let mut s = seen.lock().unwrap();
-                            s.parser.process(&buf[..n]);
-                            s.first_output.get_or_insert(now);
-                            if s.first_table.is_none()
-                                && table_rows_shown(&s.parser.screen().contents()).is_some()
-                            {
-                                s.first_table = Some(now);
-                            }
-                        }
-                    }
-                }
-            });
-        }
-        Dash {
-            child,
-            writer,
-            seen,
-            spawned,
-            _master: pair.master,
-            _home: home,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.process_id().expect("pid")
-    }
-
-    fn screen(&self) -> String {
-        self.seen.lock().unwrap().parser.screen().contents()
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if pred(&self.screen()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
-    }
-
-    fn quit(mut self) {
-        self.send("q");
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-    }
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of proc(5); `after` starts at field 3.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    ticks as f64 / clk_tck()
-}
-
-fn clk_tck() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// (VmRSS, VmHWM) in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
 fn start_sim(bin: &str, instances: usize) -> Sim {
@@ -375,13 +222,7 @@ fn measure(
     std::thread::sleep(Duration::from_secs(a.secs));
     let (c1, s1, wall) = (cpu_secs(pid), sims_cpu(), t0.elapsed().as_secs_f64());
     let (rss, hwm) = memory_mib(pid);
-    let status_line = d
-        .screen()
-        .lines()
-        .nth(usize::from(ROWS) - 2)
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let status_line = d.status_bar();
     d.quit();
     println!("  {label:<52} status bar: {status_line}");
     Idle {
@@ -395,12 +236,12 @@ fn measure(
 
 fn main() {
     let a = parse_args();
-    assert!(
-        std::path::Path::new(&a.bin).exists(),
-        "{} not found: cargo build --release --bin nbwatch (or pass --bin)",
-        a.bin
-    );
+    external::require_bin(&a.bin);
     println!("binary: {}", a.bin);
+    if let Some(baseline) = &a.per_request {
+        per_request(&a, baseline);
+        return;
+    }
     first_paint(&a);
     if a.paint_only {
         return;
@@ -487,4 +328,77 @@ fn print_rows(rows: &[Idle]) {
             r.label, r.cpu_pct, r.sim_cpu_pct, r.rss, r.hwm
         );
     }
+}
+
+/// CPU per request of the dashboard of `baseline` and of `--bin`, in turn
+/// against one live simulator (see the module's comment).
+fn per_request(a: &Args, baseline: &str) {
+    let latency = if a.quick { 5 } else { 50 };
+    let sim = external::start_live(&a.bin, a.instances, latency, 1.0);
+    println!(
+        "CPU per request: {} instances, {latency} ms latency, defaults, {} s windows after the first sweep, {} rounds",
+        a.instances, a.secs, a.rounds
+    );
+    println!(
+        "{:<12} {:>6} {:>10} {:>12} {:>12} {:>10}  binary",
+        "", "round", "CPU", "requests/min", "CPU/request", "VmRSS"
+    );
+    let mut sums: Vec<(f64, u64)> = vec![(0.0, 0); 2];
+    for round in 1..=a.rounds {
+        for (i, (label, bin)) in [("baseline", baseline), ("candidate", a.bin.as_str())]
+            .into_iter()
+            .enumerate()
+        {
+            let (cpu, requests, wall, rss) = cpu_and_requests(a, &sim, bin);
+            sums[i].0 += cpu;
+            sums[i].1 += requests;
+            println!(
+                "{label:<12} {round:>6} {:>8.2} % {:>12.0} {:>9.2} ms {:>6.1} MiB  {bin}",
+                cpu / wall * 100.0,
+                requests as f64 / wall * 60.0,
+                cpu * 1000.0 / requests.max(1) as f64,
+                rss
+            );
+        }
+    }
+    for (i, label) in ["baseline", "candidate"].into_iter().enumerate() {
+        println!(
+            "{label:<12} all rounds: {:.2} ms of CPU per request",
+            sums[i].0 * 1000.0 / sums[i].1.max(1) as f64
+        );
+    }
+}
+
+/// One dashboard of `bin` against `sim`: (CPU seconds, requests, wall seconds,
+/// VmRSS MiB) over `--secs` after its first sweep.
+fn cpu_and_requests(a: &Args, sim: &Sim, bin: &str) -> (f64, u64, f64, f64) {
+    let env = [
+        ("HUAWEICLOUD_SDK_AK", nbwatch::sim::DEMO_AK),
+        ("HUAWEICLOUD_SDK_SK", nbwatch::sim::DEMO_SK),
+    ];
+    let args = [
+        "--endpoint",
+        &sim.endpoint,
+        "--project-id",
+        nbwatch::sim::DEMO_PROJECT_ID,
+    ];
+    let d = Dash::spawn(bin, &args, &env);
+    let want = (a.instances as u64) * 9 / 10;
+    d.wait_for("the full table", Duration::from_secs(300), |s| {
+        table_rows_shown(s).is_some_and(|n| n >= want)
+    });
+    // The first sweep's last pages and its burst.
+    std::thread::sleep(Duration::from_secs(if a.quick { 1 } else { 10 }));
+    let requests = || {
+        external::sim_json(sim, "/_sim/stats")["requests"]
+            .as_u64()
+            .unwrap()
+    };
+    let pid = d.pid();
+    let (c0, r0, t0) = (cpu_secs(pid), requests(), Instant::now());
+    std::thread::sleep(Duration::from_secs(a.secs));
+    let (c1, r1, wall) = (cpu_secs(pid), requests(), t0.elapsed().as_secs_f64());
+    let (rss, _) = memory_mib(pid);
+    d.quit();
+    (c1 - c0, r1 - r0, wall, rss)
 }

@@ -18,6 +18,8 @@
 
 mod external;
 
+use external::pty::{cpu_secs, memory_mib};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -131,28 +133,6 @@ fn get(addr: &str, path: &str, headers: &str) -> Option<(u16, usize)> {
     let head = String::from_utf8_lossy(&buf[..head_end]);
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, buf.len() - head_end - 4))
-}
-
-/// (VmRSS, VmHWM) in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-}
-
-/// utime + stime of a process, in seconds (assumes 100 ticks a second).
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    (f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()) as f64 / 100.0
 }
 
 struct Row {

@@ -119,8 +119,8 @@ pub struct Detector {
     /// Sources whose first listing is in (see [`Detector::arm_source`]).
     armed_sources: HashSet<u16>,
     /// What was announced of each instance with a condition: one entry per
-    /// such instance, so a scan costs one lookup per instance (it runs every
-    /// second over the whole population) and nothing else is kept.
+    /// such instance, so a scan costs one lookup per instance with a condition
+    /// (it runs every second over the whole population) and nothing else is kept.
     seen: HashMap<String, Conditions>,
     /// Scans so far: an entry not visited by the latest scan is of an
     /// instance no longer listed, and is forgotten.
@@ -186,12 +186,13 @@ impl Detector {
                 .then(|| t.lease_remaining_ms(now_ms))
                 .flatten()
                 .filter(|r| (0..=lead_ms).contains(r));
-            let known = self.seen.get_mut(t.key.as_str());
-            if known.is_none() && problem.is_none() && !stuck && ending.is_none() {
-                // Nothing to announce and nothing announced: the common case.
+            if problem.is_none() && !stuck && ending.is_none() {
+                // Nothing to announce, the common case: not even looked up. What
+                // was announced of it is forgotten below (not visited by this
+                // scan), so a condition that comes back is news again.
                 continue;
             }
-            let c = match known {
+            let c = match self.seen.get_mut(t.key.as_str()) {
                 Some(c) => c,
                 None => self.seen.entry(t.key.clone()).or_default(),
             };

@@ -145,6 +145,7 @@ async fn event_loop(
         tokio::sync::mpsc::unbounded_channel::<(String, DetailAnswer)>();
     let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
 
+    let mut frames = crate::frames::Frames::per_second(crate::defaults::MAX_FRAMES_PER_SECOND);
     draw(guard, app, ctx)?;
     loop {
         let mut redraw = true;
@@ -177,7 +178,10 @@ async fn event_loop(
                 // A batch of pages that only confirmed rows as they were
                 // changes nothing on screen: the 1 s tick draws the ages.
                 redraw = on_messages(app, queued, notifier);
+                // Drawn a few times a second at most: see frames.rs.
+                redraw = redraw && frames.news(tokio::time::Instant::now());
             }
+            () = frames.wait() => {}
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = match &ev {
@@ -270,6 +274,7 @@ async fn event_loop(
         }
         if redraw {
             draw(guard, app, ctx)?;
+            frames.drawn(tokio::time::Instant::now());
         }
         // The detail pane shows an instance whose whole record is not held: read
         // it once the selection has rested, so scrolling through rows costs nothing.

@@ -13,6 +13,9 @@ pub const CONCURRENCY: usize = 4;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Connection timeout (part of [`TIMEOUT`]).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames a second the dashboard draws at most for what the pollers bring (a
+/// person sees no more; keys always draw at once): see `frames.rs`.
+pub const MAX_FRAMES_PER_SECOND: u32 = 4;
 /// Instances per page: the largest size the service allows.
 pub const PAGE_SIZE: u32 = 50;
 /// A transitional status held longer than this is flagged as stuck.

@@ -15,6 +15,7 @@ pub mod config;
 pub(crate) mod dashboard;
 pub mod defaults;
 pub mod exit;
+pub(crate) mod frames;
 pub mod journal;
 pub(crate) mod logging;
 pub(crate) mod notify;

@@ -4,6 +4,8 @@
 //! unused.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -21,6 +23,14 @@ pub fn or_debug(bin: String) -> String {
     } else {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/debug/nbwatch").into()
     }
+}
+
+/// Stops the bench with what to do when `bin` is not built.
+pub fn require_bin(bin: &str) {
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "{bin} not found: cargo build --release --bin nbwatch (or pass --bin)"
+    );
 }
 
 /// `nbwatch sim` in another process; killed on drop.
@@ -102,4 +112,38 @@ pub fn start_live_with(
     ];
     args.extend_from_slice(more);
     start_sim(bin, &args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `GET {base}{path}` over plain HTTP/1.0 on loopback (`base`: `http://127.0.0.1:PORT`):
+/// the status and the body. For the simulator's control endpoints and the exporter.
+pub fn http_get(base: &str, path: &str) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no HTTP head")?;
+    let head = String::from_utf8_lossy(&buf[..head_end]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status")?;
+    Ok((
+        status,
+        String::from_utf8_lossy(&buf[head_end + 4..]).into_owned(),
+    ))
+}
+
+/// The simulator's answer at `path` as JSON; panics when it cannot be had.
+pub fn sim_json(sim: &ExternalSim, path: &str) -> serde_json::Value {
+    let (status, body) = http_get(&sim.endpoint, path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
