@@ -93,6 +93,8 @@ struct Group {
 /// The pre-rendered instance families.
 pub struct Store {
     mode: StatusSeries,
+    /// Instances per group: [`GROUP`].
+    group: usize,
     /// The sample names, per family.
     names: [String; FAMILIES],
     /// The families' header lines (HELP, TYPE, UNIT), compressed, per format.
@@ -127,6 +129,12 @@ fn families(mode: StatusSeries) -> [&'static Family; FAMILIES] {
 
 impl Store {
     pub fn new(mode: StatusSeries) -> Store {
+        Store::with_group_size(mode, GROUP)
+    }
+
+    /// A store whose groups hold `group` instances rather than [`GROUP`]
+    /// (`benches/serve.rs` compares sizes).
+    pub fn with_group_size(mode: StatusSeries, group: usize) -> Store {
         let fams = families(mode);
         let mut deflater = Deflater::new(1024);
         let mut header = |format: Format| {
@@ -152,6 +160,7 @@ impl Store {
         let headers = [header(Format::Classic), header(Format::OpenMetrics)];
         Store {
             mode,
+            group: group.max(1),
             names: std::array::from_fn(|f| fams[f].exposed_name()),
             headers,
             slots: HashMap::new(),
@@ -246,7 +255,7 @@ impl Store {
         };
         let g = slot.group;
         let group = &mut self.groups[g];
-        let was_full = group.members.len() >= GROUP;
+        let was_full = group.members.len() >= self.group;
         group.members.retain(|m| &**m != key);
         stale[g] = [true; FAMILIES];
         if was_full {
@@ -276,7 +285,7 @@ impl Store {
         }
         let g = self.open_group(stale);
         self.groups[g].members.push(t.key.as_str().into());
-        if self.groups[g].members.len() >= GROUP {
+        if self.groups[g].members.len() >= self.group {
             self.open.retain(|o| *o != g);
         }
         stale[g] = [true; FAMILIES];
@@ -290,7 +299,7 @@ impl Store {
             return *g;
         }
         self.groups.push(Group {
-            members: Vec::with_capacity(GROUP),
+            members: Vec::with_capacity(self.group),
             parts: std::array::from_fn(|_| Packed::nothing()),
         });
         stale.push([false; FAMILIES]);
