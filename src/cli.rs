@@ -523,6 +523,19 @@ impl ValueEnum for Format {
 }
 
 /// `--churn-mode`'s words; [`ChurnMode`] itself knows nothing of clap.
+impl ValueEnum for StatusSeries {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[StatusSeries::Current, StatusSeries::All]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            StatusSeries::Current => "current",
+            StatusSeries::All => "all",
+        }))
+    }
+}
+
 impl ValueEnum for ChurnMode {
     fn value_variants<'a>() -> &'a [Self] {
         &[
@@ -846,18 +859,5 @@ mod tests {
         ] {
             assert!(help.contains(needle), "help lacks {needle}:\n{help}");
         }
-    }
-}
-
-impl ValueEnum for StatusSeries {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[StatusSeries::Current, StatusSeries::All]
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(match self {
-            StatusSeries::Current => "current",
-            StatusSeries::All => "all",
-        }))
     }
 }
