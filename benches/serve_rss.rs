@@ -188,6 +188,41 @@ fn cpu_secs(pid: u32) -> f64 {
     (f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()) as f64 / 100.0
 }
 
+/// `bin serve` at defaults against the simulator at `endpoint`, with `extra`
+/// flags; returns it and the address it serves on.
+fn start_serve(tag: &str, bin: &str, endpoint: &str, extra: &[&str]) -> (Proc, String) {
+    let mut args = vec![
+        "serve",
+        "--endpoint",
+        endpoint,
+        "--project-id",
+        "5e1f0c0a2b3d4e5f60718293a4b5c6d7",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let (serve, line) = spawn_tagged(
+        tag,
+        bin,
+        &args,
+        &[
+            ("HUAWEICLOUD_SDK_AK", "NBWATCHSIMDEMOAK0001"),
+            (
+                "HUAWEICLOUD_SDK_SK",
+                "nbwatchSimulatorDemoSecretKey00000000000",
+            ),
+        ],
+        "listening on",
+    );
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("serve address")
+        .to_string();
+    (serve, addr)
+}
+
 struct Row {
     instances: usize,
     first_refresh: Duration,
@@ -226,32 +261,7 @@ fn measure(a: &Args, instances: usize) -> Row {
         .expect("sim endpoint")
         .to_string();
     let started = Instant::now();
-    let (serve, line) = spawn(
-        &a.bin,
-        &[
-            "serve",
-            "--endpoint",
-            &endpoint,
-            "--project-id",
-            "5e1f0c0a2b3d4e5f60718293a4b5c6d7",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &[
-            ("HUAWEICLOUD_SDK_AK", "NBWATCHSIMDEMOAK0001"),
-            (
-                "HUAWEICLOUD_SDK_SK",
-                "nbwatchSimulatorDemoSecretKey00000000000",
-            ),
-        ],
-        "listening on",
-    );
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("serve address")
-        .to_string();
+    let (serve, addr) = start_serve("serve", &a.bin, &endpoint, &[]);
     let pid = serve.child.id();
     // The first full refresh, paced by the default budget.
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -383,36 +393,9 @@ mod live {
     fn measure(cfg: &Config, sim_bin: &str, instances: usize, secs: u64) -> Result {
         let sim = external::start_live(sim_bin, instances, 50, 1.0);
         let sim_addr = sim.endpoint.trim_start_matches("http://").to_string();
-        let mut args = vec![
-            "serve",
-            "--endpoint",
-            &sim.endpoint,
-            "--project-id",
-            "5e1f0c0a2b3d4e5f60718293a4b5c6d7",
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend(cfg.extra.iter().copied());
         let started = Instant::now();
-        let (serve, line) = spawn_tagged(
-            &cfg.label.replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
-            &cfg.bin,
-            &args,
-            &[
-                ("HUAWEICLOUD_SDK_AK", "NBWATCHSIMDEMOAK0001"),
-                (
-                    "HUAWEICLOUD_SDK_SK",
-                    "nbwatchSimulatorDemoSecretKey00000000000",
-                ),
-            ],
-            "listening on",
-        );
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .expect("serve address")
-            .to_string();
+        let tag = cfg.label.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        let (serve, addr) = start_serve(&tag, &cfg.bin, &sim.endpoint, &cfg.extra);
         let pid = serve.child.id();
         let deadline = Instant::now() + Duration::from_secs(900);
         while get(&addr, "/healthz", "").map(|r| r.0) != Some(200) {
