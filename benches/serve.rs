@@ -1,12 +1,14 @@
-//! What a scrape of `nbwatch serve` costs with 10,000 instances: rendering
-//! `/metrics` in both formats (the first scrape after a poll renders the instance
-//! families, kept gzip-compressed; later scrapes of the same snapshot reuse them),
-//! gzip as Prometheus asks and plain, the same over HTTP, and the bytes a scrape
-//! allocates against the size of its output. Baselines in
-//! the same run: copying
-//! an output-sized buffer (the floor for producing that many bytes), the usual
-//! way of using prometheus-client (a `Family` per metric, registered and kept up
-//! to date at poll time, encoded at scrape time), and 60 instances.
+//! What a scrape of `nbwatch serve` costs with 10,000 instances, with each
+//! `--status-series`: rendering everything (the first scrape after start),
+//! a scrape after one instance changed (its group's parts compressed again), a
+//! scrape after a sweep page that changed nothing, a repeated scrape (gzip as
+//! Prometheus asks, and plain), the same over HTTP, the bytes a scrape
+//! allocates against the size of its output, and the group size's trade
+//! between compression ratio and the CPU of a change. Baselines in the same
+//! run: copying an output-sized buffer (the floor for producing that many
+//! bytes), the usual way of using prometheus-client (a `Family` per metric,
+//! registered and kept up to date at poll time, encoded at scrape time), and 60
+//! instances.
 //!
 //! `cargo bench --bench serve` (CI smoke: `cargo bench --bench serve -- --test`).
 //! The exporter's resident memory at 10,000 instances: `benches/serve_rss.rs`.
@@ -19,13 +21,14 @@ mod common;
 use std::alloc::System;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group};
 use nbwatch::api::Listing;
 use nbwatch::api::model::{Notebook, Pool, Status, User};
 use nbwatch::app;
-use nbwatch::serve::{Exporter, Format, Metrics, Shared};
+use nbwatch::serve::chunks::Store;
+use nbwatch::serve::{Exporter, Format, Metrics, Shared, StatusSeries};
 use nbwatch::watch::{Message, Stats};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -68,23 +71,43 @@ fn population(n: usize) -> Vec<Notebook> {
         .collect()
 }
 
-/// A poll bringing `notebooks`: the next scrape renders the instances anew.
-fn new_snapshot(shared: &Shared, notebooks: Vec<Notebook>) {
+/// The hot tier brings news of instance `i`: its status flips between
+/// RUNNING and STOPPED.
+fn hot_change(shared: &Shared, pop: &mut [Notebook], i: usize, at: i64) {
+    let nb = &mut pop[i % pop.len()];
+    nb.status = Some(if nb.status == Some(Status::Running) {
+        Status::Stopped
+    } else {
+        Status::Running
+    });
+    nb.update_at = Some(at);
     shared.write().unwrap().apply(
-        Message::Snapshot {
-            listing: Listing {
-                notebooks,
-                total: None,
-                requests: 200,
-                passes: 1,
-                complete: true,
-            },
-            took: Duration::from_secs(2),
+        Message::Hot {
+            seen: vec![(at, vec![nb.clone()])],
+            gone: vec![],
+            error: None,
             stats: Stats::default(),
         },
-        NOW,
+        at,
     );
 }
+
+/// A sweep page of `pop[start..start + 50]` that changes nothing.
+fn same_page(shared: &Shared, pop: &[Notebook], start: usize, at: i64) {
+    let start = start % pop.len();
+    let page = pop[start..(start + 50).min(pop.len())].to_vec();
+    shared.write().unwrap().apply(
+        Message::Page {
+            notebooks: page,
+            loaded: 50,
+            total: Some(pop.len() as u64),
+            read_at_ms: at,
+        },
+        at,
+    );
+}
+
+const MODES: [StatusSeries; 2] = [StatusSeries::Current, StatusSeries::All];
 
 fn exporter(n: usize) -> Shared {
     let shared = Arc::new(RwLock::new(Exporter::new(
@@ -202,42 +225,41 @@ fn naive_render(reg: &Registry) -> String {
 }
 
 fn allocation_report() {
-    println!("allocations of one scrape (after one warm-up scrape of an earlier snapshot):");
+    println!("allocations of one scrape (gzip, as Prometheus asks; OpenMetrics):");
     println!(
-        "{:<56} {:>11} {:>12} {:>7} {:>9}",
+        "{:<60} {:>11} {:>12} {:>7} {:>9}",
         "case", "output", "allocated", "allocs", "÷ output"
     );
     let row = |case: String, out: usize, bytes: usize, count: usize| {
         println!(
-            "{case:<56} {out:>11} {bytes:>12} {count:>7} {:>9.3}",
+            "{case:<60} {out:>11} {bytes:>12} {count:>7} {:>9.3}",
             bytes as f64 / out as f64
         )
     };
+    let format = Format::OpenMetrics;
     for n in [60, 10_000] {
-        let shared = exporter(n);
-        let m = Metrics::new(Arc::clone(&shared));
-        for format in [Format::Classic, Format::OpenMetrics] {
-            drop(m.render_parts(format));
-            new_snapshot(&shared, population(n));
-            // As Prometheus scrapes: gzip; the output is the compressed body.
-            let gzip_scrape = || {
-                let r = m.render_parts(format);
-                r.gzip().1
-            };
+        for mode in MODES {
+            let shared = exporter(n);
+            let mut pop = population(n);
+            let m = Metrics::new(Arc::clone(&shared), mode);
+            let gzip_scrape = || m.render_parts(format).gzip().1;
             let (bytes, count, len) = allocations(gzip_scrape);
             row(
-                format!("first gzip scrape after a poll, {format:?}, {n}"),
+                format!("first scrape (renders all), {mode:?}, {n}"),
+                len,
+                bytes,
+                count,
+            );
+            hot_change(&shared, &mut pop, n / 2, NOW + 1_000);
+            let (bytes, count, len) = allocations(gzip_scrape);
+            row(
+                format!("after one instance changed, {mode:?}, {n}"),
                 len,
                 bytes,
                 count,
             );
             let (bytes, count, len) = allocations(gzip_scrape);
-            row(
-                format!("next gzip scrapes, same snapshot, {format:?}, {n}"),
-                len,
-                bytes,
-                count,
-            );
+            row(format!("nothing changed, {mode:?}, {n}"), len, bytes, count);
             // A scraper without gzip: the text inflated chunk by chunk as sent.
             let (bytes, count, len) = allocations(|| {
                 m.render_parts(format)
@@ -245,12 +267,7 @@ fn allocation_report() {
                     .map(|c| c.map_or(0, |c| c.len()))
                     .sum::<usize>()
             });
-            row(
-                format!("plain scrapes, same snapshot, {format:?}, {n}"),
-                len,
-                bytes,
-                count,
-            );
+            row(format!("plain, {mode:?}, {n}"), len, bytes, count);
         }
         let reg = naive_registry(&population(n));
         let (bytes, count, out) = allocations(|| naive_render(&reg));
@@ -260,6 +277,54 @@ fn allocation_report() {
             bytes,
             count,
         );
+    }
+}
+
+/// The group size's trade: a bigger group compresses better (a part shares
+/// no history with the others) and costs more CPU when one of its instances
+/// changes. 10,000 instances, OpenMetrics.
+fn group_size_report() {
+    let n = 10_000;
+    println!("group size: compressed size and the CPU of a change, {n} instances:");
+    println!(
+        "{:<8} {:>6} {:>11} {:>10} {:>7} {:>12} {:>12} {:>12}",
+        "mode", "group", "text", "gzip", "ratio", "render all", "one change", "join"
+    );
+    for mode in MODES {
+        for group in [16, 32, 64, 128, 256] {
+            let shared = exporter(n);
+            let mut pop = population(n);
+            let mut store = Store::with_group_size(mode, group);
+            let take = |shared: &Shared| shared.write().unwrap().take_touched();
+            let t = Instant::now();
+            store.update(take(&shared), &shared.read().unwrap());
+            let all = t.elapsed();
+            let j = store.joined(Format::OpenMetrics);
+            let (plain, packed) = (j.plain_len, j.len());
+            // A change is rendered when the poller brings it; the parts are
+            // joined (their CRCs combined) only when a scrape asks.
+            let changes = 200;
+            let (mut spent, mut joining) = (Duration::ZERO, Duration::ZERO);
+            for i in 0..changes {
+                hot_change(&shared, &mut pop, i * 97, NOW + 1_000 + i as i64);
+                let touched = take(&shared);
+                let t = Instant::now();
+                store.update(touched, &shared.read().unwrap());
+                spent += t.elapsed();
+                let t = Instant::now();
+                drop(store.joined(Format::OpenMetrics));
+                joining += t.elapsed();
+            }
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / changes as f64;
+            println!(
+                "{:<8} {group:>6} {plain:>11} {packed:>10} {:>6.1}× {:>9.1} ms {:>9.0} µs {:>9.0} µs",
+                format!("{mode:?}"),
+                plain as f64 / packed as f64,
+                all.as_secs_f64() * 1000.0,
+                per(spent),
+                per(joining)
+            );
+        }
     }
 }
 
@@ -277,44 +342,64 @@ fn allocations<T>(mut f: impl FnMut() -> T) -> (usize, usize, T) {
 
 fn scrape(c: &mut Criterion) {
     let mut g = c.benchmark_group("scrape");
-    g.sample_size(30);
+    g.sample_size(20);
+    let format = Format::OpenMetrics;
     for n in [60, 10_000] {
         let shared = exporter(n);
-        let m = Metrics::new(Arc::clone(&shared));
-        let pop = population(n);
-        for format in [Format::Classic, Format::OpenMetrics] {
+        for mode in MODES {
+            g.bench_function(BenchmarkId::new(format!("render_all_{mode:?}"), n), |b| {
+                b.iter_batched(
+                    || Metrics::new(Arc::clone(&shared), mode),
+                    |m| m.render_parts(format),
+                    BatchSize::PerIteration,
+                )
+            });
+            let m = Metrics::new(Arc::clone(&shared), mode);
             drop(m.render_parts(format));
+            let mut pop = population(n);
+            let mut i = 0;
+            g.bench_function(BenchmarkId::new(format!("one_change_{mode:?}"), n), |b| {
+                b.iter_batched(
+                    || {
+                        i += 1;
+                        hot_change(&shared, &mut pop, i * 97, NOW + i as i64);
+                    },
+                    |()| m.render_parts(format).gzip(),
+                    BatchSize::PerIteration,
+                )
+            });
+            let pop = population(n);
+            let mut i = 0;
             g.bench_function(
-                BenchmarkId::new(format!("first_after_poll_{format:?}"), n),
+                BenchmarkId::new(format!("page_unchanged_{mode:?}"), n),
                 |b| {
                     b.iter_batched(
-                        || new_snapshot(&shared, pop.clone()),
-                        |()| m.render_parts(format),
+                        || {
+                            i += 1;
+                            same_page(&shared, &pop, i * 50, NOW + i as i64);
+                        },
+                        |()| m.render_parts(format).gzip(),
                         BatchSize::PerIteration,
                     )
                 },
             );
-            g.bench_function(
-                BenchmarkId::new(format!("repeat_gzip_{format:?}"), n),
-                |b| b.iter(|| m.render_parts(format).gzip()),
-            );
-            g.bench_function(
-                BenchmarkId::new(format!("repeat_plain_{format:?}"), n),
-                |b| {
-                    b.iter(|| {
-                        m.render_parts(format)
-                            .plain()
-                            .map(|c| c.map_or(0, |c| c.len()))
-                            .sum::<usize>()
-                    })
-                },
-            );
+            g.bench_function(BenchmarkId::new(format!("repeat_gzip_{mode:?}"), n), |b| {
+                b.iter(|| m.render_parts(format).gzip())
+            });
+            g.bench_function(BenchmarkId::new(format!("repeat_plain_{mode:?}"), n), |b| {
+                b.iter(|| {
+                    m.render_parts(format)
+                        .plain()
+                        .map(|c| c.map_or(0, |c| c.len()))
+                        .sum::<usize>()
+                })
+            });
         }
-        let out = m.render(Format::Classic);
+        let out = Metrics::new(Arc::clone(&shared), StatusSeries::All).render(Format::Classic);
         g.bench_with_input(BenchmarkId::new("baseline_copy_output", n), &out, |b, o| {
             b.iter(|| o.clone())
         });
-        let reg = naive_registry(&pop);
+        let reg = naive_registry(&population(n));
         g.bench_with_input(
             BenchmarkId::new("baseline_family_per_metric", n),
             &reg,
@@ -334,7 +419,7 @@ fn http(c: &mut Criterion) {
     let shared = exporter(10_000);
     let ctx = nbwatch::serve::http::Ctx {
         shared: Arc::clone(&shared),
-        metrics: Arc::new(Metrics::new(shared)),
+        metrics: Arc::new(Metrics::new(shared, StatusSeries::All)),
         max_age: Duration::from_secs(300),
     };
     let listener = rt
@@ -392,6 +477,10 @@ criterion_group!(benches, scrape, http);
 
 fn main() {
     allocation_report();
+    // Not in CI's smoke run (`-- --test`): ten stores of 10,000 instances.
+    if !std::env::args().any(|a| a == "--test") {
+        group_size_report();
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::Overrides;
 use crate::output::Format;
 use crate::secret::Secret;
+use crate::serve::StatusSeries;
 use crate::sim::{Churn, ChurnMode, Fault, SimConfig};
 
 #[derive(Debug, Parser)]
@@ -367,6 +368,17 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     pub web_config_file: Option<std::path::PathBuf>,
+
+    /// Status series per instance: `current`, one for the status it is in (set to 1);
+    /// `all`, one per documented status (14), 1 for the current one and 0 for the others
+    #[arg(
+        long,
+        env = "NBWATCH_STATUS_SERIES",
+        value_name = "WHICH",
+        value_enum,
+        default_value_t = StatusSeries::default()
+    )]
+    pub status_series: StatusSeries,
 }
 
 /// `nbwatch sim`: a local ModelArts notebook API with live, simulated instances.
@@ -511,6 +523,19 @@ impl ValueEnum for Format {
 }
 
 /// `--churn-mode`'s words; [`ChurnMode`] itself knows nothing of clap.
+impl ValueEnum for StatusSeries {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[StatusSeries::Current, StatusSeries::All]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            StatusSeries::Current => "current",
+            StatusSeries::All => "all",
+        }))
+    }
+}
+
 impl ValueEnum for ChurnMode {
     fn value_variants<'a>() -> &'a [Self] {
         &[

@@ -67,5 +67,6 @@ fn parts(
             settings.endpoint, settings.project_id, settings.profile
         ),
         web,
+        status_series: args.status_series,
     })
 }

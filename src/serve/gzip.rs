@@ -3,11 +3,14 @@
 //! set repeats), so the instance families are kept only compressed: written
 //! through [`Deflater`] straight into a raw deflate stream, never whole as text.
 //!
-//! A scrape's gzip body is one gzip member made of two deflate streams: the
-//! shared instance part, ended by a sync flush (byte-aligned, not final), then the
-//! exporter's own small part as stored (uncompressed) blocks, the last final; the trailer's CRC-32 is
-//! the two parts' CRCs combined. A scraper that does not accept gzip gets the
-//! instance part inflated chunk by chunk as it is sent ([`Inflate`]).
+//! A scrape's gzip body is one gzip member made of many raw deflate parts: the
+//! instance families' parts (see [`super::chunks`]), each compressed on its own
+//! and ended by a sync flush (byte-aligned, not final), then the exporter's own
+//! small part as stored (uncompressed) blocks, the last final. A part shares no
+//! history with the one before it, so the concatenation is one valid deflate
+//! stream; the trailer's CRC-32 is the parts' CRCs combined. A scraper that does
+//! not accept gzip gets the instance parts inflated chunk by chunk as they are
+//! sent ([`Inflate`]).
 
 use std::fmt;
 use std::io;
@@ -48,6 +51,50 @@ impl Packed {
             crc: Crc::new(),
             plain_len: 0,
         }
+    }
+
+    /// No text and no bytes: a part that adds nothing to the stream.
+    pub fn nothing() -> Packed {
+        Packed {
+            deflate: Bytes::new(),
+            crc: Crc::new(),
+            plain_len: 0,
+        }
+    }
+}
+
+/// Sync-flushed parts joined in order: one deflate stream that is not ended,
+/// with the CRC and length of the text it holds. The parts are shared, not
+/// copied.
+#[derive(Debug)]
+pub struct Joined {
+    pub parts: Vec<Bytes>,
+    pub crc: Crc,
+    pub plain_len: usize,
+}
+
+impl Joined {
+    pub fn new<'a>(parts: impl Iterator<Item = &'a Packed>) -> Joined {
+        let mut j = Joined {
+            parts: Vec::new(),
+            crc: Crc::new(),
+            plain_len: 0,
+        };
+        for p in parts.filter(|p| !p.deflate.is_empty()) {
+            j.parts.push(p.deflate.clone());
+            j.crc.combine(&p.crc);
+            j.plain_len += p.plain_len;
+        }
+        j
+    }
+
+    /// The compressed size.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(Bytes::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -126,19 +173,22 @@ impl Deflater {
         r
     }
 
-    /// Ends with a sync flush: another deflate stream may follow it.
-    pub fn finish_part(mut self) -> io::Result<Packed> {
-        self.drain_pending(FlushCompress::Sync)?;
-        Ok(self.packed())
-    }
-
-    fn packed(mut self) -> Packed {
-        self.out.shrink_to_fit();
-        Packed {
-            deflate: Bytes::from(self.out),
-            crc: self.crc,
-            plain_len: self.plain_len,
-        }
+    /// Ends the part with a sync flush (another part may follow it in the
+    /// stream) and makes the deflater ready for a new part that shares no
+    /// history with this one: its state is reset, not allocated again.
+    pub fn finish_part(&mut self) -> io::Result<Packed> {
+        let flushed = self.drain_pending(FlushCompress::Sync);
+        self.c.reset();
+        let mut out = std::mem::take(&mut self.out);
+        let crc = std::mem::take(&mut self.crc);
+        let plain_len = std::mem::take(&mut self.plain_len);
+        flushed?;
+        out.shrink_to_fit();
+        Ok(Packed {
+            deflate: Bytes::from(out),
+            crc,
+            plain_len,
+        })
     }
 }
 
@@ -157,9 +207,9 @@ impl fmt::Write for Deflater {
 /// The gzip header: deflate, no name, no time, unknown OS.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
-/// One gzip member from a sync-flushed part and a stored last part, as chunks (the
-/// first part is not copied). Returns the chunks and their total length.
-pub fn gzip_member(first: &Packed, last: &Packed) -> (Vec<Bytes>, usize) {
+/// One gzip member from sync-flushed parts and a stored last part, as chunks (the
+/// parts are not copied). Returns the chunks and their total length.
+pub fn gzip_member(first: &Joined, last: &Packed) -> (Vec<Bytes>, usize) {
     let mut crc = Crc::new();
     crc.combine(&first.crc);
     crc.combine(&last.crc);
@@ -167,11 +217,10 @@ pub fn gzip_member(first: &Packed, last: &Packed) -> (Vec<Bytes>, usize) {
     tail.extend_from_slice(&last.deflate);
     tail.extend_from_slice(&crc.sum().to_le_bytes());
     tail.extend_from_slice(&crc.amount().to_le_bytes());
-    let chunks = vec![
-        Bytes::from_static(&HEADER),
-        first.deflate.clone(),
-        Bytes::from(tail),
-    ];
+    let mut chunks = Vec::with_capacity(first.parts.len() + 2);
+    chunks.push(Bytes::from_static(&HEADER));
+    chunks.extend(first.parts.iter().cloned());
+    chunks.push(Bytes::from(tail));
     let len = chunks.iter().map(Bytes::len).sum();
     (chunks, len)
 }
@@ -196,10 +245,11 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     gzip.or(any).unwrap_or(false)
 }
 
-/// A raw deflate stream inflated in chunks of at most `CHUNK` bytes, as they are
-/// asked for: the whole text never exists at once.
+/// A raw deflate stream, given in parts, inflated in chunks of at most `CHUNK`
+/// bytes, as they are asked for: the whole text never exists at once.
 pub struct Inflate {
     d: Decompress,
+    parts: std::vec::IntoIter<Bytes>,
     input: Bytes,
     pos: usize,
     done: bool,
@@ -208,10 +258,11 @@ pub struct Inflate {
 const CHUNK: usize = 64 * 1024;
 
 impl Inflate {
-    pub fn new(deflate: Bytes) -> Inflate {
+    pub fn new(parts: Vec<Bytes>) -> Inflate {
         Inflate {
             d: Decompress::new(false),
-            input: deflate,
+            parts: parts.into_iter(),
+            input: Bytes::new(),
             pos: 0,
             done: false,
         }
@@ -227,6 +278,12 @@ impl Iterator for Inflate {
         }
         let mut out = Vec::with_capacity(CHUNK);
         while out.len() < out.capacity() {
+            // After the last part, what the decompressor still holds comes
+            // out with an empty input.
+            while self.pos >= self.input.len() {
+                let Some(next) = self.parts.next() else { break };
+                (self.input, self.pos) = (next, 0);
+            }
             let input = self.input.get(self.pos..).unwrap_or(&[]);
             let (in_before, out_before) = (self.d.total_in(), out.len());
             let status = match self
@@ -282,8 +339,12 @@ mod tests {
         decoded
     }
 
+    fn joined(parts: &[&Packed]) -> Joined {
+        Joined::new(parts.iter().copied())
+    }
+
     #[test]
-    fn two_parts_make_one_gzip_member_that_standard_decoders_read() {
+    fn parts_make_one_gzip_member_that_standard_decoders_read() {
         let (a, b) = (text(5_000), "nbwatch_requests_total 7\n# EOF\n".to_string());
         let (first, last) = (packed(&a), Packed::stored_last(b.as_bytes()));
         assert_eq!(first.plain_len, a.len());
@@ -292,29 +353,68 @@ mod tests {
             "{}",
             first.deflate.len()
         );
-        let (chunks, len) = gzip_member(&first, &last);
+        let (chunks, len) = gzip_member(&joined(&[&first]), &last);
         assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), len);
         assert_eq!(gunzip(&chunks), format!("{a}{b}"));
         // Empty parts, and a last part longer than one stored block.
         let big = text(3_000);
         assert!(big.len() > STORED_MAX);
-        let (chunks, _) = gzip_member(&packed(""), &Packed::stored_last(big.as_bytes()));
+        let (chunks, _) = gzip_member(
+            &joined(&[&packed(""), &Packed::nothing()]),
+            &Packed::stored_last(big.as_bytes()),
+        );
         assert_eq!(gunzip(&chunks), big);
-        let (chunks, _) = gzip_member(&Packed::empty(), &Packed::stored_last(b""));
+        let (chunks, _) = gzip_member(&joined(&[&Packed::empty()]), &Packed::stored_last(b""));
         assert_eq!(gunzip(&chunks), "");
+        let (chunks, _) = gzip_member(&joined(&[]), &Packed::stored_last(b"x"));
+        assert_eq!(gunzip(&chunks), "x");
+    }
+
+    /// Parts from one deflater, reset between them, share no history: each
+    /// inflates alone, and any order of them is one valid stream.
+    #[test]
+    fn parts_are_independent_and_join_in_any_order() {
+        let mut d = Deflater::new(0);
+        let texts = [text(300), text(300), text(10), String::new(), text(2_000)];
+        let parts: Vec<Packed> = texts
+            .iter()
+            .map(|t| {
+                d.write_str(t).unwrap();
+                d.finish_part().unwrap()
+            })
+            .collect();
+        for (t, p) in texts.iter().zip(&parts) {
+            let alone: Vec<u8> = Inflate::new(vec![p.deflate.clone()])
+                .map(|c| c.unwrap())
+                .flat_map(|c| c.to_vec())
+                .collect();
+            assert_eq!(String::from_utf8(alone).unwrap(), *t);
+        }
+        let order = [4, 2, 0, 3, 1, 0];
+        let j = joined(&order.map(|i| &parts[i]));
+        let want: String = order.iter().map(|i| texts[*i].as_str()).collect();
+        assert_eq!(j.plain_len, want.len());
+        let tail = Packed::stored_last(b"# EOF\n");
+        assert_eq!(gunzip(&gzip_member(&j, &tail).0), format!("{want}# EOF\n"));
+        let plain: Vec<u8> = Inflate::new(j.parts.clone())
+            .map(|c| c.unwrap())
+            .flat_map(|c| c.to_vec())
+            .collect();
+        assert_eq!(String::from_utf8(plain).unwrap(), want);
     }
 
     #[test]
     fn a_part_inflates_back_in_bounded_chunks() {
         let a = text(5_000);
-        let chunks: Vec<Bytes> = Inflate::new(packed(&a).deflate)
+        let chunks: Vec<Bytes> = Inflate::new(vec![packed(&a).deflate])
             .collect::<io::Result<_>>()
             .unwrap();
         assert!(chunks.len() > 1 && chunks.iter().all(|c| c.len() <= CHUNK));
         let joined: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
         assert_eq!(String::from_utf8(joined).unwrap(), a);
-        assert_eq!(Inflate::new(packed("").deflate).count(), 0);
-        assert_eq!(Inflate::new(Packed::empty().deflate).count(), 0);
+        assert_eq!(Inflate::new(vec![packed("").deflate]).count(), 0);
+        assert_eq!(Inflate::new(vec![Packed::empty().deflate]).count(), 0);
+        assert_eq!(Inflate::new(vec![]).count(), 0);
     }
 
     #[test]

@@ -1,10 +1,8 @@
-//! `/metrics`: the exporter's state written with the `prometheus-client` crate at
-//! scrape time, in the classic text format 0.0.4 or in OpenMetrics.
-//!
-//! Collectors write every family straight from the tracked instances: no
-//! per-series metric objects are kept, so rendering allocates its output and the
-//! encoder's small buffer, and nothing per instance; and the instance families
-//! are rendered once per snapshot (see [`Metrics`]).
+//! `/metrics`: the exporter's state in the classic text format 0.0.4 or in
+//! OpenMetrics. The exporter's own families are written with the
+//! `prometheus-client` crate at every scrape; the instance families are kept
+//! pre-rendered, re-rendered only where an instance changed (see
+//! [`super::chunks`]), their headers written by the same crate.
 //!
 //! Naming follows the Prometheus guidelines: base units (seconds), timestamps
 //! rather than ages, `_info` for descriptive labels, a 0/1 gauge per documented
@@ -23,11 +21,10 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::gzip::{self, Deflater, Inflate, Packed};
+pub use super::chunks::StatusSeries;
+use super::chunks::Store;
+use super::gzip::{self, Inflate, Joined, Packed};
 use super::state::Exporter;
-use crate::api::model::Status;
-use crate::app::Tracked;
-use crate::app::tracked::lease_applies;
 
 /// The exporter's state, shared by the poller's side and the scrapes.
 pub type Shared = Arc<RwLock<Exporter>>;
@@ -61,7 +58,7 @@ impl Format {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Format::Classic => 0,
             Format::OpenMetrics => 1,
@@ -190,6 +187,14 @@ pub static STUCK_THRESHOLD: Family = family(
     "How long an instance may stay in a transitional status before it counts as stuck (stuck_after)",
 );
 
+/// The status family with `--status-series current`: the same name, its own help.
+pub static NOTEBOOK_STATUS_CURRENT: Family = family(
+    "modelarts_notebook_status",
+    None,
+    MetricType::Gauge,
+    "1 for the instance's current status (one series per instance: --status-series current)",
+);
+
 /// Every family, in the order they are written.
 pub static FAMILIES: [&Family; 12] = [
     &NOTEBOOK_INFO,
@@ -206,33 +211,25 @@ pub static FAMILIES: [&Family; 12] = [
     &STUCK_THRESHOLD,
 ];
 
-/// The status label of an instance whose status the service left out.
-pub const MISSING_STATUS: &str = "UNKNOWN";
+pub use super::chunks::MISSING_STATUS;
 
-/// Renders the shared state. The instance families change only when a poll
-/// brings a snapshot, and every value in them is a timestamp, not an age: so they
-/// are rendered once per snapshot and format (right after the poll for
-/// OpenMetrics and for a format scraped before, see [`Metrics::prerender`]; else
-/// at the first scrape), and every
-/// scrape of that snapshot shares them. They are kept only gzip-compressed (see
-/// [`super::gzip`]): the plain text, 18 MB at 10,000 instances, never exists
-/// whole. The exporter's own families (request counter, health) are rendered at
-/// every scrape.
+/// Renders the shared state. The instance families are kept pre-rendered and
+/// compressed per group of instances ([`Store`]): what the state says may have
+/// changed ([`Touched`]) is rendered again before a scrape joins them (and right
+/// after a sweep, see [`Metrics::prerender`]), so a scrape costs what changed
+/// since the last one. The plain text, 18 MB at 10,000 instances with every
+/// status series, never exists whole. The exporter's own families (request
+/// counter, health) are rendered at every scrape.
 pub struct Metrics {
     shared: Shared,
-    instances: Registry,
     health: Registry,
-    /// Per format: the snapshot generation rendered and its compressed text.
-    cache: [Mutex<Option<Cached>>; 2],
+    store: Mutex<Store>,
 }
 
-/// The snapshot generation rendered, and its compressed instance families.
-type Cached = (u64, Arc<Packed>);
-
 /// A scrape's body in two parts: the instance families (compressed, shared with
-/// other scrapes of the same snapshot) and the exporter's own (plain).
+/// other scrapes until something changes) and the exporter's own (plain).
 pub struct Rendered {
-    pub instances: Arc<Packed>,
+    pub instances: Arc<Joined>,
     pub health: Bytes,
 }
 
@@ -246,7 +243,7 @@ impl Rendered {
         self.len() == 0
     }
 
-    /// The body as one gzip member, in chunks (the instance part not copied),
+    /// The body as one gzip member, in chunks (the instance parts not copied),
     /// and its length.
     pub fn gzip(&self) -> (Vec<Bytes>, usize) {
         gzip::gzip_member(&self.instances, &Packed::stored_last(&self.health))
@@ -254,7 +251,7 @@ impl Rendered {
 
     /// The plain body, inflated chunk by chunk as it is sent.
     pub fn plain(&self) -> impl Iterator<Item = io::Result<Bytes>> + Send + 'static {
-        Inflate::new(self.instances.deflate.clone()).chain(std::iter::once(Ok(self.health.clone())))
+        Inflate::new(self.instances.parts.clone()).chain(std::iter::once(Ok(self.health.clone())))
     }
 
     /// The whole exposition as one string.
@@ -271,16 +268,13 @@ impl Rendered {
 }
 
 impl Metrics {
-    pub fn new(shared: Shared) -> Metrics {
-        let mut instances = Registry::default();
-        instances.register_collector(Box::new(InstanceCollector(Arc::clone(&shared))));
+    pub fn new(shared: Shared, status_series: StatusSeries) -> Metrics {
         let mut health = Registry::default();
         health.register_collector(Box::new(HealthCollector(Arc::clone(&shared))));
         Metrics {
             shared,
-            instances,
             health,
-            cache: [Mutex::new(None), Mutex::new(None)],
+            store: Mutex::new(Store::new(status_series)),
         }
     }
 
@@ -289,10 +283,10 @@ impl Metrics {
         self.render_parts(format).to_text()
     }
 
-    /// The exposition in `format`, in two parts (no copy of the cached one).
+    /// The exposition in `format`, in two parts (no copy of the kept one).
     pub fn render_parts(&self, format: Format) -> Rendered {
         let mut health = String::with_capacity(4096);
-        if !encode(&self.health, format, &mut health, true) {
+        if !encode(&self.health, format, &mut health) {
             health.clear();
         }
         Rendered {
@@ -301,69 +295,39 @@ impl Metrics {
         }
     }
 
-    /// After a snapshot: renders the instance families anew in OpenMetrics (what
-    /// Prometheus asks for, so even its first scrape finds them ready) and in each
-    /// other format that has been scraped.
-    pub fn prerender(&self) {
-        for format in [Format::Classic, Format::OpenMetrics] {
-            if format == Format::OpenMetrics || self.is_cached(format) {
-                drop(self.instance_part(format));
-            }
-        }
+    /// Renders what changed now, so the next scrape finds it ready (after a
+    /// sweep, when much may have changed). Returns how many parts were
+    /// compressed again.
+    pub fn prerender(&self) -> usize {
+        self.refresh(&mut self.store.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Whether `format` has a rendering of some snapshot (not necessarily the
-    /// latest) kept.
-    pub fn is_cached(&self, format: Format) -> bool {
-        self.cache[format.index()]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-    }
-
-    fn instance_part(&self, format: Format) -> Arc<Packed> {
-        // The generation is read before rendering: if a snapshot lands meanwhile,
-        // the text is newer than its tag and is rendered again next time, never
-        // the other way round.
-        let generation = self
+    /// Renders what the state says may have changed.
+    fn refresh(&self, store: &mut Store) -> usize {
+        // Taken under the store's lock: what is taken is rendered before
+        // anyone else looks.
+        let touched = self
             .shared
-            .read()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .generation();
-        let slot = &self.cache[format.index()];
-        // Held while rendering: two scrapes after a poll render once.
-        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((g, packed)) = cached.as_ref()
-            && *g == generation
-        {
-            return Arc::clone(packed);
-        }
-        // Sized from the last rendering: allocated once, not grown by doubling.
-        let hint = cached.as_ref().map_or(0, |(_, p)| p.deflate.len());
-        // The old text is dropped before the new one is written.
-        *cached = None;
-        let mut out = Deflater::new(hint + hint / 16 + 1024);
-        // Serve no instances rather than half of them.
-        let packed = Arc::new(if encode(&self.instances, format, &mut out, false) {
-            out.finish_part().unwrap_or_else(|e| {
-                tracing::error!(error = %e, "compressing the metrics failed");
-                Packed::empty()
-            })
-        } else {
-            Packed::empty()
-        });
-        *cached = Some((generation, Arc::clone(&packed)));
-        packed
+            .take_touched();
+        let ex = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+        store.update(touched, &ex)
+    }
+
+    fn instance_part(&self, format: Format) -> Arc<Joined> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refresh(&mut store);
+        store.joined(format)
     }
 }
 
-/// Encodes `registry` in `format` into `out`; `last` adds the OpenMetrics
-/// `# EOF` line that ends the exposition.
-fn encode<W: fmt::Write>(registry: &Registry, format: Format, out: &mut W, last: bool) -> bool {
+/// Encodes `registry` in `format` into `out`, with the OpenMetrics `# EOF`
+/// line that ends the exposition.
+fn encode<W: fmt::Write>(registry: &Registry, format: Format, out: &mut W) -> bool {
     let written = match format {
         Format::Classic => prometheus_client::encoding::prometheus_text::encode(out, registry),
-        Format::OpenMetrics if last => prometheus_client::encoding::text::encode(out, registry),
-        Format::OpenMetrics => prometheus_client::encoding::text::encode_registry(out, registry),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(out, registry),
     };
     if written.is_err() {
         // Writing to memory cannot fail; an encoder error would be a bug.
@@ -372,14 +336,7 @@ fn encode<W: fmt::Write>(registry: &Registry, format: Format, out: &mut W, last:
     written.is_ok()
 }
 
-struct InstanceCollector(Shared);
 struct HealthCollector(Shared);
-
-impl fmt::Debug for InstanceCollector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("InstanceCollector")
-    }
-}
 
 impl fmt::Debug for HealthCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -388,13 +345,7 @@ impl fmt::Debug for HealthCollector {
 }
 
 // A panic while the lock was held cannot leave the state half-written in a way a
-// scrape could not read: both collectors serve what is there.
-impl Collector for InstanceCollector {
-    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let ex = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        encode_instances(&mut enc, ex.instances())
-    }
-}
+// scrape could not read: the collector serves what is there.
 
 impl Collector for HealthCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
@@ -412,81 +363,6 @@ fn descriptor<'s>(
 
 fn seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
-}
-
-fn status_label(s: &Status) -> &str {
-    match s.as_str() {
-        "" => MISSING_STATUS,
-        other => other,
-    }
-}
-
-/// An optional label's value: empty when absent.
-fn or_empty(v: &Option<crate::app::row::Sym>) -> &str {
-    v.as_deref().unwrap_or("")
-}
-
-fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), fmt::Error> {
-    {
-        let mut m = descriptor(enc, &NOTEBOOK_INFO)?;
-        for t in all {
-            let r = &t.row;
-            let labels = [
-                ("id", t.key.as_str()),
-                ("name", t.name()),
-                ("feature", or_empty(&r.feature)),
-                ("flavor", or_empty(&r.flavor)),
-                ("image", &*r.image),
-                ("pool", or_empty(&r.pool)),
-                ("workspace_id", or_empty(&r.workspace_id)),
-                ("user_id", or_empty(&r.user_id)),
-                ("user_name", or_empty(&r.user_name)),
-            ];
-            m.encode_info(&labels)?;
-        }
-    }
-    {
-        let mut m = descriptor(enc, &NOTEBOOK_STATUS)?;
-        for t in all {
-            let id = t.key.as_str();
-            for s in &Status::ALL {
-                let labels = [("id", id), ("status", s.as_str())];
-                m.encode_family(&labels)?
-                    .encode_gauge(&i64::from(*s == t.status))?;
-            }
-            if !t.status.is_known() {
-                let labels = [("id", id), ("status", status_label(&t.status))];
-                m.encode_family(&labels)?.encode_gauge(&1i64)?;
-            }
-        }
-    }
-    {
-        let mut m = descriptor(enc, &NOTEBOOK_CREATED)?;
-        for t in all {
-            if let Some(c) = t.row.create_at {
-                let labels = [("id", t.key.as_str())];
-                m.encode_family(&labels)?.encode_gauge(&seconds(c))?;
-            }
-        }
-    }
-    {
-        let mut m = descriptor(enc, &NOTEBOOK_STATUS_SINCE)?;
-        for t in all {
-            let labels = [("id", t.key.as_str())];
-            m.encode_family(&labels)?
-                .encode_gauge(&seconds(t.status_since_ms))?;
-        }
-    }
-    {
-        let mut m = descriptor(enc, &NOTEBOOK_LEASE_EXPIRY)?;
-        for t in all.iter().filter(|t| lease_applies(&t.status)) {
-            if let Some(end) = t.row.lease_end_ms() {
-                let labels = [("id", t.key.as_str())];
-                m.encode_family(&labels)?.encode_gauge(&seconds(end))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 fn encode_health(enc: &mut DescriptorEncoder, ex: &Exporter) -> Result<(), fmt::Error> {

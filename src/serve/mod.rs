@@ -10,6 +10,7 @@
 //! ```
 
 pub mod auth;
+pub mod chunks;
 pub mod gzip;
 pub mod http;
 pub mod metrics;
@@ -28,7 +29,7 @@ use crate::app;
 use crate::timefmt::now_ms;
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
 
-pub use metrics::{Format, Metrics, Shared};
+pub use metrics::{Format, Metrics, Shared, StatusSeries};
 pub use state::{Exporter, Health, Meter, Reason};
 pub use web::WebConfig;
 
@@ -68,6 +69,8 @@ pub struct Parts {
     pub origin: String,
     /// `--web.config.file`, read and checked.
     pub web: Option<WebConfig>,
+    /// `--status-series`.
+    pub status_series: StatusSeries,
 }
 
 /// `--max-age` as a duration, or what to do about it.
@@ -95,6 +98,7 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
         max_age,
         origin,
         web,
+        status_series,
     } = parts;
     let meter_client = client.clone();
     let meter: Meter = Arc::new(move || meter_client.requests_sent());
@@ -110,7 +114,7 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Runtime(format!("cannot read the listening address: {e}")))?;
     announce(local, &origin, web.as_ref());
 
-    let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
+    let metrics = Arc::new(Metrics::new(Arc::clone(&shared), status_series));
     let ctx = http::Ctx {
         shared: Arc::clone(&shared),
         metrics: Arc::clone(&metrics),

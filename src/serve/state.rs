@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use prometheus_client::metrics::histogram::Histogram;
 
+use super::chunks::Touched;
 use crate::api::model::{Image, Notebook, Pool, User};
 use crate::app::{self, App};
 use crate::watch::Message;
@@ -49,6 +50,8 @@ pub struct Exporter {
     last_error: Option<String>,
     /// Counts the snapshots applied: the instance metrics change only with it.
     generation: u64,
+    /// What may have changed since the metrics last looked.
+    touched: Touched,
 }
 
 impl Exporter {
@@ -65,6 +68,7 @@ impl Exporter {
             poll_started_ms: None,
             last_error: None,
             generation: 0,
+            touched: Touched::default(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Exporter {
                 total,
                 read_at_ms,
             } => {
+                self.touch(&notebooks);
                 let lean = notebooks.into_iter().map(lean).collect();
                 self.app
                     .apply_page(lean, app::SweepProgress { loaded, total }, read_at_ms);
@@ -95,6 +100,12 @@ impl Exporter {
                 stats,
             } => {
                 self.app.record_requests(stats.requests_last_minute, now_ms);
+                for (_, batch) in &seen {
+                    self.touch(batch);
+                }
+                self.touched
+                    .keys
+                    .extend(gone.iter().map(|(id, _)| app::feeds::key_of(0, id)));
                 let seen = seen
                     .into_iter()
                     .map(|(at, batch)| (at, batch.into_iter().map(lean).collect()))
@@ -113,7 +124,9 @@ impl Exporter {
                 self.poll_started_ms = None;
                 self.last_error = None;
                 self.app.record_requests(stats.requests_last_minute, now_ms);
+                self.touched.sweep_ended = true;
                 if !listing.notebooks.is_empty() {
+                    self.touch(&listing.notebooks);
                     let n = listing.notebooks.len() as u64;
                     let lean = listing.notebooks.into_iter().map(lean).collect();
                     self.app.apply_page(
@@ -149,6 +162,34 @@ impl Exporter {
                 self.app.apply_error(info, now_ms);
             }
         }
+    }
+
+    /// Notes that these instances may have changed (see [`Touched`]).
+    fn touch(&mut self, notebooks: &[Notebook]) {
+        for nb in notebooks {
+            match nb.id.as_deref().filter(|id| !id.is_empty()) {
+                // The exporter watches one source: its keys are the ids.
+                Some(id) => self.touched.keys.push(app::feeds::key_of(0, id)),
+                // Its key is made up by the state: look at every instance.
+                None => self.touched.all = true,
+            }
+        }
+        // Nobody took them for long (no scrape, no sweep end): looking at every
+        // instance once costs less than a list that grows.
+        if self.touched.keys.len() > self.app.total().max(1024).saturating_mul(2) {
+            self.touched.keys = Vec::new();
+            self.touched.all = true;
+        }
+    }
+
+    /// What may have changed since the last call, for the metrics to render.
+    pub fn take_touched(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// The instance tracked under `key`.
+    pub fn get(&self, key: &str) -> Option<&app::Tracked> {
+        self.app.get(key)
     }
 
     /// The tracked instances, in the order of the last snapshot. After a failed

@@ -3,7 +3,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::metrics::{FAMILIES, Format, Metrics, Shared};
+use super::metrics::{FAMILIES, Format, Metrics, Shared, StatusSeries};
 use super::state::Exporter;
 use crate::api::error::HttpError;
 use crate::api::model::{Notebook, Pool, Status, User};
@@ -92,7 +92,7 @@ fn every_family_is_written_in_both_formats_with_the_names_of_the_guidelines() {
     let shared = exporter(7);
     apply(&shared, Message::Started, NOW - 1000);
     apply(&shared, snapshot(notebooks()), NOW);
-    let m = Metrics::new(shared);
+    let m = Metrics::new(shared, StatusSeries::All);
     let classic = m.render(Format::Classic);
     let om = m.render(Format::OpenMetrics);
     for f in FAMILIES {
@@ -139,7 +139,7 @@ fn one_status_series_is_1_and_every_other_documented_status_0() {
         snapshot(vec![nb("a", "a", "CREATE_FAILED"), odd, none]),
         NOW,
     );
-    let text = Metrics::new(shared).render(Format::Classic);
+    let text = Metrics::new(shared, StatusSeries::All).render(Format::Classic);
     let a = lines_starting(&text, "modelarts_notebook_status{id=\"a\"");
     assert_eq!(a.len(), Status::ALL.len());
     assert_eq!(
@@ -180,7 +180,7 @@ fn info_labels_are_escaped_and_carry_no_secret() {
     // Nothing secret is even kept in memory: the exporter holds the rows'
     // fields only, never a whole record (which has the token).
     assert!(shared2.read().unwrap().records().is_empty());
-    let m = Metrics::new(shared);
+    let m = Metrics::new(shared, StatusSeries::All);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);
         let info = lines_starting(&text, "modelarts_notebook_info{");
@@ -210,7 +210,7 @@ fn timestamps_are_seconds_and_the_lease_only_while_auto_stop_is_on() {
         l.enable = Some(false);
     }
     apply(&shared, snapshot(vec![on, off]), NOW);
-    let text = Metrics::new(shared).render(Format::Classic);
+    let text = Metrics::new(shared, StatusSeries::All).render(Format::Classic);
     let secs = |ms: i64| format!("{:.1}", ms as f64 / 1000.0);
     assert_eq!(
         lines_starting(&text, "modelarts_notebook_lease_expiry_timestamp_seconds{"),
@@ -236,7 +236,7 @@ fn status_since_is_when_the_change_was_seen_or_the_bound_known() {
     first.update_at = Some(NOW - 3 * MIN);
     apply(&shared, snapshot(vec![first]), NOW);
     let since = |shared: &Shared| {
-        let text = Metrics::new(Arc::clone(shared)).render(Format::Classic);
+        let text = Metrics::new(Arc::clone(shared), StatusSeries::All).render(Format::Classic);
         lines_starting(&text, "modelarts_notebook_status_since_timestamp_seconds{")
             .concat()
             .rsplit(' ')
@@ -261,7 +261,7 @@ fn a_failed_poll_keeps_the_series_and_flips_the_health_gauge() {
     let shared = exporter(1);
     apply(&shared, Message::Started, NOW - 500);
     apply(&shared, snapshot(notebooks()), NOW);
-    let m = Metrics::new(Arc::clone(&shared));
+    let m = Metrics::new(Arc::clone(&shared), StatusSeries::All);
     let before = m.render(Format::Classic);
     apply(&shared, Message::Started, NOW + 5_000);
     apply(&shared, failed(500), NOW + 7_000);
@@ -356,26 +356,51 @@ fn no_data_yet_and_failing_is_unhealthy_with_the_error() {
         "{}",
         h.text
     );
-    let text = Metrics::new(Arc::clone(&shared)).render(Format::Classic);
+    let text = Metrics::new(Arc::clone(&shared), StatusSeries::All).render(Format::Classic);
     assert!(text.contains("nbwatch_last_poll_success 0\n"));
     assert!(text.contains("nbwatch_last_successful_poll_timestamp_seconds 0.0\n"));
     assert!(text.contains("nbwatch_poll_errors_total{reason=\"auth\"} 1\n"));
     assert!(lines_starting(&text, "modelarts_notebook_info{").is_empty());
 }
 
+/// The compressed parts of a rendering, by address: the same address is the
+/// same part, shared, not compressed again.
+fn part_addresses(m: &Metrics, format: Format) -> Vec<usize> {
+    m.render_parts(format)
+        .instances
+        .parts
+        .iter()
+        .map(|b| b.as_ptr() as usize)
+        .collect()
+}
+
 #[test]
-fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
+fn only_what_changed_is_compressed_again_and_health_at_every_scrape() {
     let shared = exporter(1);
     apply(&shared, snapshot(many(500)), NOW);
-    let m = Metrics::new(Arc::clone(&shared));
+    let m = Metrics::new(Arc::clone(&shared), StatusSeries::All);
     let first = m.render_parts(Format::Classic);
     let om = m.render_parts(Format::OpenMetrics);
     let again = m.render_parts(Format::Classic);
-    // The same bytes, not a copy: a repeated scrape allocates only the small part.
+    // The same parts, not a copy: a repeated scrape allocates only the small part.
     assert!(Arc::ptr_eq(&first.instances, &again.instances));
     assert!(!Arc::ptr_eq(&first.instances, &om.instances));
+    // Both formats share the instance parts: only the headers differ.
+    let shared_parts = om
+        .instances
+        .parts
+        .iter()
+        .filter(|p| {
+            first
+                .instances
+                .parts
+                .iter()
+                .any(|q| q.as_ptr() == p.as_ptr())
+        })
+        .count();
+    assert!(shared_parts * 10 > first.instances.parts.len() * 8);
     // Kept compressed: a small fraction of the text it holds.
-    assert!(first.instances.deflate.len() * 10 < first.instances.plain_len);
+    assert!(first.instances.len() * 8 < first.instances.plain_len);
     assert!(first.health.len() < 4096, "{}", first.health.len());
     assert!(String::from_utf8_lossy(&om.health).ends_with("# EOF\n"));
     // One `# EOF`, at the end: the instance part has none.
@@ -389,36 +414,50 @@ fn instances_are_rendered_once_per_snapshot_and_health_at_every_scrape() {
     assert!(Arc::ptr_eq(&failing.instances, &first.instances));
     assert!(String::from_utf8_lossy(&failing.health).contains("nbwatch_last_poll_success 0\n"));
 
-    // A new snapshot is rendered anew, in every format asked; after a poll,
-    // prerender makes it ready for the formats scraped before.
-    // (Two sweeps: an instance missing from one is only gone once a second confirms it.)
-    apply(&shared, snapshot(many(20)), NOW + 6_000);
-    apply(&shared, snapshot(many(20)), NOW + 7_000);
-    // Instances missing from one sweep are gone once a second confirms it.
-    apply(&shared, snapshot(many(20)), NOW + 7_500);
-    m.prerender();
-    let ready = m.render_parts(Format::Classic);
-    assert!(!Arc::ptr_eq(&ready.instances, &first.instances));
+    // A sweep that changes nothing compresses nothing.
+    apply(&shared, snapshot(many(500)), NOW + 6_000);
+    assert_eq!(m.prerender(), 0);
     assert!(Arc::ptr_eq(
-        &ready.instances,
-        &m.render_parts(Format::Classic).instances
+        &m.render_parts(Format::Classic).instances,
+        &first.instances
     ));
-    assert_eq!(
-        ready
-            .to_text()
-            .lines()
-            .filter(|l| l.starts_with("modelarts_notebook_info{"))
-            .count(),
-        20
-    );
-    apply(&shared, snapshot(many(10)), NOW + 9_000);
-    apply(&shared, snapshot(many(10)), NOW + 10_000);
-    apply(&shared, snapshot(many(10)), NOW + 10_500);
+
+    // One instance changes status: its group's status and status-since parts
+    // (and lease expiry, which only an instance up has) are compressed again,
+    // nothing else.
+    let before = part_addresses(&m, Format::Classic);
+    let mut changed = many(500);
+    let was_up = app::tracked::lease_applies(&changed[250].status_or_unknown())
+        && changed[250].lease_end_ms().is_some();
+    changed[250].status = Some(Status::Stopped);
+    apply(&shared, snapshot(changed.clone()), NOW + 7_000);
+    let compressed = m.prerender();
+    assert_eq!(compressed, 2 + usize::from(was_up));
+    let after = part_addresses(&m, Format::Classic);
+    assert_eq!(before.len(), after.len());
+    let differ = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+    assert_eq!(differ, compressed);
+    let text = m.render(Format::Classic);
+    let id = changed[250].id.clone().unwrap();
+    assert!(text.contains(&format!(
+        "modelarts_notebook_status{{id=\"{id}\",status=\"STOPPED\"}} 1\n"
+    )));
+    assert_eq!(text, fresh_render(&shared, Format::Classic));
+
+    // Instances missing from two complete sweeps are gone.
+    apply(&shared, snapshot(many(20)), NOW + 8_000);
+    apply(&shared, snapshot(many(20)), NOW + 9_000);
     for format in [Format::Classic, Format::OpenMetrics] {
         let text = m.render(format);
-        assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 10);
+        assert_eq!(lines_starting(&text, "modelarts_notebook_info{").len(), 20);
         assert!(text.contains("nbwatch_last_poll_success 1\n"));
+        assert_eq!(text, fresh_render(&shared, format));
     }
+}
+
+/// What a store that starts now renders: the reference for one kept up to date.
+fn fresh_render(shared: &Shared, format: Format) -> String {
+    Metrics::new(Arc::clone(shared), StatusSeries::All).render(format)
 }
 
 /// Prometheus scrapes with `Accept-Encoding: gzip`: it gets the same exposition,
@@ -428,7 +467,7 @@ async fn a_gzip_scrape_decodes_to_exactly_the_plain_scrape_in_both_formats() {
     use std::io::Read as _;
     let shared = exporter(42);
     apply(&shared, snapshot(many(2_000)), NOW);
-    let metrics = Arc::new(Metrics::new(Arc::clone(&shared)));
+    let metrics = Arc::new(Metrics::new(Arc::clone(&shared), StatusSeries::All));
     let ctx = super::http::Ctx {
         shared,
         metrics,
@@ -495,29 +534,13 @@ async fn a_gzip_scrape_decodes_to_exactly_the_plain_scrape_in_both_formats() {
     server.abort();
 }
 
-/// Prometheus' very first scrape after a poll finds the instance families ready:
-/// OpenMetrics (what it asks for) is rendered right after each poll; the classic
-/// format only once someone has asked for it.
-#[test]
-fn openmetrics_is_ready_before_the_first_scrape() {
-    let shared = exporter(1);
-    let m = Metrics::new(Arc::clone(&shared));
-    assert!(!m.is_cached(Format::OpenMetrics));
-    apply(&shared, snapshot(many(5)), NOW);
-    m.prerender();
-    assert!(m.is_cached(Format::OpenMetrics));
-    assert!(!m.is_cached(Format::Classic), "nobody asked for it");
-    drop(m.render(Format::Classic));
-    assert!(m.is_cached(Format::Classic));
-}
-
 /// An incomplete sweep (the listing moved faster than its repairs) proves
 /// nothing gone: however many of them lack an instance, its metrics stay, and
 /// no gone is counted; two complete sweeps without it then confirm it gone.
 #[test]
 fn an_incomplete_sweep_never_takes_an_instance_out_of_the_metrics() {
     let shared = exporter(1);
-    let m = Metrics::new(shared.clone());
+    let m = Metrics::new(shared.clone(), StatusSeries::All);
     let info =
         |m: &Metrics| lines_starting(&m.render(Format::Classic), "modelarts_notebook_info{").len();
     apply(&shared, snapshot(many(20)), NOW);

@@ -81,6 +81,7 @@ fn rules_and_dashboard_query_only_metrics_the_exporter_writes() {
     let files = [
         "prometheus/rules/nbwatch.yml",
         "prometheus/rules/nbwatch.test.yml",
+        "prometheus/rules/nbwatch.current.test.yml",
         "grafana/dashboards/nbwatch.json",
     ];
     for file in files {

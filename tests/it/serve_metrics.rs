@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::support::sim::*;
 use nbwatch::api::{Client, ListQuery, RetryPolicy};
 use nbwatch::app;
-use nbwatch::serve::{Exporter, Format, Metrics};
+use nbwatch::serve::{Exporter, Format, Metrics, StatusSeries};
 use nbwatch::sim::{Fault, SimHandle};
 use nbwatch::watch::{Message, Stats};
 
@@ -74,7 +74,12 @@ async fn golden_metrics_for_a_fixed_simulator_population() {
         t1 + 5_040,
     );
 
-    let metrics = Metrics::new(Arc::clone(&shared));
+    // Every status series: the text is the same, byte for byte, as when all of
+    // it was rendered at every snapshot.
+    let metrics = Metrics::new(Arc::clone(&shared), StatusSeries::All);
     insta::assert_snapshot!("classic", metrics.render(Format::Classic));
     insta::assert_snapshot!("openmetrics", metrics.render(Format::OpenMetrics));
+    // One status series per instance: the one set to 1.
+    let current = Metrics::new(Arc::clone(&shared), StatusSeries::Current);
+    insta::assert_snapshot!("classic_current", current.render(Format::Classic));
 }
