@@ -5,9 +5,13 @@
 //! unless the user's `--feature` narrows it; the service lists NOTEBOOK when
 //! `feature` is absent):
 //! - a kind small enough for one page: that page, whole (one request);
-//! - otherwise every hot status, one `status=` read each (the service documents
-//!   one status per request): the transitional ones, and DELETED, where a
-//!   deleted instance waits to vanish;
+//! - otherwise, when the poller says the full reads are due (every tick at the
+//!   default budget, every 15 s at 120 a minute; every tick while the kind's
+//!   recent read is off), every hot status, one `status=` read each (the
+//!   service documents one status per request): the transitional ones, and
+//!   DELETED, where a deleted instance waits to vanish. Between them the sets
+//!   follow the moves the recent read sees, so a status read finds only the
+//!   moves it could not see;
 //! - when the poller says the problem statuses are due: each one's `total`
 //!   with the smallest page (one request), and the whole set only when the
 //!   total differs from the set as known (the set follows the moves the other
@@ -56,6 +60,16 @@ pub fn hot_statuses() -> impl Iterator<Item = &'static Status> {
 /// Statuses watched by their totals.
 pub fn problem_statuses() -> impl Iterator<Item = &'static Status> {
     Status::ALL.iter().filter(|s| s.is_problem())
+}
+
+/// The reads a tick does beside the light ones (a small kind whole, a large
+/// kind's recent read), as the poller plans them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Due {
+    /// Every hot status of a large kind (always while its recent read is off).
+    pub statuses: bool,
+    /// The problem statuses' totals.
+    pub problems: bool,
 }
 
 /// Which read: a status of a kind, or (`None`) the whole kind.
@@ -135,16 +149,18 @@ impl Memory {
         }
     }
 
-    /// Keeps the known problem sets up with moves seen elsewhere: an instance
-    /// now in another status leaves its problem set; one now in a problem
-    /// status joins that set (of its kind), when the set is known.
-    fn follow_problem_moves(&mut self, moved: &HashMap<String, Status>) {
+    /// Keeps the known status sets up with moves seen elsewhere: an instance
+    /// now in another status leaves its set; one now in a status whose set
+    /// (of its kind) is known joins it. A problem total that differs from its
+    /// set, or a status read that misses a member, is then a move no other
+    /// read saw.
+    fn follow_moves(&mut self, moved: &HashMap<String, Status>) {
         for (key, ids) in self.sets.iter_mut() {
-            if let Some(p) = key.1.as_ref().filter(|s| s.is_problem()) {
+            if let Some(p) = key.1.as_ref() {
                 ids.retain(|id| moved.get(id).is_none_or(|s| s == p));
             }
         }
-        for (id, status) in moved.iter().filter(|(_, s)| s.is_problem()) {
+        for (id, status) in moved {
             let Some(k) = self.kind.get(id).copied() else {
                 continue;
             };
@@ -178,6 +194,45 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// Requests a light tick costs (no full reads due): one per small kind,
+    /// the recent read of a large one, or its status reads while that is off.
+    /// The least a tick is planned at.
+    pub fn light_reads_per_tick(&self) -> u64 {
+        self.kinds
+            .iter()
+            .map(|k| {
+                let large = if k.feed.off {
+                    hot_statuses().filter(|s| k.allows(s)).count() as u64
+                } else {
+                    1
+                };
+                match k.small {
+                    Some(true) => 1,
+                    None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
+                    None => 1 + large,
+                    Some(false) => large,
+                }
+            })
+            .sum()
+    }
+}
+
+impl Memory {
+    /// Requests the problem totals add to a tick: one per problem status of
+    /// each kind that is (or may be) too large for one page.
+    pub fn problem_reads(&self) -> u64 {
+        self.kinds
+            .iter()
+            .filter(|k| k.small != Some(true))
+            .filter(|k| {
+                k.small == Some(false) || k.query.feature.as_deref() != Some(FEATURE_CODELAB)
+            })
+            .map(|k| problem_statuses().filter(|s| k.allows(s)).count() as u64)
+            .sum()
+    }
+}
+
 /// What one tick learnt.
 #[derive(Debug, Clone, Default)]
 pub struct News {
@@ -189,6 +244,10 @@ pub struct News {
     pub shows: u64,
     /// Requests the tick sent (pages and ShowNotebooks; retries not counted).
     pub requests: u64,
+    /// Of those, what the hot statuses' reads and the problem totals sent
+    /// (the plan measures the full reads apart from the light ones).
+    pub status_requests: u64,
+    pub problem_requests: u64,
     /// The first read that failed; what the others learnt is still here.
     pub error: Option<ApiError>,
 }
@@ -222,26 +281,28 @@ struct Read {
 }
 
 /// One tick: reads the hot sets, asks ShowNotebook about leavers.
-/// `problems_due`: check the problem statuses too.
-pub async fn tick(client: &Client, mut mem: Memory, problems_due: bool) -> (Memory, News) {
-    let news = run(client, &mut mem, problems_due).await;
+/// `due`: the full reads it does beside the light ones.
+pub async fn tick(client: &Client, mut mem: Memory, due: Due) -> (Memory, News) {
+    let news = run(client, &mut mem, due).await;
     (mem, news)
 }
 
-async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
+async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
     let mut jobs = Vec::new();
     for (k, kind) in mem.kinds.iter().enumerate() {
         if kind.small != Some(false) {
             jobs.push(Job::Whole(k));
             continue;
         }
-        for s in hot_statuses().filter(|s| kind.allows(s)) {
-            jobs.push(Job::Status(k, s.clone()));
+        if due.statuses || kind.feed.off {
+            for s in hot_statuses().filter(|s| kind.allows(s)) {
+                jobs.push(Job::Status(k, s.clone()));
+            }
         }
         if !kind.feed.off {
             jobs.push(Job::Recent(k, kind.feed.newest()));
         }
-        if problems_due {
+        if due.problems {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
                 let key = (k, Some(s.clone()));
                 let known = mem.sets.get(&key).map(|set| set.len() as u64);
@@ -281,6 +342,13 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         }
     }
     news.requests += reads.iter().map(|r| r.pages).sum::<u64>();
+    for r in reads.iter() {
+        match &r.key.1 {
+            Some(s) if s.is_problem() => news.problem_requests += r.pages,
+            Some(_) => news.status_requests += r.pages,
+            None => {}
+        }
+    }
 
     // Who left a set this tick without turning up in another read.
     let mut leavers: Vec<String> = std::mem::take(&mut mem.pending)
@@ -318,7 +386,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
     // Problem sets follow the moves the reads saw, so a total that differs
     // from what is known means someone came in unseen (straight from a stable
     // status): only then is the set read whole.
-    mem.follow_problem_moves(&seen);
+    mem.follow_moves(&seen);
 
     // Remember what the complete reads hold now.
     for read in reads.iter_mut() {
@@ -366,7 +434,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
             Ok(Some(nb)) => {
                 if let Some(id) = nb.id.clone() {
                     let moved = HashMap::from([(id, nb.status_or_unknown())]);
-                    mem.follow_problem_moves(&moved);
+                    mem.follow_moves(&moved);
                 }
                 found.push((at, nb));
             }
