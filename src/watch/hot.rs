@@ -591,6 +591,17 @@ mod tests {
             ..ListQuery::default()
         });
         assert_eq!(running.reads_per_tick(), 2, "the probe and the recent read");
+        // A light tick: the NOTEBOOK probe (and, once large, its recent read
+        // alone) and the CodeLab page; the totals add a count per problem
+        // status of the kind that may be large.
+        assert_eq!(both.light_reads_per_tick(), 3);
+        assert_eq!(both.problem_reads(), 5);
+        assert_eq!(stopping.light_reads_per_tick(), 2);
+        assert_eq!(
+            stopping.problem_reads(),
+            0,
+            "the user's --status leaves none"
+        );
         let hot: Vec<_> = hot_statuses().map(Status::as_str).collect();
         assert_eq!(
             hot,
