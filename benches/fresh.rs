@@ -222,6 +222,20 @@ impl Watcher {
                 self.hot_ends.push(now);
                 if let Some(t) = stats.tick {
                     self.ticks.push((now, t));
+                    if std::env::var_os("FRESH_TICKS").is_some() {
+                        eprintln!(
+                            "{} tick at {now}: took {} ms, {} requests ({} status, {} problem, {} shows), due {:?}, period {:?}, {} rpm",
+                            self.label,
+                            t.took.as_millis(),
+                            t.requests,
+                            t.status_requests,
+                            t.problem_requests,
+                            t.shows,
+                            t.due,
+                            stats.hot,
+                            stats.requests_last_minute
+                        );
+                    }
                 }
             }
             Message::Failed { error, .. } => eprintln!("{}: poll failed: {error}", self.label),

@@ -103,6 +103,12 @@ pub struct Memory {
     kinds: Vec<Kind>,
     /// Ids each complete read last held.
     sets: HashMap<ReadKey, HashSet<String>>,
+    /// Each problem status's total as the service last said it, moved on by
+    /// the moves the tier saw since: the next count is compared with this,
+    /// not with the set's size (pages read a moment apart under churn may
+    /// hold one more or one less than the total, and at a small budget a
+    /// count that never matched read the whole set every time).
+    totals: HashMap<ReadKey, u64>,
     /// The kind of each instance the tier has read (for the problem sets).
     kind: HashMap<String, usize>,
     /// Leavers not yet asked about (over the per-tick cap).
@@ -127,6 +133,7 @@ impl Memory {
         Memory {
             kinds,
             sets: HashMap::new(),
+            totals: HashMap::new(),
             kind: HashMap::new(),
             pending: Vec::new(),
         }
@@ -157,15 +164,23 @@ impl Memory {
     fn follow_moves(&mut self, moved: &HashMap<String, Status>) {
         for (key, ids) in self.sets.iter_mut() {
             if let Some(p) = key.1.as_ref() {
+                let before = ids.len();
                 ids.retain(|id| moved.get(id).is_none_or(|s| s == p));
+                if let Some(t) = self.totals.get_mut(key) {
+                    *t = t.saturating_sub((before - ids.len()) as u64);
+                }
             }
         }
         for (id, status) in moved {
             let Some(k) = self.kind.get(id).copied() else {
                 continue;
             };
-            if let Some(set) = self.sets.get_mut(&(k, Some(status.clone()))) {
-                set.insert(id.clone());
+            let key = (k, Some(status.clone()));
+            if let Some(set) = self.sets.get_mut(&key)
+                && set.insert(id.clone())
+                && let Some(t) = self.totals.get_mut(&key)
+            {
+                *t += 1;
             }
         }
     }
@@ -278,6 +293,8 @@ struct Read {
     pages: u64,
     /// What a recent read learnt (its records are in `items`).
     feed: Option<Recent>,
+    /// The service's total, from the first page.
+    total: Option<u64>,
 }
 
 /// One tick: reads the hot sets, asks ShowNotebook about leavers.
@@ -305,7 +322,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         if due.problems {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
                 let key = (k, Some(s.clone()));
-                let known = mem.sets.get(&key).map(|set| set.len() as u64);
+                let known = mem.totals.get(&key).copied();
                 jobs.push(if let Some(n) = known {
                     Job::Count(k, s.clone(), Some(n))
                 } else {
@@ -400,6 +417,13 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
             let ids = read.items.iter().filter_map(|n| n.id.clone()).collect();
             mem.sets.insert(read.key.clone(), ids);
         }
+        // A problem status whose set is known: its total as said now.
+        if let (Some(s), Some(t)) = (&read.key.1, read.total)
+            && s.is_problem()
+            && mem.sets.contains_key(&read.key)
+        {
+            mem.totals.insert(read.key.clone(), t);
+        }
     }
     // A kind that turned out large has status sets from now on, not a whole set.
     for (k, kind) in mem.kinds.iter().enumerate() {
@@ -474,6 +498,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
                 small: None,
                 pages: r.pages,
                 feed: Some(r),
+                total: None,
             });
         }
     };
@@ -502,6 +527,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             small,
             pages: 1,
             feed: None,
+            total,
         });
     }
     if let Job::Count(..) = job
@@ -516,6 +542,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             small: None,
             pages: 1,
             feed: None,
+            total,
         });
     }
     // Read the rest of the set (a count that moved is read whole, at full pages).
@@ -557,6 +584,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         small,
         pages: sent,
         feed: None,
+        total,
     })
 }
 
@@ -567,6 +595,39 @@ fn smallest_page() -> PageSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_total_follows_the_moves_seen_not_the_sets_size() {
+        let mut mem = Memory::new(&ListQuery {
+            feature: Some("NOTEBOOK".into()),
+            ..ListQuery::default()
+        });
+        let key = (0, Some(Status::Error));
+        // Pages read under churn held two where the service counted three.
+        mem.sets.insert(
+            key.clone(),
+            ["a", "b"].map(String::from).into_iter().collect(),
+        );
+        mem.totals.insert(key.clone(), 3);
+        for id in ["a", "b", "c"] {
+            mem.kind.insert(id.to_string(), 0);
+        }
+        let moved = |id: &str, s: Status| HashMap::from([(id.to_string(), s)]);
+        mem.follow_moves(&moved("c", Status::Error));
+        assert_eq!(mem.totals[&key], 4, "c came in, seen");
+        mem.follow_moves(&moved("c", Status::Error));
+        assert_eq!(mem.totals[&key], 4, "seen again: no change");
+        mem.follow_moves(&moved("a", Status::Running));
+        assert_eq!(mem.totals[&key], 3, "a left, seen");
+        assert_eq!(mem.sets[&key].len(), 2);
+        // A hot status set follows too (no total kept for it).
+        let starting = (0, Some(Status::Starting));
+        mem.sets.insert(starting.clone(), HashSet::new());
+        mem.follow_moves(&moved("b", Status::Starting));
+        assert!(mem.sets[&starting].contains("b") && !mem.sets[&key].contains("b"));
+        assert_eq!(mem.totals[&key], 2);
+        assert!(!mem.totals.contains_key(&starting));
+    }
 
     #[test]
     fn reads_per_tick_follow_kinds_and_the_users_filters() {

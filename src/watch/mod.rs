@@ -248,6 +248,10 @@ pub struct TickReport {
     pub took: Duration,
     /// Requests it sent.
     pub requests: u64,
+    /// Of those: the hot statuses' reads, the problem totals, ShowNotebooks.
+    pub status_requests: u64,
+    pub problem_requests: u64,
+    pub shows: u64,
     /// The full reads it did beside the light ones.
     pub due: hot::Due,
 }

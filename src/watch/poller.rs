@@ -141,6 +141,9 @@ impl State {
             t.last = Some(TickReport {
                 took: t.last_started.map_or(Duration::ZERO, |s| now - s),
                 requests: news.requests,
+                status_requests: news.status_requests,
+                problem_requests: news.problem_requests,
+                shows: news.shows,
                 due,
             });
             tracing::debug!(
