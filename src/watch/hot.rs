@@ -305,6 +305,33 @@ pub async fn tick(client: &Client, mut mem: Memory, due: Due) -> (Memory, News) 
 }
 
 async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
+    // The recent reads go first: the problem totals are then compared with
+    // the totals moved by what they saw, so a failure the recent read placed
+    // does not send the whole set to be read again (at a small budget, with
+    // ticks seconds apart, one nearly always had).
+    let kinds = mem.kinds.clone();
+    let recent_jobs: Vec<Job> = kinds
+        .iter()
+        .enumerate()
+        .filter(|(_, kind)| kind.small == Some(false) && !kind.feed.off)
+        .map(|(k, kind)| Job::Recent(k, kind.feed.newest()))
+        .collect();
+    let mut results: Vec<Result<Read, ApiError>> = futures::stream::iter(recent_jobs)
+        .map(|job| read(client, &kinds, job))
+        .buffer_unordered(client.concurrency())
+        .collect()
+        .await;
+    let mut placed: HashMap<String, Status> = HashMap::new();
+    for read in results.iter().flatten() {
+        for nb in &read.items {
+            if let Some(id) = nb.id.as_deref() {
+                placed.insert(id.to_string(), nb.status_or_unknown());
+                mem.kind_of_id(id, nb);
+            }
+        }
+    }
+    mem.follow_moves(&placed);
+
     let mut jobs = Vec::new();
     for (k, kind) in mem.kinds.iter().enumerate() {
         if kind.small != Some(false) {
@@ -315,9 +342,6 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
             for s in hot_statuses().filter(|s| kind.allows(s)) {
                 jobs.push(Job::Status(k, s.clone()));
             }
-        }
-        if !kind.feed.off {
-            jobs.push(Job::Recent(k, kind.feed.newest()));
         }
         if due.problems {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
@@ -331,12 +355,12 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
             }
         }
     }
-    let kinds = mem.kinds.clone();
-    let results: Vec<Result<Read, ApiError>> = futures::stream::iter(jobs)
+    let rest: Vec<Result<Read, ApiError>> = futures::stream::iter(jobs)
         .map(|job| read(client, &kinds, job))
         .buffer_unordered(client.concurrency())
         .collect()
         .await;
+    results.extend(rest);
 
     let mut news = News::default();
     let mut seen: HashMap<String, Status> = HashMap::new();
