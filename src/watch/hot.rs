@@ -190,40 +190,31 @@ impl Memory {
     /// The poller compares it with a sweep's cost: a project whose sweep
     /// costs no more is just swept.
     pub fn reads_per_tick(&self) -> u64 {
+        self.reads(false)
+    }
+
+    /// Requests a light tick costs (no full reads due): one per small kind,
+    /// the recent read of a large one, or its status reads while that is off.
+    /// The least a tick is planned at.
+    pub fn light_reads_per_tick(&self) -> u64 {
+        self.reads(true)
+    }
+
+    fn reads(&self, light: bool) -> u64 {
         self.kinds
             .iter()
             .map(|k| {
-                let large =
-                    hot_statuses().filter(|s| k.allows(s)).count() as u64 + u64::from(!k.feed.off);
+                let statuses = hot_statuses().filter(|s| k.allows(s)).count() as u64;
+                let large = match (light, k.feed.off) {
+                    (_, true) => statuses,
+                    (true, false) => 1,
+                    (false, false) => statuses + 1,
+                };
                 match k.small {
                     Some(true) => 1,
                     // Not known yet: the probe page. CodeLab instances are one per
                     // user at most, so that kind is expected to fit it; the other
                     // is counted with the reads it will need if large.
-                    None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
-                    None => 1 + large,
-                    Some(false) => large,
-                }
-            })
-            .sum()
-    }
-}
-
-impl Memory {
-    /// Requests a light tick costs (no full reads due): one per small kind,
-    /// the recent read of a large one, or its status reads while that is off.
-    /// The least a tick is planned at.
-    pub fn light_reads_per_tick(&self) -> u64 {
-        self.kinds
-            .iter()
-            .map(|k| {
-                let large = if k.feed.off {
-                    hot_statuses().filter(|s| k.allows(s)).count() as u64
-                } else {
-                    1
-                };
-                match k.small {
-                    Some(true) => 1,
                     None if k.query.feature.as_deref() == Some(FEATURE_CODELAB) => 1,
                     None => 1 + large,
                     Some(false) => large,

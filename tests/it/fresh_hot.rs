@@ -26,6 +26,23 @@ const LIGHT: hot::Due = hot::Due {
     problems: false,
 };
 
+/// One hot tick that must not fail.
+async fn tick(client: &Client, mem: hot::Memory, due: hot::Due) -> (hot::Memory, hot::News) {
+    let (mem, news) = hot::tick(client, mem, due).await;
+    assert!(news.error.is_none(), "{:?}", news.error);
+    (mem, news)
+}
+
+/// The status a tick last read of `id`.
+fn status_of(news: &hot::News, id: &str) -> Option<Status> {
+    news.seen
+        .iter()
+        .flat_map(|(_, b)| b)
+        .filter(|nb| nb.id.as_deref() == Some(id))
+        .map(Notebook::status_or_unknown)
+        .next_back()
+}
+
 fn client_for(sim: &SimHandle) -> Client {
     let mut o = sim.client_options();
     o.retry = RetryPolicy {
@@ -217,23 +234,10 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
         ..ListQuery::default()
     };
     let mut mem = hot::Memory::new(&query);
-    let tick = async |mem: hot::Memory| {
-        let (mem, news) = hot::tick(&client, mem, FULL).await;
-        assert!(news.error.is_none(), "{:?}", news.error);
-        (mem, news)
-    };
     // The probe (the kind is larger than a page), then the status reads and
     // the first recent read.
-    (mem, _) = tick(mem).await;
-    (mem, _) = tick(mem).await;
-    let status_of = |news: &hot::News, id: &str| {
-        news.seen
-            .iter()
-            .flat_map(|(_, b)| b)
-            .filter(|nb| nb.id.as_deref() == Some(id))
-            .map(Notebook::status_or_unknown)
-            .next_back()
-    };
+    (mem, _) = tick(&client, mem, FULL).await;
+    (mem, _) = tick(&client, mem, FULL).await;
 
     let running = ListQuery {
         status: Some("RUNNING".into()),
@@ -243,7 +247,7 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
     let id = first.data[0].id.clone().expect("an id");
     client.act(Verb::Stop, &id, None).await.expect("stop");
     let news;
-    (mem, news) = tick(mem).await;
+    (mem, news) = tick(&client, mem, FULL).await;
     assert_eq!(status_of(&news, &id), Some(Status::Stopping));
 
     sim.advance(ACTION_MS);
@@ -261,7 +265,7 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
         .as_str()
         .expect("a failed id")
         .to_string();
-    let (_, news) = tick(mem).await;
+    let (_, news) = tick(&client, mem, FULL).await;
     assert_eq!(
         status_of(&news, &id),
         Some(Status::Stopped),
@@ -290,23 +294,10 @@ async fn between_full_reads_a_light_tick_is_one_recent_page_and_the_next_full_re
         feature: Some("NOTEBOOK".into()),
         ..ListQuery::default()
     };
-    let tick = async |mem: hot::Memory, due: hot::Due| {
-        let (mem, news) = hot::tick(&client, mem, due).await;
-        assert!(news.error.is_none(), "{:?}", news.error);
-        (mem, news)
-    };
-    let status_of = |news: &hot::News, id: &str| {
-        news.seen
-            .iter()
-            .flat_map(|(_, b)| b)
-            .filter(|nb| nb.id.as_deref() == Some(id))
-            .map(Notebook::status_or_unknown)
-            .next_back()
-    };
     let mut mem = hot::Memory::new(&query);
     // The probe, then the status reads and the first recent read.
-    (mem, _) = tick(mem, FULL).await;
-    (mem, _) = tick(mem, FULL).await;
+    (mem, _) = tick(&client, mem, FULL).await;
+    (mem, _) = tick(&client, mem, FULL).await;
     assert_eq!(mem.light_reads_per_tick(), 1, "the recent read alone");
     assert_eq!(
         mem.reads_per_tick(),
@@ -322,11 +313,11 @@ async fn between_full_reads_a_light_tick_is_one_recent_page_and_the_next_full_re
     let id = first.data[0].id.clone().expect("an id");
     client.act(Verb::Stop, &id, None).await.expect("stop");
     let mut news;
-    (mem, news) = tick(mem, LIGHT).await;
+    (mem, news) = tick(&client, mem, LIGHT).await;
     assert_eq!(status_of(&news, &id), Some(Status::Stopping));
     assert_eq!(news.requests, 1, "one recent page");
     sim.advance(ACTION_MS);
-    (mem, news) = tick(mem, LIGHT).await;
+    (mem, news) = tick(&client, mem, LIGHT).await;
     assert_eq!(
         status_of(&news, &id),
         Some(Status::Stopped),
@@ -334,7 +325,7 @@ async fn between_full_reads_a_light_tick_is_one_recent_page_and_the_next_full_re
     );
     assert_eq!((news.requests, news.shows), (1, 0));
     // The full read: STOPPING no longer holds it, and nobody asks where it went.
-    (_, news) = tick(mem, FULL).await;
+    (_, news) = tick(&client, mem, FULL).await;
     assert_eq!(news.shows, 0, "no ShowNotebook for a placed move");
     assert_eq!(news.requests, 8);
     sim.shutdown(Duration::from_secs(1)).await;
