@@ -161,6 +161,8 @@ struct Watcher {
     sweeps_done: u32,
     sweep_ends: Vec<i64>,
     hot_ends: Vec<i64>,
+    /// Each hot tick: (wall ms it ended, how it went).
+    ticks: Vec<(i64, watch::TickReport)>,
     /// Per instance: (wall ms applied, status now shown, or `None` when dropped).
     seen: HashMap<String, Vec<(i64, Option<Status>)>>,
     /// Requests in the last minute, sampled each second in the window.
@@ -185,6 +187,7 @@ impl Watcher {
             sweeps_done: 0,
             sweep_ends: Vec::new(),
             hot_ends: Vec::new(),
+            ticks: Vec::new(),
             seen: HashMap::new(),
             rpm: Vec::new(),
         }
@@ -209,11 +212,31 @@ impl Watcher {
                 self.sweep_ends.push(now);
             }
             Message::Hot {
-                seen, gone, error, ..
+                seen,
+                gone,
+                error,
+                stats,
             } => {
                 let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
                 self.app.apply_hot(seen, gone, error, now);
                 self.hot_ends.push(now);
+                if let Some(t) = stats.tick {
+                    self.ticks.push((now, t));
+                    if std::env::var_os("FRESH_TICKS").is_some() {
+                        eprintln!(
+                            "{} tick at {now}: took {} ms, {} requests ({} status, {} problem, {} shows), due {:?}, period {:?}, {} rpm",
+                            self.label,
+                            t.took.as_millis(),
+                            t.requests,
+                            t.status_requests,
+                            t.problem_requests,
+                            t.shows,
+                            t.due,
+                            stats.hot,
+                            stats.requests_last_minute
+                        );
+                    }
+                }
             }
             Message::Failed { error, .. } => eprintln!("{}: poll failed: {error}", self.label),
         }
@@ -552,15 +575,52 @@ async fn run(a: &Args, endpoint: &str) {
                 ticks.len()
             );
         }
+        let in_window: Vec<&watch::TickReport> = w
+            .ticks
+            .iter()
+            .filter(|(at, _)| *at >= from && *at <= to)
+            .map(|(_, t)| t)
+            .collect();
+        if !in_window.is_empty() {
+            let mut took: Vec<i64> = in_window
+                .iter()
+                .map(|t| t.took.as_millis() as i64)
+                .collect();
+            let n = in_window.len();
+            let cost = |f: &dyn Fn(&watch::TickReport) -> bool| {
+                let sel: Vec<_> = in_window.iter().filter(|t| f(t)).collect();
+                let mean =
+                    sel.iter().map(|t| t.requests).sum::<u64>() as f64 / sel.len().max(1) as f64;
+                (sel.len(), mean)
+            };
+            let (light_n, light) = cost(&|t| !t.due.statuses && !t.due.problems);
+            let (st_n, st) = cost(&|t| t.due.statuses);
+            let (pr_n, pr) = cost(&|t| t.due.problems);
+            println!(
+                "{:<26} hot tick took p50 {} ms, p95 {} ms, max {} ms; requests: light {light_n}× {light:.1}, with status reads {st_n}× {st:.1}, with problem totals {pr_n}× {pr:.1} (of {n})",
+                w.label,
+                pct(&mut took, 0.5),
+                pct(&mut took, 0.95),
+                took.iter().copied().max().unwrap_or(0),
+            );
+        }
+        let (hot_wait, sweep_wait) = w.meter.budget_waits();
+        println!(
+            "{:<26} waited for the budget (whole run): first class {:.1} s, sweep pages {:.1} s",
+            w.label,
+            hot_wait.as_secs_f64(),
+            sweep_wait.as_secs_f64()
+        );
         let max_rpm = w.rpm.iter().copied().max().unwrap_or(0);
         let mean_rpm = w.rpm.iter().sum::<u64>() as f64 / w.rpm.len().max(1) as f64;
         println!(
-            "{:<26} requests/min max {max_rpm} mean {mean_rpm:.0} (budget {}); sweep period p50 {} ms, max {} ms over {} sweeps",
+            "{:<26} requests/min max {max_rpm} mean {mean_rpm:.0} (budget {}); sweep period p50 {} ms, max {} ms over {} sweeps ({} complete sweeps in the run)",
             w.label,
             w.budget,
             pct(&mut sorted, 0.5),
             periods.iter().copied().max().unwrap_or(0),
-            periods.len()
+            periods.len(),
+            w.sweeps_done
         );
     }
 }

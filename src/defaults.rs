@@ -35,12 +35,15 @@ pub const BUDGET_PER_MINUTE: u32 = 900;
 /// at 60 % it ticks every 2 s and the sweep (≈ 210 requests on the other
 /// 360 a minute at least) comes at worst every 35 s (BENCHMARKS.md).
 pub const HOT_BUDGET_PERCENT: u32 = 60;
-/// The longest time between two counts of the problem statuses' totals by
-/// the hot tier. They are counted every interval at the default budget and
-/// less often under a smaller one, but at least this often, so a failure
-/// that the recent read cannot see (a service that does not stamp a move in
-/// `update_at`) is on screen within half a minute (this and a hot tick) at
-/// 120 requests a minute.
+/// The longest time between two of the hot tier's full reads: the counts of
+/// the problem statuses' totals, and the reads of every hot status of a large
+/// kind. The totals are counted every interval at the default budget, the
+/// statuses read every tick; both less often under a smaller budget (the
+/// recent read, newest first, sees the moves between), but at least this
+/// often, so a failure that the recent read cannot see (a service that does
+/// not stamp a move in `update_at`) is on screen within half a minute (this
+/// and a hot tick) at 120 requests a minute. (At 120 the statuses come every
+/// 15 s by that scale, below this bound.)
 pub const PROBLEM_COUNT_AT_LEAST: Duration = Duration::from_secs(20);
 /// Requests the first sweep of a session may send past the budget: one sweep
 /// of 10,000 instances at 50 a page (200 pages, ≤ 1.1× with the sweep's

@@ -276,6 +276,12 @@ impl Client {
         self.limiter.sent_in_window(now) + self.burst.sent_in_window(now)
     }
 
+    /// Time this client's requests (and its clones') spent waiting for the
+    /// budget: (those that go first, the paced sweep's pages that yield).
+    pub fn budget_waits(&self) -> (Duration, Duration) {
+        self.limiter.waited()
+    }
+
     /// Lets the next `n` requests go past the rate limit (the first sweep of a
     /// session), shared by clones from here on. See [`Burst`].
     pub fn with_first_burst(mut self, n: u32) -> Client {
@@ -348,7 +354,12 @@ impl Client {
             pacer.acquire().await;
         }
         if !self.burst.take(Instant::now()) {
-            self.limiter.acquire().await;
+            // A paced sweep's pages yield their turn to the hot tier's reads.
+            if self.pacer.is_some() {
+                self.limiter.acquire_yielding().await;
+            } else {
+                self.limiter.acquire().await;
+            }
         }
         let path = format!(
             "{}/v1/{}/notebooks/all",

@@ -9,6 +9,15 @@
 //!   followed by a minute of steady pacing: `burst + per_minute` in one window.)
 //!   The send times kept for the cap are also the meter the status bar reads.
 //!
+//! Two classes share the one budget. A request sent with [`RateLimiter::acquire`]
+//! (the hot tier's reads, ShowNotebook, actions) goes ahead of one sent with
+//! [`RateLimiter::acquire_yielding`] (the paced sweep's pages): while any of the
+//! first kind waits for its turn, no yielding request takes a slot. Without
+//! this the sweep's pages, queued for the same slots, delayed a hot tick by
+//! as many slots as they took (issue 20: ticks 15.6 s apart at 120 a minute
+//! where 10–12 s were planned). The budget is the same for both: the class
+//! decides only who goes first.
+//!
 //! Time is tokio's, so tests with a paused clock drive the limiter as they
 //! drive everything else.
 
@@ -16,7 +25,7 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::ops::Add;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::Quota;
@@ -24,6 +33,7 @@ use governor::clock::{Clock, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The sliding window every limit and count is over.
@@ -76,6 +86,23 @@ pub struct RateLimiter {
     sent: Mutex<VecDeque<Instant>>,
     /// Requests that had to wait for their turn.
     delayed: AtomicU64,
+    /// Requests of the first class waiting for their turn.
+    urgent: AtomicUsize,
+    /// Told when the last of them got it.
+    urgent_done: Notify,
+    /// Time requests spent waiting, in µs: (first class, yielding).
+    waited_us: [AtomicU64; 2],
+}
+
+/// Counts a first-class request as waiting while it lives.
+struct Urgent<'a>(&'a RateLimiter);
+
+impl Drop for Urgent<'_> {
+    fn drop(&mut self) {
+        if self.0.urgent.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.urgent_done.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -89,11 +116,7 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// Counts requests, never delays them.
     pub fn unlimited() -> Self {
-        RateLimiter {
-            limit: None,
-            sent: Mutex::new(VecDeque::new()),
-            delayed: AtomicU64::new(0),
-        }
+        RateLimiter::with_limit(None)
     }
 
     /// At most `per_minute` requests in any 60 s, bursts of up to `burst`.
@@ -101,13 +124,20 @@ impl RateLimiter {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst.min(per_minute.get())).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        RateLimiter::with_limit(Some((
+            per_minute.get(),
+            governor::RateLimiter::direct_with_clock(quota, TokioClock),
+        )))
+    }
+
+    fn with_limit(limit: Option<(u32, Gcra)>) -> Self {
         RateLimiter {
-            limit: Some((
-                per_minute.get(),
-                governor::RateLimiter::direct_with_clock(quota, TokioClock),
-            )),
+            limit,
             sent: Mutex::new(VecDeque::new()),
             delayed: AtomicU64::new(0),
+            urgent: AtomicUsize::new(0),
+            urgent_done: Notify::new(),
+            waited_us: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 
@@ -132,17 +162,61 @@ impl RateLimiter {
         self.sent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for the turn to send one request, and counts it as sent.
+    /// Waits for the turn to send one request, and counts it as sent. It goes
+    /// ahead of every request sent with [`RateLimiter::acquire_yielding`].
     pub async fn acquire(&self) {
+        self.urgent.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Urgent(self);
+        self.take_turn(false).await;
+    }
+
+    /// Like [`RateLimiter::acquire`], but the turn goes to any request of the
+    /// first class waiting meanwhile (the sweep's pages yield to the hot tier's
+    /// reads): this one is sent only when none waits.
+    pub async fn acquire_yielding(&self) {
+        self.take_turn(true).await;
+    }
+
+    /// Waits until no first-class request waits.
+    async fn yield_to_urgent(&self) -> bool {
+        let mut waited = false;
+        loop {
+            let done = self.urgent_done.notified();
+            tokio::pin!(done);
+            // Registered before the check: a notice between the two is not lost.
+            done.as_mut().enable();
+            if self.urgent.load(Ordering::SeqCst) == 0 {
+                return waited;
+            }
+            waited = true;
+            done.await;
+        }
+    }
+
+    async fn take_turn(&self, yielding: bool) {
+        let began = Instant::now();
         let mut waited = false;
         if let Some((_, gcra)) = &self.limit {
-            while let Err(not_until) = gcra.check() {
-                waited = true;
-                tokio::time::sleep_until(not_until.earliest_possible().0).await;
+            loop {
+                if yielding {
+                    waited |= self.yield_to_urgent().await;
+                }
+                match gcra.check() {
+                    Ok(()) => break,
+                    Err(not_until) => {
+                        waited = true;
+                        tokio::time::sleep_until(not_until.earliest_possible().0).await;
+                    }
+                }
             }
         }
         let cap = self.per_minute().map(|n| n as usize);
         loop {
+            // A yielding request that woke for a slot lets a first-class one
+            // that came meanwhile have it.
+            if yielding && cap.is_some() {
+                waited |= self.yield_to_urgent().await;
+            }
             let now = Instant::now();
             let free_at = {
                 let mut sent = self.lock();
@@ -168,7 +242,16 @@ impl RateLimiter {
         }
         if waited {
             self.delayed.fetch_add(1, Ordering::Relaxed);
+            let us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.waited_us[usize::from(yielding)].fetch_add(us, Ordering::Relaxed);
         }
+    }
+
+    /// Time requests have spent waiting for their turn so far: (the first
+    /// class, yielding requests). Where a late hot tick waited, measured.
+    pub fn waited(&self) -> (Duration, Duration) {
+        let get = |i: usize| Duration::from_micros(self.waited_us[i].load(Ordering::Relaxed));
+        (get(0), get(1))
     }
 
     /// Requests so far that had to wait for their turn.
@@ -299,6 +382,82 @@ mod tests {
         assert_eq!(l.per_minute(), None);
         tokio::time::advance(RATE_WINDOW).await;
         assert_eq!(l.sent_in_window(Instant::now()), 0, "aged out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_class_requests_go_ahead_of_yielding_ones_within_one_budget() {
+        // 60 a minute, one at a time. A sweep keeps four pages waiting (its
+        // concurrency); a hot tick's five reads arrive at 10.5 s.
+        let l = Arc::new(RateLimiter::new(60, 1));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let sweep: Vec<_> = (0..4)
+            .map(|_| {
+                let (l, log) = (l.clone(), log.clone());
+                tokio::spawn(async move {
+                    for _ in 0..40 {
+                        l.acquire_yielding().await;
+                        log.lock().unwrap().push((Instant::now(), false));
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10_500)).await;
+        let tick: Vec<_> = (0..5)
+            .map(|_| {
+                let (l, log) = (l.clone(), log.clone());
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    log.lock().unwrap().push((Instant::now(), true));
+                })
+            })
+            .collect();
+        for t in tick {
+            t.await.unwrap();
+        }
+        // The tick's reads are the next five sends, one a second (the budget's
+        // pace), none behind the sweep's queue.
+        let sent = log.lock().unwrap().clone();
+        let after: Vec<_> = sent
+            .iter()
+            .filter(|(t, _)| *t > t0 + Duration::from_millis(10_500))
+            .collect();
+        assert!(
+            after.len() == 5 && after.iter().all(|(_, hot)| *hot),
+            "{after:?}"
+        );
+        assert_eq!(after[4].0 - t0, Duration::from_secs(15));
+        let (hot_waited, sweep_waited) = l.waited();
+        assert!(
+            hot_waited <= Duration::from_millis(5 * 4_500),
+            "{hot_waited:?}"
+        );
+        assert!(sweep_waited > Duration::ZERO);
+        // The sweep goes on after it, and the one budget holds for both.
+        for t in sweep {
+            t.await.unwrap();
+        }
+        let sent = log.lock().unwrap().clone();
+        assert_eq!(sent.len(), 165);
+        let times: Vec<Instant> = sent.iter().map(|(t, _)| *t).collect();
+        assert_eq!(max_in_window(&times), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_first_class_request_does_not_hold_the_others_back() {
+        let l = Arc::new(RateLimiter::new(60, 1));
+        l.acquire().await; // the one slot of the burst
+        // A hot read that waits, then is dropped (its tick was cancelled).
+        let waiting = tokio::spawn({
+            let l = l.clone();
+            async move { l.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waiting.abort();
+        let _ = waiting.await;
+        let t0 = Instant::now();
+        l.acquire_yielding().await;
+        assert!(Instant::now() - t0 <= Duration::from_secs(1), "not stuck");
     }
 
     #[test]

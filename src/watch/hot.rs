@@ -5,9 +5,13 @@
 //! unless the user's `--feature` narrows it; the service lists NOTEBOOK when
 //! `feature` is absent):
 //! - a kind small enough for one page: that page, whole (one request);
-//! - otherwise every hot status, one `status=` read each (the service documents
-//!   one status per request): the transitional ones, and DELETED, where a
-//!   deleted instance waits to vanish;
+//! - otherwise, when the poller says the full reads are due (every tick at the
+//!   default budget, every 15 s at 120 a minute; every tick while the kind's
+//!   recent read is off), every hot status, one `status=` read each (the
+//!   service documents one status per request): the transitional ones, and
+//!   DELETED, where a deleted instance waits to vanish. Between them the sets
+//!   follow the moves the recent read sees, so a status read finds only the
+//!   moves it could not see;
 //! - when the poller says the problem statuses are due: each one's `total`
 //!   with the smallest page (one request), and the whole set only when the
 //!   total differs from the set as known (the set follows the moves the other
@@ -58,6 +62,16 @@ pub fn problem_statuses() -> impl Iterator<Item = &'static Status> {
     Status::ALL.iter().filter(|s| s.is_problem())
 }
 
+/// The reads a tick does beside the light ones (a small kind whole, a large
+/// kind's recent read), as the poller plans them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Due {
+    /// Every hot status of a large kind (always while its recent read is off).
+    pub statuses: bool,
+    /// The problem statuses' totals.
+    pub problems: bool,
+}
+
 /// Which read: a status of a kind, or (`None`) the whole kind.
 type ReadKey = (usize, Option<Status>);
 
@@ -89,6 +103,12 @@ pub struct Memory {
     kinds: Vec<Kind>,
     /// Ids each complete read last held.
     sets: HashMap<ReadKey, HashSet<String>>,
+    /// Each problem status's total as the service last said it, moved on by
+    /// the moves the tier saw since: the next count is compared with this,
+    /// not with the set's size (pages read a moment apart under churn may
+    /// hold one more or one less than the total, and at a small budget a
+    /// count that never matched read the whole set every time).
+    totals: HashMap<ReadKey, u64>,
     /// The kind of each instance the tier has read (for the problem sets).
     kind: HashMap<String, usize>,
     /// Leavers not yet asked about (over the per-tick cap).
@@ -113,6 +133,7 @@ impl Memory {
         Memory {
             kinds,
             sets: HashMap::new(),
+            totals: HashMap::new(),
             kind: HashMap::new(),
             pending: Vec::new(),
         }
@@ -135,21 +156,31 @@ impl Memory {
         }
     }
 
-    /// Keeps the known problem sets up with moves seen elsewhere: an instance
-    /// now in another status leaves its problem set; one now in a problem
-    /// status joins that set (of its kind), when the set is known.
-    fn follow_problem_moves(&mut self, moved: &HashMap<String, Status>) {
+    /// Keeps the known status sets up with moves seen elsewhere: an instance
+    /// now in another status leaves its set; one now in a status whose set
+    /// (of its kind) is known joins it. A problem total that differs from its
+    /// set, or a status read that misses a member, is then a move no other
+    /// read saw.
+    fn follow_moves(&mut self, moved: &HashMap<String, Status>) {
         for (key, ids) in self.sets.iter_mut() {
-            if let Some(p) = key.1.as_ref().filter(|s| s.is_problem()) {
+            if let Some(p) = key.1.as_ref() {
+                let before = ids.len();
                 ids.retain(|id| moved.get(id).is_none_or(|s| s == p));
+                if let Some(t) = self.totals.get_mut(key) {
+                    *t = t.saturating_sub((before - ids.len()) as u64);
+                }
             }
         }
-        for (id, status) in moved.iter().filter(|(_, s)| s.is_problem()) {
+        for (id, status) in moved {
             let Some(k) = self.kind.get(id).copied() else {
                 continue;
             };
-            if let Some(set) = self.sets.get_mut(&(k, Some(status.clone()))) {
-                set.insert(id.clone());
+            let key = (k, Some(status.clone()));
+            if let Some(set) = self.sets.get_mut(&key)
+                && set.insert(id.clone())
+                && let Some(t) = self.totals.get_mut(&key)
+            {
+                *t += 1;
             }
         }
     }
@@ -159,11 +190,26 @@ impl Memory {
     /// The poller compares it with a sweep's cost: a project whose sweep
     /// costs no more is just swept.
     pub fn reads_per_tick(&self) -> u64 {
+        self.reads(false)
+    }
+
+    /// Requests a light tick costs (no full reads due): one per small kind,
+    /// the recent read of a large one, or its status reads while that is off.
+    /// The least a tick is planned at.
+    pub fn light_reads_per_tick(&self) -> u64 {
+        self.reads(true)
+    }
+
+    fn reads(&self, light: bool) -> u64 {
         self.kinds
             .iter()
             .map(|k| {
-                let large =
-                    hot_statuses().filter(|s| k.allows(s)).count() as u64 + u64::from(!k.feed.off);
+                let statuses = hot_statuses().filter(|s| k.allows(s)).count() as u64;
+                let large = match (light, k.feed.off) {
+                    (_, true) => statuses,
+                    (true, false) => 1,
+                    (false, false) => statuses + 1,
+                };
                 match k.small {
                     Some(true) => 1,
                     // Not known yet: the probe page. CodeLab instances are one per
@@ -174,6 +220,21 @@ impl Memory {
                     Some(false) => large,
                 }
             })
+            .sum()
+    }
+}
+
+impl Memory {
+    /// Requests the problem totals add to a tick: one per problem status of
+    /// each kind that is (or may be) too large for one page.
+    pub fn problem_reads(&self) -> u64 {
+        self.kinds
+            .iter()
+            .filter(|k| k.small != Some(true))
+            .filter(|k| {
+                k.small == Some(false) || k.query.feature.as_deref() != Some(FEATURE_CODELAB)
+            })
+            .map(|k| problem_statuses().filter(|s| k.allows(s)).count() as u64)
             .sum()
     }
 }
@@ -189,6 +250,10 @@ pub struct News {
     pub shows: u64,
     /// Requests the tick sent (pages and ShowNotebooks; retries not counted).
     pub requests: u64,
+    /// Of those, what the hot statuses' reads and the problem totals sent
+    /// (the plan measures the full reads apart from the light ones).
+    pub status_requests: u64,
+    pub problem_requests: u64,
     /// The first read that failed; what the others learnt is still here.
     pub error: Option<ApiError>,
 }
@@ -219,32 +284,60 @@ struct Read {
     pages: u64,
     /// What a recent read learnt (its records are in `items`).
     feed: Option<Recent>,
+    /// The service's total, from the first page.
+    total: Option<u64>,
 }
 
 /// One tick: reads the hot sets, asks ShowNotebook about leavers.
-/// `problems_due`: check the problem statuses too.
-pub async fn tick(client: &Client, mut mem: Memory, problems_due: bool) -> (Memory, News) {
-    let news = run(client, &mut mem, problems_due).await;
+/// `due`: the full reads it does beside the light ones.
+pub async fn tick(client: &Client, mut mem: Memory, due: Due) -> (Memory, News) {
+    let news = run(client, &mut mem, due).await;
     (mem, news)
 }
 
-async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
+async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
+    // The recent reads go first: the problem totals are then compared with
+    // the totals moved by what they saw, so a failure the recent read placed
+    // does not send the whole set to be read again (at a small budget, with
+    // ticks seconds apart, one nearly always had).
+    let kinds = mem.kinds.clone();
+    let recent_jobs: Vec<Job> = kinds
+        .iter()
+        .enumerate()
+        .filter(|(_, kind)| kind.small == Some(false) && !kind.feed.off)
+        .map(|(k, kind)| Job::Recent(k, kind.feed.newest()))
+        .collect();
+    let mut results: Vec<Result<Read, ApiError>> = futures::stream::iter(recent_jobs)
+        .map(|job| read(client, &kinds, job))
+        .buffer_unordered(client.concurrency())
+        .collect()
+        .await;
+    let mut placed: HashMap<String, Status> = HashMap::new();
+    for read in results.iter().flatten() {
+        for nb in &read.items {
+            if let Some(id) = nb.id.as_deref() {
+                placed.insert(id.to_string(), nb.status_or_unknown());
+                mem.kind_of_id(id, nb);
+            }
+        }
+    }
+    mem.follow_moves(&placed);
+
     let mut jobs = Vec::new();
     for (k, kind) in mem.kinds.iter().enumerate() {
         if kind.small != Some(false) {
             jobs.push(Job::Whole(k));
             continue;
         }
-        for s in hot_statuses().filter(|s| kind.allows(s)) {
-            jobs.push(Job::Status(k, s.clone()));
+        if due.statuses || kind.feed.off {
+            for s in hot_statuses().filter(|s| kind.allows(s)) {
+                jobs.push(Job::Status(k, s.clone()));
+            }
         }
-        if !kind.feed.off {
-            jobs.push(Job::Recent(k, kind.feed.newest()));
-        }
-        if problems_due {
+        if due.problems {
             for s in problem_statuses().filter(|s| kind.allows(s)) {
                 let key = (k, Some(s.clone()));
-                let known = mem.sets.get(&key).map(|set| set.len() as u64);
+                let known = mem.totals.get(&key).copied();
                 jobs.push(if let Some(n) = known {
                     Job::Count(k, s.clone(), Some(n))
                 } else {
@@ -253,12 +346,12 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
             }
         }
     }
-    let kinds = mem.kinds.clone();
-    let results: Vec<Result<Read, ApiError>> = futures::stream::iter(jobs)
+    let rest: Vec<Result<Read, ApiError>> = futures::stream::iter(jobs)
         .map(|job| read(client, &kinds, job))
         .buffer_unordered(client.concurrency())
         .collect()
         .await;
+    results.extend(rest);
 
     let mut news = News::default();
     let mut seen: HashMap<String, Status> = HashMap::new();
@@ -281,6 +374,13 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         }
     }
     news.requests += reads.iter().map(|r| r.pages).sum::<u64>();
+    for r in reads.iter() {
+        match &r.key.1 {
+            Some(s) if s.is_problem() => news.problem_requests += r.pages,
+            Some(_) => news.status_requests += r.pages,
+            None => {}
+        }
+    }
 
     // Who left a set this tick without turning up in another read.
     let mut leavers: Vec<String> = std::mem::take(&mut mem.pending)
@@ -318,7 +418,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
     // Problem sets follow the moves the reads saw, so a total that differs
     // from what is known means someone came in unseen (straight from a stable
     // status): only then is the set read whole.
-    mem.follow_problem_moves(&seen);
+    mem.follow_moves(&seen);
 
     // Remember what the complete reads hold now.
     for read in reads.iter_mut() {
@@ -331,6 +431,13 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
         if read.complete {
             let ids = read.items.iter().filter_map(|n| n.id.clone()).collect();
             mem.sets.insert(read.key.clone(), ids);
+        }
+        // A problem status whose set is known: its total as said now.
+        if let (Some(s), Some(t)) = (&read.key.1, read.total)
+            && s.is_problem()
+            && mem.sets.contains_key(&read.key)
+        {
+            mem.totals.insert(read.key.clone(), t);
         }
     }
     // A kind that turned out large has status sets from now on, not a whole set.
@@ -366,7 +473,7 @@ async fn run(client: &Client, mem: &mut Memory, problems_due: bool) -> News {
             Ok(Some(nb)) => {
                 if let Some(id) = nb.id.clone() {
                     let moved = HashMap::from([(id, nb.status_or_unknown())]);
-                    mem.follow_problem_moves(&moved);
+                    mem.follow_moves(&moved);
                 }
                 found.push((at, nb));
             }
@@ -406,6 +513,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
                 small: None,
                 pages: r.pages,
                 feed: Some(r),
+                total: None,
             });
         }
     };
@@ -434,6 +542,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             small,
             pages: 1,
             feed: None,
+            total,
         });
     }
     if let Job::Count(..) = job
@@ -448,6 +557,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             small: None,
             pages: 1,
             feed: None,
+            total,
         });
     }
     // Read the rest of the set (a count that moved is read whole, at full pages).
@@ -489,6 +599,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         small,
         pages: sent,
         feed: None,
+        total,
     })
 }
 
@@ -499,6 +610,39 @@ fn smallest_page() -> PageSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_total_follows_the_moves_seen_not_the_sets_size() {
+        let mut mem = Memory::new(&ListQuery {
+            feature: Some("NOTEBOOK".into()),
+            ..ListQuery::default()
+        });
+        let key = (0, Some(Status::Error));
+        // Pages read under churn held two where the service counted three.
+        mem.sets.insert(
+            key.clone(),
+            ["a", "b"].map(String::from).into_iter().collect(),
+        );
+        mem.totals.insert(key.clone(), 3);
+        for id in ["a", "b", "c"] {
+            mem.kind.insert(id.to_string(), 0);
+        }
+        let moved = |id: &str, s: Status| HashMap::from([(id.to_string(), s)]);
+        mem.follow_moves(&moved("c", Status::Error));
+        assert_eq!(mem.totals[&key], 4, "c came in, seen");
+        mem.follow_moves(&moved("c", Status::Error));
+        assert_eq!(mem.totals[&key], 4, "seen again: no change");
+        mem.follow_moves(&moved("a", Status::Running));
+        assert_eq!(mem.totals[&key], 3, "a left, seen");
+        assert_eq!(mem.sets[&key].len(), 2);
+        // A hot status set follows too (no total kept for it).
+        let starting = (0, Some(Status::Starting));
+        mem.sets.insert(starting.clone(), HashSet::new());
+        mem.follow_moves(&moved("b", Status::Starting));
+        assert!(mem.sets[&starting].contains("b") && !mem.sets[&key].contains("b"));
+        assert_eq!(mem.totals[&key], 2);
+        assert!(!mem.totals.contains_key(&starting));
+    }
 
     #[test]
     fn reads_per_tick_follow_kinds_and_the_users_filters() {
@@ -523,6 +667,17 @@ mod tests {
             ..ListQuery::default()
         });
         assert_eq!(running.reads_per_tick(), 2, "the probe and the recent read");
+        // A light tick: the NOTEBOOK probe (and, once large, its recent read
+        // alone) and the CodeLab page; the totals add a count per problem
+        // status of the kind that may be large.
+        assert_eq!(both.light_reads_per_tick(), 3);
+        assert_eq!(both.problem_reads(), 5);
+        assert_eq!(stopping.light_reads_per_tick(), 2);
+        assert_eq!(
+            stopping.problem_reads(),
+            0,
+            "the user's --status leaves none"
+        );
         let hot: Vec<_> = hot_statuses().map(Status::as_str).collect();
         assert_eq!(
             hot,

@@ -15,6 +15,33 @@ use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig, hot};
 
 const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
 const PATIENCE: Duration = Duration::from_secs(20);
+/// A tick with the status reads (every tick at the default budget).
+const FULL: hot::Due = hot::Due {
+    statuses: true,
+    problems: false,
+};
+/// A light tick: the recent read alone (most ticks at 120 a minute).
+const LIGHT: hot::Due = hot::Due {
+    statuses: false,
+    problems: false,
+};
+
+/// One hot tick that must not fail.
+async fn tick(client: &Client, mem: hot::Memory, due: hot::Due) -> (hot::Memory, hot::News) {
+    let (mem, news) = hot::tick(client, mem, due).await;
+    assert!(news.error.is_none(), "{:?}", news.error);
+    (mem, news)
+}
+
+/// The status a tick last read of `id`.
+fn status_of(news: &hot::News, id: &str) -> Option<Status> {
+    news.seen
+        .iter()
+        .flat_map(|(_, b)| b)
+        .filter(|nb| nb.id.as_deref() == Some(id))
+        .map(Notebook::status_or_unknown)
+        .next_back()
+}
 
 fn client_for(sim: &SimHandle) -> Client {
     let mut o = sim.client_options();
@@ -207,23 +234,10 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
         ..ListQuery::default()
     };
     let mut mem = hot::Memory::new(&query);
-    let tick = async |mem: hot::Memory| {
-        let (mem, news) = hot::tick(&client, mem, false).await;
-        assert!(news.error.is_none(), "{:?}", news.error);
-        (mem, news)
-    };
     // The probe (the kind is larger than a page), then the status reads and
     // the first recent read.
-    (mem, _) = tick(mem).await;
-    (mem, _) = tick(mem).await;
-    let status_of = |news: &hot::News, id: &str| {
-        news.seen
-            .iter()
-            .flat_map(|(_, b)| b)
-            .filter(|nb| nb.id.as_deref() == Some(id))
-            .map(Notebook::status_or_unknown)
-            .next_back()
-    };
+    (mem, _) = tick(&client, mem, FULL).await;
+    (mem, _) = tick(&client, mem, FULL).await;
 
     let running = ListQuery {
         status: Some("RUNNING".into()),
@@ -233,7 +247,7 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
     let id = first.data[0].id.clone().expect("an id");
     client.act(Verb::Stop, &id, None).await.expect("stop");
     let news;
-    (mem, news) = tick(mem).await;
+    (mem, news) = tick(&client, mem, FULL).await;
     assert_eq!(status_of(&news, &id), Some(Status::Stopping));
 
     sim.advance(ACTION_MS);
@@ -251,7 +265,7 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
         .as_str()
         .expect("a failed id")
         .to_string();
-    let (_, news) = tick(mem).await;
+    let (_, news) = tick(&client, mem, FULL).await;
     assert_eq!(
         status_of(&news, &id),
         Some(Status::Stopped),
@@ -264,6 +278,55 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
     );
     assert_eq!(news.shows, 0, "no ShowNotebook");
     // The status reads, the recent read and no more.
+    assert_eq!(news.requests, 8);
+    sim.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn between_full_reads_a_light_tick_is_one_recent_page_and_the_next_full_read_asks_nothing() {
+    // A small budget reads the hot statuses every 15 s, not every tick
+    // (issue 20): the ticks between are the recent read alone, and the sets
+    // follow what it saw, so the next full read sends no ShowNotebook for
+    // a move the recent read already placed.
+    let sim = manual(300).await;
+    let client = client_for(&sim);
+    let query = ListQuery {
+        feature: Some("NOTEBOOK".into()),
+        ..ListQuery::default()
+    };
+    let mut mem = hot::Memory::new(&query);
+    // The probe, then the status reads and the first recent read.
+    (mem, _) = tick(&client, mem, FULL).await;
+    (mem, _) = tick(&client, mem, FULL).await;
+    assert_eq!(mem.light_reads_per_tick(), 1, "the recent read alone");
+    assert_eq!(
+        mem.reads_per_tick(),
+        8,
+        "seven status reads and the recent read"
+    );
+
+    let running = ListQuery {
+        status: Some("RUNNING".into()),
+        ..query.clone()
+    };
+    let first = client.fetch_page(&running, 0).await.expect("a page").page;
+    let id = first.data[0].id.clone().expect("an id");
+    client.act(Verb::Stop, &id, None).await.expect("stop");
+    let mut news;
+    (mem, news) = tick(&client, mem, LIGHT).await;
+    assert_eq!(status_of(&news, &id), Some(Status::Stopping));
+    assert_eq!(news.requests, 1, "one recent page");
+    sim.advance(ACTION_MS);
+    (mem, news) = tick(&client, mem, LIGHT).await;
+    assert_eq!(
+        status_of(&news, &id),
+        Some(Status::Stopped),
+        "out of STOPPING"
+    );
+    assert_eq!((news.requests, news.shows), (1, 0));
+    // The full read: STOPPING no longer holds it, and nobody asks where it went.
+    (_, news) = tick(&client, mem, FULL).await;
+    assert_eq!(news.shows, 0, "no ShowNotebook for a placed move");
     assert_eq!(news.requests, 8);
     sim.shutdown(Duration::from_secs(1)).await;
 }
