@@ -12,19 +12,16 @@
 mod access;
 pub mod actions;
 pub mod clipboard;
-pub mod feeds;
+pub mod detail;
 pub mod filter;
 mod hot;
 mod input;
 pub mod keys;
 pub mod marks;
-pub mod poll;
-pub mod records;
-pub mod row;
 pub mod sort;
-pub mod tracked;
-pub mod trend;
 pub mod views;
+
+pub use crate::track::{feeds, poll, records, row, tracked, trend};
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -46,11 +43,12 @@ use crate::api::model::{Notebook, Status};
 
 pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
+pub use detail::{DetailWant, Record};
 pub use feeds::Feed;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
-pub use records::{DetailWant, Record, Records};
+pub use records::Records;
 pub use row::Row;
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
@@ -207,7 +205,7 @@ pub struct App {
     /// Whole records, for the detail pane (all of them in a small project).
     records: Records,
     /// The detail pane's read of a record not held.
-    detail_read: records::DetailRead,
+    detail_read: detail::DetailRead,
     index: HashMap<String, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
     order: Vec<usize>,
@@ -261,7 +259,7 @@ impl App {
             instances: Vec::new(),
             strings: row::Interner::default(),
             records: Records::new(crate::defaults::FULL_RECORDS),
-            detail_read: records::DetailRead::default(),
+            detail_read: detail::DetailRead::default(),
             index: HashMap::new(),
             order: Vec::new(),
             view: Vec::new(),

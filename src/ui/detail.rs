@@ -213,7 +213,7 @@ fn not_held(d: &mut Detail<'_, '_>, tr: &Tracked, record: Record<'_>) {
             "not read",
             &format!(
                 "{why}; asked again in {}s",
-                crate::app::records::DETAIL_RETRY_MS / 1000
+                crate::app::detail::DETAIL_RETRY_MS / 1000
             ),
             t.error,
         ),

@@ -105,7 +105,7 @@ pub fn combine(feeds: &mut [Feed], all: &mut PollState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::PollErrorInfo;
+    use crate::track::poll::PollErrorInfo;
     use std::time::Duration;
 
     fn feed(name: &str) -> Feed {
