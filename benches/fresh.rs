@@ -223,7 +223,10 @@ impl Watcher {
                 EventKind::Appeared(s) => Some(s),
                 EventKind::Gone { .. } => None,
             };
-            self.seen.entry(ev.key).or_default().push((now, shown));
+            self.seen
+                .entry(ev.key.id().to_string())
+                .or_default()
+                .push((now, shown));
         }
         let hot = self.app.any_visible_transitional();
         if hot != self.hot {

@@ -273,8 +273,8 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
         };
         for ev in app.events().iter().filter(|e| e.at_ms == from) {
             match ev.kind {
-                EventKind::Gone { .. } if alive.contains(&ev.key) => t.false_gone += 1,
-                EventKind::Appeared(_) if before_previous.contains(&ev.key) => {
+                EventKind::Gone { .. } if alive.contains(ev.key.id()) => t.false_gone += 1,
+                EventKind::Appeared(_) if before_previous.contains(ev.key.id()) => {
                     t.false_appeared += 1
                 }
                 _ => {}

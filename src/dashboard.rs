@@ -23,6 +23,7 @@ use crate::api::{Client, ListQuery};
 use crate::app::{self, App, Effect, PollErrorInfo};
 use crate::notify::Notifier;
 use crate::timefmt::now_ms;
+use crate::track::{InstanceKey, SourceId};
 use crate::ui;
 use crate::watch::several::{Pollers, spawn_all};
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
@@ -97,7 +98,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     }
     let pollers = spawn_all(feeds);
     if let Some(entries) = history {
-        app.set_history_of(entries, &names);
+        app.set_history(entries, &names);
     }
     app.set_read_only(read_only);
     app.set_views(views.list, views.columns);
@@ -142,7 +143,7 @@ async fn event_loop(
     };
     // The detail pane's reads of whole records not held (large projects only).
     let (detail_tx, mut detail_rx) =
-        tokio::sync::mpsc::unbounded_channel::<(String, DetailAnswer)>();
+        tokio::sync::mpsc::unbounded_channel::<(InstanceKey, DetailAnswer)>();
     let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
 
     let mut frames = crate::frames::Frames::per_second(crate::defaults::MAX_FRAMES_PER_SECOND);
@@ -185,7 +186,7 @@ async fn event_loop(
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = match &ev {
-                    app::ActionEvent::Settled { key, .. } => Some(app.get(key).map_or(0, |t| t.source)),
+                    app::ActionEvent::Settled { key, .. } => Some(key.source),
                     _ => None,
                 };
                 let now = now_ms();
@@ -202,7 +203,7 @@ async fn event_loop(
                     ring_bell();
                 }
                 if let Some(src) = settled {
-                    pollers.send(src, Control::RefreshNow);
+                    pollers.send(src.0, Control::RefreshNow);
                 }
             }
             Some((key, answer)) = detail_rx.recv() => {
@@ -218,7 +219,7 @@ async fn event_loop(
                 if let Some((want, _)) = detail_due.take().filter(|(w, _)| app.detail_wanted(now).as_ref() == Some(w)) {
                     app.detail_read_started(&want.key);
                     // The record is read from the instance's own source.
-                    let Some(client) = meters.get(usize::from(want.source)).map(|m| m.client.clone()) else {
+                    let Some(client) = meters.get(want.key.source.index()).map(|m| m.client.clone()) else {
                         continue;
                     };
                     let tx = detail_tx.clone();
@@ -233,7 +234,7 @@ async fn event_loop(
                 // A refresh spread out by the budget takes minutes: count its
                 // requests as they go, not only when it ends.
                 for (src, m) in meters.iter().enumerate() {
-                    let src = u16::try_from(src).unwrap_or(u16::MAX);
+                    let src = SourceId::nth(src);
                     let sent = u32::try_from(m.client.requests_last_minute()).unwrap_or(u32::MAX);
                     app.record_requests_from(src, sent, now);
                     app.record_burst_from(src, m.client.burst().left());
@@ -250,15 +251,15 @@ async fn event_loop(
         // Poll a source faster while one of its instances on screen is
         // changing state; the other sources keep their pace (and budget).
         for (src, m) in meters.iter().enumerate() {
-            let src = u16::try_from(src).unwrap_or(u16::MAX);
+            let src = SourceId::nth(src);
             let now_hot = app.visible_transitional_in(src);
-            let Some(was_hot) = hot.get_mut(usize::from(src)) else {
+            let Some(was_hot) = hot.get_mut(src.index()) else {
                 continue;
             };
             if now_hot != *was_hot {
                 *was_hot = now_hot;
-                pollers.send(src, Control::SetHot(now_hot));
-                let feed = app.feeds().get(usize::from(src));
+                pollers.send(src.0, Control::SetHot(now_hot));
+                let feed = app.feeds().get(src.index());
                 let budget = feed.and_then(|f| f.poll.pace.budget);
                 let hot_pace = feed.and_then(|f| f.poll.pace.hot);
                 app.record_pace_from(
@@ -301,7 +302,7 @@ const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 /// Returns whether the screen may have changed: any message but pages that
 /// only confirmed rows as they were.
 fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) -> bool {
-    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress, i64);
+    type Run = (SourceId, Vec<crate::api::Notebook>, app::SweepProgress, i64);
     let flush = |app: &mut App, run: Option<Run>| match run {
         Some((src, notebooks, progress, at)) => app.apply_page_from(src, notebooks, progress, at),
         None => false,
@@ -309,6 +310,7 @@ fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifi
     let mut changed = false;
     let mut pages: Option<Run> = None;
     for (src, msg) in queued {
+        let src = SourceId(src);
         if let Message::Page {
             notebooks,
             loaded,
@@ -335,7 +337,7 @@ fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifi
 }
 
 /// One message of source `src`'s poller (pages are merged by [`on_messages`] first).
-fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
+fn on_message(app: &mut App, src: SourceId, msg: Message, notifier: &mut Notifier) {
     match msg {
         Message::Started => app.poll_started_from(src, now_ms()),
         Message::Page {
@@ -455,7 +457,7 @@ fn apply_effects(
                     app.url_not_opened(&url, &why, now_ms());
                 }
             }
-            Effect::Act(req) => match acts.clients.get(usize::from(req.source)) {
+            Effect::Act(req) => match acts.clients.get(req.key.source.index()) {
                 Some((client, follow)) => {
                     crate::act::spawn(client.clone(), req, *follow, acts.tx.clone());
                 }
@@ -536,21 +538,10 @@ mod tests {
             (0, page(&["c"], 3)),
         ];
         on_messages(&mut app, queued, &mut notifier);
-        let mut got: Vec<(u16, String)> = app
-            .instances()
-            .iter()
-            .map(|t| (t.source, t.key.clone()))
-            .collect();
+        let mut got: Vec<InstanceKey> = app.instances().iter().map(|t| t.key.clone()).collect();
         got.sort();
-        assert_eq!(
-            got,
-            [
-                (0, "a".to_string()),
-                (0, "b".to_string()),
-                (0, "c".to_string()),
-                (1, "1/a".to_string())
-            ]
-        );
+        let key = |s, id| InstanceKey::new(SourceId(s), id);
+        assert_eq!(got, [key(0, "a"), key(0, "b"), key(0, "c"), key(1, "a")]);
         assert_eq!(app.feeds()[0].poll.sweep.map(|p| p.loaded), Some(3));
         assert_eq!(app.feeds()[1].poll.sweep.map(|p| p.loaded), Some(1));
     }

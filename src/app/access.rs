@@ -19,12 +19,12 @@ impl App {
         &mut self,
         key: char,
         now_ms: i64,
-    ) -> Option<(String, u16, crate::api::model::Notebook)> {
+    ) -> Option<(String, crate::track::SourceId, crate::api::model::Notebook)> {
         let Some(t) = self.selected() else {
             self.flash_message("no instance selected", now_ms);
             return None;
         };
-        let (name, source) = (t.name().to_string(), t.source);
+        let (name, source) = (t.name().to_string(), t.key.source);
         match self.records.get(&t.key) {
             Some(nb) => Some((name, source, nb.clone())),
             None => {
@@ -44,7 +44,7 @@ impl App {
         };
         let dir = self
             .ssh_key_dirs
-            .get(usize::from(source))
+            .get(source.index())
             .cloned()
             .flatten()
             .unwrap_or_else(|| PathBuf::from("~/.ssh"));

@@ -13,6 +13,7 @@ use crate::api::model::Notebook;
 
 use super::keys::{self, Action, Binding};
 use super::{App, Effect, Mode};
+use crate::track::InstanceKey;
 
 /// How long an action's outcome stays in the status bar.
 pub const NOTICE_MS: i64 = 20_000;
@@ -20,10 +21,8 @@ pub const NOTICE_MS: i64 = 20_000;
 /// What the action task must do: act on one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRequest {
-    /// The instance's key in the table (its id, with its source's number after the first).
-    pub key: String,
-    /// The source whose client sends it.
-    pub source: u16,
+    /// The instance (its source's client sends it).
+    pub key: InstanceKey,
     pub id: String,
     pub name: String,
     pub verb: Verb,
@@ -34,7 +33,7 @@ pub struct ActionRequest {
 /// The confirmation popup's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub key: String,
+    pub key: InstanceKey,
     pub id: String,
     pub name: String,
     pub verb: Verb,
@@ -88,25 +87,25 @@ pub enum ActionEvent {
     /// The service answered: accepted (with its answer) or refused (the error,
     /// described with code, meaning and request id).
     Answered {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         result: Result<Acted, String>,
     },
     /// While following: the instance as the service shows it now (`None`: gone).
     Seen {
-        key: String,
+        key: InstanceKey,
         notebook: Option<Box<Notebook>>,
     },
     /// Following is over: the instance reached the goal, or settled elsewhere.
     Settled {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         progress: Progress,
         status: String,
     },
     /// The action was accepted but following it failed.
     LostTrack {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         message: String,
     },
@@ -125,7 +124,7 @@ pub struct Notice {
 pub struct ActionState {
     /// `--read-only` / `read_only = true`: actions hidden and refused.
     read_only: bool,
-    pending: HashMap<String, Pending>,
+    pending: HashMap<InstanceKey, Pending>,
     notice: Option<Notice>,
 }
 
@@ -162,7 +161,7 @@ impl App {
     }
 
     /// The action pending on instance `key`, if any.
-    pub fn pending(&self, key: &str) -> Option<&Pending> {
+    pub fn pending(&self, key: &InstanceKey) -> Option<&Pending> {
         // Asked for every visible row of every frame: skip hashing while none is pending.
         if self.actions.pending.is_empty() {
             return None;
@@ -308,10 +307,8 @@ impl App {
         if let Some(many) = c.many.take() {
             return self.send_many(c, many, now_ms);
         }
-        let source = self.get(&c.key).map_or(0, |t| t.source);
         let req = ActionRequest {
             duration_ms: c.duration_ms(),
-            source,
             key: c.key,
             id: c.id,
             name: c.name,
@@ -385,9 +382,9 @@ impl App {
     }
 
     /// An action is pending on instance `key` from `now_ms`.
-    pub(super) fn mark_pending(&mut self, key: &str, verb: Verb, now_ms: i64) {
+    pub(super) fn mark_pending(&mut self, key: &InstanceKey, verb: Verb, now_ms: i64) {
         self.actions.pending.insert(
-            key.to_string(),
+            key.clone(),
             Pending {
                 verb,
                 since_ms: now_ms,
@@ -395,7 +392,7 @@ impl App {
         );
     }
 
-    pub(super) fn clear_pending(&mut self, key: &str) {
+    pub(super) fn clear_pending(&mut self, key: &InstanceKey) {
         self.actions.pending.remove(key);
     }
 
@@ -506,7 +503,7 @@ impl App {
         }
     }
 
-    fn name_of(&self, key: &str) -> String {
+    fn name_of(&self, key: &InstanceKey) -> String {
         self.get(key)
             .map(|t| t.name().to_string())
             .unwrap_or_else(|| key.to_string())
@@ -516,11 +513,11 @@ impl App {
     /// at once instead of at the next poll.
     /// A record of one instance read outside the sweep (an action's follow-up,
     /// the detail pane's read): its row and held record take it.
-    pub(super) fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
+    pub(super) fn apply_instance(&mut self, key: &InstanceKey, nb: Notebook, now_ms: i64) {
         let Some(&i) = self.index.get(key) else {
             return;
         };
-        if nb.id.as_deref().is_some_and(|id| id != key) {
+        if nb.id.as_deref().is_some_and(|id| id != key.id()) {
             return;
         }
         let tr = self.instances[i].update(&nb, now_ms, &mut self.strings);
@@ -577,6 +574,7 @@ mod tests {
 
     use super::*;
     use crate::api::model::{Lease, Status};
+    use crate::app::fixtures::k;
     use crate::app::fixtures::{self, HOUR, NOW, chr, key, select};
 
     fn app() -> App {
@@ -647,22 +645,21 @@ mod tests {
             app.flash(NOW),
             Some("stop of alpha-running cancelled: nothing sent")
         );
-        assert!(app.pending("run-1").is_none());
+        assert!(app.pending(&k("run-1")).is_none());
 
         chr(&mut app, 'X');
         let effects = key(&mut app, KeyCode::Enter);
         assert_eq!(
             effects,
             vec![Effect::Act(ActionRequest {
-                key: "run-1".into(),
-                source: 0,
+                key: k("run-1"),
                 id: "run-1".into(),
                 name: "alpha-running".into(),
                 verb: Verb::Stop,
                 duration_ms: None,
             })]
         );
-        assert_eq!(app.pending("run-1").map(|p| p.verb), Some(Verb::Stop));
+        assert_eq!(app.pending(&k("run-1")).map(|p| p.verb), Some(Verb::Stop));
         assert!(!hint_words(&app).contains(&"stop"), "not offered twice");
     }
 
@@ -751,7 +748,7 @@ mod tests {
         stopping.update_at = Some(NOW + 1);
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 result: Ok(Acted {
                     answer: Answer::Instance(Box::new(stopping)),
@@ -760,9 +757,9 @@ mod tests {
             },
             NOW + 1,
         );
-        assert_eq!(app.get("run-1").unwrap().status, Status::Stopping);
+        assert_eq!(app.get(&k("run-1")).unwrap().status, Status::Stopping);
         assert!(
-            app.pending("run-1").is_some(),
+            app.pending(&k("run-1")).is_some(),
             "pending until the service confirms"
         );
         let n = app.action_notice(NOW + 1).unwrap();
@@ -772,22 +769,22 @@ mod tests {
         );
         app.apply_action(
             ActionEvent::Seen {
-                key: "run-1".into(),
+                key: k("run-1"),
                 notebook: Some(Box::new(fixtures::nb("run-1", "alpha-running", "STOPPED"))),
             },
             NOW + 2,
         );
         app.apply_action(
             ActionEvent::Settled {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 progress: Progress::Reached,
                 status: "STOPPED".into(),
             },
             NOW + 2,
         );
-        assert!(app.pending("run-1").is_none());
-        assert_eq!(app.get("run-1").unwrap().status, Status::Stopped);
+        assert!(app.pending(&k("run-1")).is_none());
+        assert_eq!(app.get(&k("run-1")).unwrap().status, Status::Stopped);
         assert_eq!(
             app.action_notice(NOW + 2).unwrap().text,
             "alpha-running: stop done, STOPPED"
@@ -803,7 +800,7 @@ mod tests {
         key(&mut app, KeyCode::Enter);
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Extend,
                 result: Ok(Acted {
                     answer: Answer::Lease(Lease {
@@ -818,7 +815,7 @@ mod tests {
             NOW,
         );
         assert_eq!(
-            app.get("run-1").unwrap().row.lease_end_ms(),
+            app.get(&k("run-1")).unwrap().row.lease_end_ms(),
             Some(NOW + HOUR)
         );
         assert_eq!(
@@ -827,7 +824,7 @@ mod tests {
         );
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 result: Err(
                     "6326: the account is in arrears, the instance is frozen · request id r1"
@@ -842,6 +839,6 @@ mod tests {
             n.text,
             "alpha-running: stop failed: 6326: the account is in arrears, the instance is frozen · request id r1"
         );
-        assert!(app.pending("run-1").is_none());
+        assert!(app.pending(&k("run-1")).is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! [`crate::track::records`]): which read is wanted, in flight, or failed.
 
 use crate::api::model::Notebook;
+use crate::track::InstanceKey;
 use crate::track::records::Records;
 
 /// How long a failed read of a record waits before the pane asks again.
@@ -11,18 +12,17 @@ pub const DETAIL_RETRY_MS: i64 = 10_000;
 #[derive(Debug, Default)]
 pub(super) struct DetailRead {
     /// The key being read.
-    in_flight: Option<String>,
+    in_flight: Option<InstanceKey>,
     /// The last failed read: key, message, when.
-    failed: Option<(String, String, i64)>,
+    failed: Option<(InstanceKey, String, i64)>,
 }
 
 /// A read the detail pane needs: the selected instance, whose record is not held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetailWant {
-    pub key: String,
+    /// The instance (its source's client reads it).
+    pub key: InstanceKey,
     pub id: String,
-    /// The source whose client reads it.
-    pub source: u16,
 }
 
 /// What the detail pane can show of the rest of a record.
@@ -46,7 +46,7 @@ impl super::App {
     }
 
     /// What the detail pane has of `key`'s whole record.
-    pub fn record(&self, key: &str, now_ms: i64) -> Record<'_> {
+    pub fn record(&self, key: &InstanceKey, now_ms: i64) -> Record<'_> {
         if let Some(nb) = self.records.get(key) {
             return Record::Held(nb);
         }
@@ -78,13 +78,12 @@ impl super::App {
         Some(DetailWant {
             key: t.key.clone(),
             id: id.to_string(),
-            source: t.source,
         })
     }
 
     /// The event loop sent the read for `key`.
-    pub fn detail_read_started(&mut self, key: &str) {
-        self.detail_read.in_flight = Some(key.to_string());
+    pub fn detail_read_started(&mut self, key: &InstanceKey) {
+        self.detail_read.in_flight = Some(key.clone());
     }
 
     /// The answer to a detail read: the record (its row is updated too, as any
@@ -92,11 +91,11 @@ impl super::App {
     /// exists (the sweeps will confirm it is gone), or why it failed.
     pub fn apply_detail(
         &mut self,
-        key: &str,
+        key: &InstanceKey,
         answer: Result<Option<Notebook>, String>,
         now_ms: i64,
     ) {
-        if self.detail_read.in_flight.as_deref() == Some(key) {
+        if self.detail_read.in_flight.as_ref() == Some(key) {
             self.detail_read.in_flight = None;
         }
         match answer {
@@ -108,13 +107,13 @@ impl super::App {
             Ok(Some(_)) => {}
             Ok(None) => {
                 self.detail_read.failed = Some((
-                    key.to_string(),
+                    key.clone(),
                     "the service no longer knows this instance".into(),
                     now_ms,
                 ));
             }
             Err(message) => {
-                self.detail_read.failed = Some((key.to_string(), message, now_ms));
+                self.detail_read.failed = Some((key.clone(), message, now_ms));
             }
         }
     }

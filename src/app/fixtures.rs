@@ -284,3 +284,13 @@ pub fn select(app: &mut crate::app::App, name: &str) {
         chr(app, 'j');
     }
 }
+
+/// The key of instance `id` of the first source.
+pub fn k(id: &str) -> crate::track::InstanceKey {
+    crate::track::InstanceKey::new(crate::track::SourceId(0), id)
+}
+
+/// The key of instance `id` of source `source`.
+pub fn ks(source: u16, id: &str) -> crate::track::InstanceKey {
+    crate::track::InstanceKey::new(crate::track::SourceId(source), id)
+}

@@ -5,6 +5,7 @@
 
 use super::{App, Tracked};
 use crate::api::model::Notebook;
+use crate::track::{InstanceKey, SourceId};
 
 impl App {
     /// A hot tick's news: batches of instances, each with when its answer came
@@ -18,19 +19,19 @@ impl App {
         error: Option<String>,
         now_ms: i64,
     ) -> bool {
-        self.apply_hot_from(0, seen, gone, error, now_ms)
+        self.apply_hot_from(SourceId(0), seen, gone, error, now_ms)
     }
 
     /// [`App::apply_hot`] for the source numbered `source`.
     pub fn apply_hot_from(
         &mut self,
-        source: u16,
+        source: SourceId,
         seen: Vec<(i64, Vec<Notebook>)>,
         gone: Vec<(String, i64)>,
         error: Option<String>,
         now_ms: i64,
     ) -> bool {
-        let Some(feed) = self.feeds.get(usize::from(source)) else {
+        let Some(feed) = self.feeds.get(source.index()) else {
             return false;
         };
         let neighbours = self.neighbour_keys();
@@ -44,11 +45,11 @@ impl App {
                     .id
                     .as_deref()
                     .filter(|id| !id.is_empty())
-                    .map(|id| super::feeds::key_of(source, id))
+                    .map(|id| InstanceKey::new(source, id))
                 else {
                     continue;
                 };
-                let taken = self.take_record(source, key, nb, at, announce);
+                let taken = self.take_record(key, nb, at, announce);
                 if !taken.older {
                     self.instances[taken.index].missed = 0;
                 }
@@ -57,7 +58,7 @@ impl App {
         }
         let mut gone_idx: Vec<usize> = gone
             .iter()
-            .filter_map(|(id, _)| self.index.get(&super::feeds::key_of(source, id)).copied())
+            .filter_map(|(id, _)| self.index.get(&InstanceKey::new(source, id)).copied())
             .collect();
         gone_idx.sort_unstable();
         gone_idx.dedup();
@@ -66,7 +67,7 @@ impl App {
             self.remove(&gone_idx, at);
             dirty = true;
         }
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+        if let Some(f) = self.feeds.get_mut(source.index()) {
             f.poll.last_hot_ms = Some(now_ms);
             f.poll.hot_error = error;
         }
@@ -81,7 +82,7 @@ impl App {
     /// allows (see [`super::PollState::unconfirmed_after_ms`]); never before
     /// the first complete sweep.
     pub fn is_unconfirmed(&self, t: &Tracked, now_ms: i64) -> bool {
-        self.feeds.get(usize::from(t.source)).is_some_and(|f| {
+        self.feeds.get(t.key.source.index()).is_some_and(|f| {
             f.sweeps_complete > 0 && t.unconfirmed_for_ms(now_ms) > f.poll.unconfirmed_after_ms()
         })
     }

@@ -1,7 +1,7 @@
 //! The hot tier's news in the state model: what a user sees after a hot read,
 //! a ShowNotebook answer, and a sweep page that arrives with older news.
 
-use super::fixtures::{NOW, nb};
+use super::fixtures::{NOW, k, nb};
 use super::*;
 
 /// Two instances, one complete sweep at `NOW`.
@@ -21,7 +21,7 @@ fn app() -> App {
 }
 
 fn status(app: &App, key: &str) -> Option<String> {
-    app.get(key).map(|t| t.status.as_str().to_string())
+    app.get(&k(key)).map(|t| t.status.as_str().to_string())
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn a_hot_read_moves_an_instance_and_logs_the_transition() {
         NOW + 2_050,
     );
     assert_eq!(status(&app, "a").as_deref(), Some("STOPPING"));
-    let t = app.get("a").unwrap();
+    let t = app.get(&k("a")).unwrap();
     assert_eq!(t.confirmed_ms, NOW + 2_000);
     assert_eq!(t.transitions.last().map(|t| t.at_ms), Some(NOW + 2_000));
     let ev = app.events().back().unwrap();
@@ -62,9 +62,9 @@ fn an_instance_missing_from_a_hot_read_stays_until_shownotebook_says_gone() {
     assert_eq!(app.total(), 2);
     // ShowNotebook: 404 / ModelArts.6309.
     app.apply_hot(vec![], vec![("b".into(), NOW + 4_000)], None, NOW + 4_000);
-    assert!(app.get("b").is_none());
+    assert!(app.get(&k("b")).is_none());
     let ev = app.events().back().unwrap();
-    assert_eq!(ev.key, "b");
+    assert_eq!(ev.key, k("b"));
     assert_eq!(
         ev.kind,
         EventKind::Gone {
@@ -138,7 +138,7 @@ fn an_instance_the_hot_tier_confirmed_during_a_sweep_is_not_missed_by_it() {
         );
         app.finish_sweep(true, start + 1_000);
     }
-    assert!(app.get("b").is_some(), "confirmed alive: not gone");
+    assert!(app.get(&k("b")).is_some(), "confirmed alive: not gone");
     assert!(
         !app.events()
             .iter()
@@ -179,21 +179,15 @@ fn a_row_unconfirmed_for_longer_than_the_sweep_period_says_so() {
         NOW + 30_000,
     );
     let at = NOW + 63_001;
-    let a = app.get("a").unwrap();
-    let b = app.get("b").unwrap();
+    let a = app.get(&k("a")).unwrap();
+    let b = app.get(&k("b")).unwrap();
     assert!(!app.is_unconfirmed(a, at), "confirmed 33 s ago");
     assert!(app.is_unconfirmed(b, at), "63.001 s ago");
     assert!(!app.is_unconfirmed(b, NOW + 63_000));
     // Before any complete sweep nothing is flagged.
     let fresh = App::new(super::fixtures::timing());
     let mut strings = super::row::Interner::default();
-    let t = Tracked::new(
-        "x".into(),
-        &nb("x", "x", "RUNNING"),
-        NOW,
-        false,
-        &mut strings,
-    );
+    let t = Tracked::new(k("x"), &nb("x", "x", "RUNNING"), NOW, false, &mut strings);
     assert!(!fresh.is_unconfirmed(&t, NOW + 3_600_000));
 }
 
@@ -219,9 +213,9 @@ fn a_deleted_instance_a_complete_sweep_lacks_is_gone_however_recently_the_hot_ti
         start + 1_000,
     );
     app.finish_sweep(true, start + 1_000);
-    assert!(app.get("b").is_none());
+    assert!(app.get(&k("b")).is_none());
     assert_eq!(
-        app.events().back().map(|e| (&e.key[..], &e.kind)),
+        app.events().back().map(|e| (e.key.id(), &e.kind)),
         Some((
             "b",
             &EventKind::Gone {

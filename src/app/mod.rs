@@ -40,6 +40,7 @@ use std::time::Duration;
 use ratatui::layout::Rect;
 
 use crate::api::model::{Notebook, Status};
+use crate::track::{InstanceKey, SourceId};
 
 pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
@@ -166,9 +167,8 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecentEvent {
     pub at_ms: i64,
-    pub key: String,
-    /// The source the instance belongs to (an index into [`App::feeds`]).
-    pub source: u16,
+    /// The instance, and so its source (an index into [`App::feeds`]).
+    pub key: InstanceKey,
     pub name: String,
     pub kind: EventKind,
 }
@@ -206,7 +206,7 @@ pub struct App {
     records: Records,
     /// The detail pane's read of a record not held.
     detail_read: detail::DetailRead,
-    index: HashMap<String, usize>,
+    index: HashMap<InstanceKey, usize>,
     /// Every instance, sorted. Recomputed only when data or the sort change.
     order: Vec<usize>,
     /// The filtered subset of `order`: the table. Recomputed when the filter changes.
@@ -221,7 +221,7 @@ pub struct App {
     view_transitional_by_source: Vec<usize>,
     /// The selection, by instance key. Survives refreshes, filters and sorts;
     /// remembered even while filtered out.
-    selected: Option<String>,
+    selected: Option<InstanceKey>,
     cursor: usize,
     offset: usize,
     filter: Filter,
@@ -319,7 +319,7 @@ impl App {
         progress: SweepProgress,
         at_ms: i64,
     ) -> bool {
-        self.apply_page_from(0, notebooks, progress, at_ms)
+        self.apply_page_from(SourceId(0), notebooks, progress, at_ms)
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
@@ -342,13 +342,13 @@ impl App {
     /// returns false (the dashboard's 1 s tick redraws the ages anyway).
     pub fn apply_page_from(
         &mut self,
-        source: u16,
+        source: SourceId,
         notebooks: Vec<Notebook>,
         progress: SweepProgress,
         at_ms: i64,
     ) -> bool {
         let at = at_ms;
-        let Some(feed) = self.feeds.get(usize::from(source)) else {
+        let Some(feed) = self.feeds.get(source.index()) else {
             return false;
         };
         let loading = feed.sweeps_complete == 0;
@@ -362,14 +362,14 @@ impl App {
         self.make_room(progress.total);
         for nb in notebooks {
             let key = self.page_key(source, seq, &nb);
-            let taken = self.take_record(source, key, nb, at, announce);
+            let taken = self.take_record(key, nb, at, announce);
             let t = &mut self.instances[taken.index];
             t.seen_sweep = seq;
             t.missed = 0;
             dirty |= taken.dirty;
         }
         self.has_data = true;
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+        if let Some(f) = self.feeds.get_mut(source.index()) {
             f.poll.sweep = Some(progress);
         }
         self.combine_feeds();
@@ -382,14 +382,7 @@ impl App {
     /// One record of `source`'s instance `key`, read at `at` (a sweep page or
     /// a hot read): its row takes it, unless newer news came meanwhile (it would
     /// put an older status back), or it is added (announced when `announce`).
-    fn take_record(
-        &mut self,
-        source: u16,
-        key: String,
-        nb: Notebook,
-        at: i64,
-        announce: bool,
-    ) -> Taken {
+    fn take_record(&mut self, key: InstanceKey, nb: Notebook, at: i64, announce: bool) -> Taken {
         if let Some(i) = self.index.get(&key).copied() {
             let t = &mut self.instances[i];
             if at < t.confirmed_ms {
@@ -408,7 +401,6 @@ impl App {
                 let event = RecentEvent {
                     at_ms: at,
                     key: t.key.clone(),
-                    source: t.source,
                     name: t.name().to_string(),
                     kind: EventKind::Changed {
                         from: tr.from,
@@ -423,8 +415,7 @@ impl App {
                 dirty,
             };
         }
-        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
-        t.source = source;
+        let t = Tracked::new(key, &nb, at, announce, &mut self.strings);
         self.records.offer(&t.key, nb);
         if announce {
             self.log(at, &t, EventKind::Appeared(t.status.clone()));
@@ -456,12 +447,12 @@ impl App {
     /// The identity of an instance across pages and sweeps: its id, or (when
     /// the service left it out) a stand-in from its name, numbered apart from
     /// the others of this sweep with the same name.
-    fn page_key(&self, source: u16, seq: u64, nb: &Notebook) -> String {
+    fn page_key(&self, source: SourceId, seq: u64, nb: &Notebook) -> InstanceKey {
         if let Some(id) = nb.id.as_deref().filter(|id| !id.is_empty()) {
-            return feeds::key_of(source, id);
+            return InstanceKey::new(source, id);
         }
-        let base = feeds::key_of(source, &format!("(no id) {}", nb.name_str()));
-        let taken = |k: &str| {
+        let base = InstanceKey::new(source, &format!("(no id) {}", nb.name_str()));
+        let taken = |k: &InstanceKey| {
             self.index
                 .get(k)
                 .is_some_and(|i| self.instances[*i].seen_sweep == seq)
@@ -470,7 +461,7 @@ impl App {
             return base;
         }
         (2..)
-            .map(|n| format!("{base} #{n}"))
+            .map(|n| InstanceKey::new(source, &format!("{} #{n}", base.id)))
             .find(|k| !taken(k))
             .unwrap_or(base)
     }
@@ -481,14 +472,14 @@ impl App {
     /// history. An incomplete sweep (the listing moved more than it could
     /// repair) confirms nothing.
     pub fn finish_sweep(&mut self, complete: bool, at_ms: i64) {
-        self.finish_sweep_from(0, complete, at_ms);
+        self.finish_sweep_from(SourceId(0), complete, at_ms);
     }
 
     /// [`App::finish_sweep`] for the source numbered `source`: only its
     /// instances can be gone.
-    pub fn finish_sweep_from(&mut self, source: u16, complete: bool, at_ms: i64) {
+    pub fn finish_sweep_from(&mut self, source: SourceId, complete: bool, at_ms: i64) {
         let at = at_ms;
-        let Some(current) = self.feeds.get(usize::from(source)).map(|f| f.sweep_seq) else {
+        let Some(current) = self.feeds.get(source.index()).map(|f| f.sweep_seq) else {
             return;
         };
         let neighbours = self.neighbour_keys();
@@ -499,13 +490,13 @@ impl App {
         // would be in it), however recently the hot tier saw it.
         let began = self
             .feeds
-            .get(usize::from(source))
+            .get(source.index())
             .and_then(|f| f.poll.in_flight_since_ms)
             .unwrap_or(at);
         let mut gone = Vec::new();
         for (i, t) in self.instances.iter_mut().enumerate() {
             let ending = matches!(t.status, Status::Deleting | Status::Deleted);
-            if t.source != source
+            if t.key.source != source
                 || t.seen_sweep == current
                 || !complete
                 || (t.confirmed_ms >= began && !ending)
@@ -518,7 +509,7 @@ impl App {
             }
         }
         self.remove(&gone, at);
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+        if let Some(f) = self.feeds.get_mut(source.index()) {
             f.sweep_seq += 1;
             f.last_sweep_complete = complete;
             if complete {
@@ -535,10 +526,8 @@ impl App {
         self.combine_feeds();
         // One sample per finished sweep: a page is part of a population, and
         // counting pages would draw the first sweep's loading as growth.
-        self.trend.record(
-            at,
-            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
-        );
+        self.trend
+            .record(at, self.instances.iter().map(|t| (&t.key, &t.status)));
         self.recompute(at, &neighbours, old_cursor);
     }
 
@@ -573,7 +562,7 @@ impl App {
     }
 
     /// Counts, order, view, selection and attention after the population changed.
-    fn recompute(&mut self, at: i64, neighbours: &[String], old_cursor: usize) {
+    fn recompute(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
         self.count_statuses();
         self.resort();
         self.refilter(at, false);
@@ -583,11 +572,11 @@ impl App {
 
     /// A failed poll. The last good data stays.
     pub fn apply_error(&mut self, error: PollErrorInfo, at_ms: i64) {
-        self.apply_error_from(0, error, at_ms);
+        self.apply_error_from(SourceId(0), error, at_ms);
     }
 
     /// [`App::apply_error`] for one source: the others keep their state.
-    pub fn apply_error_from(&mut self, source: u16, error: PollErrorInfo, at_ms: i64) {
+    pub fn apply_error_from(&mut self, source: SourceId, error: PollErrorInfo, at_ms: i64) {
         self.with_feed(source, |p| {
             p.in_flight_since_ms = None;
             p.auth_stopped = error.auth;
@@ -598,11 +587,16 @@ impl App {
 
     /// The poller's count of HTTP requests sent in the minute before `at_ms`.
     pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
-        self.record_requests_from(0, requests_last_minute, at_ms);
+        self.record_requests_from(SourceId(0), requests_last_minute, at_ms);
     }
 
     /// [`App::record_requests`] for one source's poller.
-    pub fn record_requests_from(&mut self, source: u16, requests_last_minute: u32, at_ms: i64) {
+    pub fn record_requests_from(
+        &mut self,
+        source: SourceId,
+        requests_last_minute: u32,
+        at_ms: i64,
+    ) {
         self.with_feed(source, |p| {
             p.record_requests(requests_last_minute, at_ms);
         });
@@ -610,38 +604,38 @@ impl App {
 
     /// Fast polling and the budget's stretch of the interval, for the status bar.
     pub fn record_pace(&mut self, pace: Pace) {
-        self.record_pace_from(0, pace);
+        self.record_pace_from(SourceId(0), pace);
     }
 
     /// [`App::record_pace`] for one source's poller.
-    pub fn record_pace_from(&mut self, source: u16, pace: Pace) {
+    pub fn record_pace_from(&mut self, source: SourceId, pace: Pace) {
         self.with_feed(source, |p| p.pace = pace);
     }
 
     /// Requests the first sweep's burst still allows (`None` once the steady
     /// budget holds), for the status bar.
     pub fn record_burst(&mut self, left: Option<u64>) {
-        self.record_burst_from(0, left);
+        self.record_burst_from(SourceId(0), left);
     }
 
     /// [`App::record_burst`] for one source's poller.
-    pub fn record_burst_from(&mut self, source: u16, left: Option<u64>) {
+    pub fn record_burst_from(&mut self, source: SourceId, left: Option<u64>) {
         self.with_feed(source, |p| p.burst_left = left);
     }
 
     /// A poll has started (the header shows it is in flight).
     pub fn poll_started(&mut self, at_ms: i64) {
-        self.poll_started_from(0, at_ms);
+        self.poll_started_from(SourceId(0), at_ms);
     }
 
     /// [`App::poll_started`] for one source's poller.
-    pub fn poll_started_from(&mut self, source: u16, at_ms: i64) {
+    pub fn poll_started_from(&mut self, source: SourceId, at_ms: i64) {
         self.with_feed(source, |p| p.in_flight_since_ms = Some(at_ms));
     }
 
     /// Changes one source's polling state, then the state of them all.
-    fn with_feed(&mut self, source: u16, change: impl FnOnce(&mut PollState)) {
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
+    fn with_feed(&mut self, source: SourceId, change: impl FnOnce(&mut PollState)) {
+        if let Some(f) = self.feeds.get_mut(source.index()) {
             change(&mut f.poll);
         }
         self.combine_feeds();
@@ -666,9 +660,9 @@ impl App {
 
     /// Some instance of source `source` in the table is in a transitional
     /// status: worth polling that source faster (the others need not).
-    pub fn visible_transitional_in(&self, source: u16) -> bool {
+    pub fn visible_transitional_in(&self, source: SourceId) -> bool {
         self.view_transitional_by_source
-            .get(usize::from(source))
+            .get(source.index())
             .is_some_and(|n| *n > 0)
     }
 
@@ -708,7 +702,7 @@ impl App {
         &self.instances
     }
 
-    pub fn get(&self, key: &str) -> Option<&Tracked> {
+    pub fn get(&self, key: &InstanceKey) -> Option<&Tracked> {
         self.index.get(key).map(|i| &self.instances[*i])
     }
 
@@ -730,13 +724,13 @@ impl App {
 
     /// The selected instance, if it is in the table.
     pub fn selected(&self) -> Option<&Tracked> {
-        let i = *self.index.get(self.selected.as_deref()?)?;
+        let i = *self.index.get(self.selected.as_ref()?)?;
         (self.view_pos.get(i).copied() != Some(NOT_IN_VIEW)).then(|| &self.instances[i])
     }
 
     /// The selected key, even while filtered out.
-    pub fn selected_key(&self) -> Option<&str> {
-        self.selected.as_deref()
+    pub fn selected_key(&self) -> Option<&InstanceKey> {
+        self.selected.as_ref()
     }
 
     /// Row of the selection in the table.
@@ -789,9 +783,9 @@ impl App {
     }
 
     /// What source `source` is called.
-    pub fn source_name(&self, source: u16) -> &str {
+    pub fn source_name(&self, source: SourceId) -> &str {
         self.feeds
-            .get(usize::from(source))
+            .get(source.index())
             .map_or("", |f| f.name.as_str())
     }
 
@@ -820,24 +814,11 @@ impl App {
         &self.trend
     }
 
-    /// The journal's entries for `source`: the trends view reaches back over
-    /// them once the first listing is in.
-    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, source: &str) {
-        self.trend = std::mem::take(&mut self.trend).with_journal(entries, source);
-    }
-
-    /// [`App::set_history`] for the sources named `sources` (in poller order):
-    /// each entry's id becomes the key its instance has here.
-    pub fn set_history_of(&mut self, mut entries: Vec<crate::journal::Entry>, sources: &[String]) {
-        entries.retain_mut(|e| match sources.iter().position(|s| *s == e.source) {
-            Some(n) => {
-                e.id = feeds::key_of(u16::try_from(n).unwrap_or(u16::MAX), &e.id);
-                e.source.clear();
-                true
-            }
-            None => false,
-        });
-        self.set_history(entries, "");
+    /// The journal's entries of the sources named `sources` (in poller
+    /// order): the trends view reaches back over them once the first listing
+    /// is in.
+    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, sources: &[String]) {
+        self.trend = std::mem::take(&mut self.trend).with_journal(entries, sources);
     }
 
     pub fn events(&self) -> &VecDeque<RecentEvent> {
@@ -931,7 +912,7 @@ impl App {
         for i in &self.view {
             let t = &self.instances[*i];
             if t.status.is_transitional()
-                && let Some(n) = by_source.get_mut(usize::from(t.source))
+                && let Some(n) = by_source.get_mut(t.key.source.index())
             {
                 *n += 1;
             }
@@ -962,7 +943,7 @@ impl App {
 
     /// Keys of the rows around the cursor, nearest first (next, then previous),
     /// taken before the view changes.
-    fn neighbour_keys(&self) -> Vec<String> {
+    fn neighbour_keys(&self) -> Vec<InstanceKey> {
         if self.selected().is_none() {
             return Vec::new();
         }
@@ -982,14 +963,14 @@ impl App {
 
     /// Puts the cursor back on the selected instance; if it left the view, on the
     /// nearest surviving neighbour; failing that, on the same row.
-    fn restore_selection(&mut self, neighbours: &[String], old_cursor: usize) {
+    fn restore_selection(&mut self, neighbours: &[InstanceKey], old_cursor: usize) {
         let before = self.selected.clone();
-        let pos_of = |key: &str| {
+        let pos_of = |key: &InstanceKey| {
             let i = *self.index.get(key)?;
             let pos = *self.view_pos.get(i)?;
             (pos != NOT_IN_VIEW).then_some(pos as usize)
         };
-        let target = match self.selected.as_deref().and_then(pos_of) {
+        let target = match self.selected.as_ref().and_then(pos_of) {
             Some(pos) => Some(pos),
             None if self.view.is_empty() => None,
             None => neighbours
@@ -1012,7 +993,7 @@ impl App {
             return;
         };
         let key = &self.instances[*i].key;
-        if self.selected.as_deref() != Some(key) {
+        if self.selected.as_ref() != Some(key) {
             self.records.touch(key);
             self.selected = Some(key.clone());
             self.detail_scroll = 0;
@@ -1042,7 +1023,6 @@ impl App {
         self.push_event(RecentEvent {
             at_ms,
             key: t.key.clone(),
-            source: t.source,
             name: t.name().to_string(),
             kind,
         });

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::fixtures::{self, DAY, HOUR, MIN, NOW, nb};
+use super::fixtures::{self, DAY, HOUR, MIN, NOW, k, nb};
 use super::*;
 
 fn app() -> App {
@@ -150,7 +150,7 @@ fn transitions_are_recorded_with_the_poll_time_and_mark_the_row() {
     }
     app.apply_snapshot(next, t0);
     let key = "c2724386-aaaa-4bbb-8ccc-000000000008";
-    let t = app.get(key).unwrap();
+    let t = app.get(&k(key)).unwrap();
     assert_eq!(
         t.transitions,
         vec![Transition {
@@ -169,7 +169,7 @@ fn transitions_are_recorded_with_the_poll_time_and_mark_the_row() {
     assert!(t.is_marked(t0 + 1_000));
     assert!(!t.is_marked(t0 + tracked::CHANGE_MARK_MS));
     // Never seen changing: a lower bound since the first sighting.
-    let other = app.get("9e4f2053-aaaa-4bbb-8ccc-000000000005").unwrap();
+    let other = app.get(&k("9e4f2053-aaaa-4bbb-8ccc-000000000005")).unwrap();
     assert_eq!(
         other.time_in_status(t0),
         StatusAge {
@@ -192,7 +192,7 @@ fn new_instances_after_the_first_poll_are_marked_and_logged() {
     let mut next = fixtures::notebooks();
     next.push(nb("fresh", "fresh-one", "INIT"));
     app.apply_snapshot(next, NOW + 5_000);
-    assert!(app.get("fresh").unwrap().is_marked(NOW + 6_000));
+    assert!(app.get(&k("fresh")).unwrap().is_marked(NOW + 6_000));
     assert_eq!(
         app.events().back().unwrap().kind,
         EventKind::Appeared(Status::Init)
@@ -207,8 +207,8 @@ fn instances_without_ids_are_kept_apart() {
     let b = a.clone();
     app.apply_snapshot(vec![a, b], NOW);
     assert_eq!(app.total(), 2);
-    assert!(app.get("(no id) same").is_some());
-    assert!(app.get("(no id) same #2").is_some());
+    assert!(app.get(&k("(no id) same")).is_some());
+    assert!(app.get(&k("(no id) same #2")).is_some());
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn stuck_after_the_threshold_and_counted_as_a_problem_on_tick() {
     let stuck_after = app.stuck_after_ms();
     assert_eq!(stuck_after, 10 * MIN);
     assert!(
-        !app.get(creating)
+        !app.get(&k(creating))
             .unwrap()
             .is_stuck(NOW + stuck_after - 1, stuck_after)
     );
@@ -234,7 +234,7 @@ fn stuck_after_the_threshold_and_counted_as_a_problem_on_tick() {
     assert_eq!(app.shown(), 6);
     assert!(names(&app).contains(&"new-instance".to_string()));
     // RUNNING never gets stuck.
-    let bert = app.get("3f6a2c1e-0b7d-4e8a-9c55-1d2e3f4a5b6c").unwrap();
+    let bert = app.get(&k("3f6a2c1e-0b7d-4e8a-9c55-1d2e3f4a5b6c")).unwrap();
     assert!(!bert.is_stuck(NOW + DAY, stuck_after));
 }
 
@@ -433,11 +433,11 @@ fn lease_urgency_thresholds() {
     assert_eq!(LeaseUrgency::of(2 * MIN - 1), LeaseUrgency::Imminent);
     assert_eq!(LeaseUrgency::of(-5_000), LeaseUrgency::Imminent);
     let app = app();
-    let ds = app.get("5b1c9d20-aaaa-4bbb-8ccc-000000000002").unwrap();
+    let ds = app.get(&k("5b1c9d20-aaaa-4bbb-8ccc-000000000002")).unwrap();
     assert_eq!(ds.lease_remaining_ms(NOW), Some(8 * MIN));
     assert_eq!(ds.lease_remaining_ms(NOW + 7 * MIN), Some(MIN));
     // A stopped instance has nothing to count down.
-    let stopped = app.get("9e4f2053-aaaa-4bbb-8ccc-000000000005").unwrap();
+    let stopped = app.get(&k("9e4f2053-aaaa-4bbb-8ccc-000000000005")).unwrap();
     assert_eq!(stopped.lease_remaining_ms(NOW), None);
 }
 
@@ -800,7 +800,7 @@ fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
     let mut future = nb("u2", "clock-ahead", "RUNNING");
     future.update_at = Some(NOW + HOUR);
     app.apply_snapshot(vec![a, future], NOW);
-    let t = app.get("u1").unwrap();
+    let t = app.get(&k("u1")).unwrap();
     assert_eq!(
         t.time_in_status(NOW),
         StatusAge {
@@ -811,7 +811,7 @@ fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
     // An hour in CREATING is past the 10-minute threshold: stuck at once.
     assert!(t.is_stuck(NOW, app.stuck_after_ms()));
     // An update time ahead of our clock is not believed.
-    let f = app.get("u2").unwrap();
+    let f = app.get(&k("u2")).unwrap();
     assert_eq!(
         f.time_in_status(NOW),
         StatusAge {
@@ -1047,7 +1047,7 @@ fn a_page_that_only_confirms_rows_asks_for_no_frame() {
     // ...while a status that moved does.
     let moved = vec![nb("a", "alpha", "STOPPING")];
     assert!(app.apply_page(moved, page(1), NOW + 5_200));
-    assert_eq!(app.get("a").unwrap().status, Status::Stopping);
+    assert_eq!(app.get(&k("a")).unwrap().status, Status::Stopping);
 }
 
 #[test]

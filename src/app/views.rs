@@ -320,11 +320,11 @@ mod tests {
             .find(|t| t.status == Status::Running && t.name() != names(&app)[0])
             .map(|t| t.key.clone())
             .unwrap();
-        while app.selected_key() != Some(running.as_str()) {
+        while app.selected_key() != Some(&running) {
             chr(&mut app, 'j');
         }
         app.apply_view(Some(0), NOW);
-        assert_eq!(app.selected_key(), Some(running.as_str()));
+        assert_eq!(app.selected_key(), Some(&running));
         assert!(app.selected().is_some());
     }
 }

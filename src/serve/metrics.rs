@@ -432,7 +432,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
         for t in all {
             let r = &t.row;
             let labels = [
-                ("id", t.key.as_str()),
+                ("id", t.key.id()),
                 ("name", t.name()),
                 ("feature", or_empty(&r.feature)),
                 ("flavor", or_empty(&r.flavor)),
@@ -448,7 +448,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
     {
         let mut m = descriptor(enc, &NOTEBOOK_STATUS)?;
         for t in all {
-            let id = t.key.as_str();
+            let id = t.key.id();
             for s in &Status::ALL {
                 let labels = [("id", id), ("status", s.as_str())];
                 m.encode_family(&labels)?
@@ -464,7 +464,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
         let mut m = descriptor(enc, &NOTEBOOK_CREATED)?;
         for t in all {
             if let Some(c) = t.row.create_at {
-                let labels = [("id", t.key.as_str())];
+                let labels = [("id", t.key.id())];
                 m.encode_family(&labels)?.encode_gauge(&seconds(c))?;
             }
         }
@@ -472,7 +472,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
     {
         let mut m = descriptor(enc, &NOTEBOOK_STATUS_SINCE)?;
         for t in all {
-            let labels = [("id", t.key.as_str())];
+            let labels = [("id", t.key.id())];
             m.encode_family(&labels)?
                 .encode_gauge(&seconds(t.status_since_ms))?;
         }
@@ -481,7 +481,7 @@ fn encode_instances(enc: &mut DescriptorEncoder, all: &[Tracked]) -> Result<(), 
         let mut m = descriptor(enc, &NOTEBOOK_LEASE_EXPIRY)?;
         for t in all.iter().filter(|t| lease_applies(&t.status)) {
             if let Some(end) = t.row.lease_end_ms() {
-                let labels = [("id", t.key.as_str())];
+                let labels = [("id", t.key.id())];
                 m.encode_family(&labels)?.encode_gauge(&seconds(end))?;
             }
         }

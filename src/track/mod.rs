@@ -3,8 +3,11 @@
 //! the whole records held, the status trend.
 
 pub mod feeds;
+pub mod key;
 pub mod poll;
 pub mod records;
 pub mod row;
 pub mod tracked;
 pub mod trend;
+
+pub use key::{InstanceKey, SourceId};

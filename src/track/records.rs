@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 
+use super::key::InstanceKey;
 use crate::api::model::Notebook;
 
 /// Whole records held.
 #[derive(Debug)]
 pub struct Records {
     cap: usize,
-    map: HashMap<String, Held>,
+    map: HashMap<InstanceKey, Held>,
     clock: u64,
 }
 
@@ -45,26 +46,26 @@ impl Records {
         self.map.is_empty()
     }
 
-    pub fn get(&self, key: &str) -> Option<&Notebook> {
+    pub fn get(&self, key: &InstanceKey) -> Option<&Notebook> {
         self.map.get(key).map(|h| &h.notebook)
     }
 
     /// A record from a sweep page or a hot read: refreshes a held one, or is kept
     /// while there is room. Never evicts: pages do not push out what the user
     /// looked at.
-    pub fn offer(&mut self, key: &str, notebook: Notebook) {
+    pub fn offer(&mut self, key: &InstanceKey, notebook: Notebook) {
         if let Some(h) = self.map.get_mut(key) {
             h.notebook = notebook;
         } else if self.map.len() < self.cap {
             self.clock += 1;
             let used = self.clock;
-            self.map.insert(key.to_string(), Held { notebook, used });
+            self.map.insert(key.clone(), Held { notebook, used });
         }
     }
 
     /// A record read for the detail pane: always kept, evicting the record
     /// looked at longest ago when full.
-    pub fn insert(&mut self, key: &str, notebook: Notebook) {
+    pub fn insert(&mut self, key: &InstanceKey, notebook: Notebook) {
         self.clock += 1;
         let used = self.clock;
         if self.map.len() >= self.cap.max(1) && !self.map.contains_key(key) {
@@ -77,11 +78,11 @@ impl Records {
                 self.map.remove(&k);
             }
         }
-        self.map.insert(key.to_string(), Held { notebook, used });
+        self.map.insert(key.clone(), Held { notebook, used });
     }
 
     /// The user is looking at `key`: it is the last to be evicted.
-    pub fn touch(&mut self, key: &str) {
+    pub fn touch(&mut self, key: &InstanceKey) {
         if let Some(h) = self.map.get_mut(key) {
             self.clock += 1;
             h.used = self.clock;
@@ -89,13 +90,13 @@ impl Records {
     }
 
     /// Changes a held record in place (an action's answer, such as a new lease).
-    pub fn edit(&mut self, key: &str, f: impl FnOnce(&mut Notebook)) {
+    pub fn edit(&mut self, key: &InstanceKey, f: impl FnOnce(&mut Notebook)) {
         if let Some(h) = self.map.get_mut(key) {
             f(&mut h.notebook);
         }
     }
 
-    pub fn remove(&mut self, key: &str) {
+    pub fn remove(&mut self, key: &InstanceKey) {
         self.map.remove(key);
     }
 }
@@ -103,6 +104,11 @@ impl Records {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::track::SourceId;
+
+    fn k(id: &str) -> InstanceKey {
+        InstanceKey::new(SourceId(0), id)
+    }
 
     fn nb(name: &str) -> Notebook {
         Notebook {
@@ -114,30 +120,30 @@ mod tests {
     #[test]
     fn pages_fill_up_to_the_cap_and_refresh_what_is_held() {
         let mut r = Records::new(2);
-        r.offer("a", nb("a1"));
-        r.offer("b", nb("b1"));
-        r.offer("c", nb("c1"));
+        r.offer(&k("a"), nb("a1"));
+        r.offer(&k("b"), nb("b1"));
+        r.offer(&k("c"), nb("c1"));
         assert_eq!(r.len(), 2);
-        assert!(r.get("c").is_none(), "no room: not kept");
-        r.offer("a", nb("a2"));
-        assert_eq!(r.get("a").and_then(|n| n.name.as_deref()), Some("a2"));
+        assert!(r.get(&k("c")).is_none(), "no room: not kept");
+        r.offer(&k("a"), nb("a2"));
+        assert_eq!(r.get(&k("a")).and_then(|n| n.name.as_deref()), Some("a2"));
     }
 
     #[test]
     fn a_fetched_record_evicts_the_one_looked_at_longest_ago() {
         let mut r = Records::new(2);
-        r.offer("a", nb("a"));
-        r.offer("b", nb("b"));
-        r.touch("a");
-        r.insert("c", nb("c"));
-        assert!(r.get("b").is_none(), "b was looked at longest ago");
-        assert!(r.get("a").is_some() && r.get("c").is_some());
+        r.offer(&k("a"), nb("a"));
+        r.offer(&k("b"), nb("b"));
+        r.touch(&k("a"));
+        r.insert(&k("c"), nb("c"));
+        assert!(r.get(&k("b")).is_none(), "b was looked at longest ago");
+        assert!(r.get(&k("a")).is_some() && r.get(&k("c")).is_some());
         // A cap of zero still holds the record being looked at.
         let mut z = Records::new(0);
-        z.insert("x", nb("x"));
-        z.insert("y", nb("y"));
-        assert!(z.get("x").is_none() && z.get("y").is_some());
-        z.offer("q", nb("q"));
+        z.insert(&k("x"), nb("x"));
+        z.insert(&k("y"), nb("y"));
+        assert!(z.get(&k("x")).is_none() && z.get(&k("y")).is_some());
+        z.offer(&k("q"), nb("q"));
         assert_eq!(z.len(), 1);
     }
 }

@@ -127,7 +127,7 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     let now = d.ctx.now_ms;
     let nb = &tr.row;
     if app.several_sources()
-        && let Some(feed) = app.feeds().get(usize::from(tr.source))
+        && let Some(feed) = app.feeds().get(tr.key.source.index())
     {
         if feed.rows_current(now) {
             d.kv("source", &feed.name, t.text);

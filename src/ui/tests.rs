@@ -11,6 +11,7 @@ use ratatui::style::{Color, Modifier};
 use super::*;
 use crate::app::fixtures::{self, HOUR, MIN, NOW};
 use crate::app::{App, PollErrorInfo};
+use crate::track::SourceId;
 
 fn context() -> ViewContext {
     ViewContext {
@@ -692,17 +693,17 @@ pub(super) fn two_sources() -> App {
         fixtures::nb("sg-1", "sg-serving", "RUNNING"),
         fixtures::nb("sg-2", "sg-etl-nightly", "STOPPED"),
     ];
-    app.apply_page_from(1, sg, SweepProgress::default(), NOW - MIN);
-    app.finish_sweep_from(1, true, NOW - MIN);
+    app.apply_page_from(SourceId(1), sg, SweepProgress::default(), NOW - MIN);
+    app.finish_sweep_from(SourceId(1), true, NOW - MIN);
     app.apply_page_from(
-        0,
+        SourceId(0),
         fixtures::notebooks(),
         SweepProgress::default(),
         NOW - 3_000,
     );
-    app.finish_sweep_from(0, true, NOW - 3_000);
+    app.finish_sweep_from(SourceId(0), true, NOW - 3_000);
     app.apply_error_from(
-        1,
+        SourceId(1),
         PollErrorInfo {
             status: Some(500),
             code: Some("ModelArts.0010".into()),
@@ -721,7 +722,7 @@ fn a_source_whose_poller_died_shows_failed_for_good() {
     let v = View::new(NOW);
     let mut app = two_sources();
     app.apply_error_from(
-        1,
+        SourceId(1),
         PollErrorInfo {
             message: "the poller of this source stopped: it panicked: boom; restart nbwatch".into(),
             attempt: 1,

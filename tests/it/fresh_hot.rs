@@ -64,7 +64,7 @@ impl Watched {
     }
 
     fn status(&self, id: &str) -> Option<Status> {
-        self.app.get(id).map(|t| t.status.clone())
+        self.app.get(&key0(id)).map(|t| t.status.clone())
     }
 }
 
@@ -119,7 +119,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         .instances()
         .iter()
         .find(|t| t.status == Status::Running && t.row.feature.as_deref() == Some("NOTEBOOK"))
-        .map(|t| t.key.clone())
+        .map(|t| t.key.id().to_string())
         .expect("a running NOTEBOOK instance");
 
     // Stopped by someone else (the console): STOPPING at once.
@@ -137,7 +137,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     })
     .await;
     assert_eq!(w.sweeps, 1);
-    let t = w.app.get(&id).unwrap();
+    let t = w.app.get(&key0(&id)).unwrap();
     let path: Vec<_> = t
         .transitions
         .iter()
@@ -160,7 +160,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     })
     .await;
     sim.advance(ACTION_MS + 3 * 60_000);
-    until(&mut h, &mut w, "gone", |w| w.app.get(&id).is_none()).await;
+    until(&mut h, &mut w, "gone", |w| w.app.get(&key0(&id)).is_none()).await;
     assert_eq!(
         w.sweeps, 1,
         "learnt through ShowNotebook, before the next sweep"
@@ -169,7 +169,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         .app
         .events()
         .iter()
-        .filter(|e| e.key == id && matches!(e.kind, EventKind::Gone { .. }))
+        .filter(|e| *e.key.id() == *id && matches!(e.kind, EventKind::Gone { .. }))
         .count();
     assert_eq!(gone, 1);
     // The three minutes moved the rest of the population too: every instance
@@ -183,10 +183,10 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     for e in w.app.events() {
         match &e.kind {
             EventKind::Gone { .. } => {
-                assert!(removed.contains(&e.key), "{} was not removed", e.name)
+                assert!(removed.contains(e.key.id()), "{} was not removed", e.name)
             }
             EventKind::Appeared(_) => {
-                assert!(created.contains(&e.key), "{} reported new", e.name)
+                assert!(created.contains(e.key.id()), "{} reported new", e.name)
             }
             EventKind::Changed { .. } => {}
         }
@@ -266,4 +266,9 @@ async fn the_recent_read_places_a_leaver_and_a_failure_without_show_notebook() {
     // The status reads, the recent read and no more.
     assert_eq!(news.requests, 8);
     sim.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The key of instance `id` of the one source.
+fn key0(id: &str) -> nbwatch::track::InstanceKey {
+    nbwatch::track::InstanceKey::new(nbwatch::track::SourceId(0), id)
 }

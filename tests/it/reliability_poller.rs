@@ -690,7 +690,14 @@ async fn unknown_statuses_and_fields_arrive_intact_and_are_shown() {
         "{:?}",
         dash.app.status_counts()
     );
-    assert!(dash.app.get("nb-hib").is_some());
+    assert!(
+        dash.app
+            .get(&nbwatch::track::InstanceKey::new(
+                nbwatch::track::SourceId(0),
+                "nb-hib"
+            ))
+            .is_some()
+    );
     assert!(dash.app.poll().last_error.is_none());
 
     // …and the screen shows it by its own name.

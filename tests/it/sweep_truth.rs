@@ -116,10 +116,10 @@ async fn every_instance_alive_throughout_a_live_sweep_is_in_it_and_nothing_is_in
         let before_previous = prev_from.map(|p| sim.ground_truth(p, to).alive_throughout);
         for ev in app.events().iter().filter(|e| e.at_ms == from) {
             let false_event = match ev.kind {
-                EventKind::Gone { .. } => truth.alive_throughout.contains(&ev.key),
+                EventKind::Gone { .. } => truth.alive_throughout.contains(ev.key.id()),
                 EventKind::Appeared(_) => before_previous
                     .as_ref()
-                    .is_some_and(|alive| alive.contains(&ev.key)),
+                    .is_some_and(|alive| alive.contains(ev.key.id())),
                 EventKind::Changed { .. } => false,
             };
             if false_event {
