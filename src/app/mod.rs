@@ -975,7 +975,7 @@ impl App {
             None if self.view.is_empty() => None,
             None => neighbours
                 .iter()
-                .find_map(|k| pos_of(k))
+                .find_map(pos_of)
                 .or(Some(old_cursor.min(self.view.len() - 1))),
         };
         match target {
