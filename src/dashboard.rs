@@ -20,7 +20,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
 use crate::api::{Client, ListQuery};
-use crate::app::{self, App, Effect, PollErrorInfo};
+use crate::app::{self, App, Effect};
 use crate::notify::Notifier;
 use crate::timefmt::now_ms;
 use crate::track::{InstanceKey, SourceId};
@@ -236,8 +236,8 @@ async fn event_loop(
                 for (src, m) in meters.iter().enumerate() {
                     let src = SourceId::nth(src);
                     let sent = u32::try_from(m.client.requests_last_minute()).unwrap_or(u32::MAX);
-                    app.record_requests_from(src, sent, now);
-                    app.record_burst_from(src, m.client.burst().left());
+                    app.record_requests(src, sent, now);
+                    app.record_burst(src, m.client.burst().left());
                 }
                 app.tick(now);
                 // Stuck and auto-stop alerts come with time, not only with polls.
@@ -262,7 +262,7 @@ async fn event_loop(
                 let feed = app.feeds().get(src.index());
                 let budget = feed.and_then(|f| f.poll.pace.budget);
                 let hot_pace = feed.and_then(|f| f.poll.pace.hot);
-                app.record_pace_from(
+                app.record_pace(
                     src,
                     app::Pace {
                         // While the hot tier runs, the sweep keeps its interval.
@@ -297,127 +297,26 @@ type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 /// its whole record (see [`App::detail_wanted`]).
 const DETAIL_SETTLE: Duration = Duration::from_millis(300);
 
-/// Applies poller messages in order; runs of pages of one source go in as one
-/// page, as old as its oldest page (never newer than news that came meanwhile).
-/// Returns whether the screen may have changed: any message but pages that
-/// only confirmed rows as they were.
+/// Applies the queued poller messages as one batch (see [`App::apply_all`]),
+/// then journals what a sweep's end or hot news brought. Returns whether the
+/// screen may have changed: anything but pages that only confirmed rows as
+/// they were.
 fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) -> bool {
-    type Run = (SourceId, Vec<crate::api::Notebook>, app::SweepProgress, i64);
-    let flush = |app: &mut App, run: Option<Run>| match run {
-        Some((src, notebooks, progress, at)) => app.apply_page_from(src, notebooks, progress, at),
-        None => false,
-    };
-    let mut changed = false;
-    let mut pages: Option<Run> = None;
-    for (src, msg) in queued {
-        let src = SourceId(src);
-        if let Message::Page {
-            notebooks,
-            loaded,
-            total,
-            read_at_ms,
-        } = msg
-        {
-            if pages.as_ref().is_some_and(|(s, _, _, _)| *s != src) {
-                changed |= flush(app, pages.take());
-            }
-            let (_, all, progress, at) = pages
-                .get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default(), i64::MAX));
-            all.extend(notebooks);
-            *progress = app::SweepProgress { loaded, total };
-            // As old as its oldest page: never newer than news that came meanwhile.
-            *at = (*at).min(read_at_ms);
-            continue;
-        }
-        flush(app, pages.take());
-        on_message(app, src, msg, notifier);
-        changed = true;
+    let news = queued
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Snapshot { .. } | Message::Hot { .. }));
+    let now = now_ms();
+    let changes = app.apply_all(queued.into_iter().map(|(s, m)| (SourceId(s), m)), now);
+    if news && notifier.after(app, now, true) {
+        ring_bell();
     }
-    changed | flush(app, pages)
-}
-
-/// One message of source `src`'s poller (pages are merged by [`on_messages`] first).
-fn on_message(app: &mut App, src: SourceId, msg: Message, notifier: &mut Notifier) {
-    match msg {
-        Message::Started => app.poll_started_from(src, now_ms()),
-        Message::Page {
-            notebooks,
-            loaded,
-            total,
-            read_at_ms,
-        } => {
-            app.apply_page_from(
-                src,
-                notebooks,
-                app::SweepProgress { loaded, total },
-                read_at_ms,
-            );
-        }
-        Message::Hot {
-            seen,
-            gone,
-            error,
-            stats,
-        } => {
-            let now = now_ms();
-            app.record_pace_from(src, pace(&stats));
-            let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
-            app.apply_hot_from(src, seen, gone, error, now);
-            if notifier.after(app, now, true) {
-                ring_bell();
-            }
-        }
-        Message::Snapshot { listing, stats, .. } => {
-            let now = now_ms();
-            app.record_requests_from(src, stats.requests_last_minute, now);
-            app.record_pace_from(src, pace(&stats));
-            app.record_burst_from(src, stats.burst_left);
-            if !listing.notebooks.is_empty() {
-                let n = listing.notebooks.len() as u64;
-                let progress = app::SweepProgress {
-                    loaded: n,
-                    total: Some(n),
-                };
-                app.apply_page_from(src, listing.notebooks, progress, now);
-            }
-            app.finish_sweep_from(src, listing.complete, now);
-            if notifier.after(app, now, true) {
-                ring_bell();
-            }
-        }
-        Message::Failed {
-            error,
-            consecutive,
-            next_in,
-            stats,
-        } => {
-            let now = now_ms();
-            tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
-            app.record_requests_from(src, stats.requests_last_minute, now);
-            app.record_pace_from(src, pace(&stats));
-            let mut info = PollErrorInfo::from_api(&error, consecutive);
-            info.next_retry_at_ms = next_in
-                .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-            // No next try and not an authentication stop: the poller died.
-            info.stopped = next_in.is_none() && !error.is_auth();
-            app.apply_error_from(src, info, now);
-        }
-    }
+    changes.visible()
 }
 
 /// Rings the bell; a terminal that cannot is not worth stopping for.
 fn ring_bell() {
     if let Err(e) = crate::term::bell() {
         tracing::debug!(error = %e, "cannot ring the bell");
-    }
-}
-
-/// What the status bar says about the schedule the poller planned.
-fn pace(stats: &watch::Stats) -> app::Pace {
-    app::Pace {
-        fast: stats.fast.then_some(stats.interval),
-        budget: stats.budget_limited.then_some(stats.effective_interval),
-        hot: stats.hot,
     }
 }
 

@@ -152,7 +152,7 @@ mod tests {
         let mut n = Notifier::new("prod", Some(w), cfg);
         let mut app = App::new(fixtures::timing());
         n.after(&mut app, NOW, false); // starts the feed
-        app.apply_snapshot(
+        app.sweep(
             vec![nb("a", "nb-a", "RUNNING"), nb("b", "nb-b", "ERROR")],
             NOW,
         );
@@ -162,7 +162,7 @@ mod tests {
         );
         let mut failed = nb("a", "nb-a", "START_FAILED");
         failed.fail_reason = Some("no resources".into());
-        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + MIN);
+        app.sweep(vec![failed, nb("c", "nb-c", "CREATING")], NOW + MIN);
         assert!(
             n.after(&mut app, NOW + MIN, true),
             "a new failure rings the bell"
@@ -170,7 +170,7 @@ mod tests {
         // Missing from one sweep is not yet gone: a second sweep confirms it.
         let mut failed = nb("a", "nb-a", "START_FAILED");
         failed.fail_reason = Some("no resources".into());
-        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + 2 * MIN);
+        app.sweep(vec![failed, nb("c", "nb-c", "CREATING")], NOW + 2 * MIN);
         n.after(&mut app, NOW + 2 * MIN, true);
         let back = journal::read(&path).unwrap();
         let lines: Vec<String> = back
@@ -210,9 +210,9 @@ mod tests {
         };
         let mut n = Notifier::new("p", Some(w), cfg);
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(vec![nb("a", "nb-a", "RUNNING")], NOW);
+        app.sweep(vec![nb("a", "nb-a", "RUNNING")], NOW);
         n.after(&mut app, NOW, true);
-        app.apply_snapshot(vec![nb("a", "nb-a", "STARTING")], NOW + MIN);
+        app.sweep(vec![nb("a", "nb-a", "STARTING")], NOW + MIN);
         n.after(&mut app, NOW + MIN, true);
         let ring = n.after(&mut app, NOW + 12 * MIN, false);
         assert!(!ring, "stuck alerts are off");
@@ -240,8 +240,8 @@ mod tests {
                      src: crate::track::SourceId,
                      nbs: Vec<crate::api::model::Notebook>,
                      at| {
-            app.apply_page_from(src, nbs, SweepProgress::default(), at);
-            app.finish_sweep_from(src, true, at);
+            app.page(src, nbs, SweepProgress::default(), at);
+            app.sweep_end(src, true, at);
         };
         sweep(
             &mut app,

@@ -432,7 +432,7 @@ impl App {
                                     false,
                                     now_ms,
                                 );
-                                self.apply_instance(&key, *nb, now_ms);
+                                self.apply_instance(&key, *nb, now_ms, false);
                             }
                             Answer::Lease(lease) => {
                                 let until = lease
@@ -449,11 +449,8 @@ impl App {
                                     false,
                                     now_ms,
                                 );
-                                if let Some(&i) = self.index.get(&key) {
-                                    let t = &mut self.instances[i];
-                                    t.row.lease = Some(lease.clone());
-                                    t.changed_at_ms = Some(now_ms);
-                                    self.records.edit(&key, |nb| nb.lease = Some(lease));
+                                let changes = self.track.take_lease(&key, lease, now_ms);
+                                if changes.rows() {
                                     self.recompute(now_ms, &self.neighbour_keys(), self.cursor);
                                 }
                             }
@@ -467,7 +464,7 @@ impl App {
             }
             ActionEvent::Seen { key, notebook } => {
                 if let Some(nb) = notebook {
-                    self.apply_instance(&key, *nb, now_ms);
+                    self.apply_instance(&key, *nb, now_ms, false);
                 }
             }
             ActionEvent::Settled {
@@ -508,39 +505,6 @@ impl App {
             .map(|t| t.name().to_string())
             .unwrap_or_else(|| key.to_string())
     }
-
-    /// One instance as the service showed it after an action: the row updates
-    /// at once instead of at the next poll.
-    /// A record of one instance read outside the sweep (an action's follow-up,
-    /// the detail pane's read): its row and held record take it.
-    pub(super) fn apply_instance(&mut self, key: &InstanceKey, nb: Notebook, now_ms: i64) {
-        let Some(&i) = self.index.get(key) else {
-            return;
-        };
-        if nb.id.as_deref().is_some_and(|id| id != key.id()) {
-            return;
-        }
-        let tr = self.instances[i].update(&nb, now_ms, &mut self.strings);
-        self.records.offer(key, nb);
-        if let Some(tr) = tr {
-            let t = self.instances[i].clone();
-            self.log(
-                now_ms,
-                &t,
-                super::EventKind::Changed {
-                    from: tr.from,
-                    to: tr.to,
-                },
-            );
-        }
-        let neighbours = self.neighbour_keys();
-        let old_cursor = self.cursor;
-        self.count_statuses();
-        self.resort();
-        self.refilter(now_ms, false);
-        self.restore_selection(&neighbours, old_cursor);
-        self.recount_attention(now_ms);
-    }
 }
 
 /// The popup's wording, one home for the dashboard and the tests.
@@ -579,7 +543,7 @@ mod tests {
 
     fn app() -> App {
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(
+        app.sweep(
             vec![
                 fixtures::nb("run-1", "alpha-running", "RUNNING"),
                 fixtures::nb("stop-1", "beta-stopped", "STOPPED"),

@@ -38,16 +38,16 @@ pub enum Record<'a> {
 impl super::App {
     /// Whole records to keep (see `defaults::FULL_RECORDS`).
     pub fn set_record_cap(&mut self, cap: usize) {
-        self.records = Records::new(cap);
+        self.track.set_record_cap(cap);
     }
 
     pub fn records(&self) -> &Records {
-        &self.records
+        self.track.records()
     }
 
     /// What the detail pane has of `key`'s whole record.
     pub fn record(&self, key: &InstanceKey, now_ms: i64) -> Record<'_> {
-        if let Some(nb) = self.records.get(key) {
+        if let Some(nb) = self.track.records().get(key) {
             return Record::Held(nb);
         }
         match &self.detail_read.failed {
@@ -68,7 +68,7 @@ impl super::App {
             return None;
         }
         let t = self.selected()?;
-        if self.records.get(&t.key).is_some() {
+        if self.track.records().get(&t.key).is_some() {
             return None;
         }
         if matches!(self.record(&t.key, now_ms), Record::Failed(_)) {
@@ -99,10 +99,9 @@ impl super::App {
             self.detail_read.in_flight = None;
         }
         match answer {
-            Ok(Some(nb)) if self.index.contains_key(key) => {
+            Ok(Some(nb)) if self.track.get(key).is_some() => {
                 self.detail_read.failed = None;
-                self.records.insert(key, nb.clone());
-                self.apply_instance(key, nb, now_ms);
+                self.apply_instance(key, nb, now_ms, true);
             }
             Ok(Some(_)) => {}
             Ok(None) => {

@@ -182,7 +182,9 @@ impl App {
     pub(super) fn mark_shown(&mut self, now_ms: i64) {
         let before = self.marks.keys.len();
         for i in &self.view {
-            self.marks.keys.insert(self.instances[*i].key.clone());
+            self.marks
+                .keys
+                .insert(self.track.instances()[*i].key.clone());
         }
         let added = self.marks.keys.len() - before;
         self.flash_message(
@@ -211,7 +213,7 @@ impl App {
     pub(super) fn marked_ids(&self) -> Vec<String> {
         self.order
             .iter()
-            .map(|i| &self.instances[*i])
+            .map(|i| &self.track.instances()[*i])
             .filter(|t| self.marks.keys.contains(&t.key))
             .map(|t| t.id().unwrap_or_default().to_string())
             .collect()
@@ -233,7 +235,7 @@ impl App {
             hidden: 0,
         };
         for i in &self.order {
-            let t = &self.instances[*i];
+            let t = &self.track.instances()[*i];
             if !self.marks.keys.contains(&t.key) {
                 continue;
             }

@@ -22,14 +22,14 @@ fn five() -> Vec<Notebook> {
 
 fn app() -> App {
     let mut app = App::new(fixtures::timing());
-    app.apply_snapshot(five(), NOW);
+    app.sweep(five(), NOW);
     app
 }
 
 /// `n` instances in `status`, named `{prefix}0`, `{prefix}1`….
 fn alike(n: usize, prefix: &str, status: &str) -> App {
     let mut app = App::new(fixtures::timing());
-    app.apply_snapshot(
+    app.sweep(
         (0..n)
             .map(|i| fixtures::nb(&format!("id{i}"), &format!("{prefix}{i:02}"), status))
             .collect(),
@@ -112,19 +112,19 @@ fn marks_are_kept_by_instance_through_re_sorts_and_refreshes_and_leave_with_it()
     let mut again = five();
     again.reverse();
     again[3] = fixtures::nb("r2", "bravo", "STOPPING");
-    app.apply_snapshot(again, NOW + 1_000);
+    app.sweep(again, NOW + 1_000);
     assert_eq!(marked(&app), ["bravo", "delta"]);
     // delta is gone (two complete sweeps without it): it leaves the marks.
     let without: Vec<Notebook> = five()
         .into_iter()
         .filter(|n| n.name_str() != "delta")
         .collect();
-    app.apply_snapshot(without.clone(), NOW + 2_000);
-    app.apply_snapshot(without.clone(), NOW + 3_000);
+    app.sweep(without.clone(), NOW + 2_000);
+    app.sweep(without.clone(), NOW + 3_000);
     assert!(app.get(&k("s1")).is_none(), "gone");
     assert_eq!(marked(&app), ["bravo"]);
     // Were it to come back, it would not be marked again.
-    app.apply_snapshot(five(), NOW + 4_000);
+    app.sweep(five(), NOW + 4_000);
     assert_eq!(marked(&app), ["bravo"]);
 }
 

@@ -29,10 +29,10 @@ fn two() -> App {
         total: Some(v.len() as u64),
     };
     let (pb, ps) = (n(&bj), n(&sg));
-    app.apply_page_from(SourceId(0), bj, pb, NOW);
-    app.finish_sweep_from(SourceId(0), true, NOW);
-    app.apply_page_from(SourceId(1), sg, ps, NOW);
-    app.finish_sweep_from(SourceId(1), true, NOW);
+    app.page(SourceId(0), bj, pb, NOW);
+    app.sweep_end(SourceId(0), true, NOW);
+    app.page(SourceId(1), sg, ps, NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     app
 }
 
@@ -73,8 +73,8 @@ fn a_sweep_only_removes_instances_of_its_own_source() {
     // bj lists only one instance twice: its other one is gone; sg's stay.
     for at in [NOW + MIN, NOW + 2 * MIN] {
         let page = vec![nb("same", "bj-train", "RUNNING")];
-        app.apply_page_from(SourceId(0), page, SweepProgress::default(), at);
-        app.finish_sweep_from(SourceId(0), true, at);
+        app.page(SourceId(0), page, SweepProgress::default(), at);
+        app.sweep_end(SourceId(0), true, at);
     }
     let names: Vec<String> = rows(&app).into_iter().map(|(_, n)| n).collect();
     assert_eq!(names, ["bj-train", "sg-frozen", "sg-train"]);
@@ -89,13 +89,13 @@ fn a_failing_source_keeps_its_rows_and_the_other_keeps_updating() {
         attempt: 2,
         ..PollErrorInfo::default()
     };
-    app.apply_error_from(SourceId(1), error, NOW + MIN);
+    app.failed(SourceId(1), error, NOW + MIN);
     let page = vec![
         nb("same", "bj-train", "STOPPING"),
         nb("b2", "bj-broken", "CREATE_FAILED"),
     ];
-    app.apply_page_from(SourceId(0), page, SweepProgress::default(), NOW + MIN);
-    app.finish_sweep_from(SourceId(0), true, NOW + MIN);
+    app.page(SourceId(0), page, SweepProgress::default(), NOW + MIN);
+    app.sweep_end(SourceId(0), true, NOW + MIN);
     assert_eq!(app.total(), 4, "sg's last good rows stay");
     assert!(app.feeds()[0].rows_current(NOW + MIN));
     assert!(!app.feeds()[1].rows_current(NOW + MIN));
@@ -165,7 +165,7 @@ fn filter_sort_and_problems_work_across_sources() {
 #[test]
 fn one_source_never_sorts_by_source() {
     let mut app = App::new(timing());
-    app.apply_snapshot(vec![nb("a", "a", "RUNNING")], NOW);
+    app.sweep(vec![nb("a", "a", "RUNNING")], NOW);
     for _ in 0..20 {
         chr(&mut app, 'o');
         assert_ne!(app.sort().column, SortColumn::Source);
@@ -199,7 +199,7 @@ fn each_sources_first_listing_is_its_own_baseline_for_appearances() {
     let mut app = two();
     let page = vec![nb("new", "sg-new", "CREATING")];
     app.take_events();
-    app.apply_page_from(SourceId(1), page, SweepProgress::default(), NOW + MIN);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW + MIN);
     let events = app.take_events();
     assert!(
         events
@@ -217,7 +217,7 @@ fn only_the_source_with_a_moving_instance_on_screen_is_hot() {
         nb("same", "sg-train", "STARTING"),
         nb("s2", "sg-frozen", "FROZEN"),
     ];
-    app.apply_page_from(SourceId(1), page, SweepProgress::default(), NOW + MIN);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW + MIN);
     assert!(app.visible_transitional_in(SourceId(1)));
     assert!(
         !app.visible_transitional_in(SourceId(0)),
@@ -236,8 +236,8 @@ fn the_journal_history_is_matched_to_each_sources_keys() {
     let other = Entry::new(NOW - 10 * MIN, "elsewhere", "x", "x", Kind::Appeared);
     app.set_history(vec![e, other], &["bj".to_string(), "sg".to_string()]);
     let page = vec![nb("same", "sg-train", "RUNNING")];
-    app.apply_page_from(SourceId(1), page, SweepProgress::default(), NOW);
-    app.finish_sweep_from(SourceId(1), true, NOW);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     let samples = app.trend().samples();
     // Undoing sg's appearance (matched to key `1/same`) leaves nobody before
     // it; the other source's entry is not ours.
@@ -253,8 +253,8 @@ fn a_record_not_held_is_read_from_the_source_of_its_instance() {
     app.set_sources(vec!["bj".into(), "sg".into()]);
     app.set_record_cap(0);
     let page = vec![nb("same", "sg-train", "RUNNING")];
-    app.apply_page_from(SourceId(1), page, SweepProgress::default(), NOW);
-    app.finish_sweep_from(SourceId(1), true, NOW);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     app.set_viewport(Viewport {
         detail: Rect::new(0, 0, 60, 20),
         ..Default::default()

@@ -11,6 +11,7 @@ use nbwatch::api::actions::Verb;
 use nbwatch::api::{Client, ListQuery, Notebook, PageSize, RetryPolicy, Status};
 use nbwatch::app::{self, App, EventKind};
 use nbwatch::sim::SimHandle;
+use nbwatch::track::SourceId;
 use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig, hot};
 
 const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
@@ -37,30 +38,17 @@ struct Watched {
 impl Watched {
     fn feed(&mut self, m: Message) {
         let now = nbwatch::timefmt::now_ms();
-        match m {
-            Message::Started => self.app.poll_started(now),
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-                read_at_ms,
-            } => {
-                self.app
-                    .apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
-            }
-            Message::Snapshot { listing, .. } => {
-                self.app.finish_sweep(listing.complete, now);
-                self.sweeps += 1;
-            }
-            Message::Hot {
-                seen, gone, error, ..
-            } => {
+        match &m {
+            Message::Snapshot { .. } => self.sweeps += 1,
+            Message::Hot { error, .. } => {
                 assert!(error.is_none(), "{error:?}");
-                self.app.apply_hot(seen, gone, None, now);
                 self.hot_ticks += 1;
             }
             Message::Failed { error, .. } => panic!("poll failed: {error}"),
+            Message::Started | Message::Page { .. } => {}
         }
+        // As the dashboard's event loop applies it.
+        self.app.apply_all([(SourceId(0), m)], now);
     }
 
     fn status(&self, id: &str) -> Option<Status> {
