@@ -83,6 +83,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     app.set_ssh_key_dirs(sources.iter().map(|s| s.ssh_key_dir.clone()).collect());
+    app.set_fast_intervals(sources.iter().map(|s| s.poller.fast_interval).collect());
     let mut feeds = Vec::with_capacity(sources.len());
     let mut meters = Vec::with_capacity(sources.len());
     for s in sources {
@@ -131,7 +132,6 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
-    let mut hot = vec![false; meters.len()];
     // Actions run in tasks of their own and report back here.
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
@@ -144,7 +144,10 @@ async fn event_loop(
     // The detail pane's reads of whole records not held (large projects only).
     let (detail_tx, mut detail_rx) =
         tokio::sync::mpsc::unbounded_channel::<(InstanceKey, DetailAnswer)>();
-    let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
+    let reads = Reads {
+        clients: meters.iter().map(|m| m.client.clone()).collect(),
+        tx: detail_tx,
+    };
 
     let mut frames = crate::frames::Frames::per_second(crate::defaults::MAX_FRAMES_PER_SECOND);
     draw(guard, app, ctx)?;
@@ -154,11 +157,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, &reads, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, &reads, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -214,21 +217,8 @@ async fn event_loop(
                     ring_bell();
                 }
             }
-            _ = async { match &detail_due { Some((_, at)) => tokio::time::sleep_until(*at).await, None => std::future::pending().await } } => {
-                let now = now_ms();
-                if let Some((want, _)) = detail_due.take().filter(|(w, _)| app.detail_wanted(now).as_ref() == Some(w)) {
-                    app.detail_read_started(&want.key);
-                    // The record is read from the instance's own source.
-                    let Some(client) = meters.get(want.key.source.index()).map(|m| m.client.clone()) else {
-                        continue;
-                    };
-                    let tx = detail_tx.clone();
-                    tokio::spawn(async move {
-                        let answer = client.show_notebook(&want.id).await.map_err(|e| e.to_string());
-                        let _ = tx.send((want.key, answer));
-                    });
-                }
-            }
+            // A detail read comes due (the state says when): carried out below.
+            _ = sleep_until_ms(app.next_due_ms()) => redraw = false,
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
@@ -248,43 +238,20 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
-        // Poll a source faster while one of its instances on screen is
-        // changing state; the other sources keep their pace (and budget).
-        for (src, m) in meters.iter().enumerate() {
-            let src = SourceId::nth(src);
-            let now_hot = app.visible_transitional_in(src);
-            let Some(was_hot) = hot.get_mut(src.index()) else {
-                continue;
-            };
-            if now_hot != *was_hot {
-                *was_hot = now_hot;
-                pollers.send(src.0, Control::SetHot(now_hot));
-                let feed = app.feeds().get(src.index());
-                let budget = feed.and_then(|f| f.poll.pace.budget);
-                let hot_pace = feed.and_then(|f| f.poll.pace.hot);
-                app.record_pace(
-                    src,
-                    app::Pace {
-                        // While the hot tier runs, the sweep keeps its interval.
-                        fast: (now_hot && hot_pace.is_none()).then_some(m.fast_interval),
-                        budget,
-                        hot: hot_pace,
-                    },
-                );
-            }
+        // What the state decided the loop must do (run a source hot, read a
+        // record): before drawing, so the status bar shows the pace, and after,
+        // since the detail pane's size comes from the drawing.
+        let due = app.due_effects(now_ms());
+        if apply_effects(due, &pollers, &acts, &reads, app)? {
+            return Ok(());
         }
         if redraw {
             draw(guard, app, ctx)?;
             frames.drawn(tokio::time::Instant::now());
         }
-        // The detail pane shows an instance whose whole record is not held: read
-        // it once the selection has rested, so scrolling through rows costs nothing.
-        match app.detail_wanted(now_ms()) {
-            Some(want) if detail_due.as_ref().is_none_or(|(w, _)| *w != want) => {
-                detail_due = Some((want, tokio::time::Instant::now() + DETAIL_SETTLE));
-            }
-            Some(_) => {}
-            None => detail_due = None,
+        let due = app.due_effects(now_ms());
+        if apply_effects(due, &pollers, &acts, &reads, app)? {
+            return Ok(());
         }
     }
 }
@@ -293,9 +260,23 @@ async fn event_loop(
 /// knows the instance, the error's message when the read failed.
 type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 
-/// How long the selection must rest on an instance before the detail pane reads
-/// its whole record (see [`App::detail_wanted`]).
-const DETAIL_SETTLE: Duration = Duration::from_millis(300);
+/// Sleeps until epoch ms `at` (for ever when `None`).
+async fn sleep_until_ms(at: Option<i64>) {
+    match at {
+        Some(at) => {
+            let ms = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What the event loop needs to read a whole record: each source's client
+/// (a record is read from its instance's source) and where answers go.
+struct Reads {
+    clients: Vec<Client>,
+    tx: tokio::sync::mpsc::UnboundedSender<(InstanceKey, DetailAnswer)>,
+}
 
 /// Applies the queued poller messages as one batch (see [`App::apply_all`]),
 /// then journals what a sweep's end or hot news brought. Returns whether the
@@ -338,6 +319,7 @@ fn apply_effects(
     effects: Vec<Effect>,
     pollers: &Pollers,
     acts: &Actions,
+    reads: &Reads,
     app: &mut App,
 ) -> anyhow::Result<bool> {
     for e in effects {
@@ -368,6 +350,20 @@ fn apply_effects(
                 crate::act::spawn_many(clients, reqs, acts.tx.clone());
             }
             Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
+            Effect::SetHot { source, hot } => pollers.send(source.0, Control::SetHot(hot)),
+            Effect::ReadRecord(want) => {
+                // Cannot be missing: every instance comes from a source with a client.
+                if let Some(client) = reads.clients.get(want.key.source.index()).cloned() {
+                    let tx = reads.tx.clone();
+                    tokio::spawn(async move {
+                        let answer = client
+                            .show_notebook(&want.id)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send((want.key, answer));
+                    });
+                }
+            }
         }
     }
     Ok(false)

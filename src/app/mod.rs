@@ -13,6 +13,7 @@ mod access;
 pub mod actions;
 pub mod clipboard;
 pub mod detail;
+mod duties;
 pub mod filter;
 mod input;
 pub mod keys;
@@ -98,6 +99,15 @@ pub enum Effect {
     /// Send one action to each of several instances (the marked ones), a few
     /// at a time within the request budget, each once.
     ActMany(Vec<ActionRequest>),
+    /// Poll source `source`'s hot tier (or stop): an instance of it on screen
+    /// is changing state (see [`App::due_effects`]).
+    SetHot {
+        source: SourceId,
+        hot: bool,
+    },
+    /// Read the whole record the detail pane shows, from its source (see
+    /// [`App::due_effects`]); the answer goes to [`App::apply_detail`].
+    ReadRecord(DetailWant),
     /// An action asked for and not sent (read-only, cancelled): for the audit log.
     NotSent {
         verb: crate::api::actions::Verb,
@@ -212,6 +222,8 @@ pub struct App {
     views: views::ViewState,
     /// Each source's `ssh_key_dir`, by source number (see [`App::set_ssh_key_dirs`]).
     ssh_key_dirs: Vec<Option<std::path::PathBuf>>,
+    /// What the event loop must do because the state changed (see `duties.rs`).
+    duties: duties::Duties,
 }
 
 impl App {
@@ -243,6 +255,7 @@ impl App {
             marks: marks::Marks::default(),
             views: views::ViewState::default(),
             ssh_key_dirs: Vec::new(),
+            duties: duties::Duties::default(),
         }
     }
 
