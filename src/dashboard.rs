@@ -4,9 +4,10 @@
 //!
 //! ```text
 //!  poller tasks ─(source, Message)─┐
-//!  EventStream ──key/mouse──────────┼──► App (state) ──► ui::draw ──► terminal
+//!  EventStream ──key/mouse──────────┼──► App (view over a Tracker) ──► ui::draw ──► terminal
 //!  1 s tick ────────────────────────┤        │
-//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands, clipboard, quit
+//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands (refresh, pause,
+//!                                              hot), record reads, actions, clipboard, quit
 //!
 //! One poller per source (profile): each has its own client, budget, schedule
 //! and backoff; the app keys instances by (source, id).

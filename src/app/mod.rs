@@ -1,13 +1,14 @@
-//! The dashboard's state: instances by id, the filtered and sorted view, the
-//! selection (kept by id, never by row), transitions seen between polls and what is
-//! known about polling. No terminal and no I/O: data comes in through
-//! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
-//! and everything that needs the time takes `now_ms`. Sweeps arrive page by page
-//! ([`App::apply_page`], [`App::finish_sweep`]).
+//! The dashboard's view over a [`Tracker`] (what is known, see `crate::track`):
+//! the filtered and sorted table, the selection (kept by key, never by row),
+//! modes, keys, confirmations, marks and views. No terminal and no I/O: poller
+//! messages come in through [`App::apply_all`] (the tracker applies them; the
+//! view follows once per batch), keys through [`App::handle_key`], and what the
+//! event loop must do comes out as [`Effect`]s (from keys, and from
+//! [`App::due_effects`]). Everything that needs the time takes `now_ms`.
 //!
-//! Why over 700 lines: the state is one struct whose data-in (pages, sweeps,
-//! errors), view (filter, sort, selection) and scrolling share its indices; the
-//! keys, picker, tracking and fixtures already live in their own modules.
+//! Why over 700 lines: the view is one struct whose order, filter, selection
+//! and scrolling share the tracker's indices; the keys, picker, marks, actions
+//! and fixtures already live in their own modules.
 
 mod access;
 pub mod actions;

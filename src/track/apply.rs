@@ -47,6 +47,16 @@ impl Changes {
     pub fn visible(&self) -> bool {
         self.rows() || self.sweep_ended || self.polling
     }
+
+    /// Adds what `later` changed (for a consumer that collects changes
+    /// between two uses of them, such as the exporter between renders).
+    pub fn absorb(&mut self, later: Changes) {
+        self.appeared.extend(later.appeared);
+        self.changed.extend(later.changed);
+        self.gone.extend(later.gone);
+        self.sweep_ended |= later.sweep_ended;
+        self.polling |= later.polling;
+    }
 }
 
 impl Tracker {
@@ -453,4 +463,124 @@ impl Tracker {
 /// seen yet: from then on, a new instance is announced.
 fn announces(feed: &Feed) -> bool {
     feed.sweeps_complete > 0 && feed.last_sweep_complete
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::Listing;
+
+    const NOW: i64 = 1_717_000_000_000;
+
+    fn nb(id: &str, status: &str) -> Notebook {
+        Notebook {
+            id: Some(id.into()),
+            name: Some(format!("name-{id}")),
+            status: Some(Status::parse(status)),
+            ..Notebook::default()
+        }
+    }
+
+    fn page(nbs: Vec<Notebook>, loaded: u64, at: i64) -> Message {
+        Message::Page {
+            notebooks: nbs,
+            loaded,
+            total: Some(3),
+            read_at_ms: at,
+        }
+    }
+
+    fn end() -> Message {
+        Message::Snapshot {
+            listing: Listing {
+                notebooks: Vec::new(),
+                total: None,
+                requests: 0,
+                passes: 1,
+                complete: true,
+            },
+            took: Duration::ZERO,
+            stats: Stats::default(),
+        }
+    }
+
+    fn key(s: u16, id: &str) -> InstanceKey {
+        InstanceKey::new(SourceId(s), id)
+    }
+
+    /// Three instances of source 0 and one of source 1, one complete sweep each.
+    fn tracked() -> Tracker {
+        let mut t = Tracker::new(Duration::from_secs(10), 10);
+        t.set_sources(vec!["bj".into(), "sg".into()]);
+        let (a, b) = (SourceId(0), SourceId(1));
+        let changes = t.apply_all(
+            [
+                (a, page(vec![nb("x", "RUNNING")], 1, NOW + 20)),
+                (
+                    a,
+                    page(vec![nb("y", "RUNNING"), nb("z", "STOPPED")], 3, NOW + 10),
+                ),
+                (b, page(vec![nb("x", "RUNNING")], 1, NOW)),
+                (a, end()),
+                (b, end()),
+            ],
+            NOW + 30,
+        );
+        assert_eq!(
+            changes.appeared,
+            [key(0, "x"), key(0, "y"), key(0, "z"), key(1, "x")]
+        );
+        assert!(changes.sweep_ended && changes.visible());
+        t
+    }
+
+    #[test]
+    fn a_batch_merges_runs_of_pages_of_one_source_as_old_as_their_oldest() {
+        let t = tracked();
+        // The merged run of source 0 was read as of its oldest page.
+        let x = t.get(&key(0, "x")).map(|t| t.first_seen_ms);
+        assert_eq!(x, Some(NOW + 10));
+        assert_eq!(t.feeds()[0].poll.last_ok_ms, Some(NOW + 30));
+        assert_eq!(t.instances().len(), 4);
+    }
+
+    #[test]
+    fn changes_name_what_changed_and_what_went_after_two_sweeps_without_it() {
+        let mut t = tracked();
+        let src = SourceId(0);
+        let quiet = t.apply(src, page(vec![nb("x", "RUNNING")], 1, NOW + 40), NOW + 40);
+        assert!(
+            !quiet.rows() && !quiet.visible(),
+            "confirmed as it was: {quiet:?}"
+        );
+        let c = t.apply_all(
+            [
+                (src, page(vec![nb("y", "STOPPING")], 2, NOW + 50)),
+                (src, end()),
+            ],
+            NOW + 50,
+        );
+        assert_eq!(c.changed, [key(0, "y")]);
+        assert!(c.gone.is_empty(), "z missed one sweep only");
+        let mut all = c;
+        all.absorb(t.apply_all(
+            [
+                (
+                    src,
+                    page(vec![nb("x", "RUNNING"), nb("y", "STOPPED")], 2, NOW + 60),
+                ),
+                (src, end()),
+            ],
+            NOW + 60,
+        ));
+        assert_eq!(all.gone, [key(0, "z")]);
+        assert_eq!(all.changed, [key(0, "y"), key(0, "y")]);
+        assert!(
+            t.get(&key(1, "x")).is_some(),
+            "the other source's rows stay"
+        );
+        assert_eq!(t.instances().len(), 3);
+    }
 }
