@@ -319,12 +319,10 @@ impl App {
     ) {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
-        let changes = self.track.take_instance(key, nb, now_ms, held);
-        self.follow(&changes, now_ms, &neighbours, old_cursor);
-        if !changes.rows() {
-            // Confirmed as it was: counts and attention still follow the time.
-            self.recompute(now_ms, &neighbours, old_cursor);
-        }
+        // No instance leaves on such a read; counts and attention follow the
+        // time even when it only confirmed the row.
+        self.track.take_instance(key, nb, now_ms, held);
+        self.recompute(now_ms, &neighbours, old_cursor);
     }
 
     /// Counts, order, view, selection and attention after the population changed.
