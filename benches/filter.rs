@@ -95,7 +95,7 @@ fn bench_filter(c: &mut Criterion) {
     g.bench_function("snapshot_while_filtered", |b| {
         b.iter_batched(
             || snapshot.clone(),
-            |data| app.apply_snapshot(data, NOW),
+            |data| app.apply_all([common::whole_sweep(data)], NOW),
             criterion::BatchSize::LargeInput,
         )
     });

@@ -44,9 +44,10 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use nbwatch::api::{ApiError, Client, ClientOptions, ListQuery, Listing, RetryPolicy, Status};
-use nbwatch::app::{App, EventKind, PollErrorInfo, SweepProgress, Timing};
+use nbwatch::app::{App, EventKind, Timing};
 use nbwatch::sim;
 use nbwatch::timefmt::now_ms;
+use nbwatch::track::SourceId;
 use nbwatch::watch::{self, ClientSource, Control, Message, PageSender, PollerConfig, Source};
 
 struct Args {
@@ -195,30 +196,12 @@ impl Watcher {
 
     fn feed(&mut self, m: Message) {
         let now = now_ms();
-        match m {
-            Message::Started => self.app.poll_started(now),
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-                read_at_ms,
-            } => {
-                self.app
-                    .apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms);
-            }
-            Message::Snapshot { listing, .. } => {
-                self.app.finish_sweep(listing.complete, now);
+        match &m {
+            Message::Snapshot { .. } => {
                 self.sweeps_done += 1;
                 self.sweep_ends.push(now);
             }
-            Message::Hot {
-                seen,
-                gone,
-                error,
-                stats,
-            } => {
-                let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
-                self.app.apply_hot(seen, gone, error, now);
+            Message::Hot { stats, .. } => {
                 self.hot_ends.push(now);
                 if let Some(t) = stats.tick {
                     self.ticks.push((now, t));
@@ -239,14 +222,20 @@ impl Watcher {
                 }
             }
             Message::Failed { error, .. } => eprintln!("{}: poll failed: {error}", self.label),
+            Message::Started | Message::Page { .. } => {}
         }
+        // As the dashboard applies it (see `App::apply_all`).
+        self.app.apply_all([(SourceId(0), m)], now);
         for ev in self.app.take_events() {
             let shown = match ev.kind {
                 EventKind::Changed { to, .. } => Some(to),
                 EventKind::Appeared(s) => Some(s),
                 EventKind::Gone { .. } => None,
             };
-            self.seen.entry(ev.key).or_default().push((now, shown));
+            self.seen
+                .entry(ev.key.id().to_string())
+                .or_default()
+                .push((now, shown));
         }
         let hot = self.app.any_visible_transitional();
         if hot != self.hot {

@@ -36,8 +36,10 @@ use std::time::{Duration, Instant};
 
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, RetryPolicy};
-use nbwatch::app::{App, EventKind, SweepProgress, Timing};
+use nbwatch::app::{App, EventKind, Timing};
 use nbwatch::sim;
+use nbwatch::track::SourceId;
+use nbwatch::watch::Message;
 
 struct Args {
     instances: usize,
@@ -159,11 +161,13 @@ impl PageSink<Notebook> for IntoApp<'_> {
         if self.first_rows.is_none() && !notebooks.is_empty() {
             self.first_rows = Some(self.started.elapsed());
         }
-        let progress = SweepProgress {
+        let page = Message::Page {
+            notebooks,
             loaded: place.loaded,
             total: place.total,
+            read_at_ms: self.at_ms,
         };
-        self.app.apply_page(notebooks, progress, self.at_ms);
+        self.app.apply_all([(SourceId(0), page)], self.at_ms);
     }
 }
 
@@ -262,7 +266,7 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
             .await
             .unwrap();
         let first_rows = sink.first_rows.unwrap_or_default();
-        app.finish_sweep(r.complete, from);
+        app.apply_all([(SourceId(0), sweep_end(r.complete))], from);
         let took = started.elapsed();
         let to = truth.now().await;
         let alive = truth.alive(from, to).await;
@@ -273,8 +277,8 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
         };
         for ev in app.events().iter().filter(|e| e.at_ms == from) {
             match ev.kind {
-                EventKind::Gone { .. } if alive.contains(&ev.key) => t.false_gone += 1,
-                EventKind::Appeared(_) if before_previous.contains(&ev.key) => {
+                EventKind::Gone { .. } if alive.contains(ev.key.id()) => t.false_gone += 1,
+                EventKind::Appeared(_) if before_previous.contains(ev.key.id()) => {
                     t.false_appeared += 1
                 }
                 _ => {}
@@ -320,19 +324,14 @@ async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) 
     let mut first_rows = None;
     while let Some(msg) = poller.messages.recv().await {
         match msg {
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-                read_at_ms,
-            } => {
+            Message::Page { ref notebooks, .. } => {
                 if first_rows.is_none() && !notebooks.is_empty() {
                     first_rows = Some(started.elapsed());
                 }
-                app.apply_page(notebooks, SweepProgress { loaded, total }, read_at_ms);
+                app.apply_all([(SourceId(0), msg)], 0);
             }
-            Message::Snapshot { listing, .. } => {
-                app.finish_sweep(listing.complete, 0);
+            Message::Snapshot { .. } => {
+                app.apply_all([(SourceId(0), msg)], 0);
                 break;
             }
             Message::Failed { error, .. } => panic!("first sweep failed: {error}"),
@@ -511,4 +510,19 @@ fn main() {
             churn_rows(&a, mode).await;
         }
     });
+}
+
+/// The end of a sweep whose instances all came as pages.
+fn sweep_end(complete: bool) -> Message {
+    Message::Snapshot {
+        listing: nbwatch::api::Listing {
+            notebooks: Vec::new(),
+            total: None,
+            requests: 0,
+            passes: 1,
+            complete,
+        },
+        took: Duration::ZERO,
+        stats: nbwatch::watch::Stats::default(),
+    }
 }

@@ -11,6 +11,7 @@
 //! its standard input, in the background with a timeout: a slow or failing hook
 //! is logged and never blocks the screen.
 
+use crate::track::{InstanceKey, SourceId};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -117,11 +118,11 @@ pub struct Detector {
     /// False until [`Detector::arm`]: conditions seen before are the baseline.
     armed: bool,
     /// Sources whose first listing is in (see [`Detector::arm_source`]).
-    armed_sources: HashSet<u16>,
+    armed_sources: HashSet<SourceId>,
     /// What was announced of each instance with a condition: one entry per
     /// such instance, so a scan costs one lookup per instance with a condition
     /// (it runs every second over the whole population) and nothing else is kept.
-    seen: HashMap<String, Conditions>,
+    seen: HashMap<InstanceKey, Conditions>,
     /// Scans so far: an entry not visited by the latest scan is of an
     /// instance no longer listed, and is forgotten.
     scans: u64,
@@ -156,7 +157,7 @@ impl Detector {
 
     /// From now on new conditions of source `source`'s instances are announced:
     /// with several sources, each one's first listing is its own baseline.
-    pub fn arm_source(&mut self, source: u16) {
+    pub fn arm_source(&mut self, source: SourceId) {
         self.armed_sources.insert(source);
     }
 
@@ -192,18 +193,18 @@ impl Detector {
                 // scan), so a condition that comes back is news again.
                 continue;
             }
-            let c = match self.seen.get_mut(t.key.as_str()) {
+            let c = match self.seen.get_mut(&t.key) {
                 Some(c) => c,
                 None => self.seen.entry(t.key.clone()).or_default(),
             };
             c.scan = scan;
-            let announce = all_armed || self.armed_sources.contains(&t.source);
-            let source = sources.get(usize::from(t.source)).copied().unwrap_or("");
+            let announce = all_armed || self.armed_sources.contains(&t.key.source);
+            let source = sources.get(t.key.source.index()).copied().unwrap_or("");
             let alert = |kind| Alert {
                 kind,
                 time: iso_utc(now_ms),
                 source: source.to_string(),
-                id: t.own_key().to_string(),
+                id: t.key.id().to_string(),
                 name: t.name().to_string(),
                 status: t.status.as_str().to_string(),
                 fail_reason: t.row.fail_reason().map(str::to_string),

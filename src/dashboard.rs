@@ -4,9 +4,10 @@
 //!
 //! ```text
 //!  poller tasks ─(source, Message)─┐
-//!  EventStream ──key/mouse──────────┼──► App (state) ──► ui::draw ──► terminal
+//!  EventStream ──key/mouse──────────┼──► App (view over a Tracker) ──► ui::draw ──► terminal
 //!  1 s tick ────────────────────────┤        │
-//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands, clipboard, quit
+//!  SIGTERM/SIGHUP ──────────────────┘        └─Effect──► poller commands (refresh, pause,
+//!                                              hot), record reads, actions, clipboard, quit
 //!
 //! One poller per source (profile): each has its own client, budget, schedule
 //! and backoff; the app keys instances by (source, id).
@@ -20,9 +21,10 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
 use crate::api::{Client, ListQuery};
-use crate::app::{self, App, Effect, PollErrorInfo};
+use crate::app::{self, App, Effect};
 use crate::notify::Notifier;
 use crate::timefmt::now_ms;
+use crate::track::{InstanceKey, SourceId};
 use crate::ui;
 use crate::watch::several::{Pollers, spawn_all};
 use crate::watch::{self, ClientSource, Control, Message, PollerConfig};
@@ -82,6 +84,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     app.set_ssh_key_dirs(sources.iter().map(|s| s.ssh_key_dir.clone()).collect());
+    app.set_fast_intervals(sources.iter().map(|s| s.poller.fast_interval).collect());
     let mut feeds = Vec::with_capacity(sources.len());
     let mut meters = Vec::with_capacity(sources.len());
     for s in sources {
@@ -97,7 +100,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     }
     let pollers = spawn_all(feeds);
     if let Some(entries) = history {
-        app.set_history_of(entries, &names);
+        app.set_history(entries, &names);
     }
     app.set_read_only(read_only);
     app.set_views(views.list, views.columns);
@@ -130,7 +133,6 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKindName::Terminate)?;
     let mut sighup = signal(SignalKindName::Hangup)?;
-    let mut hot = vec![false; meters.len()];
     // Actions run in tasks of their own and report back here.
     let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
     let acts = Actions {
@@ -142,8 +144,11 @@ async fn event_loop(
     };
     // The detail pane's reads of whole records not held (large projects only).
     let (detail_tx, mut detail_rx) =
-        tokio::sync::mpsc::unbounded_channel::<(String, DetailAnswer)>();
-    let mut detail_due: Option<(app::DetailWant, tokio::time::Instant)> = None;
+        tokio::sync::mpsc::unbounded_channel::<(InstanceKey, DetailAnswer)>();
+    let reads = Reads {
+        clients: meters.iter().map(|m| m.client.clone()).collect(),
+        tx: detail_tx,
+    };
 
     let mut frames = crate::frames::Frames::per_second(crate::defaults::MAX_FRAMES_PER_SECOND);
     draw(guard, app, ctx)?;
@@ -153,11 +158,11 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(k, now_ms());
-                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, &reads, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     let effects = app.handle_mouse(m, now_ms());
-                    if apply_effects(effects, &pollers, &acts, app)? { return Ok(()); }
+                    if apply_effects(effects, &pollers, &acts, &reads, app)? { return Ok(()); }
                 }
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => redraw = false,
@@ -185,7 +190,7 @@ async fn event_loop(
             Some(ev) = act_rx.recv() => {
                 // Once the service has settled an action, the whole table catches up.
                 let settled = match &ev {
-                    app::ActionEvent::Settled { key, .. } => Some(app.get(key).map_or(0, |t| t.source)),
+                    app::ActionEvent::Settled { key, .. } => Some(key.source),
                     _ => None,
                 };
                 let now = now_ms();
@@ -202,7 +207,7 @@ async fn event_loop(
                     ring_bell();
                 }
                 if let Some(src) = settled {
-                    pollers.send(src, Control::RefreshNow);
+                    pollers.send(src.0, Control::RefreshNow);
                 }
             }
             Some((key, answer)) = detail_rx.recv() => {
@@ -213,30 +218,17 @@ async fn event_loop(
                     ring_bell();
                 }
             }
-            _ = async { match &detail_due { Some((_, at)) => tokio::time::sleep_until(*at).await, None => std::future::pending().await } } => {
-                let now = now_ms();
-                if let Some((want, _)) = detail_due.take().filter(|(w, _)| app.detail_wanted(now).as_ref() == Some(w)) {
-                    app.detail_read_started(&want.key);
-                    // The record is read from the instance's own source.
-                    let Some(client) = meters.get(usize::from(want.source)).map(|m| m.client.clone()) else {
-                        continue;
-                    };
-                    let tx = detail_tx.clone();
-                    tokio::spawn(async move {
-                        let answer = client.show_notebook(&want.id).await.map_err(|e| e.to_string());
-                        let _ = tx.send((want.key, answer));
-                    });
-                }
-            }
+            // A detail read comes due (the state says when): carried out below.
+            _ = sleep_until_ms(app.next_due_ms()) => redraw = false,
             _ = tick.tick() => {
                 let now = now_ms();
                 // A refresh spread out by the budget takes minutes: count its
                 // requests as they go, not only when it ends.
                 for (src, m) in meters.iter().enumerate() {
-                    let src = u16::try_from(src).unwrap_or(u16::MAX);
+                    let src = SourceId::nth(src);
                     let sent = u32::try_from(m.client.requests_last_minute()).unwrap_or(u32::MAX);
-                    app.record_requests_from(src, sent, now);
-                    app.record_burst_from(src, m.client.burst().left());
+                    app.record_requests(src, sent, now);
+                    app.record_burst(src, m.client.burst().left());
                 }
                 app.tick(now);
                 // Stuck and auto-stop alerts come with time, not only with polls.
@@ -247,43 +239,20 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
-        // Poll a source faster while one of its instances on screen is
-        // changing state; the other sources keep their pace (and budget).
-        for (src, m) in meters.iter().enumerate() {
-            let src = u16::try_from(src).unwrap_or(u16::MAX);
-            let now_hot = app.visible_transitional_in(src);
-            let Some(was_hot) = hot.get_mut(usize::from(src)) else {
-                continue;
-            };
-            if now_hot != *was_hot {
-                *was_hot = now_hot;
-                pollers.send(src, Control::SetHot(now_hot));
-                let feed = app.feeds().get(usize::from(src));
-                let budget = feed.and_then(|f| f.poll.pace.budget);
-                let hot_pace = feed.and_then(|f| f.poll.pace.hot);
-                app.record_pace_from(
-                    src,
-                    app::Pace {
-                        // While the hot tier runs, the sweep keeps its interval.
-                        fast: (now_hot && hot_pace.is_none()).then_some(m.fast_interval),
-                        budget,
-                        hot: hot_pace,
-                    },
-                );
-            }
+        // What the state decided the loop must do (run a source hot, read a
+        // record): before drawing, so the status bar shows the pace, and after,
+        // since the detail pane's size comes from the drawing.
+        let due = app.due_effects(now_ms());
+        if apply_effects(due, &pollers, &acts, &reads, app)? {
+            return Ok(());
         }
         if redraw {
             draw(guard, app, ctx)?;
             frames.drawn(tokio::time::Instant::now());
         }
-        // The detail pane shows an instance whose whole record is not held: read
-        // it once the selection has rested, so scrolling through rows costs nothing.
-        match app.detail_wanted(now_ms()) {
-            Some(want) if detail_due.as_ref().is_none_or(|(w, _)| *w != want) => {
-                detail_due = Some((want, tokio::time::Instant::now() + DETAIL_SETTLE));
-            }
-            Some(_) => {}
-            None => detail_due = None,
+        let due = app.due_effects(now_ms());
+        if apply_effects(due, &pollers, &acts, &reads, app)? {
+            return Ok(());
         }
     }
 }
@@ -292,130 +261,44 @@ async fn event_loop(
 /// knows the instance, the error's message when the read failed.
 type DetailAnswer = Result<Option<crate::api::Notebook>, String>;
 
-/// How long the selection must rest on an instance before the detail pane reads
-/// its whole record (see [`App::detail_wanted`]).
-const DETAIL_SETTLE: Duration = Duration::from_millis(300);
-
-/// Applies poller messages in order; runs of pages of one source go in as one
-/// page, as old as its oldest page (never newer than news that came meanwhile).
-/// Returns whether the screen may have changed: any message but pages that
-/// only confirmed rows as they were.
-fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) -> bool {
-    type Run = (u16, Vec<crate::api::Notebook>, app::SweepProgress, i64);
-    let flush = |app: &mut App, run: Option<Run>| match run {
-        Some((src, notebooks, progress, at)) => app.apply_page_from(src, notebooks, progress, at),
-        None => false,
-    };
-    let mut changed = false;
-    let mut pages: Option<Run> = None;
-    for (src, msg) in queued {
-        if let Message::Page {
-            notebooks,
-            loaded,
-            total,
-            read_at_ms,
-        } = msg
-        {
-            if pages.as_ref().is_some_and(|(s, _, _, _)| *s != src) {
-                changed |= flush(app, pages.take());
-            }
-            let (_, all, progress, at) = pages
-                .get_or_insert_with(|| (src, Vec::new(), app::SweepProgress::default(), i64::MAX));
-            all.extend(notebooks);
-            *progress = app::SweepProgress { loaded, total };
-            // As old as its oldest page: never newer than news that came meanwhile.
-            *at = (*at).min(read_at_ms);
-            continue;
+/// Sleeps until epoch ms `at` (for ever when `None`).
+async fn sleep_until_ms(at: Option<i64>) {
+    match at {
+        Some(at) => {
+            let ms = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        flush(app, pages.take());
-        on_message(app, src, msg, notifier);
-        changed = true;
+        None => std::future::pending().await,
     }
-    changed | flush(app, pages)
 }
 
-/// One message of source `src`'s poller (pages are merged by [`on_messages`] first).
-fn on_message(app: &mut App, src: u16, msg: Message, notifier: &mut Notifier) {
-    match msg {
-        Message::Started => app.poll_started_from(src, now_ms()),
-        Message::Page {
-            notebooks,
-            loaded,
-            total,
-            read_at_ms,
-        } => {
-            app.apply_page_from(
-                src,
-                notebooks,
-                app::SweepProgress { loaded, total },
-                read_at_ms,
-            );
-        }
-        Message::Hot {
-            seen,
-            gone,
-            error,
-            stats,
-        } => {
-            let now = now_ms();
-            app.record_pace_from(src, pace(&stats));
-            let error = error.map(|e| PollErrorInfo::from_api(&e, 1).short_code());
-            app.apply_hot_from(src, seen, gone, error, now);
-            if notifier.after(app, now, true) {
-                ring_bell();
-            }
-        }
-        Message::Snapshot { listing, stats, .. } => {
-            let now = now_ms();
-            app.record_requests_from(src, stats.requests_last_minute, now);
-            app.record_pace_from(src, pace(&stats));
-            app.record_burst_from(src, stats.burst_left);
-            if !listing.notebooks.is_empty() {
-                let n = listing.notebooks.len() as u64;
-                let progress = app::SweepProgress {
-                    loaded: n,
-                    total: Some(n),
-                };
-                app.apply_page_from(src, listing.notebooks, progress, now);
-            }
-            app.finish_sweep_from(src, listing.complete, now);
-            if notifier.after(app, now, true) {
-                ring_bell();
-            }
-        }
-        Message::Failed {
-            error,
-            consecutive,
-            next_in,
-            stats,
-        } => {
-            let now = now_ms();
-            tracing::warn!(error = %error, consecutive, source = app.source_name(src), "poll failed");
-            app.record_requests_from(src, stats.requests_last_minute, now);
-            app.record_pace_from(src, pace(&stats));
-            let mut info = PollErrorInfo::from_api(&error, consecutive);
-            info.next_retry_at_ms = next_in
-                .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
-            // No next try and not an authentication stop: the poller died.
-            info.stopped = next_in.is_none() && !error.is_auth();
-            app.apply_error_from(src, info, now);
-        }
+/// What the event loop needs to read a whole record: each source's client
+/// (a record is read from its instance's source) and where answers go.
+struct Reads {
+    clients: Vec<Client>,
+    tx: tokio::sync::mpsc::UnboundedSender<(InstanceKey, DetailAnswer)>,
+}
+
+/// Applies the queued poller messages as one batch (see [`App::apply_all`]),
+/// then journals what a sweep's end or hot news brought. Returns whether the
+/// screen may have changed: anything but pages that only confirmed rows as
+/// they were.
+fn on_messages(app: &mut App, queued: Vec<(u16, Message)>, notifier: &mut Notifier) -> bool {
+    let news = queued
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Snapshot { .. } | Message::Hot { .. }));
+    let now = now_ms();
+    let changes = app.apply_all(queued.into_iter().map(|(s, m)| (SourceId(s), m)), now);
+    if news && notifier.after(app, now, true) {
+        ring_bell();
     }
+    changes.visible()
 }
 
 /// Rings the bell; a terminal that cannot is not worth stopping for.
 fn ring_bell() {
     if let Err(e) = crate::term::bell() {
         tracing::debug!(error = %e, "cannot ring the bell");
-    }
-}
-
-/// What the status bar says about the schedule the poller planned.
-fn pace(stats: &watch::Stats) -> app::Pace {
-    app::Pace {
-        fast: stats.fast.then_some(stats.interval),
-        budget: stats.budget_limited.then_some(stats.effective_interval),
-        hot: stats.hot,
     }
 }
 
@@ -437,6 +320,7 @@ fn apply_effects(
     effects: Vec<Effect>,
     pollers: &Pollers,
     acts: &Actions,
+    reads: &Reads,
     app: &mut App,
 ) -> anyhow::Result<bool> {
     for e in effects {
@@ -455,7 +339,7 @@ fn apply_effects(
                     app.url_not_opened(&url, &why, now_ms());
                 }
             }
-            Effect::Act(req) => match acts.clients.get(usize::from(req.source)) {
+            Effect::Act(req) => match acts.clients.get(req.key.source.index()) {
                 Some((client, follow)) => {
                     crate::act::spawn(client.clone(), req, *follow, acts.tx.clone());
                 }
@@ -467,6 +351,20 @@ fn apply_effects(
                 crate::act::spawn_many(clients, reqs, acts.tx.clone());
             }
             Effect::NotSent { verb, id, why } => crate::act::audit_not_sent(verb, &id, why),
+            Effect::SetHot { source, hot } => pollers.send(source.0, Control::SetHot(hot)),
+            Effect::ReadRecord(want) => {
+                // Cannot be missing: every instance comes from a source with a client.
+                if let Some(client) = reads.clients.get(want.key.source.index()).cloned() {
+                    let tx = reads.tx.clone();
+                    tokio::spawn(async move {
+                        let answer = client
+                            .show_notebook(&want.id)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send((want.key, answer));
+                    });
+                }
+            }
         }
     }
     Ok(false)
@@ -536,21 +434,10 @@ mod tests {
             (0, page(&["c"], 3)),
         ];
         on_messages(&mut app, queued, &mut notifier);
-        let mut got: Vec<(u16, String)> = app
-            .instances()
-            .iter()
-            .map(|t| (t.source, t.key.clone()))
-            .collect();
+        let mut got: Vec<InstanceKey> = app.instances().iter().map(|t| t.key.clone()).collect();
         got.sort();
-        assert_eq!(
-            got,
-            [
-                (0, "a".to_string()),
-                (0, "b".to_string()),
-                (0, "c".to_string()),
-                (1, "1/a".to_string())
-            ]
-        );
+        let key = |s, id| InstanceKey::new(SourceId(s), id);
+        assert_eq!(got, [key(0, "a"), key(0, "b"), key(0, "c"), key(1, "a")]);
         assert_eq!(app.feeds()[0].poll.sweep.map(|p| p.loaded), Some(3));
         assert_eq!(app.feeds()[1].poll.sweep.map(|p| p.loaded), Some(1));
     }

@@ -28,5 +28,6 @@ pub mod sim;
 pub mod ssh;
 pub(crate) mod term;
 pub mod timefmt;
+pub mod track;
 pub mod ui;
 pub mod watch;

@@ -38,8 +38,8 @@ impl Notifier {
         self
     }
 
-    fn source(&self, n: u16) -> &str {
-        self.sources.get(usize::from(n)).map_or("", String::as_str)
+    fn source(&self, n: crate::track::SourceId) -> &str {
+        self.sources.get(n.index()).map_or("", String::as_str)
     }
 
     /// Journals what changed and delivers the alerts now due. `complete` says a
@@ -68,8 +68,7 @@ impl Notifier {
         if complete {
             for (n, f) in app.feeds().iter().enumerate() {
                 if f.poll.last_ok_ms.is_some() {
-                    self.detector
-                        .arm_source(u16::try_from(n).unwrap_or(u16::MAX));
+                    self.detector.arm_source(crate::track::SourceId::nth(n));
                 }
             }
         }
@@ -105,8 +104,13 @@ impl Notifier {
             EventKind::Changed { from, to } => (Kind::Changed, Some(from), Some(to)),
             EventKind::Gone { last } => (Kind::Gone, Some(last), None),
         };
-        let id = crate::app::feeds::id_of(e.source, &e.key);
-        let mut entry = Entry::new(e.at_ms, self.source(e.source), id, &e.name, kind);
+        let mut entry = Entry::new(
+            e.at_ms,
+            self.source(e.key.source),
+            e.key.id(),
+            &e.name,
+            kind,
+        );
         entry.from = from.map(|s| s.as_str().to_string());
         entry.to = to.map(|s| s.as_str().to_string());
         if to.is_some_and(|s| s.is_problem()) {
@@ -148,7 +152,7 @@ mod tests {
         let mut n = Notifier::new("prod", Some(w), cfg);
         let mut app = App::new(fixtures::timing());
         n.after(&mut app, NOW, false); // starts the feed
-        app.apply_snapshot(
+        app.sweep(
             vec![nb("a", "nb-a", "RUNNING"), nb("b", "nb-b", "ERROR")],
             NOW,
         );
@@ -158,7 +162,7 @@ mod tests {
         );
         let mut failed = nb("a", "nb-a", "START_FAILED");
         failed.fail_reason = Some("no resources".into());
-        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + MIN);
+        app.sweep(vec![failed, nb("c", "nb-c", "CREATING")], NOW + MIN);
         assert!(
             n.after(&mut app, NOW + MIN, true),
             "a new failure rings the bell"
@@ -166,7 +170,7 @@ mod tests {
         // Missing from one sweep is not yet gone: a second sweep confirms it.
         let mut failed = nb("a", "nb-a", "START_FAILED");
         failed.fail_reason = Some("no resources".into());
-        app.apply_snapshot(vec![failed, nb("c", "nb-c", "CREATING")], NOW + 2 * MIN);
+        app.sweep(vec![failed, nb("c", "nb-c", "CREATING")], NOW + 2 * MIN);
         n.after(&mut app, NOW + 2 * MIN, true);
         let back = journal::read(&path).unwrap();
         let lines: Vec<String> = back
@@ -206,9 +210,9 @@ mod tests {
         };
         let mut n = Notifier::new("p", Some(w), cfg);
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(vec![nb("a", "nb-a", "RUNNING")], NOW);
+        app.sweep(vec![nb("a", "nb-a", "RUNNING")], NOW);
         n.after(&mut app, NOW, true);
-        app.apply_snapshot(vec![nb("a", "nb-a", "STARTING")], NOW + MIN);
+        app.sweep(vec![nb("a", "nb-a", "STARTING")], NOW + MIN);
         n.after(&mut app, NOW + MIN, true);
         let ring = n.after(&mut app, NOW + 12 * MIN, false);
         assert!(!ring, "stuck alerts are off");
@@ -232,13 +236,16 @@ mod tests {
         let mut app = App::new(fixtures::timing());
         app.set_sources(names);
         n.after(&mut app, NOW, false);
-        let sweep = |app: &mut App, src: u16, nbs: Vec<crate::api::model::Notebook>, at| {
-            app.apply_page_from(src, nbs, SweepProgress::default(), at);
-            app.finish_sweep_from(src, true, at);
+        let sweep = |app: &mut App,
+                     src: crate::track::SourceId,
+                     nbs: Vec<crate::api::model::Notebook>,
+                     at| {
+            app.page(src, nbs, SweepProgress::default(), at);
+            app.sweep_end(src, true, at);
         };
         sweep(
             &mut app,
-            0,
+            crate::track::SourceId(0),
             vec![nb("same", "bj-nb", "RUNNING"), nb("x", "bj-err", "ERROR")],
             NOW,
         );
@@ -249,7 +256,7 @@ mod tests {
         // Singapore answers a minute later, with a problem it already had.
         sweep(
             &mut app,
-            1,
+            crate::track::SourceId(1),
             vec![
                 nb("same", "sg-nb", "RUNNING"),
                 nb("y", "sg-frozen", "FROZEN"),
@@ -262,7 +269,7 @@ mod tests {
         );
         sweep(
             &mut app,
-            1,
+            crate::track::SourceId(1),
             vec![nb("same", "sg-nb", "ERROR"), nb("y", "sg-frozen", "FROZEN")],
             NOW + 2 * MIN,
         );

@@ -64,6 +64,26 @@ pub fn many(n: usize) -> Vec<Notebook> {
 /// A dashboard state with `n` instances, after one snapshot.
 pub fn app(n: usize) -> App {
     let mut a = App::new(app::Timing::default());
-    a.apply_snapshot(many(n), NOW);
+    a.apply_all([whole_sweep(many(n))], NOW);
     a
+}
+
+/// A whole sweep of the first source in one message, as a poller without
+/// pages sends it.
+#[allow(dead_code)] // not every bench uses every helper
+pub fn whole_sweep(
+    notebooks: Vec<Notebook>,
+) -> (nbwatch::track::SourceId, nbwatch::watch::Message) {
+    let message = nbwatch::watch::Message::Snapshot {
+        listing: nbwatch::api::Listing {
+            total: Some(notebooks.len() as i64),
+            notebooks,
+            requests: 1,
+            passes: 1,
+            complete: true,
+        },
+        took: std::time::Duration::ZERO,
+        stats: nbwatch::watch::Stats::default(),
+    };
+    (nbwatch::track::SourceId(0), message)
 }

@@ -14,6 +14,7 @@
 
 pub mod select;
 
+use crate::track::InstanceKey;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -222,7 +223,7 @@ async fn perform_for_dashboard(
     verb: Verb,
     id: &str,
     duration_ms: Option<i64>,
-    key: &str,
+    key: &InstanceKey,
     tx: &UnboundedSender<ActionEvent>,
 ) -> Result<Acted, String> {
     match perform(client, verb, id, duration_ms).await {
@@ -231,7 +232,7 @@ async fn perform_for_dashboard(
             let (why, read) = failure(client, verb, id, &e).await;
             if let Some(nb) = read {
                 let _ = tx.send(ActionEvent::Seen {
-                    key: key.to_string(),
+                    key: key.clone(),
                     notebook: nb.map(Box::new),
                 });
             }
@@ -305,7 +306,7 @@ pub fn spawn_many(
         .collect();
     for req in reqs {
         let tx = tx.clone();
-        let source = usize::from(req.source);
+        let source = req.key.source.index();
         let (Some(client), Some(slot)) = (clients.get(source).cloned(), slots.get(source).cloned())
         else {
             // Cannot happen: every instance comes from a source with a client.

@@ -19,13 +19,13 @@ impl App {
         &mut self,
         key: char,
         now_ms: i64,
-    ) -> Option<(String, u16, crate::api::model::Notebook)> {
+    ) -> Option<(String, crate::track::SourceId, crate::api::model::Notebook)> {
         let Some(t) = self.selected() else {
             self.flash_message("no instance selected", now_ms);
             return None;
         };
-        let (name, source) = (t.name().to_string(), t.source);
-        match self.records.get(&t.key) {
+        let (name, source) = (t.name().to_string(), t.key.source);
+        match self.track.records().get(&t.key) {
             Some(nb) => Some((name, source, nb.clone())),
             None => {
                 self.flash_message(
@@ -44,7 +44,7 @@ impl App {
         };
         let dir = self
             .ssh_key_dirs
-            .get(usize::from(source))
+            .get(source.index())
             .cloned()
             .flatten()
             .unwrap_or_else(|| PathBuf::from("~/.ssh"));
@@ -110,7 +110,7 @@ mod tests {
         let mut app = App::new(fixtures::timing());
         let mut all = fixtures::notebooks();
         all.extend(extra);
-        app.apply_snapshot(all, NOW);
+        app.sweep(all, NOW);
         app.set_ssh_key_dirs(vec![Some(PathBuf::from("/home/u/.ssh"))]);
         app
     }
@@ -166,7 +166,7 @@ mod tests {
 
     fn app_without_ssh() -> App {
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(vec![nb("n-1", "plain", "RUNNING")], NOW);
+        app.sweep(vec![nb("n-1", "plain", "RUNNING")], NOW);
         app
     }
 
@@ -188,7 +188,7 @@ mod tests {
         let mut odd = nb("f-1", "odd", "RUNNING");
         odd.url = Some("file:///etc/passwd".into());
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(vec![odd], NOW);
+        app.sweep(vec![odd], NOW);
         assert_eq!(chr(&mut app, 'w'), vec![]);
         assert!(
             app.flash(NOW)

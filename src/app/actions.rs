@@ -13,6 +13,7 @@ use crate::api::model::Notebook;
 
 use super::keys::{self, Action, Binding};
 use super::{App, Effect, Mode};
+use crate::track::InstanceKey;
 
 /// How long an action's outcome stays in the status bar.
 pub const NOTICE_MS: i64 = 20_000;
@@ -20,10 +21,8 @@ pub const NOTICE_MS: i64 = 20_000;
 /// What the action task must do: act on one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRequest {
-    /// The instance's key in the table (its id, with its source's number after the first).
-    pub key: String,
-    /// The source whose client sends it.
-    pub source: u16,
+    /// The instance (its source's client sends it).
+    pub key: InstanceKey,
     pub id: String,
     pub name: String,
     pub verb: Verb,
@@ -34,7 +33,7 @@ pub struct ActionRequest {
 /// The confirmation popup's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub key: String,
+    pub key: InstanceKey,
     pub id: String,
     pub name: String,
     pub verb: Verb,
@@ -88,25 +87,25 @@ pub enum ActionEvent {
     /// The service answered: accepted (with its answer) or refused (the error,
     /// described with code, meaning and request id).
     Answered {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         result: Result<Acted, String>,
     },
     /// While following: the instance as the service shows it now (`None`: gone).
     Seen {
-        key: String,
+        key: InstanceKey,
         notebook: Option<Box<Notebook>>,
     },
     /// Following is over: the instance reached the goal, or settled elsewhere.
     Settled {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         progress: Progress,
         status: String,
     },
     /// The action was accepted but following it failed.
     LostTrack {
-        key: String,
+        key: InstanceKey,
         verb: Verb,
         message: String,
     },
@@ -125,7 +124,7 @@ pub struct Notice {
 pub struct ActionState {
     /// `--read-only` / `read_only = true`: actions hidden and refused.
     read_only: bool,
-    pending: HashMap<String, Pending>,
+    pending: HashMap<InstanceKey, Pending>,
     notice: Option<Notice>,
 }
 
@@ -162,7 +161,7 @@ impl App {
     }
 
     /// The action pending on instance `key`, if any.
-    pub fn pending(&self, key: &str) -> Option<&Pending> {
+    pub fn pending(&self, key: &InstanceKey) -> Option<&Pending> {
         // Asked for every visible row of every frame: skip hashing while none is pending.
         if self.actions.pending.is_empty() {
             return None;
@@ -308,10 +307,8 @@ impl App {
         if let Some(many) = c.many.take() {
             return self.send_many(c, many, now_ms);
         }
-        let source = self.get(&c.key).map_or(0, |t| t.source);
         let req = ActionRequest {
             duration_ms: c.duration_ms(),
-            source,
             key: c.key,
             id: c.id,
             name: c.name,
@@ -385,9 +382,9 @@ impl App {
     }
 
     /// An action is pending on instance `key` from `now_ms`.
-    pub(super) fn mark_pending(&mut self, key: &str, verb: Verb, now_ms: i64) {
+    pub(super) fn mark_pending(&mut self, key: &InstanceKey, verb: Verb, now_ms: i64) {
         self.actions.pending.insert(
-            key.to_string(),
+            key.clone(),
             Pending {
                 verb,
                 since_ms: now_ms,
@@ -395,7 +392,7 @@ impl App {
         );
     }
 
-    pub(super) fn clear_pending(&mut self, key: &str) {
+    pub(super) fn clear_pending(&mut self, key: &InstanceKey) {
         self.actions.pending.remove(key);
     }
 
@@ -435,7 +432,7 @@ impl App {
                                     false,
                                     now_ms,
                                 );
-                                self.apply_instance(&key, *nb, now_ms);
+                                self.apply_instance(&key, *nb, now_ms, false);
                             }
                             Answer::Lease(lease) => {
                                 let until = lease
@@ -452,11 +449,8 @@ impl App {
                                     false,
                                     now_ms,
                                 );
-                                if let Some(&i) = self.index.get(&key) {
-                                    let t = &mut self.instances[i];
-                                    t.row.lease = Some(lease.clone());
-                                    t.changed_at_ms = Some(now_ms);
-                                    self.records.edit(&key, |nb| nb.lease = Some(lease));
+                                let changes = self.track.take_lease(&key, lease, now_ms);
+                                if changes.rows() {
                                     self.recompute(now_ms, &self.neighbour_keys(), self.cursor);
                                 }
                             }
@@ -470,7 +464,7 @@ impl App {
             }
             ActionEvent::Seen { key, notebook } => {
                 if let Some(nb) = notebook {
-                    self.apply_instance(&key, *nb, now_ms);
+                    self.apply_instance(&key, *nb, now_ms, false);
                 }
             }
             ActionEvent::Settled {
@@ -506,43 +500,10 @@ impl App {
         }
     }
 
-    fn name_of(&self, key: &str) -> String {
+    fn name_of(&self, key: &InstanceKey) -> String {
         self.get(key)
             .map(|t| t.name().to_string())
             .unwrap_or_else(|| key.to_string())
-    }
-
-    /// One instance as the service showed it after an action: the row updates
-    /// at once instead of at the next poll.
-    /// A record of one instance read outside the sweep (an action's follow-up,
-    /// the detail pane's read): its row and held record take it.
-    pub(super) fn apply_instance(&mut self, key: &str, nb: Notebook, now_ms: i64) {
-        let Some(&i) = self.index.get(key) else {
-            return;
-        };
-        if nb.id.as_deref().is_some_and(|id| id != key) {
-            return;
-        }
-        let tr = self.instances[i].update(&nb, now_ms, &mut self.strings);
-        self.records.offer(key, nb);
-        if let Some(tr) = tr {
-            let t = self.instances[i].clone();
-            self.log(
-                now_ms,
-                &t,
-                super::EventKind::Changed {
-                    from: tr.from,
-                    to: tr.to,
-                },
-            );
-        }
-        let neighbours = self.neighbour_keys();
-        let old_cursor = self.cursor;
-        self.count_statuses();
-        self.resort();
-        self.refilter(now_ms, false);
-        self.restore_selection(&neighbours, old_cursor);
-        self.recount_attention(now_ms);
     }
 }
 
@@ -577,11 +538,12 @@ mod tests {
 
     use super::*;
     use crate::api::model::{Lease, Status};
+    use crate::app::fixtures::k;
     use crate::app::fixtures::{self, HOUR, NOW, chr, key, select};
 
     fn app() -> App {
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(
+        app.sweep(
             vec![
                 fixtures::nb("run-1", "alpha-running", "RUNNING"),
                 fixtures::nb("stop-1", "beta-stopped", "STOPPED"),
@@ -647,22 +609,21 @@ mod tests {
             app.flash(NOW),
             Some("stop of alpha-running cancelled: nothing sent")
         );
-        assert!(app.pending("run-1").is_none());
+        assert!(app.pending(&k("run-1")).is_none());
 
         chr(&mut app, 'X');
         let effects = key(&mut app, KeyCode::Enter);
         assert_eq!(
             effects,
             vec![Effect::Act(ActionRequest {
-                key: "run-1".into(),
-                source: 0,
+                key: k("run-1"),
                 id: "run-1".into(),
                 name: "alpha-running".into(),
                 verb: Verb::Stop,
                 duration_ms: None,
             })]
         );
-        assert_eq!(app.pending("run-1").map(|p| p.verb), Some(Verb::Stop));
+        assert_eq!(app.pending(&k("run-1")).map(|p| p.verb), Some(Verb::Stop));
         assert!(!hint_words(&app).contains(&"stop"), "not offered twice");
     }
 
@@ -751,7 +712,7 @@ mod tests {
         stopping.update_at = Some(NOW + 1);
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 result: Ok(Acted {
                     answer: Answer::Instance(Box::new(stopping)),
@@ -760,9 +721,9 @@ mod tests {
             },
             NOW + 1,
         );
-        assert_eq!(app.get("run-1").unwrap().status, Status::Stopping);
+        assert_eq!(app.get(&k("run-1")).unwrap().status, Status::Stopping);
         assert!(
-            app.pending("run-1").is_some(),
+            app.pending(&k("run-1")).is_some(),
             "pending until the service confirms"
         );
         let n = app.action_notice(NOW + 1).unwrap();
@@ -772,22 +733,22 @@ mod tests {
         );
         app.apply_action(
             ActionEvent::Seen {
-                key: "run-1".into(),
+                key: k("run-1"),
                 notebook: Some(Box::new(fixtures::nb("run-1", "alpha-running", "STOPPED"))),
             },
             NOW + 2,
         );
         app.apply_action(
             ActionEvent::Settled {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 progress: Progress::Reached,
                 status: "STOPPED".into(),
             },
             NOW + 2,
         );
-        assert!(app.pending("run-1").is_none());
-        assert_eq!(app.get("run-1").unwrap().status, Status::Stopped);
+        assert!(app.pending(&k("run-1")).is_none());
+        assert_eq!(app.get(&k("run-1")).unwrap().status, Status::Stopped);
         assert_eq!(
             app.action_notice(NOW + 2).unwrap().text,
             "alpha-running: stop done, STOPPED"
@@ -803,7 +764,7 @@ mod tests {
         key(&mut app, KeyCode::Enter);
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Extend,
                 result: Ok(Acted {
                     answer: Answer::Lease(Lease {
@@ -818,7 +779,7 @@ mod tests {
             NOW,
         );
         assert_eq!(
-            app.get("run-1").unwrap().row.lease_end_ms(),
+            app.get(&k("run-1")).unwrap().row.lease_end_ms(),
             Some(NOW + HOUR)
         );
         assert_eq!(
@@ -827,7 +788,7 @@ mod tests {
         );
         app.apply_action(
             ActionEvent::Answered {
-                key: "run-1".into(),
+                key: k("run-1"),
                 verb: Verb::Stop,
                 result: Err(
                     "6326: the account is in arrears, the instance is frozen · request id r1"
@@ -842,6 +803,6 @@ mod tests {
             n.text,
             "alpha-running: stop failed: 6326: the account is in arrears, the instance is frozen · request id r1"
         );
-        assert!(app.pending("run-1").is_none());
+        assert!(app.pending(&k("run-1")).is_none());
     }
 }

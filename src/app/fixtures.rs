@@ -284,3 +284,112 @@ pub fn select(app: &mut crate::app::App, name: &str) {
         chr(app, 'j');
     }
 }
+
+/// The key of instance `id` of the first source.
+pub fn k(id: &str) -> crate::track::InstanceKey {
+    crate::track::InstanceKey::new(crate::track::SourceId(0), id)
+}
+
+/// The key of instance `id` of source `source`.
+pub fn ks(source: u16, id: &str) -> crate::track::InstanceKey {
+    crate::track::InstanceKey::new(crate::track::SourceId(source), id)
+}
+
+/// Test drivers: each builds the message a poller sends and applies it
+/// through [`App::apply_all`], the one path the product takes.
+impl crate::app::App {
+    /// A whole sweep of the first source at `at_ms`: every instance on one
+    /// page, then the sweep's end (complete).
+    pub fn sweep(&mut self, notebooks: Vec<Notebook>, at_ms: i64) {
+        let n = notebooks.len() as u64;
+        let src = crate::track::SourceId(0);
+        self.apply_all(
+            [
+                (src, page_msg(notebooks, n, Some(n), at_ms)),
+                (src, end_msg(true)),
+            ],
+            at_ms,
+        );
+    }
+
+    /// One page of `source`'s sweep, read at `at_ms`. Returns whether the
+    /// screen may show something new.
+    pub fn page(
+        &mut self,
+        source: crate::track::SourceId,
+        notebooks: Vec<Notebook>,
+        progress: crate::app::SweepProgress,
+        at_ms: i64,
+    ) -> bool {
+        let msg = page_msg(notebooks, progress.loaded, progress.total, at_ms);
+        self.apply_all([(source, msg)], at_ms).visible()
+    }
+
+    /// The end of `source`'s sweep at `at_ms`.
+    pub fn sweep_end(&mut self, source: crate::track::SourceId, complete: bool, at_ms: i64) {
+        self.apply_all([(source, end_msg(complete))], at_ms);
+    }
+
+    /// A hot tick of `source` ending at `now_ms`. Returns whether a row changed.
+    pub fn hot(
+        &mut self,
+        source: crate::track::SourceId,
+        seen: Vec<(i64, Vec<Notebook>)>,
+        gone: Vec<(String, i64)>,
+        error: Option<crate::api::ApiError>,
+        now_ms: i64,
+    ) -> bool {
+        let msg = crate::watch::Message::Hot {
+            seen,
+            gone,
+            error,
+            stats: crate::watch::Stats::default(),
+        };
+        self.apply_all([(source, msg)], now_ms).rows()
+    }
+
+    /// A poll of `source` started at `at_ms`.
+    pub fn started(&mut self, source: crate::track::SourceId, at_ms: i64) {
+        self.apply_all([(source, crate::watch::Message::Started)], at_ms);
+    }
+
+    /// A failed poll of `source`, as the poller describes it (the state keeps
+    /// the description as given, so tests set each field they show).
+    pub fn failed(
+        &mut self,
+        source: crate::track::SourceId,
+        info: crate::app::PollErrorInfo,
+        at_ms: i64,
+    ) {
+        self.track.fail(source, info, at_ms);
+    }
+}
+
+fn page_msg(
+    notebooks: Vec<Notebook>,
+    loaded: u64,
+    total: Option<u64>,
+    at_ms: i64,
+) -> crate::watch::Message {
+    crate::watch::Message::Page {
+        notebooks,
+        loaded,
+        total,
+        read_at_ms: at_ms,
+    }
+}
+
+/// A sweep's end whose pages were all sent as pages.
+fn end_msg(complete: bool) -> crate::watch::Message {
+    crate::watch::Message::Snapshot {
+        listing: crate::api::Listing {
+            notebooks: Vec::new(),
+            total: None,
+            requests: 0,
+            passes: 1,
+            complete,
+        },
+        took: std::time::Duration::ZERO,
+        stats: crate::watch::Stats::default(),
+    }
+}

@@ -78,8 +78,8 @@ impl App {
         match action {
             Action::Quit => return vec![Effect::Quit],
             Action::Refresh => {
-                if self.poll.auth_stopped {
-                    self.resume_after_auth_stop();
+                if self.track.poll().auth_stopped {
+                    self.track.resume_after_auth_stop();
                     self.flash_message("retrying with the same credentials…", now_ms);
                 } else {
                     self.flash_message("refreshing…", now_ms);
@@ -87,22 +87,23 @@ impl App {
                 return vec![Effect::RefreshNow];
             }
             Action::TogglePause => {
-                let pause = self.poll.paused_since_ms.is_none();
-                self.poll.paused_since_ms = pause.then_some(now_ms);
-                self.combine_feeds();
+                let pause = self.track.poll().paused_since_ms.is_none();
+                self.track.set_paused(pause.then_some(now_ms));
                 return vec![Effect::SetPaused(pause)];
             }
             Action::SlowerPolling | Action::FasterPolling => {
-                let next = self.poll.stepped_interval(action == Action::FasterPolling);
-                if next == self.poll.interval {
+                let next = self
+                    .track
+                    .poll()
+                    .stepped_interval(action == Action::FasterPolling);
+                if next == self.track.poll().interval {
                     self.flash_message(
                         format!("polling interval stays at {}s", next.as_secs()),
                         now_ms,
                     );
                     return Vec::new();
                 }
-                self.poll.interval = next;
-                self.combine_feeds();
+                self.track.set_interval(next);
                 self.flash_message(format!("polling every {}s", next.as_secs()), now_ms);
                 return vec![Effect::SetInterval(next)];
             }
@@ -317,7 +318,7 @@ impl App {
                     (start + len - d % len) % len
                 }
             })
-            .find(|pos| self.instances[self.view[*pos]].needs_attention(now_ms, stuck));
+            .find(|pos| self.track.instances()[self.view[*pos]].needs_attention(now_ms, stuck));
         match found {
             Some(pos) => self.select_pos(pos),
             None => self.flash_message("no problems in view", now_ms),

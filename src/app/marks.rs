@@ -18,6 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::api::actions::Verb;
+use crate::track::InstanceKey;
 
 use super::actions::{ActionRequest, Confirm};
 use super::{App, Effect, Mode};
@@ -38,8 +39,7 @@ pub enum Outcome {
 /// One instance a bulk action will be sent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub key: String,
-    pub source: u16,
+    pub key: InstanceKey,
     pub id: String,
     pub name: String,
 }
@@ -92,7 +92,7 @@ fn skipped_words(skipped: &[(&'static str, usize)]) -> String {
 struct Run {
     verb: Verb,
     /// Key → name, for the summary (the instance may be gone by then).
-    waiting: HashMap<String, String>,
+    waiting: HashMap<InstanceKey, String>,
     accepted: usize,
     /// (name, reason) of each failure, in the order they came.
     failed: Vec<(String, String)>,
@@ -102,15 +102,15 @@ struct Run {
 /// The marked instances and the latest bulk action's outcomes.
 #[derive(Debug, Clone, Default)]
 pub struct Marks {
-    keys: HashSet<String>,
-    outcomes: HashMap<String, Outcome>,
+    keys: HashSet<InstanceKey>,
+    outcomes: HashMap<InstanceKey, Outcome>,
     run: Option<Run>,
 }
 
 impl Marks {
     /// An instance that is gone leaves the set (its answer, if one is still
     /// expected, is still counted).
-    pub(super) fn forget(&mut self, key: &str) {
+    pub(super) fn forget(&mut self, key: &InstanceKey) {
         self.keys.remove(key);
         self.outcomes.remove(key);
     }
@@ -134,12 +134,12 @@ impl App {
     }
 
     /// Whether instance `key` is marked.
-    pub fn marked(&self, key: &str) -> bool {
+    pub fn marked(&self, key: &InstanceKey) -> bool {
         !self.marks.keys.is_empty() && self.marks.keys.contains(key)
     }
 
     /// What the latest bulk action did to instance `key`.
-    pub fn outcome(&self, key: &str) -> Option<&Outcome> {
+    pub fn outcome(&self, key: &InstanceKey) -> Option<&Outcome> {
         if self.marks.outcomes.is_empty() {
             return None;
         }
@@ -182,7 +182,9 @@ impl App {
     pub(super) fn mark_shown(&mut self, now_ms: i64) {
         let before = self.marks.keys.len();
         for i in &self.view {
-            self.marks.keys.insert(self.instances[*i].key.clone());
+            self.marks
+                .keys
+                .insert(self.track.instances()[*i].key.clone());
         }
         let added = self.marks.keys.len() - before;
         self.flash_message(
@@ -211,7 +213,7 @@ impl App {
     pub(super) fn marked_ids(&self) -> Vec<String> {
         self.order
             .iter()
-            .map(|i| &self.instances[*i])
+            .map(|i| &self.track.instances()[*i])
             .filter(|t| self.marks.keys.contains(&t.key))
             .map(|t| t.id().unwrap_or_default().to_string())
             .collect()
@@ -233,7 +235,7 @@ impl App {
             hidden: 0,
         };
         for i in &self.order {
-            let t = &self.instances[*i];
+            let t = &self.track.instances()[*i];
             if !self.marks.keys.contains(&t.key) {
                 continue;
             }
@@ -248,7 +250,6 @@ impl App {
                     }
                     many.targets.push(Target {
                         key: t.key.clone(),
-                        source: t.source,
                         id: t.id().unwrap_or_default().to_string(),
                         name: t.name().to_string(),
                     });
@@ -299,7 +300,6 @@ impl App {
             waiting.insert(t.key.clone(), t.name.clone());
             requests.push(ActionRequest {
                 key: t.key,
-                source: t.source,
                 id: t.id,
                 name: t.name,
                 verb: c.verb,
@@ -319,7 +319,7 @@ impl App {
     }
 
     /// Whether an answer for instance `key` belongs to the bulk action.
-    pub(super) fn bulk_awaits(&self, key: &str) -> bool {
+    pub(super) fn bulk_awaits(&self, key: &InstanceKey) -> bool {
         self.marks
             .run
             .as_ref()
@@ -328,7 +328,12 @@ impl App {
 
     /// One answer of the bulk action (after the row took it): the row's
     /// outcome, then the progress, or the summary once every answer is in.
-    pub(super) fn bulk_answered(&mut self, key: &str, result: Result<(), String>, now_ms: i64) {
+    pub(super) fn bulk_answered(
+        &mut self,
+        key: &InstanceKey,
+        result: Result<(), String>,
+        now_ms: i64,
+    ) {
         self.clear_pending(key);
         let Some(run) = self.marks.run.as_mut() else {
             return;
@@ -347,7 +352,7 @@ impl App {
             }
         };
         if self.marks.keys.contains(key) || self.get(key).is_some() {
-            self.marks.outcomes.insert(key.to_string(), outcome);
+            self.marks.outcomes.insert(key.clone(), outcome);
         }
         let (text, error) = match &self.marks.run {
             Some(run) if run.waiting.is_empty() => (summary(run), !run.failed.is_empty()),

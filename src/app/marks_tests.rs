@@ -8,7 +8,7 @@ use super::actions::question;
 use super::marks::Outcome;
 use super::*;
 use crate::api::actions::{Acted, Answer, Verb};
-use crate::app::fixtures::{self, NOW, chr, key, select};
+use crate::app::fixtures::{self, NOW, chr, k, key, select};
 
 fn five() -> Vec<Notebook> {
     vec![
@@ -22,14 +22,14 @@ fn five() -> Vec<Notebook> {
 
 fn app() -> App {
     let mut app = App::new(fixtures::timing());
-    app.apply_snapshot(five(), NOW);
+    app.sweep(five(), NOW);
     app
 }
 
 /// `n` instances in `status`, named `{prefix}0`, `{prefix}1`….
 fn alike(n: usize, prefix: &str, status: &str) -> App {
     let mut app = App::new(fixtures::timing());
-    app.apply_snapshot(
+    app.sweep(
         (0..n)
             .map(|i| fixtures::nb(&format!("id{i}"), &format!("{prefix}{i:02}"), status))
             .collect(),
@@ -65,7 +65,7 @@ fn confirm(app: &App) -> Confirm {
 
 fn answered(key: &str, verb: Verb, result: Result<Notebook, &str>) -> ActionEvent {
     ActionEvent::Answered {
-        key: key.into(),
+        key: k(key),
         verb,
         result: result
             .map(|nb| Acted {
@@ -112,19 +112,19 @@ fn marks_are_kept_by_instance_through_re_sorts_and_refreshes_and_leave_with_it()
     let mut again = five();
     again.reverse();
     again[3] = fixtures::nb("r2", "bravo", "STOPPING");
-    app.apply_snapshot(again, NOW + 1_000);
+    app.sweep(again, NOW + 1_000);
     assert_eq!(marked(&app), ["bravo", "delta"]);
     // delta is gone (two complete sweeps without it): it leaves the marks.
     let without: Vec<Notebook> = five()
         .into_iter()
         .filter(|n| n.name_str() != "delta")
         .collect();
-    app.apply_snapshot(without.clone(), NOW + 2_000);
-    app.apply_snapshot(without.clone(), NOW + 3_000);
-    assert!(app.get("s1").is_none(), "gone");
+    app.sweep(without.clone(), NOW + 2_000);
+    app.sweep(without.clone(), NOW + 3_000);
+    assert!(app.get(&k("s1")).is_none(), "gone");
     assert_eq!(marked(&app), ["bravo"]);
     // Were it to come back, it would not be marked again.
-    app.apply_snapshot(five(), NOW + 4_000);
+    app.sweep(five(), NOW + 4_000);
     assert_eq!(marked(&app), ["bravo"]);
 }
 
@@ -285,9 +285,9 @@ fn each_answer_updates_its_row_and_one_summary_line_ends_it() {
         reqs.iter()
             .all(|r| r.verb == Verb::Stop && r.duration_ms.is_none())
     );
-    for k in ["r1", "r2", "r3"] {
-        assert_eq!(app.pending(k).map(|p| p.verb), Some(Verb::Stop));
-        assert_eq!(app.outcome(k), Some(&Outcome::Pending));
+    for id in ["r1", "r2", "r3"] {
+        assert_eq!(app.pending(&k(id)).map(|p| p.verb), Some(Verb::Stop));
+        assert_eq!(app.outcome(&k(id)), Some(&Outcome::Pending));
     }
     assert!(app.bulk_running());
     assert_eq!(app.action_notice(NOW).unwrap().text, "stop: 3 requested…");
@@ -304,10 +304,10 @@ fn each_answer_updates_its_row_and_one_summary_line_ends_it() {
         ),
         NOW + 1,
     );
-    assert_eq!(app.get("r2").unwrap().status, Status::Stopping);
-    assert!(app.pending("r2").is_none());
-    assert_eq!(app.outcome("r2"), Some(&Outcome::Accepted));
-    assert_eq!(app.outcome("r1"), Some(&Outcome::Pending));
+    assert_eq!(app.get(&k("r2")).unwrap().status, Status::Stopping);
+    assert!(app.pending(&k("r2")).is_none());
+    assert_eq!(app.outcome(&k("r2")), Some(&Outcome::Accepted));
+    assert_eq!(app.outcome(&k("r1")), Some(&Outcome::Pending));
     assert_eq!(
         app.action_notice(NOW + 1).unwrap().text,
         "stop: 1 of 3 answered…"
@@ -321,7 +321,7 @@ fn each_answer_updates_its_row_and_one_summary_line_ends_it() {
         NOW + 2,
     );
     assert_eq!(
-        app.outcome("r1"),
+        app.outcome(&k("r1")),
         Some(&Outcome::Failed(
             "6326: the account is in arrears, the instance is frozen".into()
         ))
@@ -342,12 +342,12 @@ fn each_answer_updates_its_row_and_one_summary_line_ends_it() {
         n.text,
         "stop accepted for 2 · 1 failed: alpha: 6326: the account is in arrears, the instance is frozen · 1 skipped: not RUNNING or ERROR"
     );
-    assert!((0..3).all(|i| app.pending(["r1", "r2", "r3"][i]).is_none()));
+    assert!((0..3).all(|i| app.pending(&k(["r1", "r2", "r3"][i])).is_none()));
     // The outcomes stay on the rows until the marks are cleared.
     assert!(app.marks_shown());
     key(&mut app, KeyCode::Esc);
     assert!(!app.marks_shown());
-    assert_eq!(app.outcome("r2"), None);
+    assert_eq!(app.outcome(&k("r2")), None);
 }
 
 #[test]

@@ -1,30 +1,28 @@
-//! The dashboard's state: instances by id, the filtered and sorted view, the
-//! selection (kept by id, never by row), transitions seen between polls and what is
-//! known about polling. No terminal and no I/O: data comes in through
-//! [`App::apply_snapshot`] / [`App::apply_error`], keys through [`App::handle_key`],
-//! and everything that needs the time takes `now_ms`. Sweeps arrive page by page
-//! ([`App::apply_page`], [`App::finish_sweep`]).
+//! The dashboard's view over a [`Tracker`] (what is known, see `crate::track`):
+//! the filtered and sorted table, the selection (kept by key, never by row),
+//! modes, keys, confirmations, marks and views. No terminal and no I/O: poller
+//! messages come in through [`App::apply_all`] (the tracker applies them; the
+//! view follows once per batch), keys through [`App::handle_key`], and what the
+//! event loop must do comes out as [`Effect`]s (from keys, and from
+//! [`App::due_effects`]). Everything that needs the time takes `now_ms`.
 //!
-//! Why over 700 lines: the state is one struct whose data-in (pages, sweeps,
-//! errors), view (filter, sort, selection) and scrolling share its indices; the
-//! keys, picker, tracking and fixtures already live in their own modules.
+//! Why over 700 lines: the view is one struct whose order, filter, selection
+//! and scrolling share the tracker's indices; the keys, picker, marks, actions
+//! and fixtures already live in their own modules.
 
 mod access;
 pub mod actions;
 pub mod clipboard;
-pub mod feeds;
+pub mod detail;
+mod duties;
 pub mod filter;
-mod hot;
 mod input;
 pub mod keys;
 pub mod marks;
-pub mod poll;
-pub mod records;
-pub mod row;
 pub mod sort;
-pub mod tracked;
-pub mod trend;
 pub mod views;
+
+pub use crate::track::{Changes, Tracker, feeds, poll, records, row, tracked, trend};
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -43,14 +41,17 @@ use std::time::Duration;
 use ratatui::layout::Rect;
 
 use crate::api::model::{Notebook, Status};
+use crate::track::{InstanceKey, SourceId};
+use crate::watch::Message;
 
 pub use actions::{ActionEvent, ActionRequest, Confirm, Notice, Pending};
 pub use clipboard::osc52_sequence;
+pub use detail::{DetailWant, Record};
 pub use feeds::Feed;
 pub use filter::Filter;
 pub use keys::{Action, ModeKind};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
-pub use records::{DetailWant, Record, Records};
+pub use records::Records;
 pub use row::Row;
 pub use sort::{Sort, SortColumn};
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
@@ -58,8 +59,6 @@ pub use views::{View, ViewPicker};
 
 /// How long a flash message (copied, no problems…) stays in the status bar.
 pub const FLASH_MS: i64 = 4_000;
-/// Entries kept in the recent-events log.
-pub const MAX_EVENTS: usize = 200;
 /// How many rows on each side of the cursor are candidates when the selected
 /// instance disappears.
 const NEIGHBOURS: usize = 64;
@@ -101,6 +100,15 @@ pub enum Effect {
     /// Send one action to each of several instances (the marked ones), a few
     /// at a time within the request budget, each once.
     ActMany(Vec<ActionRequest>),
+    /// Poll source `source`'s hot tier (or stop): an instance of it on screen
+    /// is changing state (see [`App::due_effects`]).
+    SetHot {
+        source: SourceId,
+        hot: bool,
+    },
+    /// Read the whole record the detail pane shows, from its source (see
+    /// [`App::due_effects`]); the answer goes to [`App::apply_detail`].
+    ReadRecord(DetailWant),
     /// An action asked for and not sent (read-only, cancelled): for the audit log.
     NotSent {
         verb: crate::api::actions::Verb,
@@ -157,32 +165,7 @@ pub struct Picker {
     pub chosen: BTreeSet<Status>,
 }
 
-/// Something that happened to an instance between polls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind {
-    Appeared(Status),
-    Changed { from: Status, to: Status },
-    Gone { last: Status },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecentEvent {
-    pub at_ms: i64,
-    pub key: String,
-    /// The source the instance belongs to (an index into [`App::feeds`]).
-    pub source: u16,
-    pub name: String,
-    pub kind: EventKind,
-}
-
-/// What [`App::take_record`] did with a record.
-struct Taken {
-    index: usize,
-    /// Older than what is known: not taken.
-    older: bool,
-    /// The view must be recomputed.
-    dirty: bool,
-}
+pub use crate::track::{EventKind, MAX_EVENTS, RecentEvent};
 
 /// Screen geometry the renderer computed (see `ui::viewport`): the state needs it
 /// for paging, scrolling and mouse clicks.
@@ -201,14 +184,10 @@ pub struct Viewport {
 
 pub struct App {
     timing: Timing,
-    instances: Vec<Tracked>,
-    /// One copy of each string the rows repeat (flavors, images, users…).
-    strings: row::Interner,
-    /// Whole records, for the detail pane (all of them in a small project).
-    records: Records,
+    /// What is known: instances, sources, events, trend. The rest is the view.
+    track: Tracker,
     /// The detail pane's read of a record not held.
-    detail_read: records::DetailRead,
-    index: HashMap<String, usize>,
+    detail_read: detail::DetailRead,
     /// Every instance, sorted. Recomputed only when data or the sort change.
     order: Vec<usize>,
     /// The filtered subset of `order`: the table. Recomputed when the filter changes.
@@ -223,24 +202,16 @@ pub struct App {
     view_transitional_by_source: Vec<usize>,
     /// The selection, by instance key. Survives refreshes, filters and sorts;
     /// remembered even while filtered out.
-    selected: Option<String>,
+    selected: Option<InstanceKey>,
     cursor: usize,
     offset: usize,
     filter: Filter,
     sort: Sort,
     mode: Mode,
-    poll: PollState,
-    has_data: bool,
-    /// Each source's sweeps, freshness and errors; `poll` is them taken together.
-    feeds: Vec<Feed>,
     status_counts: Vec<(Status, usize)>,
     attention: usize,
     /// The next time an instance crosses the stuck threshold.
     next_stuck_at_ms: Option<i64>,
-    events: VecDeque<RecentEvent>,
-    trend: trend::Trend,
-    /// Events not yet taken by [`App::take_events`], kept only once asked for.
-    outbox: Option<Vec<RecentEvent>>,
     flash: Option<(String, i64)>,
     viewport: Viewport,
     detail_scroll: usize,
@@ -252,17 +223,16 @@ pub struct App {
     views: views::ViewState,
     /// Each source's `ssh_key_dir`, by source number (see [`App::set_ssh_key_dirs`]).
     ssh_key_dirs: Vec<Option<std::path::PathBuf>>,
+    /// What the event loop must do because the state changed (see `duties.rs`).
+    duties: duties::Duties,
 }
 
 impl App {
     pub fn new(timing: Timing) -> App {
         App {
             timing,
-            instances: Vec::new(),
-            strings: row::Interner::default(),
-            records: Records::new(crate::defaults::FULL_RECORDS),
-            detail_read: records::DetailRead::default(),
-            index: HashMap::new(),
+            track: Tracker::new(timing.interval, crate::defaults::FULL_RECORDS),
+            detail_read: detail::DetailRead::default(),
             order: Vec::new(),
             view: Vec::new(),
             view_pos: Vec::new(),
@@ -275,15 +245,9 @@ impl App {
             filter: Filter::default(),
             sort: Sort::default(),
             mode: Mode::Table,
-            poll: PollState::new(timing.interval),
-            has_data: false,
-            feeds: vec![Feed::new(String::new(), PollState::new(timing.interval))],
             status_counts: Vec::new(),
             attention: 0,
             next_stuck_at_ms: None,
-            events: VecDeque::new(),
-            trend: trend::Trend::default(),
-            outbox: None,
             flash: None,
             viewport: Viewport::default(),
             detail_scroll: 0,
@@ -292,290 +256,77 @@ impl App {
             marks: marks::Marks::default(),
             views: views::ViewState::default(),
             ssh_key_dirs: Vec::new(),
+            duties: duties::Duties::default(),
         }
     }
 
     // ---- data in -------------------------------------------------------------
 
-    /// A complete list from a poll fetched at `fetched_at_ms`: one whole sweep
-    /// in one go ([`App::apply_page`] then [`App::finish_sweep`], complete).
-    pub fn apply_snapshot(&mut self, notebooks: Vec<Notebook>, fetched_at_ms: i64) {
-        let n = notebooks.len() as u64;
-        self.apply_page(
-            notebooks,
-            SweepProgress {
-                loaded: n,
-                total: Some(n),
-            },
-            fetched_at_ms,
-        );
-        self.finish_sweep(true, fetched_at_ms);
-    }
-
-    /// One page of the sweep in progress, read at `at_ms`: instances are added or
-    /// updated at once (rows appear while a first sweep runs); none is removed
-    /// before the sweep ends.
-    pub fn apply_page(
-        &mut self,
-        notebooks: Vec<Notebook>,
-        progress: SweepProgress,
-        at_ms: i64,
-    ) -> bool {
-        self.apply_page_from(0, notebooks, progress, at_ms)
+    /// What is known, without the view.
+    pub fn tracker(&self) -> &Tracker {
+        &self.track
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
     /// Called before any data arrives; one source unless called.
     pub fn set_sources(&mut self, names: Vec<String>) {
-        let interval = self.poll.interval;
-        self.feeds = names
-            .into_iter()
-            .map(|n| Feed::new(n, PollState::new(interval)))
-            .collect();
-        if self.feeds.is_empty() {
-            self.feeds
-                .push(Feed::new(String::new(), PollState::new(interval)));
-        }
+        self.track.set_sources(names);
     }
 
-    /// [`App::apply_page`] for the source numbered `source`. Returns whether
-    /// the screen may show something new: a row changed or was added, or the
-    /// first sweep's count moved. A page that only confirms rows as they were
-    /// returns false (the dashboard's 1 s tick redraws the ages anyway).
-    pub fn apply_page_from(
+    /// Applies the poller messages received at `now_ms`, each from its source
+    /// (see [`Tracker::apply_all`]), then brings the view up to date once for
+    /// the whole batch: marks of instances gone, order, filter, selection.
+    pub fn apply_all(
         &mut self,
-        source: u16,
-        notebooks: Vec<Notebook>,
-        progress: SweepProgress,
-        at_ms: i64,
-    ) -> bool {
-        let at = at_ms;
-        let Some(feed) = self.feeds.get(usize::from(source)) else {
-            return false;
-        };
-        let loading = feed.sweeps_complete == 0;
-        // Only a sweep after a complete one can tell a new instance from one
-        // not seen yet.
-        let announce = feed.sweeps_complete > 0 && feed.last_sweep_complete;
-        let seq = feed.sweep_seq;
+        msgs: impl IntoIterator<Item = (SourceId, Message)>,
+        now_ms: i64,
+    ) -> Changes {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
-        let mut dirty = !self.has_data;
-        self.make_room(progress.total);
-        for nb in notebooks {
-            let key = self.page_key(source, seq, &nb);
-            let taken = self.take_record(source, key, nb, at, announce);
-            let t = &mut self.instances[taken.index];
-            t.seen_sweep = seq;
-            t.missed = 0;
-            dirty |= taken.dirty;
-        }
-        self.has_data = true;
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
-            f.poll.sweep = Some(progress);
-        }
-        self.combine_feeds();
-        if dirty {
-            self.recompute(at, &neighbours, old_cursor);
-        }
-        dirty || loading
+        let changes = self.track.apply_all(msgs, now_ms);
+        self.follow(&changes, now_ms, &neighbours, old_cursor);
+        changes
     }
 
-    /// One record of `source`'s instance `key`, read at `at` (a sweep page or
-    /// a hot read): its row takes it, unless newer news came meanwhile (it would
-    /// put an older status back), or it is added (announced when `announce`).
-    fn take_record(
+    /// The view after the tracker changed (`neighbours` and `old_cursor` taken before).
+    fn follow(
         &mut self,
-        source: u16,
-        key: String,
+        changes: &Changes,
+        now_ms: i64,
+        neighbours: &[InstanceKey],
+        old_cursor: usize,
+    ) {
+        for key in &changes.gone {
+            self.marks.forget(key);
+        }
+        if !changes.gone.is_empty() {
+            // Indices moved: the next sort starts afresh.
+            self.order.clear();
+        }
+        if changes.rows() || changes.sweep_ended {
+            self.recompute(now_ms, neighbours, old_cursor);
+        }
+    }
+
+    /// One instance as the service showed it outside the sweep (see
+    /// [`Tracker::take_instance`]); the view follows.
+    pub(super) fn apply_instance(
+        &mut self,
+        key: &InstanceKey,
         nb: Notebook,
-        at: i64,
-        announce: bool,
-    ) -> Taken {
-        if let Some(i) = self.index.get(&key).copied() {
-            let t = &mut self.instances[i];
-            if at < t.confirmed_ms {
-                return Taken {
-                    index: i,
-                    older: true,
-                    dirty: false,
-                };
-            }
-            let before = t.changed_at_ms;
-            let tr = t.update(&nb, at, &mut self.strings);
-            let dirty = tr.is_some() || t.changed_at_ms != before;
-            self.records.offer(&key, nb);
-            if let Some(tr) = tr {
-                let t = &self.instances[i];
-                let event = RecentEvent {
-                    at_ms: at,
-                    key: t.key.clone(),
-                    source: t.source,
-                    name: t.name().to_string(),
-                    kind: EventKind::Changed {
-                        from: tr.from,
-                        to: tr.to,
-                    },
-                };
-                self.push_event(event);
-            }
-            return Taken {
-                index: i,
-                older: false,
-                dirty,
-            };
-        }
-        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
-        t.source = source;
-        self.records.offer(&t.key, nb);
-        if announce {
-            self.log(at, &t, EventKind::Appeared(t.status.clone()));
-        }
-        let index = self.instances.len();
-        self.index.insert(t.key.clone(), index);
-        self.instances.push(t);
-        Taken {
-            index,
-            older: false,
-            dirty: true,
-        }
-    }
-
-    /// Room for the population the service announced, plus a little, in one
-    /// allocation: a row is ~400 bytes, and letting the vector double its way up
-    /// to 10,000 would leave a third of it unused.
-    fn make_room(&mut self, total: Option<u64>) {
-        let Some(total) = total.and_then(|t| usize::try_from(t).ok()) else {
-            return;
-        };
-        let want = total.saturating_add(total / 32).saturating_add(16);
-        if want > self.instances.capacity() {
-            self.instances
-                .reserve_exact(want.saturating_sub(self.instances.len()));
-        }
-    }
-
-    /// The identity of an instance across pages and sweeps: its id, or (when
-    /// the service left it out) a stand-in from its name, numbered apart from
-    /// the others of this sweep with the same name.
-    fn page_key(&self, source: u16, seq: u64, nb: &Notebook) -> String {
-        if let Some(id) = nb.id.as_deref().filter(|id| !id.is_empty()) {
-            return feeds::key_of(source, id);
-        }
-        let base = feeds::key_of(source, &format!("(no id) {}", nb.name_str()));
-        let taken = |k: &str| {
-            self.index
-                .get(k)
-                .is_some_and(|i| self.instances[*i].seen_sweep == seq)
-        };
-        if !taken(&base) {
-            return base;
-        }
-        (2..)
-            .map(|n| format!("{base} #{n}"))
-            .find(|k| !taken(k))
-            .unwrap_or(base)
-    }
-
-    /// The sweep has ended. Instances it did not see are gone only once a later
-    /// read confirms it: a second complete sweep without them, or at once when
-    /// they were last seen DELETING or DELETED. Until then they keep their
-    /// history. An incomplete sweep (the listing moved more than it could
-    /// repair) confirms nothing.
-    pub fn finish_sweep(&mut self, complete: bool, at_ms: i64) {
-        self.finish_sweep_from(0, complete, at_ms);
-    }
-
-    /// [`App::finish_sweep`] for the source numbered `source`: only its
-    /// instances can be gone.
-    pub fn finish_sweep_from(&mut self, source: u16, complete: bool, at_ms: i64) {
-        let at = at_ms;
-        let Some(current) = self.feeds.get(usize::from(source)).map(|f| f.sweep_seq) else {
-            return;
-        };
+        now_ms: i64,
+        held: bool,
+    ) {
         let neighbours = self.neighbour_keys();
         let old_cursor = self.cursor;
-        // Confirmed since the sweep began (by the hot tier): not missed, whatever
-        // the sweep's pages said. But an instance last seen DELETING or DELETED
-        // that a complete sweep lacks was removed meanwhile (alive throughout, it
-        // would be in it), however recently the hot tier saw it.
-        let began = self
-            .feeds
-            .get(usize::from(source))
-            .and_then(|f| f.poll.in_flight_since_ms)
-            .unwrap_or(at);
-        let mut gone = Vec::new();
-        for (i, t) in self.instances.iter_mut().enumerate() {
-            let ending = matches!(t.status, Status::Deleting | Status::Deleted);
-            if t.source != source
-                || t.seen_sweep == current
-                || !complete
-                || (t.confirmed_ms >= began && !ending)
-            {
-                continue;
-            }
-            t.missed = t.missed.saturating_add(1);
-            if t.missed >= 2 || matches!(t.status, Status::Deleting | Status::Deleted) {
-                gone.push(i);
-            }
-        }
-        self.remove(&gone, at);
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
-            f.sweep_seq += 1;
-            f.last_sweep_complete = complete;
-            if complete {
-                f.sweeps_complete += 1;
-            }
-            f.poll.sweep = None;
-            f.poll.last_ok_ms = Some(at);
-            f.poll.in_flight_since_ms = None;
-            f.poll.last_error = None;
-            f.poll.last_error_at_ms = None;
-            f.poll.auth_stopped = false;
-        }
-        self.has_data = true;
-        self.combine_feeds();
-        // One sample per finished sweep: a page is part of a population, and
-        // counting pages would draw the first sweep's loading as growth.
-        self.trend.record(
-            at,
-            self.instances.iter().map(|t| (t.key.as_str(), &t.status)),
-        );
-        self.recompute(at, &neighbours, old_cursor);
-    }
-
-    /// Removes the instances at these indices, each logged as gone at `at`.
-    fn remove(&mut self, gone: &[usize], at: i64) {
-        if gone.is_empty() {
-            return;
-        }
-        // In place: a second vector of 10,000 rows, even for a moment, would
-        // double what the state costs in memory at each sweep with a deletion.
-        let mut keep = vec![true; self.instances.len()];
-        for i in gone {
-            keep[*i] = false;
-            let t = self.instances[*i].clone();
-            self.index.remove(&t.key);
-            self.records.remove(&t.key);
-            self.marks.forget(&t.key);
-            let last = t.status.clone();
-            self.log(at, &t, EventKind::Gone { last });
-        }
-        let mut kept = keep.iter();
-        self.instances
-            .retain(|_| kept.next().copied().unwrap_or(true));
-        // Indices moved: the next sort starts afresh.
-        self.order.clear();
-        for (i, t) in self.instances.iter().enumerate() {
-            if let Some(at) = self.index.get_mut(&t.key) {
-                *at = i;
-            }
-        }
-        self.strings.prune();
+        // No instance leaves on such a read; counts and attention follow the
+        // time even when it only confirmed the row.
+        self.track.take_instance(key, nb, now_ms, held);
+        self.recompute(now_ms, &neighbours, old_cursor);
     }
 
     /// Counts, order, view, selection and attention after the population changed.
-    fn recompute(&mut self, at: i64, neighbours: &[String], old_cursor: usize) {
+    fn recompute(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
         self.count_statuses();
         self.resort();
         self.refilter(at, false);
@@ -583,82 +334,27 @@ impl App {
         self.recount_attention(at);
     }
 
-    /// A failed poll. The last good data stays.
-    pub fn apply_error(&mut self, error: PollErrorInfo, at_ms: i64) {
-        self.apply_error_from(0, error, at_ms);
+    /// Source `source`'s count of HTTP requests in the minute before `at_ms`
+    /// (the event loop reads it from the client between polls).
+    pub fn record_requests(&mut self, source: SourceId, requests_last_minute: u32, at_ms: i64) {
+        self.track
+            .record_requests(source, requests_last_minute, at_ms);
     }
 
-    /// [`App::apply_error`] for one source: the others keep their state.
-    pub fn apply_error_from(&mut self, source: u16, error: PollErrorInfo, at_ms: i64) {
-        self.with_feed(source, |p| {
-            p.in_flight_since_ms = None;
-            p.auth_stopped = error.auth;
-            p.last_error = Some(error);
-            p.last_error_at_ms = Some(at_ms);
-        });
+    /// Requests source `source`'s first-sweep burst still allows.
+    pub fn record_burst(&mut self, source: SourceId, left: Option<u64>) {
+        self.track.record_burst(source, left);
     }
 
-    /// The poller's count of HTTP requests sent in the minute before `at_ms`.
-    pub fn record_requests(&mut self, requests_last_minute: u32, at_ms: i64) {
-        self.record_requests_from(0, requests_last_minute, at_ms);
+    /// Fast polling and the budget's stretch of source `source`'s interval.
+    pub fn record_pace(&mut self, source: SourceId, pace: Pace) {
+        self.track.record_pace(source, pace);
     }
 
-    /// [`App::record_requests`] for one source's poller.
-    pub fn record_requests_from(&mut self, source: u16, requests_last_minute: u32, at_ms: i64) {
-        self.with_feed(source, |p| {
-            p.record_requests(requests_last_minute, at_ms);
-        });
-    }
-
-    /// Fast polling and the budget's stretch of the interval, for the status bar.
-    pub fn record_pace(&mut self, pace: Pace) {
-        self.record_pace_from(0, pace);
-    }
-
-    /// [`App::record_pace`] for one source's poller.
-    pub fn record_pace_from(&mut self, source: u16, pace: Pace) {
-        self.with_feed(source, |p| p.pace = pace);
-    }
-
-    /// Requests the first sweep's burst still allows (`None` once the steady
-    /// budget holds), for the status bar.
-    pub fn record_burst(&mut self, left: Option<u64>) {
-        self.record_burst_from(0, left);
-    }
-
-    /// [`App::record_burst`] for one source's poller.
-    pub fn record_burst_from(&mut self, source: u16, left: Option<u64>) {
-        self.with_feed(source, |p| p.burst_left = left);
-    }
-
-    /// A poll has started (the header shows it is in flight).
-    pub fn poll_started(&mut self, at_ms: i64) {
-        self.poll_started_from(0, at_ms);
-    }
-
-    /// [`App::poll_started`] for one source's poller.
-    pub fn poll_started_from(&mut self, source: u16, at_ms: i64) {
-        self.with_feed(source, |p| p.in_flight_since_ms = Some(at_ms));
-    }
-
-    /// Changes one source's polling state, then the state of them all.
-    fn with_feed(&mut self, source: u16, change: impl FnOnce(&mut PollState)) {
-        if let Some(f) = self.feeds.get_mut(usize::from(source)) {
-            change(&mut f.poll);
-        }
-        self.combine_feeds();
-    }
-
-    /// The user asked to retry after an authentication stop: every source tries again.
-    fn resume_after_auth_stop(&mut self) {
-        for f in &mut self.feeds {
-            f.poll.auth_stopped = false;
-        }
-        self.combine_feeds();
-    }
-
-    fn combine_feeds(&mut self) {
-        feeds::combine(&mut self.feeds, &mut self.poll);
+    /// Whether a row has gone unconfirmed for longer than its sweep's period
+    /// allows (see [`Tracker::is_unconfirmed`]).
+    pub fn is_unconfirmed(&self, t: &Tracked, now_ms: i64) -> bool {
+        self.track.is_unconfirmed(t, now_ms)
     }
 
     /// Some instance in the table is in a transitional status: worth polling faster.
@@ -668,9 +364,9 @@ impl App {
 
     /// Some instance of source `source` in the table is in a transitional
     /// status: worth polling that source faster (the others need not).
-    pub fn visible_transitional_in(&self, source: u16) -> bool {
+    pub fn visible_transitional_in(&self, source: SourceId) -> bool {
         self.view_transitional_by_source
-            .get(usize::from(source))
+            .get(source.index())
             .is_some_and(|n| *n > 0)
     }
 
@@ -702,20 +398,20 @@ impl App {
     }
 
     pub fn has_data(&self) -> bool {
-        self.has_data
+        self.track.has_data()
     }
 
     /// Every instance, in the order of the last snapshot.
     pub fn instances(&self) -> &[Tracked] {
-        &self.instances
+        self.track.instances()
     }
 
-    pub fn get(&self, key: &str) -> Option<&Tracked> {
-        self.index.get(key).map(|i| &self.instances[*i])
+    pub fn get(&self, key: &InstanceKey) -> Option<&Tracked> {
+        self.track.get(key)
     }
 
     pub fn total(&self) -> usize {
-        self.instances.len()
+        self.track.instances().len()
     }
 
     /// Rows in the table after filtering.
@@ -727,18 +423,19 @@ impl App {
     pub fn rows(&self, start: usize, len: usize) -> impl Iterator<Item = &Tracked> {
         let start = start.min(self.view.len());
         let end = start.saturating_add(len).min(self.view.len());
-        self.view[start..end].iter().map(|i| &self.instances[*i])
+        let inst = self.track.instances();
+        self.view[start..end].iter().map(move |i| &inst[*i])
     }
 
     /// The selected instance, if it is in the table.
     pub fn selected(&self) -> Option<&Tracked> {
-        let i = *self.index.get(self.selected.as_deref()?)?;
-        (self.view_pos.get(i).copied() != Some(NOT_IN_VIEW)).then(|| &self.instances[i])
+        let i = self.track.index_of(self.selected.as_ref()?)?;
+        (self.view_pos.get(i).copied() != Some(NOT_IN_VIEW)).then(|| &self.track.instances()[i])
     }
 
     /// The selected key, even while filtered out.
-    pub fn selected_key(&self) -> Option<&str> {
-        self.selected.as_deref()
+    pub fn selected_key(&self) -> Option<&InstanceKey> {
+        self.selected.as_ref()
     }
 
     /// Row of the selection in the table.
@@ -764,18 +461,18 @@ impl App {
     }
 
     pub fn poll(&self) -> &PollState {
-        &self.poll
+        self.track.poll()
     }
 
     /// Each source's polling state, in poller order (one when one source is watched).
     pub fn feeds(&self) -> &[Feed] {
-        &self.feeds
+        self.track.feeds()
     }
 
     /// More than one source is watched: the table shows a source column and
     /// the header a line per source.
     pub fn several_sources(&self) -> bool {
-        self.feeds.len() > 1
+        self.track.feeds().len() > 1
     }
 
     /// With several sources, the one whose error the poll state shows (an
@@ -784,21 +481,23 @@ impl App {
         if !self.several_sources() {
             return None;
         }
-        self.feeds
+        let feeds = self.track.feeds();
+        feeds
             .iter()
             .find(|f| f.poll.auth_stopped)
-            .or_else(|| self.feeds.iter().find(|f| f.poll.last_error.is_some()))
+            .or_else(|| feeds.iter().find(|f| f.poll.last_error.is_some()))
     }
 
     /// What source `source` is called.
-    pub fn source_name(&self, source: u16) -> &str {
-        self.feeds
-            .get(usize::from(source))
+    pub fn source_name(&self, source: SourceId) -> &str {
+        self.track
+            .feeds()
+            .get(source.index())
             .map_or("", |f| f.name.as_str())
     }
 
     pub fn freshness(&self, now_ms: i64) -> Freshness {
-        self.poll.freshness(now_ms)
+        self.track.poll().freshness(now_ms)
     }
 
     /// Instances per status over all instances (not just the filtered ones), in
@@ -819,43 +518,24 @@ impl App {
     /// Newest last.
     /// Counts per status group over the session (and the journal's span).
     pub fn trend(&self) -> &trend::Trend {
-        &self.trend
+        self.track.trend()
     }
 
-    /// The journal's entries for `source`: the trends view reaches back over
-    /// them once the first listing is in.
-    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, source: &str) {
-        self.trend = std::mem::take(&mut self.trend).with_journal(entries, source);
-    }
-
-    /// [`App::set_history`] for the sources named `sources` (in poller order):
-    /// each entry's id becomes the key its instance has here.
-    pub fn set_history_of(&mut self, mut entries: Vec<crate::journal::Entry>, sources: &[String]) {
-        entries.retain_mut(|e| match sources.iter().position(|s| *s == e.source) {
-            Some(n) => {
-                e.id = feeds::key_of(u16::try_from(n).unwrap_or(u16::MAX), &e.id);
-                e.source.clear();
-                true
-            }
-            None => false,
-        });
-        self.set_history(entries, "");
+    /// The journal's entries of the sources named `sources` (in poller
+    /// order): the trends view reaches back over them once the first listing
+    /// is in.
+    pub fn set_history(&mut self, entries: Vec<crate::journal::Entry>, sources: &[String]) {
+        self.track.set_history(entries, sources);
     }
 
     pub fn events(&self) -> &VecDeque<RecentEvent> {
-        &self.events
+        self.track.events()
     }
 
     /// Every event since the last call (the journal's feed). The first call
     /// starts the collection and returns nothing; until then none is kept.
     pub fn take_events(&mut self) -> Vec<RecentEvent> {
-        match &mut self.outbox {
-            Some(out) => std::mem::take(out),
-            None => {
-                self.outbox = Some(Vec::new());
-                Vec::new()
-            }
-        }
+        self.track.take_events()
     }
 
     /// The flash message, while it is fresh.
@@ -882,7 +562,7 @@ impl App {
 
     fn count_statuses(&mut self) {
         let mut counts: HashMap<&Status, usize> = HashMap::new();
-        for t in &self.instances {
+        for t in self.track.instances() {
             *counts.entry(&t.status).or_default() += 1;
         }
         let mut out: Vec<(Status, usize)> = Status::ALL
@@ -906,12 +586,12 @@ impl App {
     /// rows sorted again for each page of a first sweep.
     fn resort(&mut self) {
         let mut order = std::mem::take(&mut self.order);
-        if order.len() > self.instances.len() {
+        let inst = self.track.instances();
+        if order.len() > inst.len() {
             order.clear();
         }
-        order.extend(order.len()..self.instances.len());
+        order.extend(order.len()..inst.len());
         let sort = self.sort;
-        let inst = &self.instances;
         order.sort_by(|a, b| sort::compare(&inst[*a], &inst[*b], sort));
         self.order = order;
     }
@@ -921,7 +601,7 @@ impl App {
     fn refilter(&mut self, now_ms: i64, narrow: bool) {
         let needle = self.filter.name.to_lowercase();
         let stuck = self.stuck_after_ms();
-        let (inst, filter) = (&self.instances, &self.filter);
+        let (inst, filter) = (self.track.instances(), &self.filter);
         let keep = |i: &usize| filter.matches(&inst[*i], &needle, now_ms, stuck);
         if narrow && self.filter.narrows(&self.view_filter) {
             self.view.retain(keep);
@@ -929,11 +609,11 @@ impl App {
             self.view = self.order.iter().copied().filter(keep).collect();
         }
         self.view_filter = self.filter.clone();
-        let mut by_source = vec![0; self.feeds.len()];
+        let mut by_source = vec![0; self.track.feeds().len()];
         for i in &self.view {
-            let t = &self.instances[*i];
+            let t = &inst[*i];
             if t.status.is_transitional()
-                && let Some(n) = by_source.get_mut(usize::from(t.source))
+                && let Some(n) = by_source.get_mut(t.key.source.index())
             {
                 *n += 1;
             }
@@ -941,7 +621,7 @@ impl App {
         self.view_transitional = by_source.iter().sum();
         self.view_transitional_by_source = by_source;
         self.view_pos.clear();
-        self.view_pos.resize(self.instances.len(), NOT_IN_VIEW);
+        self.view_pos.resize(inst.len(), NOT_IN_VIEW);
         for (pos, i) in self.view.iter().enumerate() {
             self.view_pos[*i] = pos as u32;
         }
@@ -949,13 +629,12 @@ impl App {
 
     fn recount_attention(&mut self, now_ms: i64) {
         let stuck = self.stuck_after_ms();
-        self.attention = self
-            .instances
+        let inst = self.track.instances();
+        self.attention = inst
             .iter()
             .filter(|t| t.needs_attention(now_ms, stuck))
             .count();
-        self.next_stuck_at_ms = self
-            .instances
+        self.next_stuck_at_ms = inst
             .iter()
             .filter_map(|t| t.stuck_at_ms(stuck))
             .filter(|t| *t > now_ms)
@@ -964,7 +643,7 @@ impl App {
 
     /// Keys of the rows around the cursor, nearest first (next, then previous),
     /// taken before the view changes.
-    fn neighbour_keys(&self) -> Vec<String> {
+    fn neighbour_keys(&self) -> Vec<InstanceKey> {
         if self.selected().is_none() {
             return Vec::new();
         }
@@ -975,7 +654,7 @@ impl App {
                 .flatten()
             {
                 if let Some(i) = self.view.get(pos) {
-                    keys.push(self.instances[*i].key.clone());
+                    keys.push(self.track.instances()[*i].key.clone());
                 }
             }
         }
@@ -984,19 +663,19 @@ impl App {
 
     /// Puts the cursor back on the selected instance; if it left the view, on the
     /// nearest surviving neighbour; failing that, on the same row.
-    fn restore_selection(&mut self, neighbours: &[String], old_cursor: usize) {
+    fn restore_selection(&mut self, neighbours: &[InstanceKey], old_cursor: usize) {
         let before = self.selected.clone();
-        let pos_of = |key: &str| {
-            let i = *self.index.get(key)?;
+        let pos_of = |key: &InstanceKey| {
+            let i = self.track.index_of(key)?;
             let pos = *self.view_pos.get(i)?;
             (pos != NOT_IN_VIEW).then_some(pos as usize)
         };
-        let target = match self.selected.as_deref().and_then(pos_of) {
+        let target = match self.selected.as_ref().and_then(pos_of) {
             Some(pos) => Some(pos),
             None if self.view.is_empty() => None,
             None => neighbours
                 .iter()
-                .find_map(|k| pos_of(k))
+                .find_map(pos_of)
                 .or(Some(old_cursor.min(self.view.len() - 1))),
         };
         match target {
@@ -1013,10 +692,10 @@ impl App {
         let Some(i) = self.view.get(pos) else {
             return;
         };
-        let key = &self.instances[*i].key;
-        if self.selected.as_deref() != Some(key) {
-            self.records.touch(key);
-            self.selected = Some(key.clone());
+        let key = self.track.instances()[*i].key.clone();
+        if self.selected.as_ref() != Some(&key) {
+            self.track.touch_record(&key);
+            self.selected = Some(key);
             self.detail_scroll = 0;
         }
         self.cursor = pos;
@@ -1038,26 +717,6 @@ impl App {
         self.viewport
             .help_lines
             .saturating_sub(usize::from(self.viewport.help.height))
-    }
-
-    fn log(&mut self, at_ms: i64, t: &Tracked, kind: EventKind) {
-        self.push_event(RecentEvent {
-            at_ms,
-            key: t.key.clone(),
-            source: t.source,
-            name: t.name().to_string(),
-            kind,
-        });
-    }
-
-    fn push_event(&mut self, event: RecentEvent) {
-        if self.events.len() == MAX_EVENTS {
-            self.events.pop_front();
-        }
-        if let Some(out) = &mut self.outbox {
-            out.push(event.clone());
-        }
-        self.events.push_back(event);
     }
 
     fn flash_message(&mut self, message: impl Into<String>, now_ms: i64) {

@@ -120,7 +120,7 @@ pub fn status_rank(s: &Status) -> u8 {
 pub fn compare(a: &Tracked, b: &Tracked, sort: Sort) -> Ordering {
     let primary = match sort.column {
         // In the order the sources were given.
-        SortColumn::Source => Some(a.source.cmp(&b.source)),
+        SortColumn::Source => Some(a.key.source.cmp(&b.key.source)),
         SortColumn::Name => Some(a.name_lower().cmp(b.name_lower())),
         SortColumn::Status => Some(
             status_rank(&a.status)

@@ -4,8 +4,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::fixtures::{MIN, NOW, nb, timing};
+use super::fixtures::{MIN, NOW, ks, nb, timing};
 use super::*;
+use crate::track::SourceId;
 
 /// Two sources, `bj` (0) and `sg` (1), each with an instance whose id is `same`.
 fn two() -> App {
@@ -28,10 +29,10 @@ fn two() -> App {
         total: Some(v.len() as u64),
     };
     let (pb, ps) = (n(&bj), n(&sg));
-    app.apply_page_from(0, bj, pb, NOW);
-    app.finish_sweep_from(0, true, NOW);
-    app.apply_page_from(1, sg, ps, NOW);
-    app.finish_sweep_from(1, true, NOW);
+    app.page(SourceId(0), bj, pb, NOW);
+    app.sweep_end(SourceId(0), true, NOW);
+    app.page(SourceId(1), sg, ps, NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     app
 }
 
@@ -41,7 +42,12 @@ fn chr(app: &mut App, c: char) -> Vec<Effect> {
 
 fn rows(app: &App) -> Vec<(String, String)> {
     app.rows(0, usize::MAX)
-        .map(|t| (app.source_name(t.source).to_string(), t.name().to_string()))
+        .map(|t| {
+            (
+                app.source_name(t.key.source).to_string(),
+                t.name().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -49,16 +55,16 @@ fn rows(app: &App) -> Vec<(String, String)> {
 fn the_same_id_in_two_sources_is_two_instances() {
     let app = two();
     assert_eq!(app.total(), 4);
-    let same: Vec<(&str, u16)> = app
+    let same: Vec<(&str, SourceId)> = app
         .instances()
         .iter()
         .filter(|t| t.id() == Some("same"))
-        .map(|t| (t.name(), t.source))
+        .map(|t| (t.name(), t.key.source))
         .collect();
     assert_eq!(same.len(), 2, "{same:?}");
-    assert!(same.contains(&("bj-train", 0)) && same.contains(&("sg-train", 1)));
+    assert!(same.contains(&("bj-train", SourceId(0))) && same.contains(&("sg-train", SourceId(1))));
     assert!(app.several_sources());
-    assert_eq!(app.source_name(1), "sg");
+    assert_eq!(app.source_name(SourceId(1)), "sg");
 }
 
 #[test]
@@ -67,8 +73,8 @@ fn a_sweep_only_removes_instances_of_its_own_source() {
     // bj lists only one instance twice: its other one is gone; sg's stay.
     for at in [NOW + MIN, NOW + 2 * MIN] {
         let page = vec![nb("same", "bj-train", "RUNNING")];
-        app.apply_page_from(0, page, SweepProgress::default(), at);
-        app.finish_sweep_from(0, true, at);
+        app.page(SourceId(0), page, SweepProgress::default(), at);
+        app.sweep_end(SourceId(0), true, at);
     }
     let names: Vec<String> = rows(&app).into_iter().map(|(_, n)| n).collect();
     assert_eq!(names, ["bj-train", "sg-frozen", "sg-train"]);
@@ -83,13 +89,13 @@ fn a_failing_source_keeps_its_rows_and_the_other_keeps_updating() {
         attempt: 2,
         ..PollErrorInfo::default()
     };
-    app.apply_error_from(1, error, NOW + MIN);
+    app.failed(SourceId(1), error, NOW + MIN);
     let page = vec![
         nb("same", "bj-train", "STOPPING"),
         nb("b2", "bj-broken", "CREATE_FAILED"),
     ];
-    app.apply_page_from(0, page, SweepProgress::default(), NOW + MIN);
-    app.finish_sweep_from(0, true, NOW + MIN);
+    app.page(SourceId(0), page, SweepProgress::default(), NOW + MIN);
+    app.sweep_end(SourceId(0), true, NOW + MIN);
     assert_eq!(app.total(), 4, "sg's last good rows stay");
     assert!(app.feeds()[0].rows_current(NOW + MIN));
     assert!(!app.feeds()[1].rows_current(NOW + MIN));
@@ -105,7 +111,10 @@ fn a_failing_source_keeps_its_rows_and_the_other_keeps_updating() {
         .iter()
         .find(|e| matches!(e.kind, EventKind::Changed { .. }))
         .unwrap();
-    assert_eq!((changed.source, changed.name.as_str()), (0, "bj-train"));
+    assert_eq!(
+        (changed.key.source, changed.name.as_str()),
+        (SourceId(0), "bj-train")
+    );
 }
 
 #[test]
@@ -156,7 +165,7 @@ fn filter_sort_and_problems_work_across_sources() {
 #[test]
 fn one_source_never_sorts_by_source() {
     let mut app = App::new(timing());
-    app.apply_snapshot(vec![nb("a", "a", "RUNNING")], NOW);
+    app.sweep(vec![nb("a", "a", "RUNNING")], NOW);
     for _ in 0..20 {
         chr(&mut app, 'o');
         assert_ne!(app.sort().column, SortColumn::Source);
@@ -171,7 +180,7 @@ fn an_action_goes_to_the_source_of_its_instance() {
         chr(&mut app, c);
     }
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), NOW);
-    assert_eq!(app.selected().map(|t| t.key.as_str()), Some("1/same"));
+    assert_eq!(app.selected().map(|t| &t.key), Some(&ks(1, "same")));
     // Start it (STOPPED offers start), confirming with Enter.
     chr(&mut app, 'S');
     let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), NOW);
@@ -182,7 +191,7 @@ fn an_action_goes_to_the_source_of_its_instance() {
             _ => None,
         })
         .expect("an action request");
-    assert_eq!((req.source, req.id.as_str()), (1, "same"));
+    assert_eq!((req.key.source, req.id.as_str()), (SourceId(1), "same"));
 }
 
 #[test]
@@ -190,12 +199,12 @@ fn each_sources_first_listing_is_its_own_baseline_for_appearances() {
     let mut app = two();
     let page = vec![nb("new", "sg-new", "CREATING")];
     app.take_events();
-    app.apply_page_from(1, page, SweepProgress::default(), NOW + MIN);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW + MIN);
     let events = app.take_events();
     assert!(
         events
             .iter()
-            .any(|e| e.source == 1 && matches!(e.kind, EventKind::Appeared(_))),
+            .any(|e| e.key.source == SourceId(1) && matches!(e.kind, EventKind::Appeared(_))),
         "{events:?}"
     );
 }
@@ -203,14 +212,17 @@ fn each_sources_first_listing_is_its_own_baseline_for_appearances() {
 #[test]
 fn only_the_source_with_a_moving_instance_on_screen_is_hot() {
     let mut app = two();
-    assert!(!app.visible_transitional_in(0) && !app.visible_transitional_in(1));
+    assert!(!app.visible_transitional_in(SourceId(0)) && !app.visible_transitional_in(SourceId(1)));
     let page = vec![
         nb("same", "sg-train", "STARTING"),
         nb("s2", "sg-frozen", "FROZEN"),
     ];
-    app.apply_page_from(1, page, SweepProgress::default(), NOW + MIN);
-    assert!(app.visible_transitional_in(1));
-    assert!(!app.visible_transitional_in(0), "beijing keeps its pace");
+    app.page(SourceId(1), page, SweepProgress::default(), NOW + MIN);
+    assert!(app.visible_transitional_in(SourceId(1)));
+    assert!(
+        !app.visible_transitional_in(SourceId(0)),
+        "beijing keeps its pace"
+    );
     assert!(app.any_visible_transitional());
 }
 
@@ -222,10 +234,10 @@ fn the_journal_history_is_matched_to_each_sources_keys() {
     let mut e = Entry::new(NOW - 10 * MIN, "sg", "same", "sg-train", Kind::Appeared);
     e.to = Some("RUNNING".into());
     let other = Entry::new(NOW - 10 * MIN, "elsewhere", "x", "x", Kind::Appeared);
-    app.set_history_of(vec![e, other], &["bj".to_string(), "sg".to_string()]);
+    app.set_history(vec![e, other], &["bj".to_string(), "sg".to_string()]);
     let page = vec![nb("same", "sg-train", "RUNNING")];
-    app.apply_page_from(1, page, SweepProgress::default(), NOW);
-    app.finish_sweep_from(1, true, NOW);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     let samples = app.trend().samples();
     // Undoing sg's appearance (matched to key `1/same`) leaves nobody before
     // it; the other source's entry is not ours.
@@ -241,15 +253,12 @@ fn a_record_not_held_is_read_from_the_source_of_its_instance() {
     app.set_sources(vec!["bj".into(), "sg".into()]);
     app.set_record_cap(0);
     let page = vec![nb("same", "sg-train", "RUNNING")];
-    app.apply_page_from(1, page, SweepProgress::default(), NOW);
-    app.finish_sweep_from(1, true, NOW);
+    app.page(SourceId(1), page, SweepProgress::default(), NOW);
+    app.sweep_end(SourceId(1), true, NOW);
     app.set_viewport(Viewport {
         detail: Rect::new(0, 0, 60, 20),
         ..Default::default()
     });
     let want = app.detail_wanted(NOW).expect("the detail needs the record");
-    assert_eq!(
-        (want.source, want.id.as_str(), want.key.as_str()),
-        (1, "same", "1/same")
-    );
+    assert_eq!((&want.key, want.id.as_str()), (&ks(1, "same"), "same"));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::fixtures::{self, DAY, HOUR, MIN, NOW, nb};
+use super::fixtures::{self, DAY, HOUR, MIN, NOW, k, nb};
 use super::*;
 
 fn app() -> App {
@@ -17,7 +17,7 @@ fn app() -> App {
         table_body: Rect::new(1, 4, 78, 10),
         ..Default::default()
     });
-    app.apply_snapshot(fixtures::notebooks(), NOW);
+    app.sweep(fixtures::notebooks(), NOW);
     app
 }
 
@@ -79,7 +79,7 @@ fn selection_follows_the_instance_across_a_reordered_refresh() {
     next.reverse();
     // A new instance that sorts before it pushes it down a row.
     next.push(nb("new-1", "aaa-first", "CREATING"));
-    app.apply_snapshot(next, NOW + 10_000);
+    app.sweep(next, NOW + 10_000);
     assert_eq!(selected_name(&app).as_deref(), Some("quick-test"));
     assert_eq!(names(&app)[app.cursor().unwrap()], "quick-test");
 }
@@ -94,9 +94,9 @@ fn a_vanished_selection_moves_to_the_next_neighbour_then_the_previous() {
         .filter(|n| n.name_str() != "mystery-box")
         .collect();
     // Missing once is not yet gone; the second sweep confirms it.
-    app.apply_snapshot(next.clone(), NOW + 10_000);
+    app.sweep(next.clone(), NOW + 10_000);
     assert_eq!(selected_name(&app).as_deref(), Some("mystery-box"));
-    app.apply_snapshot(next, NOW + 15_000);
+    app.sweep(next, NOW + 15_000);
     assert_eq!(selected_name(&app), Some(after));
 
     // The last row vanishing leaves the cursor on the one before it.
@@ -107,8 +107,8 @@ fn a_vanished_selection_moves_to_the_next_neighbour_then_the_previous() {
         .into_iter()
         .filter(|n| n.name_str() != "mystery-box" && n.name_str() != last)
         .collect();
-    app.apply_snapshot(next.clone(), NOW + 20_000);
-    app.apply_snapshot(next, NOW + 25_000);
+    app.sweep(next.clone(), NOW + 20_000);
+    app.sweep(next, NOW + 25_000);
     assert_eq!(selected_name(&app), Some(before_last));
 }
 
@@ -121,11 +121,11 @@ fn gone_instances_are_removed_and_logged() {
         .collect();
     // One sweep without it proves nothing yet: it stays, with its history, and
     // nothing is announced.
-    app.apply_snapshot(next.clone(), NOW + 5_000);
+    app.sweep(next.clone(), NOW + 5_000);
     assert_eq!(app.total(), 13);
     assert!(app.events().is_empty(), "{:?}", app.events());
     // A second sweep without it confirms it is gone.
-    app.apply_snapshot(next.clone(), NOW + 10_000);
+    app.sweep(next.clone(), NOW + 10_000);
     assert_eq!(app.total(), 12);
     assert!(!names(&app).contains(&"snapshot-job".to_string()));
     let ev = app.events().back().unwrap();
@@ -148,9 +148,9 @@ fn transitions_are_recorded_with_the_poll_time_and_mark_the_row() {
             n.status = Some(Status::Running);
         }
     }
-    app.apply_snapshot(next, t0);
+    app.sweep(next, t0);
     let key = "c2724386-aaaa-4bbb-8ccc-000000000008";
-    let t = app.get(key).unwrap();
+    let t = app.get(&k(key)).unwrap();
     assert_eq!(
         t.transitions,
         vec![Transition {
@@ -169,7 +169,7 @@ fn transitions_are_recorded_with_the_poll_time_and_mark_the_row() {
     assert!(t.is_marked(t0 + 1_000));
     assert!(!t.is_marked(t0 + tracked::CHANGE_MARK_MS));
     // Never seen changing: a lower bound since the first sighting.
-    let other = app.get("9e4f2053-aaaa-4bbb-8ccc-000000000005").unwrap();
+    let other = app.get(&k("9e4f2053-aaaa-4bbb-8ccc-000000000005")).unwrap();
     assert_eq!(
         other.time_in_status(t0),
         StatusAge {
@@ -191,8 +191,8 @@ fn new_instances_after_the_first_poll_are_marked_and_logged() {
     let mut app = app();
     let mut next = fixtures::notebooks();
     next.push(nb("fresh", "fresh-one", "INIT"));
-    app.apply_snapshot(next, NOW + 5_000);
-    assert!(app.get("fresh").unwrap().is_marked(NOW + 6_000));
+    app.sweep(next, NOW + 5_000);
+    assert!(app.get(&k("fresh")).unwrap().is_marked(NOW + 6_000));
     assert_eq!(
         app.events().back().unwrap().kind,
         EventKind::Appeared(Status::Init)
@@ -205,10 +205,10 @@ fn instances_without_ids_are_kept_apart() {
     let mut a = nb("", "same", "RUNNING");
     a.id = None;
     let b = a.clone();
-    app.apply_snapshot(vec![a, b], NOW);
+    app.sweep(vec![a, b], NOW);
     assert_eq!(app.total(), 2);
-    assert!(app.get("(no id) same").is_some());
-    assert!(app.get("(no id) same #2").is_some());
+    assert!(app.get(&k("(no id) same")).is_some());
+    assert!(app.get(&k("(no id) same #2")).is_some());
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn stuck_after_the_threshold_and_counted_as_a_problem_on_tick() {
     let stuck_after = app.stuck_after_ms();
     assert_eq!(stuck_after, 10 * MIN);
     assert!(
-        !app.get(creating)
+        !app.get(&k(creating))
             .unwrap()
             .is_stuck(NOW + stuck_after - 1, stuck_after)
     );
@@ -234,7 +234,7 @@ fn stuck_after_the_threshold_and_counted_as_a_problem_on_tick() {
     assert_eq!(app.shown(), 6);
     assert!(names(&app).contains(&"new-instance".to_string()));
     // RUNNING never gets stuck.
-    let bert = app.get("3f6a2c1e-0b7d-4e8a-9c55-1d2e3f4a5b6c").unwrap();
+    let bert = app.get(&k("3f6a2c1e-0b7d-4e8a-9c55-1d2e3f4a5b6c")).unwrap();
     assert!(!bert.is_stuck(NOW + DAY, stuck_after));
 }
 
@@ -278,7 +278,7 @@ fn a_filter_that_hides_the_selection_moves_it_and_clearing_restores_it() {
 #[test]
 fn narrowing_gives_the_same_rows_as_filtering_from_scratch() {
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::many(500), NOW);
+    app.sweep(fixtures::many(500), NOW);
     chr(&mut app, '/');
     for prefix in ["w", "wo", "wor", "worker-0001", "worker-00012"] {
         app.filter.name = prefix[..prefix.len() - 1].to_string();
@@ -433,11 +433,11 @@ fn lease_urgency_thresholds() {
     assert_eq!(LeaseUrgency::of(2 * MIN - 1), LeaseUrgency::Imminent);
     assert_eq!(LeaseUrgency::of(-5_000), LeaseUrgency::Imminent);
     let app = app();
-    let ds = app.get("5b1c9d20-aaaa-4bbb-8ccc-000000000002").unwrap();
+    let ds = app.get(&k("5b1c9d20-aaaa-4bbb-8ccc-000000000002")).unwrap();
     assert_eq!(ds.lease_remaining_ms(NOW), Some(8 * MIN));
     assert_eq!(ds.lease_remaining_ms(NOW + 7 * MIN), Some(MIN));
     // A stopped instance has nothing to count down.
-    let stopped = app.get("9e4f2053-aaaa-4bbb-8ccc-000000000005").unwrap();
+    let stopped = app.get(&k("9e4f2053-aaaa-4bbb-8ccc-000000000005")).unwrap();
     assert_eq!(stopped.lease_remaining_ms(NOW), None);
 }
 
@@ -466,7 +466,7 @@ fn n_and_shift_n_jump_between_problems_and_wrap() {
 #[test]
 fn no_problem_to_jump_to_says_so() {
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(vec![nb("a", "a", "RUNNING"), nb("b", "b", "RUNNING")], NOW);
+    app.sweep(vec![nb("a", "a", "RUNNING"), nb("b", "b", "RUNNING")], NOW);
     chr(&mut app, 'n');
     assert_eq!(selected_name(&app).as_deref(), Some("a"));
     assert_eq!(app.flash(NOW), Some("no problems in view"));
@@ -480,7 +480,7 @@ fn navigation_pages_and_clamps() {
         table_body: Rect::new(0, 3, 80, 10),
         ..Default::default()
     });
-    app.apply_snapshot(fixtures::many(100), NOW);
+    app.sweep(fixtures::many(100), NOW);
     press(&mut app, KeyCode::PageDown);
     assert_eq!(app.cursor(), Some(10));
     assert_eq!(app.scroll_offset(10), 1);
@@ -511,7 +511,7 @@ fn mouse_click_selects_the_row_under_it_and_the_wheel_moves() {
         table_body: Rect::new(1, 4, 78, 10),
         ..Default::default()
     });
-    app.apply_snapshot(fixtures::many(100), NOW);
+    app.sweep(fixtures::many(100), NOW);
     chr(&mut app, 'G');
     let click = |row| MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
@@ -620,7 +620,7 @@ fn detail_scroll_is_clamped_and_resets_on_a_new_selection() {
 fn freshness_loading_fresh_stale_failing_and_auth_stop() {
     let mut app = App::new(crate::app::fixtures::timing());
     assert_eq!(app.freshness(NOW), Freshness::Loading);
-    app.apply_snapshot(fixtures::notebooks(), NOW);
+    app.sweep(fixtures::notebooks(), NOW);
     assert_eq!(
         app.freshness(NOW + 3_000),
         Freshness::Fresh { age_ms: 3_000 }
@@ -640,7 +640,7 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
         attempt: 3,
         ..Default::default()
     };
-    app.apply_error(throttled.clone(), NOW + 30_000);
+    app.failed(crate::track::SourceId(0), throttled.clone(), NOW + 30_000);
     assert_eq!(
         app.freshness(NOW + 31_000),
         Freshness::Failing {
@@ -650,7 +650,8 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
     assert_eq!(throttled.short_code(), "429 APIGW.0308");
     // The last good data stays.
     assert_eq!(app.total(), 13);
-    app.apply_error(
+    app.failed(
+        crate::track::SourceId(0),
         PollErrorInfo {
             status: Some(401),
             code: Some("APIGW.0301".into()),
@@ -669,7 +670,7 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
     // `r` resumes; the next snapshot clears the error.
     assert_eq!(chr(&mut app, 'r'), vec![Effect::RefreshNow]);
     assert!(!app.poll().auth_stopped);
-    app.apply_snapshot(fixtures::notebooks(), NOW + 50_000);
+    app.sweep(fixtures::notebooks(), NOW + 50_000);
     assert_eq!(app.freshness(NOW + 50_000), Freshness::Fresh { age_ms: 0 });
 }
 
@@ -677,9 +678,9 @@ fn freshness_loading_fresh_stale_failing_and_auth_stop() {
 fn request_rate_is_what_the_poller_last_reported_within_a_minute() {
     let mut app = App::new(crate::app::fixtures::timing());
     assert_eq!(app.poll().requests_per_min(NOW), 0);
-    app.record_requests(6, NOW);
+    app.record_requests(crate::track::SourceId(0), 6, NOW);
     assert_eq!(app.poll().requests_per_min(NOW + 30_000), 6);
-    app.record_requests(4, NOW + 30_000);
+    app.record_requests(crate::track::SourceId(0), 4, NOW + 30_000);
     assert_eq!(app.poll().requests_per_min(NOW + 89_999), 4);
     // Nothing reported for a minute (paused): nothing sent in the last minute.
     assert_eq!(app.poll().requests_per_min(NOW + 90_000), 0);
@@ -688,16 +689,16 @@ fn request_rate_is_what_the_poller_last_reported_within_a_minute() {
 #[test]
 fn in_flight_and_transitional_markers() {
     let mut app = App::new(crate::app::fixtures::timing());
-    app.poll_started(NOW);
+    app.started(crate::track::SourceId(0), NOW);
     assert_eq!(app.poll().in_flight_since_ms, Some(NOW));
-    app.apply_snapshot(vec![nb("a", "a", "RUNNING"), nb("b", "b", "CREATING")], NOW);
+    app.sweep(vec![nb("a", "a", "RUNNING"), nb("b", "b", "CREATING")], NOW);
     assert_eq!(app.poll().in_flight_since_ms, None);
     assert!(app.any_visible_transitional());
     chr(&mut app, '/');
     chr(&mut app, 'a');
     assert!(!app.any_visible_transitional());
-    app.poll_started(NOW + 1);
-    app.apply_error(PollErrorInfo::default(), NOW + 2);
+    app.started(crate::track::SourceId(0), NOW + 1);
+    app.failed(crate::track::SourceId(0), PollErrorInfo::default(), NOW + 2);
     assert_eq!(app.poll().in_flight_since_ms, None);
 }
 
@@ -760,7 +761,7 @@ mod properties {
                                 n
                             })
                             .collect();
-                        app.apply_snapshot(nbs, now);
+                        app.sweep(nbs, now);
                     }
                     Op::Key(c) => {
                         let code = match c {
@@ -799,8 +800,8 @@ fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
     a.update_at = Some(NOW - HOUR);
     let mut future = nb("u2", "clock-ahead", "RUNNING");
     future.update_at = Some(NOW + HOUR);
-    app.apply_snapshot(vec![a, future], NOW);
-    let t = app.get("u1").unwrap();
+    app.sweep(vec![a, future], NOW);
+    let t = app.get(&k("u1")).unwrap();
     assert_eq!(
         t.time_in_status(NOW),
         StatusAge {
@@ -811,7 +812,7 @@ fn time_in_status_of_a_new_instance_starts_at_its_last_update() {
     // An hour in CREATING is past the 10-minute threshold: stuck at once.
     assert!(t.is_stuck(NOW, app.stuck_after_ms()));
     // An update time ahead of our clock is not believed.
-    let f = app.get("u2").unwrap();
+    let f = app.get(&k("u2")).unwrap();
     assert_eq!(
         f.time_in_status(NOW),
         StatusAge {
@@ -830,9 +831,9 @@ fn an_instance_last_seen_deleting_is_gone_at_once() {
         .find(|n| n.name_str() == "quick-test")
         .unwrap();
     victim.status = Some(Status::Deleting);
-    app.apply_snapshot(next.clone(), NOW + 5_000);
+    app.sweep(next.clone(), NOW + 5_000);
     next.retain(|n| n.name_str() != "quick-test");
-    app.apply_snapshot(next, NOW + 10_000);
+    app.sweep(next, NOW + 10_000);
     assert!(!names(&app).contains(&"quick-test".to_string()));
     assert_eq!(
         app.events().back().unwrap().kind,
@@ -856,7 +857,7 @@ fn a_missed_instance_keeps_its_history_and_returns_without_events() {
         Status::Running
     };
     t.status = Some(status.clone());
-    app.apply_snapshot(next.clone(), NOW + 5_000);
+    app.sweep(next.clone(), NOW + 5_000);
     let key = app
         .instances()
         .iter()
@@ -873,13 +874,13 @@ fn a_missed_instance_keeps_its_history_and_returns_without_events() {
         .filter(|n| n.name_str() != "quick-test")
         .cloned()
         .collect();
-    app.apply_snapshot(without, NOW + 10_000);
+    app.sweep(without, NOW + 10_000);
     assert_eq!(
         app.get(&key).unwrap().transitions,
         history,
         "history kept meanwhile"
     );
-    app.apply_snapshot(next, NOW + 15_000);
+    app.sweep(next, NOW + 15_000);
     assert_eq!(app.get(&key).unwrap().transitions, history);
     assert_eq!(app.get(&key).unwrap().status, status);
     assert_eq!(
@@ -898,8 +899,13 @@ fn an_incomplete_sweep_confirms_nothing_gone() {
         .filter(|n| n.name_str() != "quick-test")
         .collect();
     for k in 1..=3 {
-        app.apply_page(without.clone(), SweepProgress::default(), NOW + k * 5_000);
-        app.finish_sweep(false, NOW + k * 5_000);
+        app.page(
+            crate::track::SourceId(0),
+            without.clone(),
+            SweepProgress::default(),
+            NOW + k * 5_000,
+        );
+        app.sweep_end(crate::track::SourceId(0), false, NOW + k * 5_000);
     }
     assert!(names(&app).contains(&"quick-test".to_string()));
     assert!(app.events().is_empty());
@@ -910,8 +916,9 @@ fn the_first_sweep_shows_rows_as_pages_arrive_and_says_how_far() {
     let mut app = App::new(Timing::default());
     let all = fixtures::notebooks();
     let (first, rest) = all.split_at(5);
-    app.poll_started(NOW);
-    app.apply_page(
+    app.started(crate::track::SourceId(0), NOW);
+    app.page(
+        crate::track::SourceId(0),
         first.to_vec(),
         SweepProgress {
             loaded: 5,
@@ -929,7 +936,8 @@ fn the_first_sweep_shows_rows_as_pages_arrive_and_says_how_far() {
             total: Some(13)
         })
     );
-    app.apply_page(
+    app.page(
+        crate::track::SourceId(0),
         rest.to_vec(),
         SweepProgress {
             loaded: 13,
@@ -937,7 +945,7 @@ fn the_first_sweep_shows_rows_as_pages_arrive_and_says_how_far() {
         },
         NOW + 600,
     );
-    app.finish_sweep(true, NOW + 600);
+    app.sweep_end(crate::track::SourceId(0), true, NOW + 600);
     assert_eq!(app.total(), 13);
     assert_eq!(app.poll().sweep, None);
     assert_eq!(
@@ -951,13 +959,16 @@ fn the_first_sweep_shows_rows_as_pages_arrive_and_says_how_far() {
 #[test]
 fn a_sweep_paced_by_the_budget_is_not_stale() {
     let mut app = app();
-    app.record_pace(Pace {
-        fast: Some(Duration::from_secs(2)),
-        budget: Some(Duration::from_secs(100)),
-        ..Pace::default()
-    });
+    app.record_pace(
+        crate::track::SourceId(0),
+        Pace {
+            fast: Some(Duration::from_secs(2)),
+            budget: Some(Duration::from_secs(100)),
+            ..Pace::default()
+        },
+    );
     // 150 s after the last complete sweep, with the next one (every 100 s) under way.
-    app.poll_started(NOW + 100_000);
+    app.started(crate::track::SourceId(0), NOW + 100_000);
     assert_eq!(
         app.freshness(NOW + 150_000),
         Freshness::Fresh { age_ms: 150_000 }
@@ -975,7 +986,8 @@ fn the_trend_takes_one_sample_per_finished_sweep_not_per_page() {
     let all = fixtures::notebooks();
     let (a, b) = all.split_at(all.len() / 2);
     let n = all.len() as u64;
-    app.apply_page(
+    app.page(
+        crate::track::SourceId(0),
         a.to_vec(),
         crate::app::SweepProgress {
             loaded: a.len() as u64,
@@ -983,7 +995,8 @@ fn the_trend_takes_one_sample_per_finished_sweep_not_per_page() {
         },
         NOW,
     );
-    app.apply_page(
+    app.page(
+        crate::track::SourceId(0),
         b.to_vec(),
         crate::app::SweepProgress {
             loaded: n,
@@ -992,7 +1005,7 @@ fn the_trend_takes_one_sample_per_finished_sweep_not_per_page() {
         NOW + 100,
     );
     assert!(app.trend().samples().is_empty(), "pages are not samples");
-    app.finish_sweep(true, NOW + 200);
+    app.sweep_end(crate::track::SourceId(0), true, NOW + 200);
     let samples: Vec<_> = app.trend().samples().iter().collect();
     assert_eq!(samples.len(), 1);
     assert_eq!(samples[0].counts.iter().sum::<u32>() as usize, all.len());
@@ -1007,7 +1020,7 @@ fn whole_records_are_kept_up_to_the_cap() {
     app.set_record_cap(3);
     let all = fixtures::notebooks();
     assert!(all.len() > 3);
-    app.apply_snapshot(all.clone(), NOW);
+    app.sweep(all.clone(), NOW);
     assert_eq!(app.total(), all.len());
     assert_eq!(app.records().len(), 3);
     // No detail pane on screen: nothing to read.
@@ -1038,16 +1051,26 @@ fn a_page_that_only_confirms_rows_asks_for_no_frame() {
     };
     let rows = vec![nb("a", "alpha", "RUNNING"), nb("b", "beta", "STOPPED")];
     // The first sweep: every page is news (rows added, the count moves).
-    assert!(app.apply_page(rows[..1].to_vec(), page(1), NOW));
-    assert!(app.apply_page(rows[1..].to_vec(), page(2), NOW + 100));
-    app.finish_sweep(true, NOW + 100);
+    assert!(app.page(crate::track::SourceId(0), rows[..1].to_vec(), page(1), NOW));
+    assert!(app.page(
+        crate::track::SourceId(0),
+        rows[1..].to_vec(),
+        page(2),
+        NOW + 100
+    ));
+    app.sweep_end(crate::track::SourceId(0), true, NOW + 100);
     // The next sweep: the same rows, confirmed, change nothing on screen...
-    app.poll_started(NOW + 5_000);
-    assert!(!app.apply_page(rows.clone(), page(2), NOW + 5_100));
+    app.started(crate::track::SourceId(0), NOW + 5_000);
+    assert!(!app.page(
+        crate::track::SourceId(0),
+        rows.clone(),
+        page(2),
+        NOW + 5_100
+    ));
     // ...while a status that moved does.
     let moved = vec![nb("a", "alpha", "STOPPING")];
-    assert!(app.apply_page(moved, page(1), NOW + 5_200));
-    assert_eq!(app.get("a").unwrap().status, Status::Stopping);
+    assert!(app.page(crate::track::SourceId(0), moved, page(1), NOW + 5_200));
+    assert_eq!(app.get(&k("a")).unwrap().status, Status::Stopping);
 }
 
 #[test]
@@ -1058,11 +1081,16 @@ fn an_incomplete_sweep_is_not_the_second_sweep_that_confirms_a_gone() {
         .filter(|n| n.name_str() != "quick-test")
         .collect();
     // One complete sweep lacks it: not gone yet.
-    app.apply_snapshot(without.clone(), NOW + 5_000);
+    app.sweep(without.clone(), NOW + 5_000);
     assert!(names(&app).contains(&"quick-test".to_string()));
     // An incomplete one lacking it too confirms nothing.
-    app.apply_page(without.clone(), SweepProgress::default(), NOW + 10_000);
-    app.finish_sweep(false, NOW + 10_000);
+    app.page(
+        crate::track::SourceId(0),
+        without.clone(),
+        SweepProgress::default(),
+        NOW + 10_000,
+    );
+    app.sweep_end(crate::track::SourceId(0), false, NOW + 10_000);
     assert!(names(&app).contains(&"quick-test".to_string()));
     assert!(app.events().is_empty(), "{:?}", app.events());
     // A sweep after an incomplete one announces nothing new: what it finds may
@@ -1072,7 +1100,12 @@ fn an_incomplete_sweep_is_not_the_second_sweep_that_confirms_a_gone() {
     fresh.id = Some("fresh-after-incomplete".into());
     fresh.name = Some("fresh-after-incomplete".into());
     more.push(fresh);
-    app.apply_page(more.clone(), SweepProgress::default(), NOW + 15_000);
+    app.page(
+        crate::track::SourceId(0),
+        more.clone(),
+        SweepProgress::default(),
+        NOW + 15_000,
+    );
     assert!(
         !app.events()
             .iter()
@@ -1080,7 +1113,7 @@ fn an_incomplete_sweep_is_not_the_second_sweep_that_confirms_a_gone() {
         "{:?}",
         app.events()
     );
-    app.finish_sweep(true, NOW + 15_000);
+    app.sweep_end(crate::track::SourceId(0), true, NOW + 15_000);
     // The second complete sweep without it does.
     assert!(!names(&app).contains(&"quick-test".to_string()));
 }

@@ -190,7 +190,7 @@ mod tests {
             vec![running_by_age(), problems()],
             vec![SortColumn::Name, SortColumn::Status, SortColumn::Lease],
         );
-        app.apply_snapshot(fixtures::notebooks(), NOW);
+        app.sweep(fixtures::notebooks(), NOW);
         app
     }
 
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn without_views_v_says_how_to_add_one() {
         let mut app = App::new(fixtures::timing());
-        app.apply_snapshot(fixtures::notebooks(), NOW);
+        app.sweep(fixtures::notebooks(), NOW);
         chr(&mut app, 'v');
         assert_eq!(app.mode(), &Mode::Table);
         assert!(app.flash(NOW).is_some_and(|m| m.contains("[views.NAME]")));
@@ -320,11 +320,11 @@ mod tests {
             .find(|t| t.status == Status::Running && t.name() != names(&app)[0])
             .map(|t| t.key.clone())
             .unwrap();
-        while app.selected_key() != Some(running.as_str()) {
+        while app.selected_key() != Some(&running) {
             chr(&mut app, 'j');
         }
         app.apply_view(Some(0), NOW);
-        assert_eq!(app.selected_key(), Some(running.as_str()));
+        assert_eq!(app.selected_key(), Some(&running));
         assert!(app.selected().is_some());
     }
 }

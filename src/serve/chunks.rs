@@ -36,6 +36,7 @@ use super::state::Exporter;
 use crate::api::model::Status;
 use crate::app::Tracked;
 use crate::app::tracked::lease_applies;
+use crate::track::InstanceKey;
 
 /// Instances per group: see the module's documentation and BENCHMARKS.md.
 pub const GROUP: usize = 64;
@@ -57,7 +58,7 @@ pub enum StatusSeries {
 #[derive(Debug, Default)]
 pub struct Touched {
     /// Instances that may have been added, changed or removed.
-    pub keys: Vec<String>,
+    pub keys: Vec<InstanceKey>,
     /// A sweep ended: an instance held here that the state lacks is gone.
     pub sweep_ended: bool,
     /// Anything may have changed (e.g. an instance without an id): check all.
@@ -86,7 +87,7 @@ struct Slot {
 
 /// Up to [`GROUP`] instances, with their compressed lines per family.
 struct Group {
-    members: Vec<Box<str>>,
+    members: Vec<InstanceKey>,
     parts: [Packed; FAMILIES],
 }
 
@@ -99,7 +100,7 @@ pub struct Store {
     names: [String; FAMILIES],
     /// The families' header lines (HELP, TYPE, UNIT), compressed, per format.
     headers: [[Packed; FAMILIES]; 2],
-    slots: HashMap<Box<str>, Slot>,
+    slots: HashMap<InstanceKey, Slot>,
     groups: Vec<Group>,
     /// Groups with room for another instance.
     open: Vec<usize>,
@@ -196,7 +197,7 @@ impl Store {
         }
         let mut stale: Vec<[bool; FAMILIES]> = vec![[false; FAMILIES]; self.groups.len()];
         if touched.all || touched.sweep_ended {
-            let gone: Vec<Box<str>> = self
+            let gone: Vec<InstanceKey> = self
                 .slots
                 .keys()
                 .filter(|k| ex.get(k).is_none())
@@ -249,14 +250,14 @@ impl Store {
         j
     }
 
-    fn remove(&mut self, key: &str, stale: &mut [[bool; FAMILIES]]) {
+    fn remove(&mut self, key: &InstanceKey, stale: &mut [[bool; FAMILIES]]) {
         let Some(slot) = self.slots.remove(key) else {
             return;
         };
         let g = slot.group;
         let group = &mut self.groups[g];
         let was_full = group.members.len() >= self.group;
-        group.members.retain(|m| &**m != key);
+        group.members.retain(|m| m != key);
         stale[g] = [true; FAMILIES];
         if was_full {
             self.open.push(g);
@@ -274,7 +275,7 @@ impl Store {
             h.write(self.scratch.as_bytes());
             *print = h.finish();
         }
-        if let Some(slot) = self.slots.get_mut(t.key.as_str()) {
+        if let Some(slot) = self.slots.get_mut(&t.key) {
             for f in 0..FAMILIES {
                 if slot.prints[f] != prints[f] {
                     stale[slot.group][f] = true;
@@ -284,13 +285,12 @@ impl Store {
             return;
         }
         let g = self.open_group(stale);
-        self.groups[g].members.push(t.key.as_str().into());
+        self.groups[g].members.push(t.key.clone());
         if self.groups[g].members.len() >= self.group {
             self.open.retain(|o| *o != g);
         }
         stale[g] = [true; FAMILIES];
-        self.slots
-            .insert(t.key.as_str().into(), Slot { group: g, prints });
+        self.slots.insert(t.key.clone(), Slot { group: g, prints });
     }
 
     /// A group with room, made if none has.
@@ -378,7 +378,7 @@ fn write_lines<W: fmt::Write>(
     f: usize,
     t: &Tracked,
 ) -> fmt::Result {
-    let id = t.key.as_str();
+    let id = t.key.id();
     let r = &t.row;
     match f {
         INFO => {

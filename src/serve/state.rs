@@ -1,6 +1,7 @@
 //! What the exporter knows between scrapes: the instances as the dashboard tracks
-//! them (the same [`App`], so "status since" means the same thing in both), and
-//! the poller's health. Plain data, no I/O; time comes in as `now_ms`.
+//! them (the same [`Tracker`], so "status since" means the same thing in both;
+//! no view: no filter, selection or keys), and the poller's health. Plain data,
+//! no I/O; time comes in as `now_ms`.
 //!
 //! A scrape reads this under a read lock; the poller's messages update it under a
 //! write lock, at most once per poll.
@@ -11,8 +12,9 @@ use std::time::Duration;
 use prometheus_client::metrics::histogram::Histogram;
 
 use super::chunks::Touched;
-use crate::api::model::{Image, Notebook, Pool, User};
-use crate::app::{self, App};
+use crate::api::model::Notebook;
+use crate::app;
+use crate::track::{Changes, InstanceKey, SourceId, Tracker};
 use crate::watch::Message;
 
 /// Requests sent so far by the client (retries included), read at scrape time.
@@ -38,7 +40,11 @@ pub struct Health {
 }
 
 pub struct Exporter {
-    app: App,
+    /// What is known; the exporter watches one source. It keeps no whole
+    /// record: the metrics need only the rows' fields, so the rest of each
+    /// instance (endpoints, volumes, the notebook token…) is dropped as soon
+    /// as it arrives, and no secret is ever kept.
+    track: Tracker,
     stuck_after: Duration,
     requests: Meter,
     poll_durations: Histogram,
@@ -48,19 +54,18 @@ pub struct Exporter {
     /// The last error, as one line without the endpoint (no secrets: `ApiError`
     /// never carries them).
     last_error: Option<String>,
-    /// Counts the snapshots applied: the instance metrics change only with it.
+    /// Counts the changes served: the instance metrics change only with it.
     generation: u64,
+    /// Some instance is in a transitional status (as of the last change).
+    transitional: bool,
     /// What may have changed since the metrics last looked.
     touched: Touched,
 }
 
 impl Exporter {
     pub fn new(timing: app::Timing, requests: Meter) -> Exporter {
-        // The exporter has no detail pane: it keeps no whole record at all.
-        let mut app = App::new(timing);
-        app.set_record_cap(0);
         Exporter {
-            app,
+            track: Tracker::new(timing.interval, 0),
             stuck_after: timing.stuck_after,
             requests,
             poll_durations: Histogram::new(POLL_DURATION_BUCKETS),
@@ -68,85 +73,26 @@ impl Exporter {
             poll_started_ms: None,
             last_error: None,
             generation: 0,
+            transitional: false,
             touched: Touched::default(),
         }
     }
 
-    /// Takes in one message of the poller, received at `now_ms`.
-    pub fn apply(&mut self, msg: Message, now_ms: i64) {
-        match msg {
-            Message::Started => {
-                self.poll_started_ms = Some(now_ms);
-                self.app.poll_started(now_ms);
-            }
-            // The sweep's pages update the state as they come; scrapes keep
-            // serving what the last finished sweep rendered (see `generation`).
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-                read_at_ms,
-            } => {
-                self.touch(&notebooks);
-                let lean = notebooks.into_iter().map(lean).collect();
-                self.app
-                    .apply_page(lean, app::SweepProgress { loaded, total }, read_at_ms);
-            }
-            // What the hot tier learnt is served at once: it is the news.
-            Message::Hot {
-                seen,
-                gone,
-                error,
-                stats,
-            } => {
-                self.app.record_requests(stats.requests_last_minute, now_ms);
-                for (_, batch) in &seen {
-                    self.touch(batch);
-                }
-                self.touched
-                    .keys
-                    .extend(gone.iter().map(|(id, _)| app::feeds::key_of(0, id)));
-                let seen = seen
-                    .into_iter()
-                    .map(|(at, batch)| (at, batch.into_iter().map(lean).collect()))
-                    .collect();
-                let error = error.map(|e| app::PollErrorInfo::from_api(&e, 1).short_code());
-                if self.app.apply_hot(seen, gone, error, now_ms) {
-                    self.generation += 1;
-                }
-            }
-            Message::Snapshot {
-                listing,
-                took,
-                stats,
-            } => {
+    /// Takes in one message of the poller, received at `now_ms`, and returns
+    /// what it changed. The tracker applies it; the exporter only times polls
+    /// and counts their failures. A sweep's pages update the state as they
+    /// come, but scrapes keep serving what the last finished sweep rendered
+    /// (see `generation`); what the hot tier learnt is served at once: it is the news.
+    pub fn apply(&mut self, msg: Message, now_ms: i64) -> Changes {
+        let hot = matches!(msg, Message::Hot { .. });
+        match &msg {
+            Message::Started => self.poll_started_ms = Some(now_ms),
+            Message::Snapshot { took, .. } => {
                 self.poll_durations.observe(took.as_secs_f64());
                 self.poll_started_ms = None;
                 self.last_error = None;
-                self.app.record_requests(stats.requests_last_minute, now_ms);
-                self.touched.sweep_ended = true;
-                if !listing.notebooks.is_empty() {
-                    self.touch(&listing.notebooks);
-                    let n = listing.notebooks.len() as u64;
-                    let lean = listing.notebooks.into_iter().map(lean).collect();
-                    self.app.apply_page(
-                        lean,
-                        app::SweepProgress {
-                            loaded: n,
-                            total: Some(n),
-                        },
-                        now_ms,
-                    );
-                }
-                self.app.finish_sweep(listing.complete, now_ms);
-                self.generation += 1;
             }
-            Message::Failed {
-                error,
-                consecutive,
-                next_in,
-                stats,
-            } => {
+            Message::Failed { error, .. } => {
                 if let Some(started) = self.poll_started_ms.take() {
                     let ms = now_ms.saturating_sub(started).max(0);
                     self.poll_durations.observe(ms as f64 / 1000.0);
@@ -154,29 +100,55 @@ impl Exporter {
                 self.poll_errors[error.class().kind.index()] += 1;
                 // /healthz shows it to anyone who reaches the port: never the endpoint.
                 self.last_error = Some(error.without_endpoint().replace(['\r', '\n'], " "));
-                self.app.record_requests(stats.requests_last_minute, now_ms);
-                let mut info = app::PollErrorInfo::from_api(&error, consecutive);
-                info.next_retry_at_ms = next_in.map(|d| {
-                    now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                });
-                self.app.apply_error(info, now_ms);
             }
+            Message::Page { .. } | Message::Hot { .. } => {}
         }
+        // Every instance a message names may have changed: the metrics look at
+        // each (a superset of `Changes`, which names only what the table shows).
+        match &msg {
+            Message::Page { notebooks, .. } => self.touch(notebooks),
+            Message::Hot { seen, gone, .. } => {
+                for (_, batch) in seen {
+                    self.touch(batch);
+                }
+                let gone = gone.iter().map(|(id, _)| InstanceKey::new(SourceId(0), id));
+                self.touched.keys.extend(gone);
+            }
+            Message::Snapshot { listing, .. } => {
+                self.touched.sweep_ended = true;
+                self.touch(&listing.notebooks);
+            }
+            Message::Started | Message::Failed { .. } => {}
+        }
+        let changes = self.track.apply(SourceId(0), msg, now_ms);
+        self.touched.keys.extend(changes.gone.iter().cloned());
+        if changes.rows() {
+            self.transitional = self
+                .track
+                .instances()
+                .iter()
+                .any(|t| t.status.is_transitional());
+        }
+        if changes.sweep_ended || (hot && changes.rows()) {
+            self.generation += 1;
+        }
+        changes
     }
 
     /// Notes that these instances may have changed (see [`Touched`]).
     fn touch(&mut self, notebooks: &[Notebook]) {
         for nb in notebooks {
             match nb.id.as_deref().filter(|id| !id.is_empty()) {
-                // The exporter watches one source: its keys are the ids.
-                Some(id) => self.touched.keys.push(app::feeds::key_of(0, id)),
-                // Its key is made up by the state: look at every instance.
+                // The exporter watches one source.
+                Some(id) => self.touched.keys.push(InstanceKey::new(SourceId(0), id)),
+                // Its key is made up by the tracker: look at every instance.
                 None => self.touched.all = true,
             }
         }
         // Nobody took them for long (no scrape, no sweep end): looking at every
         // instance once costs less than a list that grows.
-        if self.touched.keys.len() > self.app.total().max(1024).saturating_mul(2) {
+        let cap = self.track.instances().len().max(1024).saturating_mul(2);
+        if self.touched.keys.len() > cap {
             self.touched.keys = Vec::new();
             self.touched.all = true;
         }
@@ -188,19 +160,19 @@ impl Exporter {
     }
 
     /// The instance tracked under `key`.
-    pub fn get(&self, key: &str) -> Option<&app::Tracked> {
-        self.app.get(key)
+    pub fn get(&self, key: &InstanceKey) -> Option<&app::Tracked> {
+        self.track.get(key)
     }
 
     /// The tracked instances, in the order of the last snapshot. After a failed
     /// poll they are still the last good ones.
     pub fn instances(&self) -> &[app::Tracked] {
-        self.app.instances()
+        self.track.instances()
     }
 
     /// Whole records held: none (the metrics need only the rows' fields).
     pub fn records(&self) -> &app::Records {
-        self.app.records()
+        self.track.records()
     }
 
     /// Changes exactly when the instances (and so their metrics) may have changed.
@@ -210,22 +182,22 @@ impl Exporter {
 
     /// Whether the last poll that finished succeeded (false before the first).
     pub fn last_poll_ok(&self) -> bool {
-        self.app.has_data() && self.app.poll().last_error.is_none()
+        self.track.has_data() && self.track.poll().last_error.is_none()
     }
 
     /// When the last successful poll was applied (epoch ms).
     pub fn last_ok_ms(&self) -> Option<i64> {
-        self.app.poll().last_ok_ms
+        self.track.poll().last_ok_ms
     }
 
     /// Polling stopped after a 401/403 until it is asked again (SIGHUP).
     pub fn auth_stopped(&self) -> bool {
-        self.app.poll().auth_stopped
+        self.track.poll().auth_stopped
     }
 
     /// Whether any instance is in a transitional status: poll at the fast interval.
     pub fn any_transitional(&self) -> bool {
-        self.app.any_visible_transitional()
+        self.transitional
     }
 
     pub fn stuck_after(&self) -> Duration {
@@ -250,7 +222,7 @@ impl Exporter {
     /// Healthy while the last poll succeeded or the data is younger than `max_age`.
     pub fn health(&self, now_ms: i64, max_age: Duration) -> Health {
         let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
-        let n = self.app.total();
+        let n = self.track.instances().len();
         let age_ms = self.last_ok_ms().map(|t| now_ms.saturating_sub(t).max(0));
         let age = |ms: i64| crate::timefmt::human_duration_ms(ms);
         let error = self.last_error.as_deref().unwrap_or("");
@@ -292,40 +264,5 @@ impl Exporter {
                 text: "starting: the first poll has not finished yet".to_string(),
             },
         }
-    }
-}
-
-/// Only what the metrics show: the rest of the instance (endpoints, volumes,
-/// progress, the notebook token…) is dropped as soon as it arrives, so memory
-/// stays small and no secret is ever kept.
-fn lean(nb: Notebook) -> Notebook {
-    Notebook {
-        id: nb.id,
-        name: nb.name,
-        status: nb.status,
-        feature: nb.feature,
-        flavor: nb.flavor,
-        workspace_id: nb.workspace_id,
-        user_id: nb.user_id,
-        create_at: nb.create_at,
-        update_at: nb.update_at,
-        image: nb.image.map(|i| Image {
-            name: i.name,
-            tag: i.tag,
-            swr_path: i.swr_path,
-            ..Image::default()
-        }),
-        lease: nb.lease,
-        pool: nb.pool.map(|p| Pool {
-            id: p.id,
-            name: p.name,
-            ..Pool::default()
-        }),
-        user: nb.user.map(|u| User {
-            id: u.id,
-            name: u.name,
-            ..User::default()
-        }),
-        ..Notebook::default()
     }
 }

@@ -127,7 +127,7 @@ fn summary(d: &mut Detail<'_, '_>, tr: &Tracked, app: &App) {
     let now = d.ctx.now_ms;
     let nb = &tr.row;
     if app.several_sources()
-        && let Some(feed) = app.feeds().get(usize::from(tr.source))
+        && let Some(feed) = app.feeds().get(tr.key.source.index())
     {
         if feed.rows_current(now) {
             d.kv("source", &feed.name, t.text);
@@ -213,7 +213,7 @@ fn not_held(d: &mut Detail<'_, '_>, tr: &Tracked, record: Record<'_>) {
             "not read",
             &format!(
                 "{why}; asked again in {}s",
-                crate::app::records::DETAIL_RETRY_MS / 1000
+                crate::app::detail::DETAIL_RETRY_MS / 1000
             ),
             t.error,
         ),

@@ -279,7 +279,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let body_rows = app.rows(offset, rows).enumerate().map(|(i, tr)| {
         let is_selected = selected == Some(offset + i);
         let pending = app.pending(&tr.key).map(|p| p.verb);
-        let mark = marks.get(usize::from(tr.source));
+        let mark = marks.get(tr.key.source.index());
         let unconfirmed = app.is_unconfirmed(tr, ctx.now_ms);
         let picked = marking.then(|| mark_cell(app, &tr.key, ctx));
         row(
@@ -396,7 +396,7 @@ fn row<'a>(
 }
 
 /// The mark column's cell: the latest bulk action's outcome, else the mark.
-fn mark_cell(app: &App, key: &str, ctx: &Paint) -> Cell<'static> {
+fn mark_cell(app: &App, key: &crate::track::InstanceKey, ctx: &Paint) -> Cell<'static> {
     use crate::app::marks::Outcome;
     let t = ctx.theme;
     let bold = Modifier::BOLD;

@@ -11,6 +11,7 @@ use ratatui::style::{Color, Modifier};
 use super::*;
 use crate::app::fixtures::{self, HOUR, MIN, NOW};
 use crate::app::{App, PollErrorInfo};
+use crate::track::SourceId;
 
 fn context() -> ViewContext {
     ViewContext {
@@ -56,8 +57,8 @@ impl View {
 /// Data fetched 3 s before the frame.
 pub(super) fn loaded() -> App {
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
-    app.record_requests(6, NOW - 3_000);
+    app.sweep(fixtures::notebooks(), NOW - 3_000);
+    app.record_requests(crate::track::SourceId(0), 6, NOW - 3_000);
     app
 }
 
@@ -190,7 +191,7 @@ fn loading_80x24() {
 fn empty_project_80x24() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(Vec::new(), NOW - 1_000);
+    app.sweep(Vec::new(), NOW - 1_000);
     let term = v.render(&mut app, 80, 24);
     snap("empty_project_80x24", &term);
     find(
@@ -220,7 +221,8 @@ fn nothing_matches_says_which_filters_80x24() {
 fn error_keeps_the_last_data_120x40() {
     let v = View::new(NOW + 75_000);
     let mut app = loaded();
-    app.apply_error(
+    app.failed(
+        crate::track::SourceId(0),
         PollErrorInfo {
             status: Some(429),
             code: Some("APIGW.0308".into()),
@@ -250,7 +252,8 @@ fn error_keeps_the_last_data_120x40() {
 fn first_poll_failed_80x24() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_error(
+    app.failed(
+        crate::track::SourceId(0),
         PollErrorInfo {
             status: None,
             code: None,
@@ -272,7 +275,8 @@ fn first_poll_failed_80x24() {
 fn auth_stop_says_why_and_how_to_resume_80x24() {
     let v = View::new(NOW + 60_000);
     let mut app = loaded();
-    app.apply_error(
+    app.failed(
+        crate::track::SourceId(0),
         PollErrorInfo {
             status: Some(401),
             code: Some("APIGW.0301".into()),
@@ -328,7 +332,7 @@ fn problems_only_with_stuck_instances_120x40() {
     let now = NOW + 14 * MIN;
     let v = View::new(now);
     let mut app = loaded();
-    app.apply_snapshot(fixtures::notebooks(), now - 2_000);
+    app.sweep(fixtures::notebooks(), now - 2_000);
     app.tick(now);
     app.handle_key(KeyEvent::new(KeyCode::Char('!'), KeyModifiers::NONE), now);
     let term = v.render(&mut app, 120, 40);
@@ -352,7 +356,9 @@ fn transitions_mark_rows_and_show_in_the_detail_200x50() {
         }
     }
     next.push(fixtures::nb("fresh-1", "aaa-just-created", "INIT"));
-    app.apply_snapshot(next, t1);
+    app.sweep(next, t1);
+    // The sweep's stats in the test driver say nothing: the count as before.
+    app.record_requests(crate::track::SourceId(0), 6, t1);
     select(&mut app, "new-instance");
     let v = View::new(t1 + 2_000);
     let term = v.render(&mut app, 200, 50);
@@ -492,7 +498,7 @@ fn no_color_uses_no_colour_at_all_80x24() {
 fn a_poll_in_flight_turns_the_dot_into_a_spinner() {
     let v = View::new(NOW);
     let mut app = loaded();
-    app.poll_started(NOW - 100);
+    app.started(crate::track::SourceId(0), NOW - 100);
     let term = v.render(&mut app, 80, 24);
     find(
         term.backend().buffer(),
@@ -534,7 +540,7 @@ fn tiny_and_odd_terminals_do_not_panic() {
 fn ten_thousand_instances_render_the_visible_rows() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::many(10_000), NOW - HOUR);
+    app.sweep(fixtures::many(10_000), NOW - HOUR);
     key(&mut app, 'G');
     let term = v.render(&mut app, 120, 40);
     let buf = term.backend().buffer();
@@ -546,9 +552,10 @@ fn ten_thousand_instances_render_the_visible_rows() {
 fn the_first_sweep_fills_the_table_and_says_how_far_80x24() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
-    app.poll_started(NOW - 400);
+    app.started(crate::track::SourceId(0), NOW - 400);
     let first: Vec<_> = fixtures::notebooks().into_iter().take(5).collect();
-    app.apply_page(
+    app.page(
+        crate::track::SourceId(0),
         first,
         crate::app::SweepProgress {
             loaded: 1_250,
@@ -568,10 +575,10 @@ fn the_first_sweep_fills_the_table_and_says_how_far_80x24() {
 fn the_status_bar_says_the_first_sweep_burst_is_in_force() {
     let v = View::new(NOW);
     let mut app = loaded();
-    app.record_burst(Some(180));
+    app.record_burst(crate::track::SourceId(0), Some(180));
     let term = v.render(&mut app, 120, 40);
     find(term.backend().buffer(), "first-sweep burst, 180 left");
-    app.record_burst(None);
+    app.record_burst(crate::track::SourceId(0), None);
     let term = v.render(&mut app, 120, 40);
     assert!(!text(term.backend().buffer()).contains("burst"));
 }
@@ -591,7 +598,7 @@ fn trends_80x24_chart_the_groups_over_the_session() {
         if *minute == 0 {
             all[0].status = Some(crate::api::model::Status::Error);
         }
-        app.apply_snapshot(all.clone(), NOW - minute * MIN);
+        app.sweep(all.clone(), NOW - minute * MIN);
     }
     key(&mut app, 't');
     let term = v.render(&mut app, 80, 24);
@@ -692,17 +699,17 @@ pub(super) fn two_sources() -> App {
         fixtures::nb("sg-1", "sg-serving", "RUNNING"),
         fixtures::nb("sg-2", "sg-etl-nightly", "STOPPED"),
     ];
-    app.apply_page_from(1, sg, SweepProgress::default(), NOW - MIN);
-    app.finish_sweep_from(1, true, NOW - MIN);
-    app.apply_page_from(
-        0,
+    app.page(SourceId(1), sg, SweepProgress::default(), NOW - MIN);
+    app.sweep_end(SourceId(1), true, NOW - MIN);
+    app.page(
+        SourceId(0),
         fixtures::notebooks(),
         SweepProgress::default(),
         NOW - 3_000,
     );
-    app.finish_sweep_from(0, true, NOW - 3_000);
-    app.apply_error_from(
-        1,
+    app.sweep_end(SourceId(0), true, NOW - 3_000);
+    app.failed(
+        SourceId(1),
         PollErrorInfo {
             status: Some(500),
             code: Some("ModelArts.0010".into()),
@@ -720,8 +727,8 @@ pub(super) fn two_sources() -> App {
 fn a_source_whose_poller_died_shows_failed_for_good() {
     let v = View::new(NOW);
     let mut app = two_sources();
-    app.apply_error_from(
-        1,
+    app.failed(
+        SourceId(1),
         PollErrorInfo {
             message: "the poller of this source stopped: it panicked: boom; restart nbwatch".into(),
             attempt: 1,
@@ -792,7 +799,7 @@ fn detail_of_a_record_not_held_reads_it_80x24() {
     let v = View::new(NOW);
     let mut app = App::new(crate::app::fixtures::timing());
     app.set_record_cap(0);
-    app.apply_snapshot(fixtures::notebooks(), NOW - 3_000);
+    app.sweep(fixtures::notebooks(), NOW - 3_000);
     select(&mut app, "train-bert-large");
     press(&mut app, KeyCode::Enter);
     let term = v.render(&mut app, 80, 24);
@@ -835,17 +842,27 @@ fn detail_of_a_record_not_held_reads_it_80x24() {
 #[test]
 fn a_row_the_service_has_not_confirmed_for_a_sweep_period_says_so_120x40() {
     let mut app = App::new(crate::app::fixtures::timing());
-    app.apply_snapshot(fixtures::notebooks(), NOW - 80_000);
-    app.record_requests(480, NOW - 1_000);
-    app.record_pace(crate::app::Pace {
-        hot: Some(std::time::Duration::from_secs(2)),
-        budget: Some(std::time::Duration::from_secs(42)),
-        ..Default::default()
-    });
+    app.sweep(fixtures::notebooks(), NOW - 80_000);
     // The hot tier confirmed every instance 2 s ago but one.
     let mut confirmed = fixtures::notebooks();
     confirmed.retain(|n| n.name_str() != "data-prep-01");
-    app.apply_hot(vec![(NOW - 2_000, confirmed)], vec![], None, NOW - 2_000);
+    app.hot(
+        crate::track::SourceId(0),
+        vec![(NOW - 2_000, confirmed)],
+        vec![],
+        None,
+        NOW - 2_000,
+    );
+    // What the poller reports since (the tick's own stats said nothing).
+    app.record_requests(crate::track::SourceId(0), 480, NOW - 1_000);
+    app.record_pace(
+        crate::track::SourceId(0),
+        crate::app::Pace {
+            hot: Some(std::time::Duration::from_secs(2)),
+            budget: Some(std::time::Duration::from_secs(42)),
+            ..Default::default()
+        },
+    );
     select(&mut app, "data-prep-01");
     let v = View::new(NOW);
     let term = v.render(&mut app, 120, 40);

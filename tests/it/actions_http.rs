@@ -372,8 +372,7 @@ async fn a_reset_after_the_request_went_out_is_not_retried_and_says_the_service_
     // The dashboard's action task: the row takes the status read now, and the
     // notice says the service may have acted; nothing is followed or repeated.
     let stop = |nb: &Notebook| nbwatch::app::ActionRequest {
-        key: nb.id_str().to_string(),
-        source: 0,
+        key: nbwatch::track::InstanceKey::new(nbwatch::track::SourceId(0), nb.id_str()),
         id: nb.id_str().to_string(),
         name: nb.name_str().to_string(),
         verb: Verb::Stop,

@@ -153,8 +153,7 @@ async fn the_bulk_sender_sends_each_once_a_few_at_a_time() {
         .collect();
     assert!(running.len() >= 9, "{} running", running.len());
     let request = |id: &String| ActionRequest {
-        key: id.clone(),
-        source: 0,
+        key: nbwatch::track::InstanceKey::new(nbwatch::track::SourceId(0), id),
         id: id.clone(),
         name: id.clone(),
         verb: Verb::Stop,
@@ -194,7 +193,15 @@ async fn the_bulk_sender_sends_each_once_a_few_at_a_time() {
         start.elapsed()
     );
     got.sort();
-    let mut want: Vec<(String, bool)> = running[..6].iter().map(|i| (i.clone(), true)).collect();
+    let mut want: Vec<(nbwatch::track::InstanceKey, bool)> = running[..6]
+        .iter()
+        .map(|i| {
+            (
+                nbwatch::track::InstanceKey::new(nbwatch::track::SourceId(0), i),
+                true,
+            )
+        })
+        .collect();
     want.sort();
     assert_eq!(got, want, "each answered once, all accepted");
     assert_eq!(sim.request_count() - before, 6, "each sent once");

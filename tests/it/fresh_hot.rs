@@ -11,6 +11,7 @@ use nbwatch::api::actions::Verb;
 use nbwatch::api::{Client, ListQuery, Notebook, PageSize, RetryPolicy, Status};
 use nbwatch::app::{self, App, EventKind};
 use nbwatch::sim::SimHandle;
+use nbwatch::track::SourceId;
 use nbwatch::watch::{self, ClientSource, Handle, Message, PollerConfig, hot};
 
 const ACTION_MS: i64 = nbwatch::sim::engine::Engine::ACTION_MS;
@@ -64,34 +65,21 @@ struct Watched {
 impl Watched {
     fn feed(&mut self, m: Message) {
         let now = nbwatch::timefmt::now_ms();
-        match m {
-            Message::Started => self.app.poll_started(now),
-            Message::Page {
-                notebooks,
-                loaded,
-                total,
-                read_at_ms,
-            } => {
-                self.app
-                    .apply_page(notebooks, app::SweepProgress { loaded, total }, read_at_ms);
-            }
-            Message::Snapshot { listing, .. } => {
-                self.app.finish_sweep(listing.complete, now);
-                self.sweeps += 1;
-            }
-            Message::Hot {
-                seen, gone, error, ..
-            } => {
+        match &m {
+            Message::Snapshot { .. } => self.sweeps += 1,
+            Message::Hot { error, .. } => {
                 assert!(error.is_none(), "{error:?}");
-                self.app.apply_hot(seen, gone, None, now);
                 self.hot_ticks += 1;
             }
             Message::Failed { error, .. } => panic!("poll failed: {error}"),
+            Message::Started | Message::Page { .. } => {}
         }
+        // As the dashboard's event loop applies it.
+        self.app.apply_all([(SourceId(0), m)], now);
     }
 
     fn status(&self, id: &str) -> Option<Status> {
-        self.app.get(id).map(|t| t.status.clone())
+        self.app.get(&key0(id)).map(|t| t.status.clone())
     }
 }
 
@@ -146,7 +134,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         .instances()
         .iter()
         .find(|t| t.status == Status::Running && t.row.feature.as_deref() == Some("NOTEBOOK"))
-        .map(|t| t.key.clone())
+        .map(|t| t.key.id().to_string())
         .expect("a running NOTEBOOK instance");
 
     // Stopped by someone else (the console): STOPPING at once.
@@ -164,7 +152,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     })
     .await;
     assert_eq!(w.sweeps, 1);
-    let t = w.app.get(&id).unwrap();
+    let t = w.app.get(&key0(&id)).unwrap();
     let path: Vec<_> = t
         .transitions
         .iter()
@@ -187,7 +175,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     })
     .await;
     sim.advance(ACTION_MS + 3 * 60_000);
-    until(&mut h, &mut w, "gone", |w| w.app.get(&id).is_none()).await;
+    until(&mut h, &mut w, "gone", |w| w.app.get(&key0(&id)).is_none()).await;
     assert_eq!(
         w.sweeps, 1,
         "learnt through ShowNotebook, before the next sweep"
@@ -196,7 +184,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         .app
         .events()
         .iter()
-        .filter(|e| e.key == id && matches!(e.kind, EventKind::Gone { .. }))
+        .filter(|e| *e.key.id() == *id && matches!(e.kind, EventKind::Gone { .. }))
         .count();
     assert_eq!(gone, 1);
     // The three minutes moved the rest of the population too: every instance
@@ -210,10 +198,10 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
     for e in w.app.events() {
         match &e.kind {
             EventKind::Gone { .. } => {
-                assert!(removed.contains(&e.key), "{} was not removed", e.name)
+                assert!(removed.contains(e.key.id()), "{} was not removed", e.name)
             }
             EventKind::Appeared(_) => {
-                assert!(created.contains(&e.key), "{} reported new", e.name)
+                assert!(created.contains(e.key.id()), "{} reported new", e.name)
             }
             EventKind::Changed { .. } => {}
         }
@@ -329,4 +317,9 @@ async fn between_full_reads_a_light_tick_is_one_recent_page_and_the_next_full_re
     assert_eq!(news.shows, 0, "no ShowNotebook for a placed move");
     assert_eq!(news.requests, 8);
     sim.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The key of instance `id` of the one source.
+fn key0(id: &str) -> nbwatch::track::InstanceKey {
+    nbwatch::track::InstanceKey::new(nbwatch::track::SourceId(0), id)
 }

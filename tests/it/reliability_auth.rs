@@ -108,7 +108,13 @@ async fn expect_auth_stop(h: &mut Handle, consecutive: u32) -> ApiError {
         interval: INTERVAL,
         stuck_after: Duration::from_secs(600),
     });
-    app.apply_error(nbwatch::app::PollErrorInfo::from_api(&error, c), T0);
+    let failed = Message::Failed {
+        error: error.clone(),
+        consecutive: c,
+        next_in,
+        stats: Default::default(),
+    };
+    app.apply_all([(nbwatch::track::SourceId(0), failed)], T0);
     assert_eq!(app.freshness(T0), Freshness::AuthStopped { age_ms: None });
     let shown = app.poll().last_error.clone().unwrap();
     assert!(shown.auth);

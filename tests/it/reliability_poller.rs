@@ -128,7 +128,8 @@ async fn outcome(h: &mut Handle) -> Message {
     }
 }
 
-/// The dashboard's side: applies poller messages to the state as the event loop does,
+/// The dashboard's side: applies poller messages to the state as the event loop
+/// does (one batch per message, through `App::apply_all`),
 /// on a clock that starts at `crate::support::sim::T0` and moves with real time.
 struct Dash {
     app: App,
@@ -152,26 +153,8 @@ impl Dash {
 
     fn feed(&mut self, m: &Message) {
         let now = self.now();
-        match m {
-            Message::Started | Message::Page { .. } => self.app.poll_started(now),
-            Message::Hot { .. } => {}
-            Message::Snapshot { listing, stats, .. } => {
-                self.app.record_requests(stats.requests_last_minute, now);
-                self.app.apply_snapshot(listing.notebooks.clone(), now);
-            }
-            Message::Failed {
-                error,
-                consecutive,
-                stats,
-                ..
-            } => {
-                self.app.record_requests(stats.requests_last_minute, now);
-                self.app.apply_error(
-                    nbwatch::app::PollErrorInfo::from_api(error, *consecutive),
-                    now,
-                );
-            }
-        }
+        self.app
+            .apply_all([(nbwatch::track::SourceId(0), m.clone())], now);
     }
 }
 
@@ -690,7 +673,14 @@ async fn unknown_statuses_and_fields_arrive_intact_and_are_shown() {
         "{:?}",
         dash.app.status_counts()
     );
-    assert!(dash.app.get("nb-hib").is_some());
+    assert!(
+        dash.app
+            .get(&nbwatch::track::InstanceKey::new(
+                nbwatch::track::SourceId(0),
+                "nb-hib"
+            ))
+            .is_some()
+    );
     assert!(dash.app.poll().last_error.is_none());
 
     // …and the screen shows it by its own name.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, PageSize};
-use nbwatch::app::{App, EventKind, SweepProgress, Timing};
+use nbwatch::app::{App, EventKind, Timing};
 use nbwatch::sim::{SimConfig, SimHandle};
 
 /// Pages straight into the dashboard's state, as the event loop applies them.
@@ -20,11 +20,14 @@ struct IntoApp<'a> {
 
 impl PageSink<Notebook> for IntoApp<'_> {
     fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
-        let progress = SweepProgress {
+        let page = nbwatch::watch::Message::Page {
+            notebooks,
             loaded: place.loaded,
             total: place.total,
+            read_at_ms: self.at_ms,
         };
-        self.app.apply_page(notebooks, progress, self.at_ms);
+        self.app
+            .apply_all([(nbwatch::track::SourceId(0), page)], self.at_ms);
     }
 }
 
@@ -81,7 +84,18 @@ async fn every_instance_alive_throughout_a_live_sweep_is_in_it_and_nothing_is_in
             .sweep_all_kinds::<NotebookPage, _>(&q, DEFAULT_OVERLAP, &mut sink)
             .await
             .expect("a sweep of the live population");
-        app.finish_sweep(report.complete, from);
+        let end = nbwatch::watch::Message::Snapshot {
+            listing: nbwatch::api::Listing {
+                notebooks: Vec::new(),
+                total: None,
+                requests: 0,
+                passes: 1,
+                complete: report.complete,
+            },
+            took: Duration::ZERO,
+            stats: Default::default(),
+        };
+        app.apply_all([(nbwatch::track::SourceId(0), end)], from);
         let to = sim.now_ms();
         let truth = sim.ground_truth(from, to);
         assert!(truth.complete);
@@ -116,10 +130,10 @@ async fn every_instance_alive_throughout_a_live_sweep_is_in_it_and_nothing_is_in
         let before_previous = prev_from.map(|p| sim.ground_truth(p, to).alive_throughout);
         for ev in app.events().iter().filter(|e| e.at_ms == from) {
             let false_event = match ev.kind {
-                EventKind::Gone { .. } => truth.alive_throughout.contains(&ev.key),
+                EventKind::Gone { .. } => truth.alive_throughout.contains(ev.key.id()),
                 EventKind::Appeared(_) => before_previous
                     .as_ref()
-                    .is_some_and(|alive| alive.contains(&ev.key)),
+                    .is_some_and(|alive| alive.contains(ev.key.id())),
                 EventKind::Changed { .. } => false,
             };
             if false_event {

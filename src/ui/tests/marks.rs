@@ -92,7 +92,7 @@ fn each_row_shows_its_outcome_and_the_summary_ends_it_120x40() {
         );
     }
     assert!(screen.contains("stop: 3 requested…"), "{screen}");
-    let keys: Vec<(String, String)> = app
+    let keys: Vec<(String, crate::track::InstanceKey)> = app
         .instances()
         .iter()
         .map(|t| (t.name().to_string(), t.key.clone()))
@@ -101,10 +101,10 @@ fn each_row_shows_its_outcome_and_the_summary_ends_it_120x40() {
         keys.iter()
             .find(|(n, _)| n == name)
             .map(|(_, k)| k.clone())
-            .unwrap_or_default()
+            .expect("in the fixture")
     };
     for name in ["codelab-free", "ds-exploration"] {
-        let mut nb = fixtures::nb(&id(name), name, "STOPPING");
+        let mut nb = fixtures::nb(id(name).id(), name, "STOPPING");
         nb.update_at = Some(NOW + 1);
         app.apply_action(
             ActionEvent::Answered {

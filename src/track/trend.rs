@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::key::{InstanceKey, SourceId};
 use crate::api::model::Status;
 use crate::journal::{Entry, Kind};
 
@@ -84,16 +85,24 @@ impl Sample {
 #[derive(Debug, Clone, Default)]
 pub struct Trend {
     samples: VecDeque<Sample>,
-    /// Journal entries (of this source) waiting for the first listing to be
-    /// rebuilt from.
-    pending_journal: Option<Vec<Entry>>,
+    /// Journal entries (of the sources watched, each with its instance's key)
+    /// waiting for the first listing to be rebuilt from.
+    pending_journal: Option<Vec<(InstanceKey, Entry)>>,
 }
 
 impl Trend {
-    /// The journal's entries for `source`, to rebuild the past from once the
-    /// first listing is in.
-    pub fn with_journal(mut self, entries: Vec<Entry>, source: &str) -> Trend {
-        self.pending_journal = Some(entries.into_iter().filter(|e| e.source == source).collect());
+    /// The journal's entries of the sources named `sources` (in poller
+    /// order; an entry names its source), to rebuild the past from once the
+    /// first listing is in. Entries of other sources are left out.
+    pub fn with_journal(mut self, entries: Vec<Entry>, sources: &[String]) -> Trend {
+        let keyed = entries
+            .into_iter()
+            .filter_map(|e| {
+                let n = sources.iter().position(|s| *s == e.source)?;
+                Some((InstanceKey::new(SourceId::nth(n), &e.id), e))
+            })
+            .collect();
+        self.pending_journal = Some(keyed);
         self
     }
 
@@ -101,11 +110,11 @@ impl Trend {
     pub fn record<'a>(
         &mut self,
         at_ms: i64,
-        population: impl IntoIterator<Item = (&'a str, &'a Status)>,
+        population: impl IntoIterator<Item = (&'a InstanceKey, &'a Status)>,
     ) {
         match self.pending_journal.take() {
             Some(entries) => {
-                let population: Vec<(&str, &Status)> = population.into_iter().collect();
+                let population: Vec<(&InstanceKey, &Status)> = population.into_iter().collect();
                 for s in rebuild(&entries, at_ms, &population) {
                     self.push(s);
                 }
@@ -141,19 +150,23 @@ impl Trend {
 /// `now_ms`: each entry before `now_ms` is undone, newest first (a change goes
 /// back to its `from`, an appearance is removed, a departure comes back), and
 /// the counts are taken just before each one.
-fn rebuild(entries: &[Entry], now_ms: i64, population: &[(&str, &Status)]) -> Vec<Sample> {
-    let mut state: HashMap<String, Status> = population
+fn rebuild(
+    entries: &[(InstanceKey, Entry)],
+    now_ms: i64,
+    population: &[(&InstanceKey, &Status)],
+) -> Vec<Sample> {
+    let mut state: HashMap<InstanceKey, Status> = population
         .iter()
-        .map(|(k, s)| ((*k).to_string(), (*s).clone()))
+        .map(|(k, s)| ((*k).clone(), (*s).clone()))
         .collect();
-    let mut past: Vec<&Entry> = entries
+    let mut past: Vec<&(InstanceKey, Entry)> = entries
         .iter()
-        .filter(|e| e.at_ms().is_some_and(|t| t <= now_ms))
+        .filter(|(_, e)| e.at_ms().is_some_and(|t| t <= now_ms))
         .collect();
-    past.sort_by_key(|e| e.at_ms());
+    past.sort_by_key(|(_, e)| e.at_ms());
     let mut out = Vec::with_capacity(past.len());
-    for e in past.into_iter().rev() {
-        let key = e.id.clone();
+    for (key, e) in past.into_iter().rev() {
+        let key = key.clone();
         let status = |v: &Option<String>| v.as_deref().map(Status::parse);
         match e.kind {
             Kind::Changed | Kind::Gone => match status(&e.from) {
@@ -179,6 +192,10 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_795_854_600_000;
+
+    fn k(id: &str) -> InstanceKey {
+        InstanceKey::new(SourceId(0), id)
+    }
 
     fn e(at: i64, id: &str, kind: Kind, from: Option<&str>, to: Option<&str>) -> Entry {
         let mut e = Entry::new(at, "", id, id, kind);
@@ -238,12 +255,12 @@ mod tests {
             ),
             e(T0 + 31 * 60_000, "a", Kind::Stuck, None, Some("ERROR")),
         ];
-        let mut t = Trend::default().with_journal(journal, "");
+        let mut t = Trend::default().with_journal(journal, &[String::new()]);
         let now = T0 + 40 * 60_000;
         let a = Status::Error;
         let b = Status::Running;
         let c = Status::Creating;
-        t.record(now, [("a", &a), ("b", &b), ("c", &c)]);
+        t.record(now, [(&k("a"), &a), (&k("b"), &b), (&k("c"), &c)]);
         let got: Vec<[u32; 4]> = t.samples().iter().map(|s| s.counts).collect();
         assert_eq!(
             got,
@@ -268,10 +285,10 @@ mod tests {
         let mut t = Trend::default();
         let r = Status::Running;
         for i in 0..100 {
-            t.record(T0 + i * 10_000, [("a", &r)]);
+            t.record(T0 + i * 10_000, [(&k("a"), &r)]);
         }
         let s = Status::Stopped;
-        t.record(T0 + 1_000_000, [("a", &s)]);
+        t.record(T0 + 1_000_000, [(&k("a"), &s)]);
         let at: Vec<i64> = t.samples().iter().map(|s| s.at_ms - T0).collect();
         assert_eq!(at, [0, 990_000, 1_000_000]);
     }

@@ -38,25 +38,6 @@ impl Feed {
     }
 }
 
-/// The key of instance `id` of source `source`: ids are unique per source, not
-/// across them. The first source's keys are the ids themselves.
-pub fn key_of(source: u16, id: &str) -> String {
-    if source == 0 {
-        id.to_string()
-    } else {
-        format!("{source}/{id}")
-    }
-}
-
-/// The id inside a key made by [`key_of`].
-pub fn id_of(source: u16, key: &str) -> &str {
-    if source == 0 {
-        key
-    } else {
-        key.split_once('/').map_or(key, |(_, id)| id)
-    }
-}
-
 /// The feeds taken together, into `all`. The user's settings (interval,
 /// pause) live in `all` and are copied to every feed; what the pollers report
 /// is combined: the oldest good sweep, the first failure (an authentication
@@ -105,20 +86,11 @@ pub fn combine(feeds: &mut [Feed], all: &mut PollState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::PollErrorInfo;
+    use crate::track::poll::PollErrorInfo;
     use std::time::Duration;
 
     fn feed(name: &str) -> Feed {
         Feed::new(name.into(), PollState::new(Duration::from_secs(10)))
-    }
-
-    #[test]
-    fn keys_are_the_ids_for_the_first_source_and_prefixed_for_the_others() {
-        assert_eq!(key_of(0, "a/b"), "a/b");
-        assert_eq!(id_of(0, "a/b"), "a/b");
-        assert_eq!(key_of(2, "a/b"), "2/a/b");
-        assert_eq!(id_of(2, &key_of(2, "a/b")), "a/b");
-        assert_ne!(key_of(1, "x"), key_of(0, "x"));
     }
 
     #[test]

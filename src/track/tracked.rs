@@ -2,6 +2,7 @@
 //! latest record plus what only a watcher can know (since when it is in its
 //! status, the transitions seen).
 
+use super::key::InstanceKey;
 use super::row::{Interner, Row};
 use crate::api::model::{Notebook, Status};
 
@@ -55,13 +56,9 @@ impl LeaseUrgency {
 
 #[derive(Debug, Clone)]
 pub struct Tracked {
-    /// The instance id (or a stand-in when the service omitted it); the identity
-    /// the selection follows.
-    /// Unique across sources: the id itself for the first source, `N/id` for
-    /// source N (see [`super::feeds::key_of`]).
-    pub key: String,
-    /// Which source (poller) it came from: an index into the app's sources.
-    pub source: u16,
+    /// Its source and id (or a stand-in when the service omitted the id);
+    /// the identity the selection and the marks follow.
+    pub key: InstanceKey,
     /// The table's fields of the latest record (the whole record is in
     /// [`super::records::Records`] when held).
     pub row: Row,
@@ -90,7 +87,7 @@ pub struct Tracked {
 impl Tracked {
     /// An instance seen for the first time at `at_ms`. `mark` highlights it as new.
     pub fn new(
-        key: String,
+        key: InstanceKey,
         notebook: &Notebook,
         at_ms: i64,
         mark: bool,
@@ -105,7 +102,6 @@ impl Tracked {
             .unwrap_or(at_ms);
         Tracked {
             key,
-            source: 0,
             row: Row::of(notebook, strings),
             lower: lower(notebook.name_str()),
             status,
@@ -154,10 +150,9 @@ impl Tracked {
         transition
     }
 
-    /// Its key within its source: the id the service gave (or the stand-in
-    /// when it gave none), without the source's number.
-    pub fn own_key(&self) -> &str {
-        super::feeds::id_of(self.source, &self.key)
+    /// The source it came from.
+    pub fn source(&self) -> super::key::SourceId {
+        self.key.source
     }
 
     pub fn name(&self) -> &str {
@@ -169,10 +164,10 @@ impl Tracked {
         self.lower.as_deref().unwrap_or(&self.row.name)
     }
 
-    /// The id the service gave, if it gave one (the key is then that id,
-    /// after the source's number for every source but the first).
+    /// The id the service gave, if it gave one (the key's id is then that
+    /// id, else a stand-in made from the name).
     pub fn id(&self) -> Option<&str> {
-        self.row.has_id.then(|| self.own_key())
+        self.row.has_id.then(|| self.key.id())
     }
 
     /// How long since the service last confirmed it.
@@ -235,7 +230,8 @@ fn lower(name: &str) -> Option<Box<str>> {
 impl Tracked {
     /// [`Tracked::new`] with strings of its own, for tests of one instance.
     pub fn of(key: &str, notebook: Notebook, at_ms: i64, mark: bool) -> Tracked {
-        Tracked::new(key.into(), &notebook, at_ms, mark, &mut Interner::default())
+        let key = InstanceKey::new(super::key::SourceId(0), key);
+        Tracked::new(key, &notebook, at_ms, mark, &mut Interner::default())
     }
 
     /// [`Tracked::update`] with strings of its own.
