@@ -4,7 +4,8 @@
 #
 # Usage: scripts/bench_compare.sh BASE [--short] [--only NAME[,NAME...]]
 #   BASE      a commit, tag or branch; checked out in a temporary worktree with
-#             its own target dir (removed at the end)
+#             its own target dir (removed at the end); or the path of a checkout
+#             of the baseline (kept, and its builds reused)
 #   --short   shorter windows (e2e 30 s, fresh 120 s, sweep 5 sweeps): for a
 #             restructure, where "within noise" is the question
 #   --only    run only these benches (parse,frame,filter,refresh,sweep,fresh,
@@ -32,12 +33,17 @@ while [ $# -gt 0 ]; do
 done
 
 here="$(pwd)"
-tree="$(mktemp -d /tmp/nbwatch-base.XXXXXX)"
-cleanup() {
-    git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
-}
-trap cleanup EXIT
-git worktree add --detach -q "$tree" "$base"
+if [ -f "$base/Cargo.toml" ]; then
+    # A checkout of the baseline already built: used as it is, kept.
+    tree="$(cd "$base" && pwd)"
+else
+    tree="$(mktemp -d /tmp/nbwatch-base.XXXXXX)"
+    cleanup() {
+        git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
+    }
+    trap cleanup EXIT
+    git worktree add --detach -q "$tree" "$base"
+fi
 echo "== baseline $(git -C "$tree" log --oneline -1)"
 echo "== work tree $(git log --oneline -1)$(git diff --quiet || echo ' (with uncommitted changes)')"
 
