@@ -82,6 +82,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
     if sources.len() > 1 {
         app.set_sources(sources.iter().map(|s| s.name.clone()).collect());
     }
+    app.set_budgets(sources.iter().map(|s| s.poller.budget_per_minute).collect());
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     app.set_ssh_key_dirs(sources.iter().map(|s| s.ssh_key_dir.clone()).collect());
     app.set_fast_intervals(sources.iter().map(|s| s.poller.fast_interval).collect());

@@ -273,6 +273,12 @@ impl App {
         self.track.set_sources(names);
     }
 
+    /// Each source's request budget per minute, by source number (the status
+    /// bar states it with several sources).
+    pub fn set_budgets(&mut self, budgets: Vec<u32>) {
+        self.track.set_budgets(budgets);
+    }
+
     /// Applies the poller messages received at `now_ms`, each from its source
     /// (see [`Tracker::apply_all`]), then brings the view up to date once for
     /// the whole batch: marks of instances gone, order, filter, selection.

@@ -11,6 +11,9 @@ pub struct Feed {
     /// What the table and header call the source (profile, or region).
     pub name: String,
     pub poll: PollState,
+    /// Requests its poller may send in any minute (each source has its own
+    /// budget), when known: the status bar says so with several sources.
+    pub budget_per_minute: Option<u32>,
     /// The sweep pages are arriving for (each instance remembers the last it was seen in).
     pub(crate) sweep_seq: u64,
     pub(crate) sweeps_complete: u64,
@@ -22,6 +25,7 @@ impl Feed {
         Feed {
             name,
             poll,
+            budget_per_minute: None,
             sweep_seq: 1,
             sweeps_complete: 0,
             last_sweep_complete: false,

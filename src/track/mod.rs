@@ -109,6 +109,13 @@ impl Tracker {
         }
     }
 
+    /// Each source's request budget per minute, by source number.
+    pub fn set_budgets(&mut self, budgets: Vec<u32>) {
+        for (f, b) in self.feeds.iter_mut().zip(budgets) {
+            f.budget_per_minute = Some(b);
+        }
+    }
+
     /// Whole records to keep (see `defaults::FULL_RECORDS`).
     pub fn set_record_cap(&mut self, cap: usize) {
         self.records = Records::new(cap);

@@ -17,6 +17,29 @@ use super::format::{clock, duration, width};
 use super::header::{display_name, fit_spans};
 use crate::app::{App, EventKind, Freshness, Mode};
 
+/// With several sources, each with its own request budget: what they may send
+/// together is stated, so two sources are not silently twice the requests.
+fn budgets(app: &App) -> String {
+    if !app.several_sources() {
+        return String::new();
+    }
+    let all: Vec<u32> = app
+        .feeds()
+        .iter()
+        .filter_map(|f| f.budget_per_minute)
+        .collect();
+    match all.as_slice() {
+        [] => String::new(),
+        [first, rest @ ..] if rest.iter().all(|b| b == first) => {
+            format!(" · budget {first}/min per source ×{}", all.len())
+        }
+        _ => {
+            let each: Vec<String> = all.iter().map(u32::to_string).collect();
+            format!(" · budgets {} /min, one per source", each.join(" + "))
+        }
+    }
+}
+
 pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     let t = ctx.theme;
     let now = ctx.now_ms;
@@ -27,9 +50,10 @@ pub fn draw_status(buf: &mut Buffer, area: Rect, app: &App, ctx: &Paint) {
     } else {
         Span::styled(
             format!(
-                " {} · {} req/min ",
+                " {} · {} req/min{} ",
                 schedule(poll, now),
-                poll.requests_per_min(now)
+                poll.requests_per_min(now),
+                budgets(app)
             ),
             t.muted,
         )

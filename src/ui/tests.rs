@@ -724,6 +724,31 @@ pub(super) fn two_sources() -> App {
 }
 
 #[test]
+fn with_several_sources_the_status_bar_states_each_sources_budget() {
+    let v = View::new(NOW);
+    let mut app = two_sources();
+    app.set_budgets(vec![900, 900]);
+    let term = v.render(&mut app, 200, 24);
+    find(
+        term.backend().buffer(),
+        "req/min · budget 900/min per source ×2",
+    );
+    app.set_budgets(vec![900, 120]);
+    let term = v.render(&mut app, 200, 24);
+    find(
+        term.backend().buffer(),
+        "req/min · budgets 900 + 120 /min, one per source",
+    );
+    // One source: its budget is the poller's own; nothing more is said.
+    let mut one = App::new(crate::app::fixtures::timing());
+    one.set_budgets(vec![900]);
+    one.sweep(fixtures::notebooks(), NOW - 3_000);
+    let term = v.render(&mut one, 200, 24);
+    let screen = format!("{:?}", term.backend().buffer());
+    assert!(!screen.contains("per source"), "{screen}");
+}
+
+#[test]
 fn a_source_whose_poller_died_shows_failed_for_good() {
     let v = View::new(NOW);
     let mut app = two_sources();

@@ -88,6 +88,12 @@ fn two_sources_one_failing_while_the_other_changes() {
                 .is_some_and(|h| polling_well(h, "beijing") && polling_well(h, "singapore"))
     });
     assert!(s.contains("SOURCE"), "{s}");
+    // Two sources may send twice the requests of one: the status bar says so.
+    let budget = format!(
+        "budget {}/min per source ×2",
+        nbwatch::defaults::BUDGET_PER_MINUTE
+    );
+    d.wait("each source's budget stated", |s| s.contains(&budget));
     // Sorted by source, Singapore first (`o` to the source column, `O` reverses).
     d.send("oooooooo");
     d.wait("sorted by source", |s| s.contains("sort source ▲"));
