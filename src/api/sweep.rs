@@ -48,17 +48,15 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 
-use super::client::Client;
 use super::error::ApiError;
 use super::model::{Notebook, NotebookPage};
-use super::query::ListQuery;
 use crate::timefmt::now_ms;
 
 /// Items each page repeats from the one before it, at the least (the sweep
 /// repeats more while it sees the listing move).
 pub const DEFAULT_OVERLAP: u64 = 2;
 /// Largest listing we accept: a `total` past this is a broken response.
-const MAX_TOTAL: u64 = 1_000_000;
+pub(super) const MAX_TOTAL: u64 = 1_000_000;
 /// The `feature` of the free CodeLab instances, which the service leaves out
 /// unless asked for.
 pub const FEATURE_CODELAB: &str = "DEFAULT";
@@ -106,37 +104,6 @@ pub trait PageSource<P>: Sync {
     fn concurrency(&self) -> usize;
     /// Requests sent so far, retries included: what a sweep reports it cost.
     fn requests_sent(&self) -> u64;
-}
-
-/// One query's pages from the service.
-struct Service<'a> {
-    client: &'a Client,
-    query: &'a ListQuery,
-}
-
-impl<P: ListPage> PageSource<P> for Service<'_> {
-    async fn page(&self, offset: u64) -> Result<P, ApiError> {
-        let (page, request_id) = self.client.fetch_page_as::<P>(self.query, offset).await?;
-        if offset == 0
-            && let Some(t) = page.total()
-            && t > MAX_TOTAL as i64
-        {
-            return Err(ApiError::Decode {
-                detail: format!("total {t} is not believable"),
-                request_id,
-            });
-        }
-        Ok(page)
-    }
-    fn limit(&self) -> u64 {
-        u64::from(self.query.page_size.get())
-    }
-    fn concurrency(&self) -> usize {
-        self.client.concurrency()
-    }
-    fn requests_sent(&self) -> u64 {
-        self.client.own_requests_sent()
-    }
 }
 
 /// Where a page of the sweep sits in the listing, and how far the sweep is.
@@ -199,7 +166,7 @@ pub struct SweepReport {
 
 impl SweepReport {
     /// Folds the report of a second listing (CodeLab) into this one.
-    fn absorb(&mut self, more: SweepReport) {
+    pub(super) fn absorb(&mut self, more: SweepReport) {
         self.ids.extend(more.ids);
         self.idless += more.idless;
         self.total = match (self.total, more.total) {
@@ -595,7 +562,7 @@ where
     sweep_part(source, min_overlap, sink, (0, 0, 0)).await
 }
 
-async fn sweep_part<P, Src, S>(
+pub(super) async fn sweep_part<P, Src, S>(
     source: &Src,
     min_overlap: u64,
     sink: &mut S,
@@ -721,72 +688,6 @@ impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
     }
 }
 
-impl Client {
-    /// One sweep over every page of `q` with at least `overlap` items
-    /// repeated between pages; each page goes to `sink` as it arrives. See
-    /// the module docs.
-    pub async fn sweep<P, S>(
-        &self,
-        q: &ListQuery,
-        overlap: u64,
-        sink: &mut S,
-    ) -> Result<SweepReport, ApiError>
-    where
-        P: ListPage,
-        S: PageSink<P::Item>,
-    {
-        self.sweep_query::<P, S>(q, overlap, sink, (0, 0, 0)).await
-    }
-
-    /// Both kinds of instance: without a `feature` filter the service lists only
-    /// `NOTEBOOK` instances, so the free CodeLab ones (`DEFAULT`) are swept too,
-    /// as a second listing after the first. With a `feature`, just that one.
-    pub async fn sweep_all_kinds<P, S>(
-        &self,
-        q: &ListQuery,
-        overlap: u64,
-        sink: &mut S,
-    ) -> Result<SweepReport, ApiError>
-    where
-        P: ListPage,
-        S: PageSink<P::Item>,
-    {
-        let mut report = self.sweep::<P, S>(q, overlap, sink).await?;
-        if q.feature.is_some() {
-            return Ok(report);
-        }
-        let codelab = ListQuery {
-            feature: Some(FEATURE_CODELAB.to_string()),
-            ..q.clone()
-        };
-        let loaded = report.ids.len() as u64 + report.idless;
-        let total = report.total.map_or(loaded, |t| t.max(0) as u64);
-        let more = self
-            .sweep_query::<P, S>(&codelab, overlap, sink, (1, loaded, total))
-            .await?;
-        report.absorb(more);
-        Ok(report)
-    }
-
-    async fn sweep_query<P, S>(
-        &self,
-        q: &ListQuery,
-        overlap: u64,
-        sink: &mut S,
-        part: (u32, u64, u64),
-    ) -> Result<SweepReport, ApiError>
-    where
-        P: ListPage,
-        S: PageSink<P::Item>,
-    {
-        q.validate().map_err(|e| ApiError::Request(e.to_string()))?;
-        let source = Service {
-            client: self,
-            query: q,
-        };
-        sweep_part::<P, _, S>(&source, overlap, sink, part).await
-    }
-}
 /// Collects a sweep's pages and puts them in the listing's order, each id once.
 #[derive(Debug)]
 pub struct Collect<T> {
