@@ -1,26 +1,24 @@
-//! The ModelArts client: signed requests, every page, bounded concurrency,
-//! retries with backoff, timeouts and typed errors.
-//!
-//! Why over 700 lines: ~470 lines of client (sending, retrying, paging) and its
-//! tests beside it; the rate limiter, signer and query live in their own modules.
+//! The ModelArts client: one signed request at a time, retried with backoff,
+//! with timeouts, the request budget and typed errors. Which pages a listing
+//! needs is the [sweep](super::sweep)'s business, joined to this client in
+//! [`super::listing`]; the rate limiter, signer and query live in their own
+//! modules.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::burst::Burst;
 use super::error::{ApiError, HttpError};
-use super::model::{Notebook, NotebookPage};
+use super::model::NotebookPage;
 use super::query::ListQuery;
 use super::ratelimit::RateLimiter;
 use super::sign::{self, AkSk, RequestParts};
-use super::sweep::{Collect, ListPage};
+use super::sweep::ListPage;
 use crate::secret::Secret;
 
 /// How requests are authenticated.
@@ -124,43 +122,8 @@ pub struct Page {
     pub request_id: Option<String>,
 }
 
-/// Every instance, read across all pages.
-#[derive(Debug, Clone, Default)]
-pub struct Listing {
-    /// In the service's order, each id once.
-    pub notebooks: Vec<Notebook>,
-    /// `total` as the last page reported it.
-    pub total: Option<i64>,
-    /// Requests this listing took, retries included.
-    pub requests: u64,
-    /// Full passes over the pages (more than one when `total` drifted).
-    pub passes: u32,
-    /// Every page boundary was proved continuous: nothing alive throughout is missing.
-    pub complete: bool,
-}
-
-impl Listing {
-    fn collected(pages: Collect<Notebook>, report: &super::sweep::SweepReport) -> Listing {
-        Listing::of(pages.into_ordered(|n: &Notebook| n.id.as_deref()), report)
-    }
-
-    fn of(notebooks: Vec<Notebook>, report: &super::sweep::SweepReport) -> Listing {
-        Listing {
-            notebooks,
-            total: report.total,
-            requests: report.requests,
-            passes: 1,
-            complete: report.complete,
-        }
-    }
-}
-
 /// Longest `Retry-After` honoured; the poller's longest interval.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// Largest listing we accept: a `total` past this is a broken response, not a project.
-const MAX_TOTAL: i64 = 1_000_000;
-const MAX_PASSES: u32 = 3;
 
 /// A ModelArts client for one endpoint and project.
 #[derive(Clone)]
@@ -585,189 +548,6 @@ impl Client {
             }
         }
     }
-
-    /// Every instance of `q` in one sweep (see [`super::sweep`]): the first
-    /// page, then the rest with bounded concurrency, overlapped and repaired
-    /// where the population moved, in the service's order, each id once.
-    /// Without a `feature` the service lists only `NOTEBOOK` instances; see
-    /// [`Client::fetch_all_kinds`].
-    pub async fn fetch_all(&self, q: &ListQuery) -> Result<Listing, ApiError> {
-        let mut pages = Collect::default();
-        let report = self
-            .sweep::<NotebookPage, _>(q, super::sweep::DEFAULT_OVERLAP, &mut pages)
-            .await?;
-        Ok(Listing::collected(pages, &report))
-    }
-
-    /// [`Client::fetch_all`], with the free CodeLab (`DEFAULT`) instances too
-    /// unless `q.feature` narrows it, merged into one listing in the order `q`
-    /// asks for (see [`super::order`]): what `list` prints.
-    pub async fn fetch_all_kinds(&self, q: &ListQuery) -> Result<Listing, ApiError> {
-        let mut pages = super::order::ByListing::default();
-        let report = self
-            .sweep_all_kinds::<NotebookPage, _>(q, super::sweep::DEFAULT_OVERLAP, &mut pages)
-            .await?;
-        let order = super::order::Order::of(q);
-        Ok(Listing::of(pages.into_merged(&order), &report))
-    }
-
-    /// The reading before the sweep: whole passes, read again (up to three, the
-    /// later ones at half-page steps) while `total` drifts. Kept as the baseline
-    /// the benchmarks compare the sweep with; nothing else uses it.
-    #[doc(hidden)]
-    pub async fn fetch_all_multipass(&self, q: &ListQuery) -> Result<Listing, ApiError> {
-        q.validate().map_err(|e| ApiError::Request(e.to_string()))?;
-        let before = self.requests_sent();
-        let mut seen_passes: Vec<Vec<Notebook>> = Vec::new();
-        let mut total = None;
-        let mut passes = 0;
-        for pass in 1..=MAX_PASSES {
-            // A deletion between two page reads shifts the rest of the listing up,
-            // so the instance on the page boundary slips into the page already read,
-            // and a steady drift slips it again on every pass. Once drift is seen,
-            // pages overlap by half: a boundary instance is then read unless more
-            // than half a page was deleted before it between two reads.
-            let limit = u64::from(q.page_size.get());
-            let step = if pass == 1 { limit } else { limit - limit / 2 };
-            let waits_before = self.limiter.delayed();
-            let (items, pass_total, consistent) = self.one_pass(q, step).await?;
-            total = pass_total;
-            passes = pass;
-            if consistent {
-                return Ok(Listing {
-                    notebooks: dedup(vec![items]),
-                    total,
-                    requests: self.requests_sent() - before,
-                    passes: pass,
-                    complete: true,
-                });
-            }
-            seen_passes.push(items);
-            if self.limiter.delayed() > waits_before {
-                // The request budget spread this pass out: reading again would take
-                // as long (twice the pages, overlapped), drift again, and spend the
-                // budget of the next refreshes. Keep what was seen; the next
-                // refresh corrects it.
-                tracing::info!(
-                    pass,
-                    "total drifted between pages spaced by the request budget; not reading again"
-                );
-                break;
-            }
-            tracing::info!(pass, "total drifted between pages; reading again");
-        }
-        // Still moving: keep everything seen (newest pass first), each id once.
-        seen_passes.reverse();
-        Ok(Listing {
-            notebooks: dedup(seen_passes),
-            total,
-            requests: self.requests_sent() - before,
-            passes,
-            complete: false,
-        })
-    }
-
-    /// Reads every page once, at offsets `0, step, 2 * step, …` (`step` ≤ limit;
-    /// pages overlap when it is smaller). Returns the items (an id may come twice),
-    /// the last `total`, and whether the pages agreed.
-    async fn one_pass(
-        &self,
-        q: &ListQuery,
-        step: u64,
-    ) -> Result<(Vec<Notebook>, Option<i64>, bool), ApiError> {
-        let limit = u64::from(q.page_size.get());
-        let first = self.fetch_page(q, 0).await?;
-        let first_total = first.page.total;
-        let total = match first_total {
-            Some(t) if t > MAX_TOTAL => {
-                return Err(ApiError::Decode {
-                    detail: format!("total {t} is not believable"),
-                    request_id: first.request_id,
-                });
-            }
-            Some(t) => t.max(0) as u64,
-            // No total: read on until a short page.
-            None => u64::MAX,
-        };
-        let mut consistent = true;
-        let mut last_total = first_total;
-        let mut items = first.page.data;
-        let mut short = (items.len() as u64) < limit;
-        let step = step.clamp(1, limit.max(1));
-        // The offset of the last page read: pages go on while it ends short of `total`.
-        let mut last_offset = 0;
-
-        if total != u64::MAX && !short {
-            let offsets: Vec<u64> = (1..)
-                .map(|i| i * step)
-                .take_while(|o| o - step + limit < total)
-                .collect();
-            last_offset = offsets.last().copied().unwrap_or(0);
-            let pages: Vec<Page> = futures::stream::iter(offsets)
-                .map(|o| self.fetch_page(q, o))
-                .buffered(self.opts.concurrency.max(1))
-                .try_collect()
-                .await?;
-            for p in pages {
-                if p.page.total != first_total {
-                    consistent = false;
-                }
-                last_total = p.page.total.or(last_total);
-                short = (p.page.data.len() as u64) < limit;
-                items.extend(p.page.data);
-            }
-        }
-        // Instances created meanwhile (or no total at all): read on, one page at a time.
-        let grown = |t: Option<i64>| t.map(|t| t.max(0) as u64).unwrap_or(u64::MAX);
-        let mut seen: HashSet<String> = items.iter().filter_map(|n| n.id.clone()).collect();
-        while !short && last_offset + limit < grown(last_total) && last_offset < MAX_TOTAL as u64 {
-            let offset = last_offset + step;
-            let p = self.fetch_page(q, offset).await?;
-            // A full page of nothing new: the server (or a proxy) ignores `offset`.
-            // Reading on would request the same page up to MAX_TOTAL / limit times.
-            let mut fresh = false;
-            for n in &p.page.data {
-                fresh |= n.id.as_ref().is_none_or(|id| seen.insert(id.clone()));
-            }
-            if !fresh && !p.page.data.is_empty() {
-                tracing::warn!(offset, "a page repeated earlier instances; stopping here");
-                break;
-            }
-            if p.page.total != first_total {
-                consistent = false;
-            }
-            last_total = p.page.total.or(last_total);
-            short = (p.page.data.len() as u64) < limit;
-            last_offset = offset;
-            items.extend(p.page.data);
-        }
-        let unique = items
-            .iter()
-            .filter_map(|n| n.id.as_deref())
-            .collect::<HashSet<_>>()
-            .len()
-            + items.iter().filter(|n| n.id.is_none()).count();
-        if let Some(t) = last_total
-            && unique as i64 != t
-            && first_total.is_some()
-        {
-            consistent = false;
-        }
-        Ok((items, last_total, consistent))
-    }
-}
-
-/// Each id once, first occurrence wins; instances without an id are all kept.
-fn dedup(passes: Vec<Vec<Notebook>>) -> Vec<Notebook> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for nb in passes.into_iter().flatten() {
-        match nb.id.as_deref() {
-            Some(id) if !seen.insert(id.to_string()) => {}
-            _ => out.push(nb),
-        }
-    }
-    out
 }
 
 /// Whether a JSON body has the keys of a listing, even if empty.
@@ -807,22 +587,6 @@ mod tests {
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(parse_http_date("Sat, 28 Foo 2026 08:30:00 GMT"), None);
     }
-
-    #[test]
-    fn dedup_keeps_first_and_idless() {
-        let nb = |id: Option<&str>, name: &str| Notebook {
-            id: id.map(String::from),
-            name: Some(name.into()),
-            ..Default::default()
-        };
-        let out = dedup(vec![
-            vec![nb(Some("a"), "new"), nb(None, "x"), nb(Some("b"), "b")],
-            vec![nb(Some("a"), "old"), nb(None, "y"), nb(Some("c"), "c")],
-        ]);
-        let names: Vec<_> = out.iter().map(|n| n.name_str()).collect();
-        assert_eq!(names, ["new", "x", "b", "y", "c"]);
-    }
-
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
         let p = RetryPolicy::default();
@@ -847,51 +611,6 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(p.delay(1, &throttled), Duration::from_secs(2));
-    }
-
-    /// A client of the in-process simulator, whose every page drifts the total.
-    async fn drifting(instances: usize) -> (crate::sim::SimHandle, ClientOptions, ListQuery) {
-        let sim = crate::sim::spawn(crate::sim::SimConfig {
-            instances,
-            faults: vec!["drift".parse().unwrap()],
-            ..crate::sim::SimConfig::manual_at(1_795_854_600_000)
-        })
-        .await
-        .unwrap();
-        let (ak, sk) = sim.credentials();
-        let mut o = ClientOptions::new(
-            sim.endpoint(),
-            sim.project_id(),
-            Auth::AkSk(AkSk {
-                ak,
-                sk,
-                security_token: None,
-            }),
-        );
-        o.retry = RetryPolicy::none();
-        let q = ListQuery {
-            page_size: super::super::query::PageSize::new(10).unwrap(),
-            ..ListQuery::default()
-        };
-        (sim, o, q)
-    }
-
-    #[tokio::test]
-    async fn a_pass_spaced_by_the_budget_is_not_read_again_on_drift() {
-        let (sim, o, q) = drifting(40).await;
-        // Unlimited: the drift is noticed and the pages are read again.
-        let free = Client::new(o.clone()).unwrap();
-        let l = free.fetch_all_multipass(&q).await.unwrap();
-        assert!(l.passes > 1, "{} passes", l.passes);
-        // Spaced by a budget (one request per 50 ms, no burst): one pass only.
-        let mut paced = Client::new(o).unwrap();
-        paced.limiter = Arc::new(RateLimiter::new(1200, 1));
-        let l = paced.fetch_all_multipass(&q).await.unwrap();
-        assert_eq!(l.passes, 1);
-        assert!(l.requests <= 6, "{} requests", l.requests);
-        assert!(l.notebooks.len() >= 35, "{} instances", l.notebooks.len());
-        assert!(paced.limiter.delayed() > 0);
-        sim.shutdown(Duration::from_secs(1)).await;
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) async fn run_with(sim: &Arc<SimHandle>, args: &[&str], stdin: &str, t
     let log = home.str("nbwatch.log");
     let (ak, sk) = sim.credentials();
     let ep = sim.endpoint();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
+    let mut cmd = Command::new(crate::support::bin());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
@@ -308,7 +308,7 @@ impl Tty {
         ];
         let mut all = args.to_vec();
         all.extend(["--endpoint", &ep, "--project-id", h.project_id()]);
-        crate::support::pty::Pty::spawn(env!("CARGO_BIN_EXE_nbwatch"), &all, 120, 30, &env)
+        crate::support::pty::Pty::spawn(crate::support::bin(), &all, 120, 30, &env)
     }
 }
 
@@ -356,7 +356,7 @@ async fn a_stop_cut_off_after_it_went_out_says_the_service_may_have_acted_and_th
     let nb = one_in(&sim, Status::Running).await;
     let id = nb.id_str().to_string();
     let home = Home::new("cli-cut");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
+    let mut cmd = Command::new(crate::support::bin());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())

@@ -45,7 +45,7 @@ impl Out {
 /// Runs the binary with only PATH, HOME and `env` set, killing it after 20 s.
 async fn nbwatch(args: &[&str], env: &[(&str, &str)]) -> Out {
     let home = Home::new("cli-list");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbwatch"));
+    let mut cmd = Command::new(crate::support::bin());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())

@@ -57,7 +57,7 @@ fn two_sources_one_failing_while_the_other_changes() {
     .unwrap();
     let (ak, sk) = bj.handle.credentials();
     let mut d = Launch {
-        bin: crate::support::dash::BIN.into(),
+        bin: crate::support::bin().into(),
         args: [
             "--config",
             config.to_str().unwrap(),

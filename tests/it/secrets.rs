@@ -8,7 +8,8 @@ use crate::support::pty;
 
 use std::time::Duration;
 
-use crate::support::home::{BIN, Home, Out, nbwatch};
+use crate::support::bin;
+use crate::support::home::{Home, Out, nbwatch};
 use nbwatch::api::model::mask_secret;
 use nbwatch::api::sign::AkSk;
 use nbwatch::api::{Auth, Client, ClientOptions, ListQuery};
@@ -331,7 +332,7 @@ fn the_dashboard_through_faults_detail_and_a_panic_shows_no_secret() {
 #[test]
 fn the_dashboard_after_a_401_shows_no_secret() {
     let fx = Fixture::new();
-    dashboard(BIN, &fx, &temporary_creds(WRONG_SK), &[], |t| {
+    dashboard(bin(), &fx, &temporary_creds(WRONG_SK), &[], |t| {
         let mut screens = vec![t.wait_text("401", Duration::from_secs(15))];
         // Ask again (one more request), then quit.
         // Once the stop is a second old, r's answer shows as a new stop.
@@ -348,7 +349,7 @@ fn the_dashboard_after_a_401_shows_no_secret() {
         screens
     });
     dashboard(
-        BIN,
+        bin(),
         &fx,
         &[("NBWATCH_AUTH_TOKEN", WRONG_IAM_TOKEN)],
         &[],

@@ -5,7 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::home::{BIN, Home};
+use crate::support::bin;
+use crate::support::home::Home;
 use crate::support::sim::*;
 use nbwatch::api::{Client, ListQuery, RetryPolicy};
 use nbwatch::sim::{Fault, SimHandle};
@@ -38,7 +39,7 @@ impl Serve {
         extra: &[&str],
     ) -> Serve {
         let home = Home::new("serve");
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", home.path())
@@ -358,7 +359,7 @@ async fn serve_on_a_taken_port(
         let home = home.path().to_path_buf();
         let addr = addr.clone();
         move || {
-            Command::new(BIN)
+            Command::new(bin())
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("HOME", home)

@@ -17,7 +17,6 @@ use nbwatch::sim::{self, SimConfig, SimHandle};
 
 use super::pty::{self, Pty, clean_command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_nbwatch");
 /// Generous: the machine may be loaded (2 cores, other builds and tests running).
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -74,7 +73,7 @@ impl Launch {
     /// `nbwatch --demo` (its simulator runs inside the process, in real time).
     pub fn demo(cols: u16, rows: u16) -> Launch {
         Launch {
-            bin: BIN.into(),
+            bin: super::bin().into(),
             args: vec!["--demo".into()],
             env: Vec::new(),
             cols,
@@ -87,7 +86,7 @@ impl Launch {
     pub fn against(sim: &Sim, cols: u16, rows: u16) -> Launch {
         let (ak, sk) = sim.handle.credentials();
         Launch {
-            bin: BIN.into(),
+            bin: super::bin().into(),
             args: vec![
                 "--endpoint".into(),
                 sim.handle.endpoint(),

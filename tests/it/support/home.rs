@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_nbwatch");
-
 /// A fresh, empty HOME, removed afterwards.
 pub struct Home(tempfile::TempDir);
 
@@ -85,7 +83,7 @@ impl Out {
 /// Runs `nbwatch args` with only `env` (plus HOME and RUST_BACKTRACE=1) in its
 /// environment, so nothing of the developer's own setup leaks in.
 pub fn nbwatch(home: &Home, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(super::bin());
     cmd.args(args)
         .env_clear()
         .env("HOME", home.path())

@@ -11,3 +11,17 @@ pub mod dash;
 pub mod home;
 pub mod pty;
 pub mod sim;
+
+/// The `nbwatch` binary the tests start: the one cargo built beside this test
+/// binary, or `$NBWATCH_BIN` when set (CI runs the tests that start the binary
+/// again against the release build, the binary users get; the benches read the
+/// same variable). Only the tests read it: the crate reads no test variable.
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("NBWATCH_BIN")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_nbwatch").to_string())
+    })
+}
