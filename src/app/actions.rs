@@ -45,7 +45,7 @@ pub struct Confirm {
     pub from_detail: bool,
     /// Acting on the marked instances (see `marks.rs`): `key`, `id` and
     /// `name` are then the first of them.
-    pub many: Option<super::marks::Many>,
+    pub many: Option<Many>,
 }
 
 impl Confirm {
@@ -530,6 +530,62 @@ pub fn question(c: &Confirm) -> String {
 /// `4h` for the chosen duration.
 pub fn duration_label(ms: i64) -> String {
     crate::timefmt::written_ms(ms)
+}
+
+// ---- bulk actions: what their confirmation knows (the flow is in marks.rs) ----
+
+/// How many marked instances a confirmation names before "and N more".
+pub const NAMED: usize = 4;
+
+/// One instance a bulk action will be sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub key: InstanceKey,
+    pub id: String,
+    pub name: String,
+}
+
+/// What the confirmation of a bulk action knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Many {
+    /// Where the action goes, in table order.
+    pub targets: Vec<Target>,
+    /// Marked instances left out, by reason, in the order first met.
+    pub skipped: Vec<(&'static str, usize)>,
+    /// Targets the filters hide from the table.
+    pub hidden: usize,
+}
+
+impl Many {
+    /// `alpha, beta, gamma, delta and 8 more`.
+    pub fn names(&self) -> String {
+        let first: Vec<&str> = self
+            .targets
+            .iter()
+            .take(NAMED)
+            .map(|t| t.name.as_str())
+            .collect();
+        let more = self.targets.len().saturating_sub(NAMED);
+        match more {
+            0 => first.join(", "),
+            n => format!("{} and {n} more", first.join(", ")),
+        }
+    }
+
+    /// `stop 12 · 3 skipped: not RUNNING or ERROR`.
+    pub fn line(&self, verb: Verb) -> String {
+        let mut out = format!("{verb} {}", self.targets.len());
+        out.push_str(&skipped_words(&self.skipped));
+        out
+    }
+}
+
+/// ` · 3 skipped: not RUNNING or ERROR · 1 skipped: an action is pending`, or nothing.
+pub(super) fn skipped_words(skipped: &[(&'static str, usize)]) -> String {
+    skipped
+        .iter()
+        .map(|(why, n)| format!(" · {n} skipped: {why}"))
+        .collect()
 }
 
 #[cfg(test)]

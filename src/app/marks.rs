@@ -20,11 +20,8 @@ use std::collections::{HashMap, HashSet};
 use crate::api::actions::Verb;
 use crate::track::InstanceKey;
 
-use super::actions::{ActionRequest, Confirm};
+use super::actions::{ActionRequest, Confirm, Many, Target, skipped_words};
 use super::{App, Effect, Mode};
-
-/// How many marked instances a confirmation names before "and N more".
-pub const NAMED: usize = 4;
 
 /// What became of a marked instance in the latest bulk action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,57 +31,6 @@ pub enum Outcome {
     Accepted,
     /// Refused or failed, with the reason.
     Failed(String),
-}
-
-/// One instance a bulk action will be sent to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub key: InstanceKey,
-    pub id: String,
-    pub name: String,
-}
-
-/// What the confirmation of a bulk action knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Many {
-    /// Where the action goes, in table order.
-    pub targets: Vec<Target>,
-    /// Marked instances left out, by reason, in the order first met.
-    pub skipped: Vec<(&'static str, usize)>,
-    /// Targets the filters hide from the table.
-    pub hidden: usize,
-}
-
-impl Many {
-    /// `alpha, beta, gamma, delta and 8 more`.
-    pub fn names(&self) -> String {
-        let first: Vec<&str> = self
-            .targets
-            .iter()
-            .take(NAMED)
-            .map(|t| t.name.as_str())
-            .collect();
-        let more = self.targets.len().saturating_sub(NAMED);
-        match more {
-            0 => first.join(", "),
-            n => format!("{} and {n} more", first.join(", ")),
-        }
-    }
-
-    /// `stop 12 · 3 skipped: not RUNNING or ERROR`.
-    pub fn line(&self, verb: Verb) -> String {
-        let mut out = format!("{verb} {}", self.targets.len());
-        out.push_str(&skipped_words(&self.skipped));
-        out
-    }
-}
-
-/// ` · 3 skipped: not RUNNING or ERROR · 1 skipped: an action is pending`, or nothing.
-fn skipped_words(skipped: &[(&'static str, usize)]) -> String {
-    skipped
-        .iter()
-        .map(|(why, n)| format!(" · {n} skipped: {why}"))
-        .collect()
 }
 
 /// The bulk action in flight: the answers still expected, and the tally.

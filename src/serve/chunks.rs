@@ -27,12 +27,12 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Registry;
 
-use super::gzip::{Deflater, Joined, Packed};
-use super::metrics::{
+use super::families::{
     Family, Format, NOTEBOOK_CREATED, NOTEBOOK_INFO, NOTEBOOK_LEASE_EXPIRY, NOTEBOOK_STATUS,
     NOTEBOOK_STATUS_CURRENT, NOTEBOOK_STATUS_SINCE,
 };
-use super::state::Exporter;
+use super::gzip::{Deflater, Joined, Packed};
+use super::state::{Exporter, Touched};
 use crate::api::model::Status;
 use crate::app::Tracked;
 use crate::app::tracked::lease_applies;
@@ -51,24 +51,6 @@ pub enum StatusSeries {
     /// One series per documented status (14) per instance, 1 for the current
     /// one and 0 for the others, as kube-state-metrics does for the pod phase.
     All,
-}
-
-/// What may have changed in the exporter's state since the metrics last
-/// looked: the narrow interface between the state and the rendered chunks.
-#[derive(Debug, Default)]
-pub struct Touched {
-    /// Instances that may have been added, changed or removed.
-    pub keys: Vec<InstanceKey>,
-    /// A sweep ended: an instance held here that the state lacks is gone.
-    pub sweep_ended: bool,
-    /// Anything may have changed (e.g. an instance without an id): check all.
-    pub all: bool,
-}
-
-impl Touched {
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && !self.sweep_ended && !self.all
-    }
 }
 
 /// The instance families, in the order they are written.

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod chunks;
+pub mod families;
 pub mod gzip;
 pub mod http;
 pub mod metrics;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use prometheus_client::metrics::histogram::Histogram;
 
-use super::chunks::Touched;
 use crate::api::model::Notebook;
 use crate::app;
 use crate::track::{Changes, InstanceKey, SourceId, Tracker};
@@ -37,6 +36,24 @@ pub struct Health {
     pub ok: bool,
     /// One line for a human: what is wrong and what to do.
     pub text: String,
+}
+
+/// What may have changed in the exporter's state since the metrics last
+/// looked: the narrow interface between the state and the rendered chunks.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Instances that may have been added, changed or removed.
+    pub keys: Vec<InstanceKey>,
+    /// A sweep ended: an instance held here that the state lacks is gone.
+    pub sweep_ended: bool,
+    /// Anything may have changed (e.g. an instance without an id): check all.
+    pub all: bool,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && !self.sweep_ended && !self.all
+    }
 }
 
 pub struct Exporter {
