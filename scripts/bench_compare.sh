@@ -6,8 +6,9 @@
 #   BASE      a commit, tag or branch; checked out in a temporary worktree with
 #             its own target dir (removed at the end); or the path of a checkout
 #             of the baseline (kept, and its builds reused)
-#   --short   shorter windows (e2e 30 s, fresh 120 s, sweep 5 sweeps): for a
-#             restructure, where "within noise" is the question
+#   --short   shorter runs (e2e: one source of 10,000 and two of 5,000, 60 s
+#             each; fresh: a 120 s window; sweep: 3 sweeps, one per churn shape):
+#             for a restructure, where "within noise" is the question
 #   --only    run only these benches (parse,frame,filter,refresh,sweep,fresh,
 #             serve,serve_rss,e2e)
 #
@@ -59,10 +60,10 @@ args_for() {
         parse) echo "--warm-up-time 1 --measurement-time 3" ;;
         frame | filter | serve) echo "" ;;
         refresh) echo "--runs 3" ;;
-        sweep) [ "$short" = 1 ] && echo "--sweeps 5" || echo "" ;;
+        sweep) [ "$short" = 1 ] && echo "--sweeps 3 --churn-sweeps 1" || echo "" ;;
         fresh) [ "$short" = 1 ] && echo "--window-s 120" || echo "" ;;
         serve_rss) echo "--scrapes 20" ;;
-        e2e) [ "$short" = 1 ] && echo "--secs 30 --paint-runs 5" || echo "--secs 60 --paint-runs 10" ;;
+        e2e) [ "$short" = 1 ] && echo "--sources-only --secs 60 --paint-runs 3" || echo "--secs 60 --paint-runs 10" ;;
     esac
 }
 
