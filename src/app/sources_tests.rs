@@ -265,10 +265,11 @@ fn a_record_not_held_is_read_from_the_source_of_its_instance() {
 
 /// Sorted by source, then reversed: the table shows the new order from its
 /// top whenever the selected row fits on that first screen, whichever source's
-/// rows arrived first (the first row to arrive takes the selection).
+/// rows arrived first (the first row to arrive takes the selection), and
+/// wherever the table was scrolled before (`G`: the last row selected).
 #[test]
 fn a_new_sort_shows_the_top_of_the_table_when_the_selection_fits_there() {
-    for sg_first in [false, true] {
+    for (sg_first, at_bottom) in [(false, false), (true, false), (false, true)] {
         let mut app = App::new(timing());
         app.set_sources(vec!["beijing".into(), "singapore".into()]);
         let body = 30;
@@ -295,6 +296,9 @@ fn a_new_sort_shows_the_top_of_the_table_when_the_selection_fits_there() {
         app.page(SourceId(1), codelab, p, NOW);
         app.sweep_end(SourceId(0), true, NOW);
         app.sweep_end(SourceId(1), true, NOW);
+        if at_bottom {
+            chr(&mut app, 'G');
+        }
         while app.sort().column != SortColumn::Source {
             chr(&mut app, 'o');
         }
@@ -309,7 +313,7 @@ fn a_new_sort_shows_the_top_of_the_table_when_the_selection_fits_there() {
             })
             .collect();
         let sg_rows = drawn.iter().filter(|(s, _)| s == "singapore").count();
-        assert_eq!(sg_rows, 5, "sg first: {sg_first}; {drawn:?}");
+        assert_eq!(sg_rows, 5, "{sg_first} {at_bottom}: {drawn:?}");
         assert_eq!(drawn[0].0, "singapore", "{drawn:?}");
         assert!(
             app.cursor().is_some_and(|c| c < usize::from(body)),
