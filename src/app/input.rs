@@ -157,9 +157,7 @@ impl App {
                     self.sort.descending = !self.sort.descending;
                 }
                 // Same rows, new order: the selection is still in the view.
-                self.resort();
-                self.refilter(now_ms, false);
-                self.restore_selection(&[], self.cursor);
+                self.sort_changed(now_ms, &[], self.cursor);
             }
             Action::StartNameFilter => self.mode = Mode::Filter,
             Action::OpenStatusPicker => self.mode = Mode::Picker(self.picker()),

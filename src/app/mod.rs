@@ -602,6 +602,19 @@ impl App {
         self.order = order;
     }
 
+    /// The sort (or a view holding one) changed: the rows in their new order,
+    /// the selection kept. Every row moved, so the old scroll offset means
+    /// nothing: the table shows the new order from its top, scrolled only as
+    /// far as the selection needs. (Kept, it hid the first rows whenever the
+    /// selection moved up past it: sorted by source, a source's first row sat
+    /// above a selection that the reversal put on its second.)
+    fn sort_changed(&mut self, now_ms: i64, neighbours: &[InstanceKey], old_cursor: usize) {
+        self.resort();
+        self.refilter(now_ms, false);
+        self.offset = 0;
+        self.restore_selection(neighbours, old_cursor);
+    }
+
     /// Recomputes the view from `order`, or by narrowing the current view when
     /// `narrow` is allowed and the new filter only adds characters to the name.
     fn refilter(&mut self, now_ms: i64, narrow: bool) {

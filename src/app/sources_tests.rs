@@ -262,3 +262,62 @@ fn a_record_not_held_is_read_from_the_source_of_its_instance() {
     let want = app.detail_wanted(NOW).expect("the detail needs the record");
     assert_eq!((&want.key, want.id.as_str()), (&ks(1, "same"), "same"));
 }
+
+/// Sorted by source, then reversed: the table shows the new order from its
+/// top whenever the selected row fits on that first screen, whichever source's
+/// rows arrived first (the first row to arrive takes the selection), and
+/// wherever the table was scrolled before (`G`: the last row selected).
+#[test]
+fn a_new_sort_shows_the_top_of_the_table_when_the_selection_fits_there() {
+    for (sg_first, at_bottom) in [(false, false), (true, false), (false, true)] {
+        let mut app = App::new(timing());
+        app.set_sources(vec!["beijing".into(), "singapore".into()]);
+        let body = 30;
+        app.set_viewport(Viewport {
+            table_body: Rect::new(1, 4, 118, body),
+            ..Default::default()
+        });
+        let sg: Vec<Notebook> = ["sg-a", "sg-b", "sg-c", "sg-d"]
+            .iter()
+            .map(|n| nb(n, n, "STOPPED"))
+            .collect();
+        let codelab = vec![nb("notebook_0", "notebook_0", "STOPPED")];
+        let bj: Vec<Notebook> = (0..60)
+            .map(|i| nb(&format!("bj{i:02}"), &format!("bj-{i:02}"), "RUNNING"))
+            .collect();
+        let p = SweepProgress::default();
+        if sg_first {
+            app.page(SourceId(1), sg, p, NOW);
+            app.page(SourceId(0), bj, p, NOW);
+        } else {
+            app.page(SourceId(0), bj, p, NOW);
+            app.page(SourceId(1), sg, p, NOW);
+        }
+        app.page(SourceId(1), codelab, p, NOW);
+        app.sweep_end(SourceId(0), true, NOW);
+        app.sweep_end(SourceId(1), true, NOW);
+        if at_bottom {
+            chr(&mut app, 'G');
+        }
+        while app.sort().column != SortColumn::Source {
+            chr(&mut app, 'o');
+        }
+        chr(&mut app, 'O');
+        let drawn: Vec<(String, String)> = app
+            .rows(app.scroll_offset(usize::from(body)), usize::from(body))
+            .map(|t| {
+                (
+                    app.source_name(t.key.source).to_string(),
+                    t.name().to_string(),
+                )
+            })
+            .collect();
+        let sg_rows = drawn.iter().filter(|(s, _)| s == "singapore").count();
+        assert_eq!(sg_rows, 5, "{sg_first} {at_bottom}: {drawn:?}");
+        assert_eq!(drawn[0].0, "singapore", "{drawn:?}");
+        assert!(
+            app.cursor().is_some_and(|c| c < usize::from(body)),
+            "the selection stays on screen"
+        );
+    }
+}

@@ -89,9 +89,7 @@ impl App {
         self.views.current = index;
         self.filter = filter;
         self.sort = sort;
-        self.resort();
-        self.refilter(now_ms, false);
-        self.restore_selection(&neighbours, old_cursor);
+        self.sort_changed(now_ms, &neighbours, old_cursor);
     }
 
     /// `v`: the picker, on the current view; a message when there is none to pick.
