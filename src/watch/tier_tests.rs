@@ -28,6 +28,8 @@ struct Tiered {
     problems: Mutex<Vec<Instant>>,
     /// When a hot tick was asked to read every hot status.
     statuses: Mutex<Vec<Instant>>,
+    /// The room the sweep was told to leave the hot tier, each time.
+    rooms: Mutex<Vec<u64>>,
 }
 
 impl Tiered {
@@ -48,6 +50,7 @@ impl Tiered {
             paces: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             statuses: Mutex::new(Vec::new()),
+            rooms: Mutex::new(Vec::new()),
         })
     }
 
@@ -106,6 +109,10 @@ impl Source for Tiered {
 
     fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    fn keep_room(&self, n: u64) {
+        self.rooms.lock().unwrap().push(n);
     }
 
     fn hot_memory(&self) -> Option<hot::Memory> {
@@ -385,6 +392,25 @@ async fn pausing_stops_the_hot_tier_too() {
     let before = src.requests_sent();
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert_eq!(src.requests_sent(), before, "nothing while paused");
+    // Nor is the budget's window held back for it.
+    assert_eq!(src.rooms.lock().unwrap().last(), Some(&0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_120_the_sweep_leaves_the_window_room_for_the_costliest_tick_and_a_light_one() {
+    // Light ticks of 2, the status reads add 7, the problem totals 5 (never
+    // with the status reads at 120): the costliest tick is 9, and a light
+    // tick may come just before it, so the sweep's pages leave 11 slots of
+    // the window to the tier, whatever pace the sweep was given at its start.
+    let src = Tiered::layered(210, 2, 7, 5);
+    let _ = watch(src.clone(), at_120(), Duration::from_secs(300)).await;
+    let rooms = src.rooms.lock().unwrap().clone();
+    // Set when the first sweep ends (the tier starts: a full tick as the
+    // memory counts it, 2 + 7 + 5, and a light one), then after every tick,
+    // as measured from the first ticks on.
+    assert_eq!(rooms.first(), Some(&16), "{rooms:?}");
+    assert!(rooms.len() >= 40, "after each tick: {}", rooms.len());
+    assert!(rooms[1..].iter().all(|r| *r == 11), "{rooms:?}");
 }
 
 #[tokio::test(start_paused = true)]
