@@ -421,16 +421,18 @@ async fn at_120_light_ticks_come_between_full_reads_and_the_window_keeps_room_fo
     let src = Tiered::layered(210, 2, 7, 5);
     let (sweeps, ticks) = watch(src.clone(), at_120(), Duration::from_secs(900)).await;
     // Light ticks of 2 in what the full reads leave of the share (72 less
-    // 28 a minute of status reads, 15 of problem totals, and room for the
-    // costliest tick, 2 + 7): 11 ticks a minute, one every 5.45 s, where
-    // ticks that all read everything came every 10 s (above). A change the
-    // recent read shows is on screen within a tick: the p95 of 15 s holds.
-    let tick = Duration::from_secs(60) / 11;
+    // 28 a minute of status reads and 15 of problem totals; the room for the
+    // costliest tick, 2 + 7, is kept in the window by the limiter, not taken
+    // from the share): 14 ticks a minute, one every 4.3 s, where ticks that
+    // all read everything came every 10 s (above). A change the recent read
+    // shows is on screen within a tick: the p95 of 15 s holds.
+    let tick = Duration::from_secs(60) / 14;
     gaps_within(&ticks[2..], tick, tick + Duration::from_millis(1));
     // The status reads every 15 s on average, with the tick nearest their
     // time (never more than a tick late); the problem totals every 20 s on
-    // average, never with the status reads, at most 27.3 s apart (within the
-    // 30 s target with a tick to spare: a failure the recent read cannot see).
+    // average, never with the status reads, at most two ticks late (28.6 s
+    // apart at most, within the 30 s target: a failure the recent read
+    // cannot see).
     let statuses = src.statuses.lock().unwrap().clone();
     let problems = src.problems.lock().unwrap().clone();
     gaps_within(
@@ -443,11 +445,8 @@ async fn at_120_light_ticks_come_between_full_reads_and_the_window_keeps_room_fo
         m >= Duration::from_millis(14_500) && m <= Duration::from_millis(15_500),
         "{m:?}"
     );
-    assert!(
-        gaps(&problems)
-            .iter()
-            .all(|g| *g <= tick * 5 + Duration::from_millis(5))
-    );
+    let late = gaps(&problems).into_iter().max().unwrap();
+    assert!(late <= Duration::from_secs(20) + tick * 2, "{late:?}");
     let m = mean(&gaps(&problems));
     assert!(
         m >= Duration::from_millis(19_000) && m <= Duration::from_millis(21_000),
@@ -455,7 +454,7 @@ async fn at_120_light_ticks_come_between_full_reads_and_the_window_keeps_room_fo
     );
     assert!(statuses.iter().all(|t| !problems.contains(t)), "apart");
     // The sweep is paced to what is left after the tier's rate and the room
-    // (72 − 2 × 11 − 43 + 7 = 48 a minute), and still comes round.
+    // (120 less the tier's 71 and the room of 7 is 42: the least, 48 a minute), and still comes round.
     let paces = src.paces.lock().unwrap().clone();
     assert!(paces[1..].iter().all(|p| *p == Some(48)), "{paces:?}");
     gaps_within(&sweeps[1..], Duration::ZERO, Duration::from_secs(263));
@@ -503,9 +502,11 @@ fn the_plan_counts_each_full_read_at_its_own_rate() {
     t.record(&light(2), none);
     assert_eq!(t.estimates(), (2.0, 7.0, 5.0));
     let p = t.plan(share, fast, every_15, every_20);
-    let tick = Duration::from_secs(60) / 11;
+    // The share pays for the rate alone (the room for the costliest tick is
+    // kept in the window by the limiter): 72 − 28 − 15 leaves 14 light ticks.
+    let tick = Duration::from_secs(60) / 14;
     assert!(p.period.abs_diff(tick) < Duration::from_micros(1), "{p:?}");
-    assert_eq!((p.rate, p.headroom), (2 * 11 + 28 + 15, 7));
+    assert_eq!((p.rate, p.headroom), (2 * 14 + 28 + 15, 7));
     // A status read done though not due (the recent read is off) is part of
     // every tick.
     let mut off = plan::HotTier::new(
