@@ -90,6 +90,9 @@ pub(super) struct TickCosts {
     problems: Option<f64>,
     /// Every tick, oldest first: the costliest is the headroom.
     all: VecDeque<u64>,
+    /// The problem statuses have been read once (whole, their totals not
+    /// yet known): the counts after that are their running cost.
+    problems_read: bool,
 }
 
 fn remember(q: &mut VecDeque<u64>, n: u64) {
@@ -173,7 +176,11 @@ impl HotTier {
         if due.statuses {
             mean_into(&mut self.costs.statuses, st as f64);
         }
-        if due.problems {
+        // The first problem read reads each set whole (no total known yet):
+        // the tier's start, not what a count costs. Taken into the mean it
+        // held the plan's ticks 15–20 s apart for minutes at 120 a minute
+        // (25 requests, decaying by a quarter a count).
+        if due.problems && std::mem::replace(&mut self.costs.problems_read, true) {
             mean_into(&mut self.costs.problems, pr as f64);
         }
         remember(&mut self.costs.all, news.requests);
