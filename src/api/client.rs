@@ -245,6 +245,12 @@ impl Client {
         self.limiter.waited()
     }
 
+    /// The paced sweep's pages leave `n` slots of the budget's window to the
+    /// hot tier's reads ([`RateLimiter::keep_room`]).
+    pub fn keep_room(&self, n: u64) {
+        self.limiter.keep_room(n);
+    }
+
     /// Lets the next `n` requests go past the rate limit (the first sweep of a
     /// session), shared by clones from here on. See [`Burst`].
     pub fn with_first_burst(mut self, n: u32) -> Client {

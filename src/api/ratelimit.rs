@@ -18,6 +18,13 @@
 //! where 10–12 s were planned). The budget is the same for both: the class
 //! decides only who goes first.
 //!
+//! Going first orders the waiters; it cannot make slots. So yielding requests
+//! also leave room: they take a slot only while the window holds fewer than
+//! the budget less [`RateLimiter::keep_room`] (the hot tier's costliest tick,
+//! set by the poller after each tick). Without it a sweep paced for cheap
+//! ticks filled the minute, and a full tick waited 6–17 s for slots to age
+//! out (issue 20, at 120 a minute).
+//!
 //! Time is tokio's, so tests with a paused clock drive the limiter as they
 //! drive everything else.
 
@@ -92,6 +99,8 @@ pub struct RateLimiter {
     urgent_done: Notify,
     /// Time requests spent waiting, in µs: (first class, yielding).
     waited_us: [AtomicU64; 2],
+    /// Slots of the window yielding requests leave to the first class.
+    room: AtomicUsize,
 }
 
 /// Counts a first-class request as waiting while it lives.
@@ -138,6 +147,7 @@ impl RateLimiter {
             urgent: AtomicUsize::new(0),
             urgent_done: Notify::new(),
             waited_us: [AtomicU64::new(0), AtomicU64::new(0)],
+            room: AtomicUsize::new(0),
         }
     }
 
@@ -177,6 +187,24 @@ impl RateLimiter {
         self.take_turn(true).await;
     }
 
+    /// Yielding requests from now on leave `n` slots of the window to the
+    /// first class (never all of it: at least one slot stays theirs, so a
+    /// sweep always goes on).
+    pub fn keep_room(&self, n: u64) {
+        self.room
+            .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+
+    /// How many requests of this class the window may hold: the budget, less
+    /// the room kept for the first class when yielding.
+    fn cap_for(&self, yielding: bool) -> Option<usize> {
+        let cap = self.per_minute()? as usize;
+        if !yielding {
+            return Some(cap);
+        }
+        Some(cap.saturating_sub(self.room.load(Ordering::Relaxed)).max(1))
+    }
+
     /// Waits until no first-class request waits.
     async fn yield_to_urgent(&self) -> bool {
         let mut waited = false;
@@ -210,8 +238,8 @@ impl RateLimiter {
                 }
             }
         }
-        let cap = self.per_minute().map(|n| n as usize);
         loop {
+            let cap = self.cap_for(yielding);
             // A yielding request that woke for a slot lets a first-class one
             // that came meanwhile have it.
             if yielding && cap.is_some() {
@@ -441,6 +469,44 @@ mod tests {
         assert_eq!(sent.len(), 165);
         let times: Vec<Instant> = sent.iter().map(|(t, _)| *t).collect();
         assert_eq!(max_in_window(&times), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn yielding_requests_leave_the_room_kept_and_a_tick_takes_it_at_once() {
+        // 60 a minute, a burst of 60: a sweep with pages always waiting, 12
+        // slots kept for the hot tier.
+        let l = Arc::new(RateLimiter::new(60, 60));
+        l.keep_room(12);
+        let sweep = tokio::spawn({
+            let l = l.clone();
+            async move {
+                let mut sent = Vec::new();
+                for _ in 0..200 {
+                    l.acquire_yielding().await;
+                    sent.push(Instant::now());
+                }
+                sent
+            }
+        });
+        // Whenever the full tick comes, its 12 reads find slots at once,
+        // though the sweep has been filling the window all along.
+        let start = Instant::now();
+        for at in [10_000, 61_000, 97_500] {
+            tokio::time::sleep_until(start + Duration::from_millis(at)).await;
+            assert!(l.sent_in_window(Instant::now()) <= 48);
+            let t0 = Instant::now();
+            for _ in 0..12 {
+                l.acquire().await;
+            }
+            assert_eq!(Instant::now(), t0, "the tick waited");
+            assert!(l.sent_in_window(Instant::now()) <= 60);
+        }
+        // Room kept is never the whole window: with more kept than the
+        // budget the sweep still goes on, one slot at a time.
+        l.keep_room(1_000);
+        let sent = sweep.await.unwrap();
+        assert_eq!(sent.len(), 200);
+        assert!(max_in_window(&sent) <= 48, "{}", max_in_window(&sent));
     }
 
     #[tokio::test(start_paused = true)]

@@ -73,6 +73,11 @@ pub trait Source: Send + Sync + 'static {
     fn burst_left(&self) -> Option<u64> {
         None
     }
+    /// From now on the sweep's requests leave `n` slots of the budget's
+    /// window to the hot tier's (its costliest tick); 0: none.
+    fn keep_room(&self, n: u64) {
+        let _ = n;
+    }
     /// The hot tier's memory at the start, if this source has a hot tier.
     fn hot_memory(&self) -> Option<hot::Memory> {
         None
@@ -114,6 +119,10 @@ impl PageSink<Notebook> for Forward<'_> {
 }
 
 impl Source for ClientSource {
+    fn keep_room(&self, n: u64) {
+        self.client.keep_room(n);
+    }
+
     fn fetch<'a>(
         &'a self,
         pages: &'a PageSender,

@@ -68,7 +68,9 @@ pub(super) async fn run(
         tokio::select! {
             (memory, news) = async { match hot_inflight.as_mut() { Some((f, _)) => f.await, None => std::future::pending().await } } => {
                 let due = hot_inflight.take().map(|(_, due)| due).unwrap_or_default();
-                for msg in st.hot_finished(source.as_ref(), memory, news, due) {
+                let out = st.hot_finished(source.as_ref(), memory, news, due);
+                source.keep_room(st.hot_room());
+                for msg in out {
                     if messages.send(msg).is_err() {
                         return;
                     }
@@ -82,13 +84,17 @@ pub(super) async fn run(
             result = async { match inflight.as_mut() { Some((f, _, _)) => f.await, None => std::future::pending().await } } => {
                 let Some((_, started, before)) = inflight.take() else { continue };
                 let msg = st.finished(source.as_ref(), result, started, before);
+                source.keep_room(st.hot_room());
                 if messages.send(msg).is_err() {
                     return;
                 }
             }
             cmd = commands.recv() => match cmd {
                 None => return,
-                Some(cmd) => st.command(cmd),
+                Some(cmd) => {
+                    st.command(cmd);
+                    source.keep_room(st.hot_room());
+                }
             },
             _ = tokio::time::sleep_until(st.due), if can_start => {
                 if !st.may_start(Instant::now()) {
