@@ -1,0 +1,204 @@
+//! Keeping the view in step with what is known: status counts, the sorted
+//! order, the filtered rows, the selection kept by key across both, the
+//! problem count, and scrolling. Called by the data-in and key handlers of
+//! `mod.rs` after they change the population, the filter or the sort.
+
+use super::*;
+
+impl App {
+    pub(super) fn count_statuses(&mut self) {
+        let mut counts: HashMap<&Status, usize> = HashMap::new();
+        for t in self.track.instances() {
+            *counts.entry(&t.status).or_default() += 1;
+        }
+        let mut out: Vec<(Status, usize)> = Status::ALL
+            .iter()
+            .filter_map(|s| counts.get(s).map(|n| (s.clone(), *n)))
+            .collect();
+        let mut unknown: Vec<(Status, usize)> = counts
+            .iter()
+            .filter(|(s, _)| !s.is_known())
+            .map(|(s, n)| ((*s).clone(), *n))
+            .collect();
+        unknown.sort();
+        out.extend(unknown);
+        self.status_counts = out;
+    }
+
+    /// Sorts every instance. The last order is the starting point: it holds
+    /// instances `0..len` (rows are only appended between sorts; a removal clears
+    /// it), so while a sweep adds pages the sorted run is kept and only the new
+    /// rows are sorted and merged in (the stable sort finds the run), not 10,000
+    /// rows sorted again for each page of a first sweep.
+    pub(super) fn resort(&mut self) {
+        let mut order = std::mem::take(&mut self.order);
+        let inst = self.track.instances();
+        if order.len() > inst.len() {
+            order.clear();
+        }
+        order.extend(order.len()..inst.len());
+        let sort = self.sort;
+        order.sort_by(|a, b| sort::compare(&inst[*a], &inst[*b], sort));
+        self.order = order;
+    }
+
+    /// The sort (or a view holding one) changed: the rows in their new order,
+    /// the selection kept. Every row moved, so the old scroll offset means
+    /// nothing: the table shows the new order from its top, scrolled only as
+    /// far as the selection needs. (Kept, it hid the first rows whenever the
+    /// selection moved up past it: sorted by source, a source's first row sat
+    /// above a selection that the reversal put on its second.)
+    pub(super) fn sort_changed(
+        &mut self,
+        now_ms: i64,
+        neighbours: &[InstanceKey],
+        old_cursor: usize,
+    ) {
+        self.resort();
+        self.refilter(now_ms, false);
+        self.offset = 0;
+        self.restore_selection(neighbours, old_cursor);
+    }
+
+    /// Recomputes the view from `order`, or by narrowing the current view when
+    /// `narrow` is allowed and the new filter only adds characters to the name.
+    pub(super) fn refilter(&mut self, now_ms: i64, narrow: bool) {
+        let needle = self.filter.name.to_lowercase();
+        let stuck = self.stuck_after_ms();
+        let (inst, filter) = (self.track.instances(), &self.filter);
+        let keep = |i: &usize| filter.matches(&inst[*i], &needle, now_ms, stuck);
+        if narrow && self.filter.narrows(&self.view_filter) {
+            self.view.retain(keep);
+        } else {
+            self.view = self.order.iter().copied().filter(keep).collect();
+        }
+        self.view_filter = self.filter.clone();
+        let mut by_source = vec![0; self.track.feeds().len()];
+        for i in &self.view {
+            let t = &inst[*i];
+            if t.status.is_transitional()
+                && let Some(n) = by_source.get_mut(t.key.source.index())
+            {
+                *n += 1;
+            }
+        }
+        self.view_transitional = by_source.iter().sum();
+        self.view_transitional_by_source = by_source;
+        self.view_pos.clear();
+        self.view_pos.resize(inst.len(), NOT_IN_VIEW);
+        for (pos, i) in self.view.iter().enumerate() {
+            self.view_pos[*i] = pos as u32;
+        }
+    }
+
+    pub(super) fn recount_attention(&mut self, now_ms: i64) {
+        let stuck = self.stuck_after_ms();
+        let inst = self.track.instances();
+        self.attention = inst
+            .iter()
+            .filter(|t| t.needs_attention(now_ms, stuck))
+            .count();
+        self.next_stuck_at_ms = inst
+            .iter()
+            .filter_map(|t| t.stuck_at_ms(stuck))
+            .filter(|t| *t > now_ms)
+            .min();
+    }
+
+    /// Keys of the rows around the cursor, nearest first (next, then previous),
+    /// taken before the view changes.
+    pub(super) fn neighbour_keys(&self) -> Vec<InstanceKey> {
+        if self.selected().is_none() {
+            return Vec::new();
+        }
+        let mut keys = Vec::new();
+        for d in 1..=NEIGHBOURS {
+            for pos in [self.cursor.checked_add(d), self.cursor.checked_sub(d)]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(i) = self.view.get(pos) {
+                    keys.push(self.track.instances()[*i].key.clone());
+                }
+            }
+        }
+        keys
+    }
+
+    /// Puts the cursor back on the selected instance; if it left the view, on the
+    /// nearest surviving neighbour; failing that, on the same row.
+    pub(super) fn restore_selection(&mut self, neighbours: &[InstanceKey], old_cursor: usize) {
+        let before = self.selected.clone();
+        let pos_of = |key: &InstanceKey| {
+            let i = self.track.index_of(key)?;
+            let pos = *self.view_pos.get(i)?;
+            (pos != NOT_IN_VIEW).then_some(pos as usize)
+        };
+        let target = match self.selected.as_ref().and_then(pos_of) {
+            Some(pos) => Some(pos),
+            None if self.view.is_empty() => None,
+            None => neighbours
+                .iter()
+                .find_map(pos_of)
+                .or(Some(old_cursor.min(self.view.len() - 1))),
+        };
+        match target {
+            Some(pos) => self.select_pos(pos),
+            // Nothing to show: remember the selection for when the view refills.
+            None => self.cursor = 0,
+        }
+        if self.selected != before {
+            self.detail_scroll = 0;
+        }
+    }
+
+    pub(super) fn select_pos(&mut self, pos: usize) {
+        let Some(i) = self.view.get(pos) else {
+            return;
+        };
+        let key = self.track.instances()[*i].key.clone();
+        if self.selected.as_ref() != Some(&key) {
+            self.track.touch_record(&key);
+            self.selected = Some(key);
+            self.detail_scroll = 0;
+        }
+        self.cursor = pos;
+        self.scroll_to_cursor();
+    }
+
+    pub(super) fn scroll_to_cursor(&mut self) {
+        let rows = usize::from(self.viewport.table_body.height);
+        self.offset = offset_for(self.offset, self.cursor, rows, self.view.len());
+    }
+
+    pub(super) fn max_detail_scroll(&self) -> usize {
+        self.viewport
+            .detail_lines
+            .saturating_sub(usize::from(self.viewport.detail.height))
+    }
+
+    pub(super) fn max_help_scroll(&self) -> usize {
+        self.viewport
+            .help_lines
+            .saturating_sub(usize::from(self.viewport.help.height))
+    }
+
+    pub(super) fn flash_message(&mut self, message: impl Into<String>, now_ms: i64) {
+        self.flash = Some((message.into(), now_ms));
+    }
+}
+
+/// Keeps the previous offset when the cursor is still on screen (no jumping while
+/// moving), scrolls just enough otherwise, and never leaves blank rows at the end.
+pub(super) fn offset_for(offset: usize, cursor: usize, rows: usize, len: usize) -> usize {
+    if rows == 0 {
+        return offset.min(cursor);
+    }
+    let mut offset = offset.min(len.saturating_sub(rows));
+    if cursor < offset {
+        offset = cursor;
+    } else if cursor >= offset + rows {
+        offset = cursor + 1 - rows;
+    }
+    offset
+}
