@@ -184,7 +184,7 @@ async fn event_loop(
                 // A batch of pages that only confirmed rows as they were
                 // changes nothing on screen: the 1 s tick draws the ages.
                 redraw = on_messages(app, queued, notifier);
-                // Drawn a few times a second at most: see frames.rs.
+                // Drawn at most MAX_FRAMES_PER_SECOND times a second: see frames.rs.
                 redraw = redraw && frames.news(tokio::time::Instant::now());
             }
             () = frames.wait() => {}

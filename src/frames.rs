@@ -1,9 +1,11 @@
-//! Frame pacing: what the pollers bring is drawn at most a few times a second,
-//! what the user does at once.
+//! Frame pacing: what the pollers bring is drawn at most
+//! `defaults::MAX_FRAMES_PER_SECOND` times a second, what the user does at once.
 //!
-//! Pages arrive a dozen times a second under the default budget, and drawing
-//! each batch costs more than applying it; a person sees no difference between
-//! a dozen frames a second and a few. So a batch of news is drawn at once when
+//! Pages may arrive faster than a person can see (a first sweep's burst, a
+//! large hot tick), and drawing each batch costs more than applying it. The
+//! ceiling is 20, not fewer: a 250 ms gap held the first rows of `--demo` back
+//! past the first-paint target (BENCHMARKS.md, "Restructure"), so at the
+//! default budget's dozen batches a second it rarely holds a frame back. So a batch of news is drawn at once when
 //! the last frame is older than the gap, else one frame is owed and drawn when
 //! the gap has passed: it carries every change since, and nothing that arrived
 //! waits longer than the gap. Any frame (a key's, the 1 s tick's) pays what is
