@@ -6,10 +6,10 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{ConfigError, ErrorKind, Origin};
-use super::file::{ConfigFile, RawProfile, Seconds};
-use super::table::{self, read_view};
+use super::file::{ConfigFile, ProfileKey, RawProfile, Seconds};
+use super::table::{self, Kind, Whole, read_view};
 use super::values::{expand_path, parse_endpoint, permission_warning};
-use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
+use super::{Auth, Dirs, Env, Overrides, Settings, vars};
 use crate::defaults;
 use crate::region;
 use crate::timefmt::{parse_secs, written_secs as show_secs};
@@ -109,6 +109,7 @@ fn resolve_with(
     let empty = RawProfile::default();
     let cx = Cx {
         env,
+        dirs,
         file: file.as_ref(),
         profile: profile.unwrap_or(&empty),
         profile_name: profile_name.clone(),
@@ -148,7 +149,7 @@ fn resolve_with(
         }
     };
 
-    // Timing and limits, each read the same way from its row in the table.
+    // Every setting of the table, each read the same way from its row.
     let mut rows = Rows::read(&cx, o)?;
     if rows.fast_interval > rows.interval {
         warnings.push(format!(
@@ -159,31 +160,7 @@ fn resolve_with(
         ));
         rows.fast_interval = rows.interval;
     }
-    let workspace_param = match cx.pick(
-        o.workspace_param.as_deref(),
-        "--workspace-param",
-        vars::WORKSPACE_PARAM,
-        p.workspace_param.as_ref(),
-    ) {
-        None => WorkspaceParam::default(),
-        Some(g) => WorkspaceParam::parse(&g.value).ok_or_else(|| {
-            ConfigError::at(
-                ErrorKind::InvalidValue,
-                &g.at,
-                format!("workspace parameter spelling `{}` is not known", g.value),
-                "use workspace_id (what the official SDKs send, the default) or workspaceId (what the reference page documents)",
-            )
-        })?,
-    };
-    let log_file = cx.log_file(o, dirs);
-    // Either side turns it on: a read-only profile stays read-only whatever the flags.
-    let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
-    let journal = cx.journal(o);
-    let journal_max_bytes = cx
-        .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
-        .saturating_mul(1024 * 1024);
     let alerts = cx.alerts()?;
-    let ssh_key_dir = cx.ssh_key_dir();
     let filters = cx.filters(o, &mut warnings)?;
     let views = super::views::views(cx.file)?;
     let columns = super::views::columns(cx.file, p)?;
@@ -202,14 +179,8 @@ fn resolve_with(
         },
         region,
         auth_source,
-        workspace_param,
         filters,
-        log_file,
-        read_only,
-        journal,
-        journal_max_bytes,
         alerts,
-        ssh_key_dir,
         config_file: file.map(|f| f.path),
         views,
         columns,
@@ -403,6 +374,7 @@ pub(super) fn env_value(env: &dyn Env, name: &str) -> Option<String> {
 
 pub(super) struct Cx<'a> {
     pub(super) env: &'a dyn Env,
+    pub(super) dirs: &'a Dirs,
     pub(super) file: Option<&'a ConfigFile>,
     pub(super) profile: &'a RawProfile,
     pub(super) profile_name: String,
@@ -571,17 +543,18 @@ impl Cx<'_> {
         Ok(Duration::from_secs_f64(v))
     }
 
-    /// A whole number from the first layer that sets it, checked against its row.
-    fn count(
+    /// A whole number from the first layer that sets it, checked against its
+    /// row, in the row's unit.
+    fn count<T: Whole, const SCALE: u64>(
         &self,
-        row: &table::Count,
+        row: &table::Count<T, SCALE>,
         cli: Option<u64>,
         file: Option<&Spanned<i64>>,
     ) -> Result<u64, ConfigError> {
-        let got = if let Some(v) = cli {
+        let got = if let (Some(v), Some(flag)) = (cli, row.flag) {
             Got {
                 value: i64::try_from(v).unwrap_or(i64::MAX),
-                at: Origin::Cli(row.flag),
+                at: Origin::Cli(flag),
             }
         } else if let Some(g) = self.env_var(row.var) {
             let value = g.value.parse::<i64>().map_err(|_| {
@@ -603,7 +576,7 @@ impl Cx<'_> {
                 at: self.origin(f),
             }
         } else {
-            return Ok(row.default);
+            return Ok(row.default.to_u64());
         };
         let v = got.value;
         let (ok, problem, fix) = match row.allowed {
@@ -633,6 +606,117 @@ impl Cx<'_> {
                 fix,
             ));
         }
-        Ok(u64::try_from(v).unwrap_or(row.default))
+        Ok(u64::try_from(v).unwrap_or(row.default.to_u64()))
+    }
+
+    /// A path from the environment or the profile, with `~` and relative paths
+    /// (to the file's directory) expanded; empty means unset.
+    fn path_setting(&self, var: &str, file: Option<&Spanned<String>>) -> Option<PathBuf> {
+        if let Some(v) = env_value(self.env, var) {
+            return Some(expand_path(&v, self.home, None));
+        }
+        let v = file.map(|v| v.get_ref().trim()).filter(|v| !v.is_empty())?;
+        Some(expand_path(v, self.home, self.file.map(ConfigFile::dir)))
+    }
+}
+
+/// How a kind of row of the table is read: flag over environment over
+/// profile over default. `flag` is the row's `Overrides` field (`None`: the
+/// row has no flag), `file` its key in the profile.
+trait Read: Kind + ProfileKey {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&Self::Flag>,
+        file: Option<&Self::File>,
+    ) -> Result<Self::Value, ConfigError>;
+}
+
+impl Read for table::Secs {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&Option<f64>>,
+        file: Option<&Spanned<Seconds>>,
+    ) -> Result<Duration, ConfigError> {
+        cx.secs(self, flag.copied().flatten(), file)
+    }
+}
+
+impl<T: Whole, const SCALE: u64> Read for table::Count<T, SCALE> {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&Option<T>>,
+        file: Option<&Spanned<i64>>,
+    ) -> Result<T, ConfigError> {
+        let cli = flag.copied().flatten().map(Whole::to_u64);
+        let n = cx.count(self, cli, file)?.saturating_mul(SCALE);
+        // Every row's range fits its type.
+        Ok(T::try_from(n).unwrap_or(T::MAX))
+    }
+}
+
+impl<T: Default> Read for table::Text<T> {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&Option<String>>,
+        file: Option<&Spanned<String>>,
+    ) -> Result<T, ConfigError> {
+        let cli = flag.and_then(Option::as_deref);
+        let Some(g) = cx.pick(cli, self.flag.unwrap_or_default(), self.var, file) else {
+            return Ok(T::default());
+        };
+        (self.parse)(&g.value).ok_or_else(|| {
+            ConfigError::at(
+                ErrorKind::InvalidValue,
+                &g.at,
+                format!("{} `{}` is not known", self.noun, g.value),
+                self.fix,
+            )
+        })
+    }
+}
+
+impl Read for table::Location {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&Option<PathBuf>>,
+        file: Option<&Spanned<String>>,
+    ) -> Result<Option<PathBuf>, ConfigError> {
+        if let Some(p) = flag.and_then(Option::as_ref) {
+            return Ok(Some(p.clone()));
+        }
+        Ok(cx
+            .path_setting(self.var, file)
+            .or_else(|| (self.otherwise)(cx.dirs)))
+    }
+}
+
+impl Read for table::Switch {
+    fn read(
+        &self,
+        cx: &Cx,
+        flag: Option<&bool>,
+        file: Option<&Spanned<bool>>,
+    ) -> Result<bool, ConfigError> {
+        if flag.is_some_and(|given| *given) {
+            return Ok(true);
+        }
+        if let Some(g) = self.var.and_then(|v| cx.env_var(v)) {
+            return match g.value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::at(
+                    ErrorKind::InvalidValue,
+                    &g.at,
+                    format!("{} must be true or false", self.key),
+                    format!("set {} to true or false", self.var.unwrap_or_default()),
+                )),
+            };
+        }
+        Ok(file.map_or(self.default, |v| *v.get_ref()))
     }
 }
