@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod filters;
 mod identity;
+mod layers;
 mod outputs;
 mod resolve;
 mod sources;

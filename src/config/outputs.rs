@@ -4,7 +4,7 @@
 use toml::Spanned;
 
 use super::error::ConfigError;
-use super::resolve::{Cx, env_value};
+use super::layers::{Cx, env_value};
 use super::table;
 use super::vars;
 use crate::alerts::AlertConfig;

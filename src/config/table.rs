@@ -435,7 +435,8 @@ macro_rules! row_consts {
         /// Each row's type, named as its constant: to write the constant as a
         /// struct, and for the views, which expand where the kinds' names are
         /// not in scope.
-        #[allow(non_camel_case_types)]
+        /// (Macros cannot make a new name, so each is its constant's.)
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         pub mod row_type {
             use super::*;
             $( pub type $C = $kind; )*
