@@ -17,7 +17,13 @@
 //! into a value), [`Location`] (a file or directory) or [`Switch`] (on or
 //! off). Each kind knows its `Overrides` and `Settings` types ([`Kind`]), its
 //! type in a profile (`file::ProfileKey`) and how it is read
-//! (`resolve::Read`): adding a kind touches those three files of config/.
+//! (`layers::Read`): adding a kind touches those three files of config/.
+//!
+//! Not rows: the default filters (`[profiles.NAME.filters]`, config/filters.rs),
+//! the alerts (`[profiles.NAME.alerts]`, config/outputs.rs; their two
+//! durations are the `Secs` constants at the end of this file), and where and
+//! as whom (region, endpoint, project and credentials: config/resolve.rs,
+//! config/identity.rs). See `src/cmd/mod.rs` for why.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -432,10 +438,9 @@ pub(super) use key_of;
 macro_rules! row_consts {
     ([] $( $(#[$d:meta])* $f:ident $(as $k:literal)? : $kind:ty = $C:ident
            $((flag $flag:literal => $ov:ident))? { $($body:tt)* } ),* $(,)?) => {
-        /// Each row's type, named as its constant: to write the constant as a
-        /// struct, and for the views, which expand where the kinds' names are
-        /// not in scope.
-        /// (Macros cannot make a new name, so each is its constant's.)
+        /// Each row's type, named as its constant (a macro cannot make a new
+        /// name): to write the constant as a struct, and for the views, which
+        /// expand where the kinds' names are not in scope.
         #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         pub mod row_type {
             use super::*;
@@ -582,7 +587,8 @@ pub(super) fn type_fix(key: &str) -> Option<String> {
     ROWS.iter().find(|r| r.key() == key)?.type_fix()
 }
 
-/// Rows of the `[alerts]` table, read by `config::outputs` (no flag).
+/// The durations of the `[alerts]` table (not rows: see the module's comment),
+/// read in `config::outputs`.
 pub(super) const ALERT_LEASE_LEAD: Secs = Secs {
     key: "alerts.lease_lead",
     flag: None,
