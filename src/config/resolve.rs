@@ -9,6 +9,7 @@ use super::{Auth, Dirs, Env, Overrides, Settings, vars};
 use crate::defaults;
 use crate::region;
 use crate::timefmt::written_secs as show_secs;
+
 /// Resolves every setting. `env` and `dirs` are injected: pass [`super::ProcessEnv`] and
 /// [`Dirs::platform`] in the program, a map and [`Dirs::under`] a temp dir in tests.
 ///

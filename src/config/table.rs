@@ -7,7 +7,8 @@
 //! the `Overrides` field the flag fills and the `Settings` field it gives
 //! (config/mod.rs), the profile key with its place in the unknown-key
 //! messages (config/file.rs), the constant below that the resolver reads it
-//! by, flag over environment over profile over default (config/resolve.rs),
+//! by, flag over environment over profile over default (config/resolve.rs
+//! and config/layers.rs),
 //! the fix for a value of the wrong type in the file ([`type_fix`]) and the
 //! `[default: …]` of its flag's help ([`flags`]). Adding one is a row here,
 //! its flag in `src/cli.rs` and its default in `src/defaults.rs`.
@@ -18,6 +19,8 @@
 //! off). Each kind knows its `Overrides` and `Settings` types ([`Kind`]), its
 //! type in a profile (`file::ProfileKey`) and how it is read
 //! (`layers::Read`): adding a kind touches those three files of config/.
+//! (The kinds and their traits are `pub` because the public fields of
+//! `Overrides` and `Settings` are written with them; the module is private.)
 //!
 //! Not rows: the default filters (`[profiles.NAME.filters]`, config/filters.rs),
 //! the alerts (`[profiles.NAME.alerts]`, config/outputs.rs; their two
@@ -52,7 +55,9 @@ pub trait Described {
     fn help(&self) -> Option<String> {
         None
     }
-    /// The words after the flag that give it a value (none for a switch).
+    /// A value the flag takes, for the test that every row's flag exists:
+    /// none for a switch; any word for text and paths (the command line
+    /// takes them as given, the resolver checks them).
     fn example(&self) -> Option<String> {
         Some("x".to_string())
     }
