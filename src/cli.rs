@@ -137,7 +137,10 @@ pub fn command() -> clap::Command {
         ))
     });
     // Each setting's default (and allowed values), from its row in the config table.
-    for (long, add) in crate::config::flag_help() {
+    for (long, add) in crate::config::flags()
+        .into_iter()
+        .filter_map(|f| Some((f.long, f.help?)))
+    {
         let id = cmd
             .get_arguments()
             .find(|a| a.get_long() == Some(long))
@@ -756,20 +759,24 @@ mod tests {
     #[test]
     fn every_setting_of_the_config_table_has_its_flag_and_reaches_the_overrides() {
         // A row of the config table is one of three places a setting lives:
-        // its flag here must exist, show the row's default, and fill its field.
+        // its flag here must exist, show the row's default where it has one
+        // to show, and fill its field (a switch takes no value).
         let help = command().render_long_help().to_string();
-        let settings = crate::config::flag_help();
-        assert!(settings.len() >= 8, "{settings:?}");
-        for (long, add) in settings {
-            assert!(help.contains(&add), "--{long}: the help lacks `{add}`");
-            let value = add
-                .rsplit("default: ")
-                .next()
-                .unwrap()
-                .trim_end_matches(']');
-            let flag = format!("--{long}");
-            let cli = Cli::try_parse_from(["nbwatch", &flag, value])
-                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+        let flags = crate::config::flags();
+        assert!(flags.len() >= 12, "{flags:?}");
+        for f in flags {
+            let flag = format!("--{}", f.long);
+            if let Some(add) = &f.help {
+                assert!(
+                    help.contains(add.as_str()),
+                    "{flag}: the help lacks `{add}`"
+                );
+            }
+            let args = ["nbwatch", flag.as_str()]
+                .into_iter()
+                .chain(f.value.as_deref());
+            let cli =
+                Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{flag} {:?}: {e}", f.value));
             assert_ne!(
                 format!("{:?}", Overrides::from(&cli)),
                 format!("{:?}", Overrides::default()),

@@ -59,6 +59,8 @@ pub const FIRST_SWEEP_BURST: u32 = 250;
 pub const FULL_RECORDS: usize = 500;
 /// Longest wait between polls while they fail.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Actions are offered unless `--read-only` or `read_only = true` hides them.
+pub const READ_ONLY: bool = false;
 /// The profile name used when the config file chooses none.
 pub const PROFILE: &str = "default";
 /// An alert is raised when a running instance's auto-stop is this close.

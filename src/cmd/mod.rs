@@ -23,32 +23,65 @@
 //!   it meets the layers). E.g. `--view`: `GlobalArgs::view` and its `From`
 //!   line in cli.rs, `Overrides::view` and `Settings::start_view` in
 //!   config/mod.rs, the `start_view` line in config/resolve.rs.
-//! - A number or duration that a flag, a profile key and an environment
-//!   variable all set: `src/cli.rs` (the flag and its `From` line),
-//!   `src/config/table.rs` (its row of `settings_rows!`: key, `Overrides`
-//!   field, flag, variable, default, range, doc) and `src/defaults.rs` (the
-//!   value). Everything else comes from the row: the `Overrides` and
-//!   `Settings` fields, the profile key and its place in the unknown-key
-//!   message, flag over environment over profile over default, the range and
-//!   type errors, and the `[default: …]` of its help. Worked example,
-//!   `--first-burst` (`first_sweep_burst`, `NBWATCH_FIRST_SWEEP_BURST`):
-//!   `GlobalArgs::first_burst` and `first_sweep_burst: g.first_burst` in
-//!   cli.rs, the `first_sweep_burst: u32 = FIRST_SWEEP_BURST { … }` row in
-//!   config/table.rs, `defaults::FIRST_SWEEP_BURST` in defaults.rs; a test
+//! - A setting that a flag, a profile key and/or an environment variable
+//!   set, of any kind (a duration, a whole number, a size in megabytes, a
+//!   word, a path, a switch): `src/cli.rs` (the flag and its `From` line),
+//!   `src/config/table.rs` (its row of `settings_rows!`: `Settings` field and
+//!   profile key, kind, flag and `Overrides` field, variable, default,
+//!   checks, doc) and `src/defaults.rs` (the value, where it has one).
+//!   Everything else comes from the row: the `Overrides` and `Settings`
+//!   fields, the profile key and its place in the unknown-key message, flag
+//!   over environment over profile over default, the range, type and parsing
+//!   errors, and the `[default: …]` of its help. A test
 //!   (`cli::tests::every_setting_of_the_config_table_has_its_flag_and_reaches_the_overrides`)
-//!   fails when a row's flag is missing or fills nothing.
+//!   fails when a row's flag is missing or fills nothing. Worked examples:
+//!   - a number, `--first-burst` (`first_sweep_burst`,
+//!     `NBWATCH_FIRST_SWEEP_BURST`): `GlobalArgs::first_burst` and
+//!     `first_sweep_burst: g.first_burst` in cli.rs; the row
+//!     `first_sweep_burst: Count<u32> = FIRST_SWEEP_BURST (flag "--first-burst"
+//!     => first_sweep_burst) { var, default, noun, per, unit, allowed }` in
+//!     config/table.rs; `defaults::FIRST_SWEEP_BURST` in defaults.rs.
+//!   - a switch, `--read-only` (`read_only = true`; no variable):
+//!     `GlobalArgs::read_only` and `read_only: g.read_only` in cli.rs; the row
+//!     `read_only: Switch = READ_ONLY (flag "--read-only" => read_only) { var:
+//!     None, default: crate::defaults::READ_ONLY }` in config/table.rs;
+//!     `defaults::READ_ONLY` in defaults.rs.
+//!   - a word, `--workspace-param` (`workspace_param`,
+//!     `NBWATCH_WORKSPACE_PARAM`): `FilterArgs::workspace_param` and its
+//!     `From` line in cli.rs; the row `workspace_param: Text<WorkspaceParam> =
+//!     WORKSPACE_PARAM (flag …) { var, parse: WorkspaceParam::parse, noun, fix
+//!     }` in config/table.rs (its default is the type's `Default`). A path,
+//!     `--journal`, is the same with `journal: Location = JOURNAL (flag …) {
+//!     var, otherwise: |_| None }` (off unless set): two files each.
 //!
-//! - A duration that a profile key and an environment variable set, with no
-//!   flag (`connect_timeout`): its row in the `unflagged` group of
-//!   config/table.rs and its value in defaults.rs.
+//! - A setting with no flag (a profile key and a variable: `connect_timeout`,
+//!   `journal_max_mb`, `ssh_key_dir`): its row, without the `(flag …)`, and
+//!   its value in defaults.rs.
 //!
-//! Not yet three: a text, path or switch that a flag, a profile key and an
-//! environment variable all set (`--workspace-param`, `--log-file`,
-//! `--journal`; `--read-only` has no variable) is read by its own code, so
-//! it touches four: cli.rs, config/mod.rs (its fields and its variable's
-//! name), config/file.rs (its `RawProfile` key) and config/resolve.rs. And
-//! `journal_max_mb` (a number with no flag, kept in bytes) is a constant row
-//! read by hand: table.rs, file.rs, mod.rs, resolve.rs.
+//! - A new kind of row: its struct with its `Kind` and `Described` impls in
+//!   config/table.rs, its type in a profile (`ProfileKey`) in config/file.rs
+//!   and its reading (`Read`) in config/layers.rs; then its rows as above.
+//!
+//! Not rows, and so more than three files, because each is more than one
+//! value from the layers:
+//!
+//! - A default filter (`--status` … `--sort-dir`, `NBWATCH_STATUS` …,
+//!   `[profiles.NAME.filters]`): the filters are a table of their own in the
+//!   profile and one `Filters` value the query is built from, a `--name ""`
+//!   clears the file's, each has its own check (an undocumented status is a
+//!   warning, not an error), and a new one needs its place in the query too:
+//!   cli.rs, config/mod.rs (`Overrides`, `Filters`, its variable),
+//!   config/file.rs (`RawFilters`), config/filters.rs and src/api/query.rs.
+//! - Where and as whom (`--region`, `--endpoint`, `--project-id`, the
+//!   credentials): the region and the endpoint are weighed against each other
+//!   by layer, `--demo` replaces them, and the project id has two variables
+//!   and the SDKs' credentials file (config/resolve.rs, config/identity.rs).
+//! - An alert setting (`[profiles.NAME.alerts]`, `NBWATCH_ALERT_HOOK` …): no
+//!   flag, a table of its own, and its value is a field of
+//!   `crate::alerts::AlertConfig`: config/file.rs (`RawAlerts`),
+//!   config/outputs.rs and src/alerts.rs.
+//! - `--config`, `--profile`, `--all-profiles`: they choose the file and the
+//!   profiles the rows are read from (config/resolve.rs, config/sources.rs).
 
 pub mod act;
 pub mod dashboard;

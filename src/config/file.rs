@@ -100,14 +100,6 @@ table::settings_rows!(profile_view [
             pub auth_token_env: Option<Spanned<String>>,
         }
         {
-            pub workspace_param: Option<Spanned<String>>,
-            pub log_file: Option<Spanned<String>>,
-            /// Hide and refuse every action on instances.
-            pub read_only: Option<Spanned<bool>>,
-            pub journal: Option<Spanned<String>>,
-            pub journal_max_mb: Option<Spanned<i64>>,
-            /// Where the key pairs' `.pem` files are (default `~/.ssh`).
-            pub ssh_key_dir: Option<Spanned<String>>,
             #[serde(default)]
             pub filters: RawFilters,
             #[serde(default)]
@@ -119,6 +111,31 @@ table::settings_rows!(profile_view [
     /// Keys allowed in a `[profiles.NAME]` table.
     pub const PROFILE_KEYS;
 ]);
+
+/// The value a kind of row of `table::settings_rows!` takes in a profile.
+pub trait ProfileKey {
+    type File;
+}
+
+impl ProfileKey for table::Secs {
+    type File = Spanned<Seconds>;
+}
+
+impl<T, const SCALE: u64> ProfileKey for table::Count<T, SCALE> {
+    type File = Spanned<i64>;
+}
+
+impl<T> ProfileKey for table::Text<T> {
+    type File = Spanned<String>;
+}
+
+impl ProfileKey for table::Location {
+    type File = Spanned<String>;
+}
+
+impl ProfileKey for table::Switch {
+    type File = Spanned<bool>;
+}
 
 /// `[profiles.NAME.alerts]`: which alerts, and how they reach the user.
 #[derive(Debug, Default, Deserialize)]
@@ -368,7 +385,6 @@ fn type_fix(key: &str, section: &str) -> String {
         }
         "problems" => "write true or false without quotes, e.g. problems = true".into(),
         k if table::type_fix(k).is_some() => table::type_fix(k).unwrap_or_default(),
-        "read_only" => "write true or false without quotes, e.g. read_only = true".into(),
         "filters" => "filters is a table: [profiles.NAME.filters]".into(),
         "profiles" => "profiles is a table of tables: [profiles.NAME]".into(),
         k => format!("write it as a string in double quotes, e.g. {k} = \"...\""),

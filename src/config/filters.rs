@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use super::error::{ConfigError, ErrorKind, Origin};
-use super::resolve::{Cx, Got};
+use super::layers::{Cx, Got};
 use super::{Filters, Overrides, vars};
 use crate::api::model::Status;
 use crate::region;

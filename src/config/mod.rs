@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod filters;
 mod identity;
+mod layers;
 mod outputs;
 mod resolve;
 mod sources;
@@ -39,7 +40,7 @@ pub use file::{ALERT_KEYS, FILTER_KEYS, PROFILE_KEYS, ROOT_KEYS, VIEW_KEYS};
 pub use filters::status_filter;
 pub use resolve::resolve;
 pub use sources::{labels as source_labels, resolve_fixed, resolve_sources};
-pub use table::flag_help;
+pub use table::{RowFlag, flags};
 pub use values::{parse_endpoint, permission_warning};
 
 table::settings_rows!(overrides_view [
@@ -61,14 +62,6 @@ pub struct Overrides {
     pub endpoint: Option<String>,
     /// `--project-id ID`
     pub project_id: Option<String>,
-    /// `--workspace-param workspace_id|workspaceId`
-    pub workspace_param: Option<String>,
-    /// `--read-only`
-    pub read_only: bool,
-    /// `--log-file PATH`
-    pub log_file: Option<PathBuf>,
-    /// `--journal PATH`
-    pub journal: Option<PathBuf>,
     /// Filters, `--status` … `--sort-dir`. An empty string clears a default from the file.
     pub status: Option<String>,
     pub name: Option<String>,
@@ -114,20 +107,8 @@ pub struct Settings {
     pub auth: Auth,
     /// Where the credentials came from, for the status line and `--debug` output.
     pub auth_source: String,
-    pub workspace_param: WorkspaceParam,
     pub filters: Filters,
-    /// The log file: the one configured, else the platform default.
-    pub log_file: Option<PathBuf>,
-    /// Hide and refuse every action (`--read-only` or `read_only = true`).
-    pub read_only: bool,
-    /// Where every change seen is appended as a JSON line, if anywhere.
-    pub journal: Option<PathBuf>,
-    /// The journal's size before it is rotated.
-    pub journal_max_bytes: u64,
     pub alerts: crate::alerts::AlertConfig,
-    /// Where `nbwatch ssh` looks for `{key pair}.pem`: `ssh_key_dir`, else
-    /// `~/.ssh`; `None` with neither (no home directory).
-    pub ssh_key_dir: Option<PathBuf>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// The dashboard's views (`[views.NAME]`), in the file's order.
@@ -152,14 +133,8 @@ pub fn for_endpoint(
     project_id: project_id.into(),
     auth,
     auth_source: "built in".to_string(),
-    workspace_param: WorkspaceParam::default(),
     filters: Filters::default(),
-    log_file: None,
-    read_only: false,
-    journal: None,
-    journal_max_bytes: crate::journal::DEFAULT_MAX_BYTES,
     alerts: crate::alerts::AlertConfig::default(),
-    ssh_key_dir: None,
     config_file: None,
     views: Vec::new(),
     columns: Vec::new(),
@@ -289,17 +264,14 @@ pub fn default_log_path() -> Option<PathBuf> {
     project_dirs().map(|d| d.data_dir().join("nbwatch.log"))
 }
 
-/// Environment variable names read by [`resolve`].
+/// Environment variable names read by [`resolve`] (besides those of the rows
+/// of `table::settings_rows!`, which name their own).
 pub mod vars {
     pub const CONFIG: &str = "NBWATCH_CONFIG";
     pub const PROFILE: &str = "NBWATCH_PROFILE";
     pub const REGION: &str = "NBWATCH_REGION";
     pub const ENDPOINT: &str = "NBWATCH_ENDPOINT";
     pub const PROJECT_ID: &str = "NBWATCH_PROJECT_ID";
-    pub const WORKSPACE_PARAM: &str = "NBWATCH_WORKSPACE_PARAM";
-    pub const LOG_FILE: &str = "NBWATCH_LOG_FILE";
-    pub const JOURNAL: &str = "NBWATCH_JOURNAL";
-    pub const SSH_KEY_DIR: &str = "NBWATCH_SSH_KEY_DIR";
     pub const ALERT_HOOK: &str = "NBWATCH_ALERT_HOOK";
     pub const STATUS: &str = "NBWATCH_STATUS";
     pub const NAME: &str = "NBWATCH_NAME";

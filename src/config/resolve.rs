@@ -1,25 +1,14 @@
 //! The one place where the layers meet: command line > environment > config file > defaults.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use toml::Spanned;
-
 use super::error::{ConfigError, ErrorKind, Origin};
-use super::file::{ConfigFile, RawProfile, Seconds};
+use super::file::{ConfigFile, RawProfile};
+use super::layers::{Cx, Got, Read, env_value};
 use super::table::{self, read_view};
 use super::values::{expand_path, parse_endpoint, permission_warning};
-use super::{Auth, Dirs, Env, Overrides, Settings, WorkspaceParam, vars};
+use super::{Auth, Dirs, Env, Overrides, Settings, vars};
 use crate::defaults;
 use crate::region;
-use crate::timefmt::{parse_secs, written_secs as show_secs};
-
-/// A value and the layer it came from.
-#[derive(Debug)]
-pub(super) struct Got<T> {
-    pub(super) value: T,
-    pub(super) at: Origin,
-}
+use crate::timefmt::written_secs as show_secs;
 
 /// Resolves every setting. `env` and `dirs` are injected: pass [`super::ProcessEnv`] and
 /// [`Dirs::platform`] in the program, a map and [`Dirs::under`] a temp dir in tests.
@@ -109,6 +98,7 @@ fn resolve_with(
     let empty = RawProfile::default();
     let cx = Cx {
         env,
+        dirs,
         file: file.as_ref(),
         profile: profile.unwrap_or(&empty),
         profile_name: profile_name.clone(),
@@ -148,7 +138,7 @@ fn resolve_with(
         }
     };
 
-    // Timing and limits, each read the same way from its row in the table.
+    // Every setting of the table, each read the same way from its row.
     let mut rows = Rows::read(&cx, o)?;
     if rows.fast_interval > rows.interval {
         warnings.push(format!(
@@ -159,31 +149,7 @@ fn resolve_with(
         ));
         rows.fast_interval = rows.interval;
     }
-    let workspace_param = match cx.pick(
-        o.workspace_param.as_deref(),
-        "--workspace-param",
-        vars::WORKSPACE_PARAM,
-        p.workspace_param.as_ref(),
-    ) {
-        None => WorkspaceParam::default(),
-        Some(g) => WorkspaceParam::parse(&g.value).ok_or_else(|| {
-            ConfigError::at(
-                ErrorKind::InvalidValue,
-                &g.at,
-                format!("workspace parameter spelling `{}` is not known", g.value),
-                "use workspace_id (what the official SDKs send, the default) or workspaceId (what the reference page documents)",
-            )
-        })?,
-    };
-    let log_file = cx.log_file(o, dirs);
-    // Either side turns it on: a read-only profile stays read-only whatever the flags.
-    let read_only = o.read_only || p.read_only.as_ref().is_some_and(|v| *v.get_ref());
-    let journal = cx.journal(o);
-    let journal_max_bytes = cx
-        .count(&table::JOURNAL_MAX_MB, None, p.journal_max_mb.as_ref())?
-        .saturating_mul(1024 * 1024);
     let alerts = cx.alerts()?;
-    let ssh_key_dir = cx.ssh_key_dir();
     let filters = cx.filters(o, &mut warnings)?;
     let views = super::views::views(cx.file)?;
     let columns = super::views::columns(cx.file, p)?;
@@ -202,14 +168,8 @@ fn resolve_with(
         },
         region,
         auth_source,
-        workspace_param,
         filters,
-        log_file,
-        read_only,
-        journal,
-        journal_max_bytes,
         alerts,
-        ssh_key_dir,
         config_file: file.map(|f| f.path),
         views,
         columns,
@@ -394,76 +354,7 @@ fn choose_profile<'f>(
     }
 }
 
-/// A variable's value, trimmed; empty counts as unset.
-pub(super) fn env_value(env: &dyn Env, name: &str) -> Option<String> {
-    env.var(name)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-pub(super) struct Cx<'a> {
-    pub(super) env: &'a dyn Env,
-    pub(super) file: Option<&'a ConfigFile>,
-    pub(super) profile: &'a RawProfile,
-    pub(super) profile_name: String,
-    pub(super) home: Option<&'a Path>,
-    pub(super) default_config: Option<PathBuf>,
-}
-
 impl Cx<'_> {
-    pub(super) fn env_var(&self, name: &str) -> Option<Got<String>> {
-        env_value(self.env, name).map(|value| Got {
-            value,
-            at: Origin::Env(name.to_string()),
-        })
-    }
-
-    pub(super) fn origin<T>(&self, v: &Spanned<T>) -> Origin {
-        match self.file {
-            Some(f) => f.origin(v),
-            None => Origin::Default,
-        }
-    }
-
-    /// "[profiles.NAME] in PATH", for fixes that point into the config file.
-    pub(super) fn profile_table(&self) -> String {
-        let path = self
-            .file
-            .map(|f| f.path.clone())
-            .or_else(|| self.default_config.clone());
-        match path {
-            Some(p) => format!("[profiles.{}] in {}", self.profile_name, p.display()),
-            None => format!("[profiles.{}] in the config file", self.profile_name),
-        }
-    }
-
-    /// The first non-empty value of CLI, environment, file.
-    pub(super) fn pick(
-        &self,
-        cli: Option<&str>,
-        flag: &'static str,
-        var: &str,
-        file: Option<&Spanned<String>>,
-    ) -> Option<Got<String>> {
-        if let Some(v) = cli.map(str::trim).filter(|v| !v.is_empty()) {
-            return Some(Got {
-                value: v.to_string(),
-                at: Origin::Cli(flag),
-            });
-        }
-        if !var.is_empty()
-            && let Some(g) = self.env_var(var)
-        {
-            return Some(g);
-        }
-        let f = file?;
-        let v = f.get_ref().trim();
-        (!v.is_empty()).then(|| Got {
-            value: v.to_string(),
-            at: self.origin(f),
-        })
-    }
-
     fn endpoint(
         &self,
         region: Option<Got<String>>,
@@ -514,125 +405,5 @@ impl Cx<'_> {
                 ),
             )),
         }
-    }
-
-    /// A duration from the first layer that sets it, checked against its row.
-    pub(super) fn secs(
-        &self,
-        row: &table::Secs,
-        cli: Option<f64>,
-        file: Option<&Spanned<Seconds>>,
-    ) -> Result<Duration, ConfigError> {
-        let got = if let (Some(v), Some(flag)) = (cli, row.flag) {
-            Got {
-                value: v,
-                at: Origin::Cli(flag),
-            }
-        } else if let Some(g) = self.env_var(row.var) {
-            let value = parse_secs(&g.value).map_err(|e| {
-                ConfigError::at(
-                    ErrorKind::InvalidValue,
-                    &g.at,
-                    format!("{}: {e}", row.key),
-                    format!(
-                        "set {} to seconds (5, 2.5) or a duration with a unit (\"500ms\", \"90s\", \"10m\")",
-                        row.var
-                    ),
-                )
-            })?;
-            Got { value, at: g.at }
-        } else if let Some(f) = file {
-            Got {
-                value: f.get_ref().0,
-                at: self.origin(f),
-            }
-        } else {
-            return Ok(row.default);
-        };
-        let v = got.value;
-        if !v.is_finite() || v < row.min || v > row.max {
-            let shown = if v.is_finite() {
-                show_secs(v)
-            } else {
-                format!("{v}")
-            };
-            return Err(ConfigError::at(
-                ErrorKind::InvalidValue,
-                &got.at,
-                format!("{} {shown} is out of range", row.key),
-                format!(
-                    "use a duration from {} to {} (default {})",
-                    show_secs(row.min),
-                    show_secs(row.max),
-                    show_secs(row.default.as_secs_f64())
-                ),
-            ));
-        }
-        Ok(Duration::from_secs_f64(v))
-    }
-
-    /// A whole number from the first layer that sets it, checked against its row.
-    fn count(
-        &self,
-        row: &table::Count,
-        cli: Option<u64>,
-        file: Option<&Spanned<i64>>,
-    ) -> Result<u64, ConfigError> {
-        let got = if let Some(v) = cli {
-            Got {
-                value: i64::try_from(v).unwrap_or(i64::MAX),
-                at: Origin::Cli(row.flag),
-            }
-        } else if let Some(g) = self.env_var(row.var) {
-            let value = g.value.parse::<i64>().map_err(|_| {
-                ConfigError::at(
-                    ErrorKind::InvalidValue,
-                    &g.at,
-                    format!("{} must be a whole number", row.key),
-                    format!(
-                        "set {var} to a whole number, e.g. {var}={}",
-                        row.default,
-                        var = row.var
-                    ),
-                )
-            })?;
-            Got { value, at: g.at }
-        } else if let Some(f) = file {
-            Got {
-                value: *f.get_ref(),
-                at: self.origin(f),
-            }
-        } else {
-            return Ok(row.default);
-        };
-        let v = got.value;
-        let (ok, problem, fix) = match row.allowed {
-            table::Allowed::Range(lo, hi) => (
-                u64::try_from(v).is_ok_and(|v| (lo..=hi).contains(&v)),
-                format!("{} {v}{} is out of range", row.noun, row.per),
-                format!(
-                    "use a number of {} from {lo} to {hi} (default {})",
-                    row.unit, row.default
-                ),
-            ),
-            table::Allowed::OneOf(list) => (
-                list.iter().any(|&n| i64::from(n) == v),
-                format!("{} {v} is not allowed", row.noun),
-                format!(
-                    "use {} (the sizes the service documents; default {})",
-                    crate::api::PageSize::allowed_list("or"),
-                    row.default
-                ),
-            ),
-        };
-        if !ok {
-            return Err(ConfigError::at(
-                ErrorKind::InvalidValue,
-                &got.at,
-                problem,
-                fix,
-            ));
-        }
-        Ok(u64::try_from(v).unwrap_or(row.default))
     }
 }
