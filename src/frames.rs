@@ -9,7 +9,9 @@
 //! the last frame is older than the gap, else one frame is owed and drawn when
 //! the gap has passed: it carries every change since, and nothing that arrived
 //! waits longer than the gap. Any frame (a key's, the 1 s tick's) pays what is
-//! owed. Keys never wait: typing draws at once.
+//! owed. Keys never wait: typing draws at once, and so do the first rows (the
+//! event loop draws the batch that fills an empty table without asking: the
+//! poll's start, drawn a moment before, would otherwise hold them a gap).
 
 use std::future::Future;
 
