@@ -1,6 +1,7 @@
 //! Parsing one 10,000-instance `ListAllNotebooks` page: the typed, tolerant model
-//! (`NotebookPage`) against a plain `serde_json::Value`, on the same bytes, in the
-//! same run. The two results are meant to be compared as a ratio.
+//! (`NotebookPage`) and the watchers' page of instance texts (`WirePage`) against a
+//! plain `serde_json::Value`, on the same bytes, in the same run. The results are
+//! meant to be compared as ratios.
 //!
 //! ```text
 //! cargo bench --bench parse -- --warm-up-time 1 --measurement-time 3
@@ -16,7 +17,7 @@
 #![recursion_limit = "512"]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nbwatch::api::model::NotebookPage;
+use nbwatch::api::model::{NotebookPage, WirePage};
 use serde_json::{Value, json};
 use std::hint::black_box;
 
@@ -299,6 +300,12 @@ fn parse(c: &mut Criterion) {
     check_typed(&bytes);
     group.bench_function("typed_NotebookPage", |b| {
         b.iter(|| serde_json::from_slice::<NotebookPage>(black_box(&bytes)).map(|p| p.data.len()))
+    });
+    // What the watchers read: each instance's text, id and fingerprint, no field
+    // decoded (an instance is decoded only when its text changed since the last
+    // sweep: none of the page's, in a quiet project).
+    group.bench_function("wire_page", |b| {
+        b.iter(|| serde_json::from_slice::<WirePage>(black_box(&bytes)).map(|p| p.data.len()))
     });
     group.finish();
 }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group};
 use nbwatch::api::Listing;
-use nbwatch::api::model::{Notebook, Pool, Status, User};
+use nbwatch::api::model::{Notebook, Pool, Status, User, WireNotebook};
 use nbwatch::app;
 use nbwatch::serve::chunks::Store;
 use nbwatch::serve::{Exporter, Format, Metrics, Shared, StatusSeries};
@@ -92,8 +92,9 @@ fn hot_change(shared: &Shared, pop: &mut [Notebook], i: usize, at: i64) {
     );
 }
 
-/// A sweep page of `pop[start..start + 50]` that changes nothing.
-fn same_page(shared: &Shared, pop: &[Notebook], start: usize, at: i64) {
+/// A sweep page of `pop[start..start + 50]` that changes nothing (each
+/// instance as the service sent it before).
+fn same_page(shared: &Shared, pop: &[WireNotebook], start: usize, at: i64) {
     let start = start % pop.len();
     let page = pop[start..(start + 50).min(pop.len())].to_vec();
     shared.write().unwrap().apply(
@@ -368,7 +369,7 @@ fn scrape(c: &mut Criterion) {
                     BatchSize::PerIteration,
                 )
             });
-            let pop = population(n);
+            let pop: Vec<WireNotebook> = population(n).iter().map(WireNotebook::of).collect();
             let mut i = 0;
             g.bench_function(
                 BenchmarkId::new(format!("page_unchanged_{mode:?}"), n),

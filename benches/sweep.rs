@@ -34,6 +34,7 @@ mod sweep_before;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
+use nbwatch::api::model::{WireNotebook, WirePage};
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, RetryPolicy};
 use nbwatch::app::{App, EventKind, Timing};
@@ -156,8 +157,8 @@ struct IntoApp<'a> {
     first_rows: Option<Duration>,
 }
 
-impl PageSink<Notebook> for IntoApp<'_> {
-    fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
+impl PageSink<WireNotebook> for IntoApp<'_> {
+    fn page(&mut self, notebooks: Vec<WireNotebook>, place: PagePlace) {
         if self.first_rows.is_none() && !notebooks.is_empty() {
             self.first_rows = Some(self.started.elapsed());
         }
@@ -262,7 +263,7 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
             first_rows: None,
         };
         let r = c
-            .sweep_all_kinds::<NotebookPage, _>(&q, DEFAULT_OVERLAP, &mut sink)
+            .sweep_all_kinds::<WirePage, _>(&q, DEFAULT_OVERLAP, &mut sink)
             .await
             .unwrap();
         let first_rows = sink.first_rows.unwrap_or_default();

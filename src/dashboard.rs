@@ -410,11 +410,15 @@ fn signal(kind: SignalKindName) -> anyhow::Result<tokio::signal::unix::Signal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::model::WireNotebook;
     use crate::app::fixtures::{nb, timing};
 
     fn page(ids: &[&str], loaded: u64) -> Message {
         Message::Page {
-            notebooks: ids.iter().map(|id| nb(id, id, "RUNNING")).collect(),
+            notebooks: ids
+                .iter()
+                .map(|id| WireNotebook::of(&nb(id, id, "RUNNING")))
+                .collect(),
             loaded,
             total: Some(3),
             read_at_ms: 0,

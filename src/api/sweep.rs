@@ -49,6 +49,7 @@ use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::model::wire::{ItemText, TextPage};
 use super::model::{Notebook, NotebookPage};
 use crate::timefmt::now_ms;
 
@@ -88,6 +89,22 @@ impl ListPage for NotebookPage {
     }
     fn id_of(item: &Notebook) -> Option<&str> {
         item.id.as_deref()
+    }
+}
+
+impl<T: ItemText> ListPage for TextPage<T> {
+    type Item = T;
+    fn total(&self) -> Option<i64> {
+        self.total
+    }
+    fn into_items(self) -> Vec<T> {
+        self.data
+    }
+    fn looks_like_listing(&self) -> bool {
+        self.total.is_some() || self.has_data
+    }
+    fn id_of(item: &T) -> Option<&str> {
+        item.id()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::api::model::{
     DataVolume, Domain, Endpoint, Image, JobProgress, Lease, Notebook, Pool, Status, Tag, User,
-    Volume,
+    Volume, WireNotebook,
 };
 
 /// 2024-05-29 16:26:40 UTC: the "now" of every fixture.
@@ -372,7 +372,7 @@ fn page_msg(
     at_ms: i64,
 ) -> crate::watch::Message {
     crate::watch::Message::Page {
-        notebooks,
+        notebooks: notebooks.iter().map(WireNotebook::of).collect(),
         loaded,
         total,
         read_at_ms: at_ms,

@@ -4,30 +4,19 @@
 //! masked. Nothing is decoded into the model, so 10,000 instances cost their
 //! text and little more.
 
-use std::fmt;
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::api::model::mask_secret;
+use crate::api::model::wire::{ItemText, TextPage};
 use crate::api::order::{SortFields, SortValue};
-use crate::api::sweep::ListPage;
 
 /// One instance: its id and its JSON text (token masked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawNotebook {
     pub id: Option<String>,
     pub json: Box<str>,
-}
-
-impl<'de> Deserialize<'de> for RawNotebook {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        RawNotebook::from_text(raw.get())
-            .ok_or_else(|| de::Error::custom("a notebook is a JSON object"))
-    }
 }
 
 impl RawNotebook {
@@ -178,92 +167,15 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// A page whose instances are kept as text.
-#[derive(Debug, Default)]
-pub struct RawPage {
-    pub total: Option<i64>,
-    pub data: Vec<RawNotebook>,
-    has_data: bool,
-}
+/// A page whose instances are kept as text (see [`crate::api::model::wire`]).
+pub type RawPage = TextPage<RawNotebook>;
 
-impl<'de> Deserialize<'de> for RawPage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct PageVisitor;
-        impl<'de> Visitor<'de> for PageVisitor {
-            type Value = RawPage;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a notebook listing")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPage, A::Error> {
-                let mut page = RawPage::default();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "total" => {
-                            // Lenient like the model: a total of the wrong type is no total.
-                            let v: Box<RawValue> = map.next_value()?;
-                            page.total = serde_json::from_str::<i64>(v.get()).ok();
-                        }
-                        "data" => {
-                            page.has_data = true;
-                            page.data = map.next_value::<Items>()?.0;
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(page)
-            }
-        }
-        d.deserialize_map(PageVisitor)
+impl ItemText for RawNotebook {
+    fn from_raw(raw: Box<RawValue>) -> Option<RawNotebook> {
+        RawNotebook::from_text(raw.get())
     }
-}
-
-/// The `data` array: elements that are not objects are dropped (as the model does).
-struct Items(Vec<RawNotebook>);
-
-impl<'de> Deserialize<'de> for Items {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct SeqVisitor;
-        impl<'de> Visitor<'de> for SeqVisitor {
-            type Value = Items;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of notebooks")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(v) = seq.next_element::<Box<RawValue>>()? {
-                    if let Some(item) = RawNotebook::from_text(v.get()) {
-                        out.push(item);
-                    }
-                }
-                Ok(Items(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Items, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Items(Vec::new()))
-            }
-        }
-        d.deserialize_any(SeqVisitor)
-    }
-}
-
-impl ListPage for RawPage {
-    type Item = RawNotebook;
-    fn total(&self) -> Option<i64> {
-        self.total
-    }
-    fn into_items(self) -> Vec<RawNotebook> {
-        self.data
-    }
-    fn looks_like_listing(&self) -> bool {
-        self.total.is_some() || self.has_data
-    }
-    fn id_of(item: &RawNotebook) -> Option<&str> {
-        item.id.as_deref()
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 }
 
@@ -324,6 +236,7 @@ fn write_items<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::sweep::ListPage;
 
     #[test]
     fn keeps_numbers_empty_lists_order_and_unknown_fields_masks_the_token() {

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::api::model::Notebook;
 use crate::app;
 use crate::track::{Changes, InstanceKey, SourceId, Tracker};
 use crate::watch::Message;
@@ -46,7 +45,7 @@ pub struct Touched {
     pub keys: Vec<InstanceKey>,
     /// A sweep ended: an instance held here that the state lacks is gone.
     pub sweep_ended: bool,
-    /// Anything may have changed (e.g. an instance without an id): check all.
+    /// Anything may have changed (the list of keys grew past its cap): check all.
     pub all: bool,
 }
 
@@ -120,25 +119,14 @@ impl Exporter {
             }
             Message::Page { .. } | Message::Hot { .. } => {}
         }
-        // Every instance a message names may have changed: the metrics look at
-        // each (a superset of `Changes`, which names only what the table shows).
-        match &msg {
-            Message::Page { notebooks, .. } => self.touch(notebooks),
-            Message::Hot { seen, gone, .. } => {
-                for (_, batch) in seen {
-                    self.touch(batch);
-                }
-                let gone = gone.iter().map(|(id, _)| InstanceKey::new(SourceId(0), id));
-                self.touched.keys.extend(gone);
-            }
-            Message::Snapshot { listing, .. } => {
-                self.touched.sweep_ended = true;
-                self.touch(&listing.notebooks);
-            }
-            Message::Started | Message::Failed { .. } => {}
+        if matches!(msg, Message::Snapshot { .. }) {
+            self.touched.sweep_ended = true;
         }
         let changes = self.track.apply(SourceId(0), msg, now_ms);
-        self.touched.keys.extend(changes.gone.iter().cloned());
+        // Every instance whose record the tracker took in may have changed in
+        // what the metrics show (a superset of `changed`, which names only
+        // what the table shows); one whose page repeated its record did not.
+        self.touch(changes.records.iter().chain(&changes.gone));
         if changes.rows() {
             self.transitional = self
                 .track
@@ -153,15 +141,8 @@ impl Exporter {
     }
 
     /// Notes that these instances may have changed (see [`Touched`]).
-    fn touch(&mut self, notebooks: &[Notebook]) {
-        for nb in notebooks {
-            match nb.id.as_deref().filter(|id| !id.is_empty()) {
-                // The exporter watches one source.
-                Some(id) => self.touched.keys.push(InstanceKey::new(SourceId(0), id)),
-                // Its key is made up by the tracker: look at every instance.
-                None => self.touched.all = true,
-            }
-        }
+    fn touch<'a>(&mut self, keys: impl Iterator<Item = &'a InstanceKey>) {
+        self.touched.keys.extend(keys.cloned());
         // Nobody took them for long (no scrape, no sweep end): looking at every
         // instance once costs less than a list that grows.
         let cap = self.track.instances().len().max(1024).saturating_mul(2);

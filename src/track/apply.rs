@@ -9,7 +9,7 @@ use super::key::{InstanceKey, SourceId};
 use super::poll::{Pace, PollErrorInfo, SweepProgress};
 use super::tracked::Tracked;
 use super::{EventKind, MAX_EVENTS, RecentEvent, Tracker};
-use crate::api::model::{Notebook, Status};
+use crate::api::model::{Notebook, Status, WireNotebook};
 use crate::watch::{Message, Stats};
 
 /// What applying messages changed. The dashboard redraws when
@@ -24,6 +24,11 @@ pub struct Changes {
     pub changed: Vec<InstanceKey>,
     /// Instances that left. The others' places in [`Tracker::instances`] moved.
     pub gone: Vec<InstanceKey>,
+    /// Instances whose record was taken in, whatever changed in it (what the
+    /// table shows or not): the appeared and changed ones and more, never one
+    /// whose page held the same text as the record it has. What the exporter
+    /// renders again.
+    pub records: Vec<InstanceKey>,
     /// A sweep ended (complete or not): gone was confirmed, a trend sample taken.
     pub sweep_ended: bool,
     /// The polling state shown moved (a poll started or failed, the hot tier
@@ -54,6 +59,7 @@ impl Changes {
         self.appeared.extend(later.appeared);
         self.changed.extend(later.changed);
         self.gone.extend(later.gone);
+        self.records.extend(later.records);
         self.sweep_ended |= later.sweep_ended;
         self.polling |= later.polling;
     }
@@ -70,7 +76,7 @@ impl Tracker {
         now_ms: i64,
     ) -> Changes {
         let mut changes = Changes::default();
-        let mut run: Option<(SourceId, Vec<Notebook>, SweepProgress, i64)> = None;
+        let mut run: Option<(SourceId, Vec<WireNotebook>, SweepProgress, i64)> = None;
         for (src, msg) in msgs {
             if let Message::Page {
                 notebooks,
@@ -103,7 +109,7 @@ impl Tracker {
 
     fn flush(
         &mut self,
-        run: Option<(SourceId, Vec<Notebook>, SweepProgress, i64)>,
+        run: Option<(SourceId, Vec<WireNotebook>, SweepProgress, i64)>,
         changes: &mut Changes,
     ) {
         if let Some((src, notebooks, progress, at)) = run {
@@ -147,7 +153,8 @@ impl Tracker {
                         loaded: n,
                         total: Some(n),
                     };
-                    self.page(src, listing.notebooks, progress, now, changes);
+                    let notebooks = listing.notebooks.iter().map(WireNotebook::of).collect();
+                    self.page(src, notebooks, progress, now, changes);
                 }
                 self.finish_sweep(src, listing.complete, now, changes);
             }
@@ -183,11 +190,13 @@ impl Tracker {
     }
 
     /// One page of `source`'s sweep in progress, read at `at`: instances are
-    /// added or updated at once; none is removed before the sweep ends.
+    /// added or updated at once; none is removed before the sweep ends. An
+    /// instance whose text is the one its row took last is only confirmed:
+    /// nothing in it can have changed, so it is not decoded.
     fn page(
         &mut self,
         source: SourceId,
-        notebooks: Vec<Notebook>,
+        notebooks: Vec<WireNotebook>,
         progress: SweepProgress,
         at: i64,
         changes: &mut Changes,
@@ -202,9 +211,19 @@ impl Tracker {
         let announce = announces(feed);
         let seq = feed.sweep_seq;
         self.make_room(progress.total);
-        for nb in notebooks {
-            let key = self.page_key(source, seq, &nb);
-            let index = self.take_record(key, nb, at, announce, changes);
+        for wire in notebooks {
+            let index = match self.unchanged(source, &wire) {
+                Some(i) => {
+                    let t = &mut self.instances[i];
+                    t.confirmed_ms = t.confirmed_ms.max(at);
+                    i
+                }
+                None => {
+                    let nb = wire.decode();
+                    let key = self.page_key(source, seq, &nb);
+                    self.take_record(key, nb, Some(wire.fingerprint()), at, announce, changes)
+                }
+            };
             let t = &mut self.instances[index];
             t.seen_sweep = seq;
             t.missed = 0;
@@ -296,7 +315,7 @@ impl Tracker {
                     continue;
                 };
                 let older = self.get(&key).is_some_and(|t| at < t.confirmed_ms);
-                let index = self.take_record(key, nb, at, announce, changes);
+                let index = self.take_record(key, nb, None, at, announce, changes);
                 if !older {
                     self.instances[index].missed = 0;
                 }
@@ -326,14 +345,26 @@ impl Tracker {
         });
     }
 
+    /// Where the instance a page carries is, when its row took this very
+    /// text last (and the held records do not want it): nothing to read.
+    fn unchanged(&self, source: SourceId, wire: &WireNotebook) -> Option<usize> {
+        let id = wire.id.as_deref().filter(|id| !id.is_empty())?;
+        let key = InstanceKey::new(source, id);
+        let i = *self.index.get(&key)?;
+        (self.instances[i].fingerprint == Some(wire.fingerprint()) && !self.records.wants(&key))
+            .then_some(i)
+    }
+
     /// One record of instance `key`, read at `at` (a sweep page, a hot read, a
     /// read outside the sweep): its row takes it, unless newer news came
     /// meanwhile (it would put an older status back), or it is added
-    /// (announced when `announce`). Returns its place.
+    /// (announced when `announce`). `fingerprint`: its text's, when a page
+    /// carried it. Returns its place.
     pub(super) fn take_record(
         &mut self,
         key: InstanceKey,
         nb: Notebook,
+        fingerprint: Option<u64>,
         at: i64,
         announce: bool,
         changes: &mut Changes,
@@ -345,6 +376,8 @@ impl Tracker {
             }
             let before = t.changed_at_ms;
             let tr = t.update(&nb, at, &mut self.strings);
+            t.fingerprint = fingerprint;
+            changes.records.push(key.clone());
             if tr.is_some() || t.changed_at_ms != before {
                 changes.changed.push(key.clone());
             }
@@ -363,7 +396,9 @@ impl Tracker {
             }
             return i;
         }
-        let t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+        let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
+        t.fingerprint = fingerprint;
+        changes.records.push(t.key.clone());
         self.records.offer(&t.key, nb);
         if announce {
             self.log(at, &t, EventKind::Appeared(t.status.clone()));
@@ -485,7 +520,7 @@ mod tests {
 
     fn page(nbs: Vec<Notebook>, loaded: u64, at: i64) -> Message {
         Message::Page {
-            notebooks: nbs,
+            notebooks: nbs.iter().map(WireNotebook::of).collect(),
             loaded,
             total: Some(3),
             read_at_ms: at,

@@ -25,6 +25,8 @@ pub mod records;
 pub mod row;
 pub mod tracked;
 pub mod trend;
+#[cfg(test)]
+mod wire_tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -265,7 +267,7 @@ impl Tracker {
         if held {
             self.records.insert(key, nb.clone());
         }
-        self.take_record(key.clone(), nb, at_ms, false, &mut changes);
+        self.take_record(key.clone(), nb, None, at_ms, false, &mut changes);
         changes
     }
 
@@ -281,6 +283,8 @@ impl Tracker {
             let t = &mut self.instances[i];
             t.row.lease = Some(lease.clone());
             t.changed_at_ms = Some(at_ms);
+            // The row no longer holds what the listing's text says.
+            t.fingerprint = None;
             self.records.edit(key, |nb| nb.lease = Some(lease));
             changes.changed.push(key.clone());
         }

@@ -50,6 +50,12 @@ impl Records {
         self.map.get(key).map(|h| &h.notebook)
     }
 
+    /// Whether a page's record of `key` would be kept: it is not held and
+    /// there is room.
+    pub fn wants(&self, key: &InstanceKey) -> bool {
+        self.map.len() < self.cap && !self.map.contains_key(key)
+    }
+
     /// A record from a sweep page or a hot read: refreshes a held one, or is kept
     /// while there is room. Never evicts: pages do not push out what the user
     /// looked at.

@@ -82,6 +82,11 @@ pub struct Tracked {
     /// When the service last confirmed it (a sweep page, a hot read or a
     /// ShowNotebook answer arrived with it), epoch ms.
     pub confirmed_ms: i64,
+    /// The fingerprint of the listing's text of the record the row holds
+    /// (see [`crate::api::model::WireNotebook`]); `None` when the row took a
+    /// record from elsewhere (a hot read, ShowNotebook, an action's answer),
+    /// so the next page's copy is read in whole.
+    pub(crate) fingerprint: Option<u64>,
 }
 
 impl Tracked {
@@ -113,6 +118,7 @@ impl Tracked {
             seen_sweep: 0,
             missed: 0,
             confirmed_ms: at_ms,
+            fingerprint: None,
         }
     }
 

@@ -44,8 +44,9 @@ mod recent;
 #[cfg(test)]
 mod tier_tests;
 
+use crate::api::model::{WireNotebook, WirePage};
 use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
-use crate::api::{ApiError, Client, ListQuery, Listing, Notebook, NotebookPage};
+use crate::api::{ApiError, Client, ListQuery, Listing, Notebook};
 
 mod queue;
 use crate::defaults;
@@ -103,8 +104,8 @@ pub struct ClientSource {
 /// Sends each page on as a message.
 struct Forward<'a>(&'a PageSender);
 
-impl PageSink<Notebook> for Forward<'_> {
-    fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
+impl PageSink<WireNotebook> for Forward<'_> {
+    fn page(&mut self, notebooks: Vec<WireNotebook>, place: PagePlace) {
         let _ = self.0.send(Message::Page {
             notebooks,
             loaded: place.loaded,
@@ -135,7 +136,7 @@ impl Source for ClientSource {
                 None => self.client.clone(),
             };
             let swept = client
-                .sweep_all_kinds::<NotebookPage, _>(&self.query, DEFAULT_OVERLAP, &mut sink)
+                .sweep_all_kinds::<WirePage, _>(&self.query, DEFAULT_OVERLAP, &mut sink)
                 .await;
             // The burst is for the first sweep only, whatever it left.
             self.client.burst().end();
@@ -189,9 +190,10 @@ pub enum Control {
 pub enum Message {
     /// A poll has begun.
     Started,
-    /// A page of the sweep in progress: instances to add or update now.
+    /// A page of the sweep in progress: instances to add or update now, as
+    /// the service sent them (the tracker decodes only those that changed).
     Page {
-        notebooks: Vec<Notebook>,
+        notebooks: Vec<WireNotebook>,
         /// Instances received so far in this sweep.
         loaded: u64,
         /// What the service says there are.

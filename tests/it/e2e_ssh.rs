@@ -1,8 +1,6 @@
 //! The dashboard's `w` and `c` in a real terminal: `w` starts the opener found
 //! on PATH (a stand-in that records its argument) with the selected
 //! instance's notebook URL and keeps running; `c` answers on the status bar.
-use std::time::{Duration, Instant};
-
 use crate::support::dash::Launch;
 use crate::support::home::Home;
 
@@ -21,21 +19,19 @@ fn w_opens_the_notebook_url_with_the_opener_on_path_and_c_answers() {
         .start();
     d.wait_table();
     d.send("w");
-    let screen = d.wait_text("opening https://");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let url = loop {
-        let text = std::fs::read_to_string(&got).unwrap_or_default();
-        if !text.is_empty() {
-            break text.trim().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the opener never ran; screen:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(url.starts_with("https://authoring-modelarts-"), "{url}");
-    assert!(screen.contains(&format!("opening {url}")), "{screen}");
+    // The opener ran with the URL the status bar names (waited for together:
+    // the line may be drawn in more than one write).
+    let screen = d.wait("the opener's URL on the status bar", |s| {
+        let url = std::fs::read_to_string(&got).unwrap_or_default();
+        let url = url.trim();
+        !url.is_empty() && s.contains(&format!("opening {url}"))
+    });
+    let url = std::fs::read_to_string(&got).unwrap_or_default();
+    let url = url.trim();
+    assert!(
+        url.starts_with("https://authoring-modelarts-"),
+        "{url}\n{screen}"
+    );
     // `c` on a RUNNING row: its ssh command, or why it has none.
     d.send("c");
     d.wait("c's answer", |s| {

@@ -107,7 +107,7 @@ async fn outcome(h: &mut Handle) -> Message {
         match m {
             // The hot tier runs only for projects larger than these tests use.
             Message::Started | Message::Hot { .. } => {}
-            Message::Page { notebooks, .. } => paged.extend(notebooks),
+            Message::Page { notebooks, .. } => paged.extend(notebooks.iter().map(|w| w.decode())),
             Message::Snapshot {
                 mut listing,
                 took,

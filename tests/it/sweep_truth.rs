@@ -7,6 +7,7 @@ use crate::support::sim as sim_common;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use nbwatch::api::model::{WireNotebook, WirePage};
 use nbwatch::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
 use nbwatch::api::{Client, ClientOptions, ListQuery, Notebook, NotebookPage, PageSize};
 use nbwatch::app::{App, EventKind, Timing};
@@ -18,8 +19,8 @@ struct IntoApp<'a> {
     at_ms: i64,
 }
 
-impl PageSink<Notebook> for IntoApp<'_> {
-    fn page(&mut self, notebooks: Vec<Notebook>, place: PagePlace) {
+impl PageSink<WireNotebook> for IntoApp<'_> {
+    fn page(&mut self, notebooks: Vec<WireNotebook>, place: PagePlace) {
         let page = nbwatch::watch::Message::Page {
             notebooks,
             loaded: place.loaded,
@@ -81,7 +82,7 @@ async fn every_instance_alive_throughout_a_live_sweep_is_in_it_and_nothing_is_in
             at_ms: from,
         };
         let report = client
-            .sweep_all_kinds::<NotebookPage, _>(&q, DEFAULT_OVERLAP, &mut sink)
+            .sweep_all_kinds::<WirePage, _>(&q, DEFAULT_OVERLAP, &mut sink)
             .await
             .expect("a sweep of the live population");
         let end = nbwatch::watch::Message::Snapshot {

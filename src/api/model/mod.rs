@@ -672,6 +672,9 @@ model_struct! {
 }
 
 mod lenient;
+pub mod wire;
+
+pub use wire::{WireNotebook, WirePage};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,364 @@
+//! Pages whose instances are kept as the JSON text the service sent, each
+//! read into a [`Notebook`] only when someone asks.
+//!
+//! [`TextPage`] is one page of the listing with its instances as text: the
+//! page is checked as JSON and cut into its instances, but no field is
+//! decoded. Two kinds of instance text use it:
+//!
+//! - [`WireNotebook`] (the watchers' pages, [`WirePage`]): the text, its id and
+//!   a fingerprint of the text. Most instances of a sweep are byte for byte
+//!   what the last sweep read, so the tracker decodes only those whose
+//!   fingerprint moved: the field-by-field decode (one allocation per string,
+//!   2.6 KB an instance) was the largest cost of watching 10,000 instances.
+//! - `list`'s raw instances (`output::raw::RawNotebook`), printed as sent.
+//!
+//! The page is as tolerant as [`super::NotebookPage`]: a `total` of the wrong
+//! type is no total, a `data` that is not an array is empty, and elements of
+//! `data` that are not objects are dropped.
+
+use std::fmt;
+use std::hash::{DefaultHasher, Hasher};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::Notebook;
+use super::lenient::Lenient;
+
+/// An instance kept as its JSON text.
+pub trait ItemText: Sized + Send + 'static {
+    /// The instance whose text is `raw` (valid JSON: serde_json read it);
+    /// `None` unless `raw` is an object.
+    fn from_raw(raw: Box<RawValue>) -> Option<Self>;
+    /// Its id, if the service sent one.
+    fn id(&self) -> Option<&str>;
+}
+
+/// One page of the listing, its instances kept as text.
+#[derive(Debug)]
+pub struct TextPage<T> {
+    pub total: Option<i64>,
+    pub data: Vec<T>,
+    /// The body had a `data` key (of any type).
+    pub has_data: bool,
+}
+
+impl<T> Default for TextPage<T> {
+    fn default() -> Self {
+        TextPage {
+            total: None,
+            data: Vec::new(),
+            has_data: false,
+        }
+    }
+}
+
+/// The watchers' page: see [`WireNotebook`].
+pub type WirePage = TextPage<WireNotebook>;
+
+impl<'de, T: ItemText> Deserialize<'de> for TextPage<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PageVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: ItemText> Visitor<'de> for PageVisitor<T> {
+            type Value = TextPage<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a notebook listing")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TextPage<T>, A::Error> {
+                let mut page = TextPage::default();
+                while let Some(key) = map.next_key::<PageKey>()? {
+                    match key {
+                        PageKey::Total => page.total = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Data => {
+                            page.has_data = true;
+                            page.data = map.next_value::<Items<T>>()?.0;
+                        }
+                        PageKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(page)
+            }
+        }
+        d.deserialize_map(PageVisitor(std::marker::PhantomData))
+    }
+}
+
+/// The keys of a page the text pages read.
+enum PageKey {
+    Total,
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for PageKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = PageKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PageKey, E> {
+                Ok(match v {
+                    "total" => PageKey::Total,
+                    "data" => PageKey::Data,
+                    _ => PageKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The `data` array: its objects, as text. Anything but an array is no instance.
+struct Items<T>(Vec<T>);
+
+impl<'de, T: ItemText> Deserialize<'de> for Items<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SeqVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: ItemText> Visitor<'de> for SeqVisitor<T> {
+            type Value = Items<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of notebooks")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items<T>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(v) = seq.next_element::<Box<RawValue>>()? {
+                    out.extend(T::from_raw(v));
+                }
+                Ok(Items(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items<T>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Items(Vec::new()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Items<T>, E> {
+                Ok(Items(Vec::new()))
+            }
+        }
+        d.deserialize_any(SeqVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Whether valid JSON text is an object.
+pub fn is_object(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// One instance as a page of the listing carried it: its id (read as the
+/// model reads it), a fingerprint of its text, and the text, decoded only by
+/// [`WireNotebook::decode`]. The text holds the notebook's `token`: it is
+/// never printed (`Debug` shows the id and the fingerprint only).
+pub struct WireNotebook {
+    pub id: Option<String>,
+    fingerprint: u64,
+    text: Box<str>,
+}
+
+impl fmt::Debug for WireNotebook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WireNotebook")
+            .field("id", &self.id)
+            .field("fingerprint", &format_args!("{:016x}", self.fingerprint))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clone for WireNotebook {
+    fn clone(&self) -> Self {
+        WireNotebook {
+            id: self.id.clone(),
+            fingerprint: self.fingerprint,
+            text: self.text.clone(),
+        }
+    }
+}
+
+impl WireNotebook {
+    /// Two instances' texts with the same fingerprint are the same text, byte
+    /// for byte (64 bits of SipHash: a change that keeps it has a chance of
+    /// 2^-64), so the record it holds is the one already taken.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The whole record. The text is an object (see [`ItemText::from_raw`])
+    /// and the model reads any object, so this cannot fail; were it to, the
+    /// record is the id alone.
+    pub fn decode(&self) -> Notebook {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| Notebook {
+            id: self.id.clone(),
+            ..Notebook::default()
+        })
+    }
+
+    /// The instance `nb` as the service would send it (tests, the simulator's
+    /// in-process demo, sources that read records some other way).
+    pub fn of(nb: &Notebook) -> WireNotebook {
+        // Writing the model to a string cannot fail (string keys, and
+        // serde_json writes what JSON cannot hold as null).
+        let text = serde_json::to_string(nb).unwrap_or_else(|_| "{}".to_owned());
+        WireNotebook {
+            id: nb.id.clone(),
+            fingerprint: fingerprint(&text),
+            text: text.into_boxed_str(),
+        }
+    }
+}
+
+fn fingerprint(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(text.as_bytes());
+    h.finish()
+}
+
+impl ItemText for WireNotebook {
+    fn from_raw(text: Box<RawValue>) -> Option<WireNotebook> {
+        if !is_object(text.get()) {
+            return None;
+        }
+        let id = serde_json::from_str::<IdOnly>(text.get()).ok()?.0;
+        Some(WireNotebook {
+            id,
+            fingerprint: fingerprint(text.get()),
+            text: text.into(),
+        })
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+/// The `id` of an instance's object, read leniently as the model reads it
+/// (a number becomes its text; a repeated key: the last one wins), nothing
+/// else decoded.
+struct IdOnly(Option<String>);
+
+impl<'de> Deserialize<'de> for IdOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IsId(bool);
+        impl<'de> Deserialize<'de> for IsId {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct KeyVisitor;
+                impl Visitor<'_> for KeyVisitor {
+                    type Value = IsId;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a field name")
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<IsId, E> {
+                        Ok(IsId(v == "id"))
+                    }
+                }
+                d.deserialize_identifier(KeyVisitor)
+            }
+        }
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = IdOnly;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a notebook object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IdOnly, A::Error> {
+                let mut id = None;
+                while let Some(IsId(is_id)) = map.next_key()? {
+                    if is_id {
+                        id = map.next_value::<Lenient<Option<String>>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(IdOnly(id))
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &str) -> WirePage {
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn an_instance_decodes_to_what_the_model_reads() {
+        let body = r#"{"total": 2, "data": [
+            {"id": "a", "name": "train", "status": "RUNNING", "token": "secret-token-1234",
+             "image": {"name": "pytorch", "tag": "2.1"}, "lease": {"duration": 3600000},
+             "unknown": {"x": [1, 2]}},
+            {"id": 42, "id": 43, "name": "n"}
+        ]}"#;
+        let p = page(body);
+        assert_eq!(p.total, Some(2));
+        assert_eq!(p.data.len(), 2);
+        let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
+        for (w, nb) in p.data.iter().zip(&full.data) {
+            assert_eq!(&w.decode(), nb);
+            assert_eq!(w.id, nb.id, "the id is read as the model reads it");
+        }
+        assert_eq!(p.data[1].id.as_deref(), Some("43"), "the last key wins");
+        let shown = format!("{:?}", p.data[0]);
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_bytes() {
+        let a = page(r#"{"data": [{"id": "a", "status": "RUNNING"}]}"#);
+        let b = page(r#"{"data": [{"id": "a", "status": "RUNNING"}], "total": 1}"#);
+        let c = page(r#"{"data": [{"id": "a", "status": "STOPPING"}]}"#);
+        assert_eq!(a.data[0].fingerprint(), b.data[0].fingerprint());
+        assert_ne!(a.data[0].fingerprint(), c.data[0].fingerprint());
+    }
+
+    #[test]
+    fn a_page_of_the_wrong_shape_is_read_as_the_model_reads_it() {
+        for body in [
+            r#"{"data": "x", "total": "7"}"#,
+            r#"{"data": {"a": 1}, "total": 7.5}"#,
+            r#"{"data": null}"#,
+            r#"{"data": [1, "two", null, [3], {"id": "x"}], "total": 1}"#,
+        ] {
+            let p = page(body);
+            let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
+            assert_eq!(p.total, full.total, "{body}");
+            let ids: Vec<_> = p.data.iter().map(|w| w.id.clone()).collect();
+            let want: Vec<_> = full.data.iter().map(|n| n.id.clone()).collect();
+            assert_eq!(ids, want, "{body}");
+            assert!(p.has_data);
+        }
+    }
+
+    #[test]
+    fn a_notebook_survives_the_trip_through_its_text() {
+        let nb = Notebook {
+            id: Some("x".into()),
+            name: Some("n".into()),
+            token: Some("t".into()),
+            ..Notebook::default()
+        };
+        let w = WireNotebook::of(&nb);
+        assert_eq!(w.decode(), nb);
+        assert_eq!(w.id.as_deref(), Some("x"));
+    }
+}
