@@ -115,7 +115,12 @@ impl Exporter {
                 }
                 self.poll_errors[error.class().kind.index()] += 1;
                 // /healthz shows it to anyone who reaches the port: never the endpoint.
-                self.last_error = Some(error.without_endpoint().replace(['\r', '\n'], " "));
+                // With the class the status bar and the metric's `reason` use.
+                self.last_error = Some(format!(
+                    "{} [reason {}]",
+                    error.without_endpoint().replace(['\r', '\n'], " "),
+                    error.class().kind.label()
+                ));
             }
             Message::Page { .. } | Message::Hot { .. } => {}
         }

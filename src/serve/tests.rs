@@ -356,6 +356,8 @@ fn no_data_yet_and_failing_is_unhealthy_with_the_error() {
         "{}",
         h.text
     );
+    // The class the metric's `reason` gives, on the same line.
+    assert!(h.text.contains(" [reason auth]"), "{}", h.text);
     let text = Metrics::new(Arc::clone(&shared), StatusSeries::All).render(Format::Classic);
     assert!(text.contains("nbwatch_last_poll_success 0\n"));
     assert!(text.contains("nbwatch_last_successful_poll_timestamp_seconds 0.0\n"));
