@@ -183,12 +183,13 @@ async fn event_loop(
                 tracing::debug!(queued = queued.len(), "poller messages");
                 // A batch of pages that only confirmed rows as they were
                 // changes nothing on screen: the 1 s tick draws the ages.
-                let empty = app.instances().is_empty();
+                let empty = app.shown() == 0;
                 redraw = on_messages(app, queued, notifier);
                 // Drawn at most MAX_FRAMES_PER_SECOND times a second (see
-                // frames.rs), but the first rows at once: the poll's start was
-                // drawn a moment before them, and they are what the user waits for.
-                let first_rows = empty && !app.instances().is_empty();
+                // frames.rs), but the first rows the table shows at once: the
+                // poll's start (or a page the filter hid) was drawn a moment
+                // before them, and they are what the user waits for.
+                let first_rows = empty && app.shown() > 0;
                 redraw = redraw && (first_rows || frames.news(tokio::time::Instant::now()));
             }
             () = frames.wait() => {}
