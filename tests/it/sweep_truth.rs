@@ -34,10 +34,13 @@ impl PageSink<WireNotebook> for IntoApp<'_> {
 
 /// A busy population: 3,000 instances whose lives run 60× faster than real
 /// time (an arrival or a removal every ~40 ms), read 50 a page with
-/// concurrency 4, so page boundaries break while the sweep runs.
+/// concurrency 4 and 10 ms a request, so page boundaries break while the
+/// sweep runs, in any build (without the latency an optimised client swept
+/// 60 times between the churn's removals).
 async fn churning() -> (SimHandle, Client, ListQuery) {
     let sim = sim_common::start(SimConfig {
         instances: 3_000,
+        latency_ms: 10,
         speed: 60.0,
         seed: 11,
         ..SimConfig::default()
