@@ -91,7 +91,7 @@ impl<'de, T: Field> Deserialize<'de> for Lenient<T> {
 }
 
 /// Drains whatever is left of an object or array of the wrong shape.
-fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+pub(super) fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
     Ok(())
 }

@@ -671,6 +671,7 @@ model_struct! {
     }
 }
 
+#[macro_use]
 mod lenient;
 pub mod wire;
 

@@ -24,7 +24,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::Notebook;
-use super::lenient::Lenient;
+use super::lenient::{Lenient, drain_map};
 
 /// An instance kept as its JSON text.
 pub trait ItemText: Sized + Send + 'static {
@@ -116,6 +116,12 @@ impl<'de> Deserialize<'de> for PageKey {
 /// The `data` array: its objects, as text. Anything but an array is no instance.
 struct Items<T>(Vec<T>);
 
+impl<T> Default for Items<T> {
+    fn default() -> Self {
+        Items(Vec::new())
+    }
+}
+
 impl<'de, T: ItemText> Deserialize<'de> for Items<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct SeqVisitor<T>(std::marker::PhantomData<T>);
@@ -131,28 +137,10 @@ impl<'de, T: ItemText> Deserialize<'de> for Items<T> {
                 }
                 Ok(Items(out))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items<T>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Items(Vec::new()))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Items<T>, A::Error> {
+                drain_map(map).map(|()| Items::default())
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
+            skip_scalars!(Items<T>);
         }
         d.deserialize_any(SeqVisitor(std::marker::PhantomData))
     }
