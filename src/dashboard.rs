@@ -151,7 +151,10 @@ async fn event_loop(
         tx: detail_tx,
     };
 
-    let mut frames = crate::frames::Frames::per_second(crate::defaults::MAX_FRAMES_PER_SECOND);
+    let mut frames = crate::frames::Frames::new(
+        crate::defaults::MAX_FRAMES_PER_SECOND,
+        crate::defaults::FRAME_BURST,
+    );
     draw(guard, app, ctx)?;
     loop {
         let mut redraw = true;
@@ -183,14 +186,8 @@ async fn event_loop(
                 tracing::debug!(queued = queued.len(), "poller messages");
                 // A batch of pages that only confirmed rows as they were
                 // changes nothing on screen: the 1 s tick draws the ages.
-                let empty = app.shown() == 0;
-                redraw = on_messages(app, queued, notifier);
-                // Drawn at most MAX_FRAMES_PER_SECOND times a second (see
-                // frames.rs), but the first rows the table shows at once: the
-                // poll's start (or a page the filter hid) was drawn a moment
-                // before them, and they are what the user waits for.
-                let first_rows = empty && app.shown() > 0;
-                redraw = redraw && (first_rows || frames.news(tokio::time::Instant::now()));
+                // News is drawn at the pace of frames.rs.
+                redraw = on_messages(app, queued, notifier) && frames.news();
             }
             () = frames.wait() => {}
             Some(ev) = act_rx.recv() => {
@@ -254,7 +251,7 @@ async fn event_loop(
         }
         if redraw {
             draw(guard, app, ctx)?;
-            frames.drawn(tokio::time::Instant::now());
+            frames.drawn();
         }
         let due = app.due_effects(now_ms());
         if apply_effects(due, &pollers, &acts, &reads, app)? {

@@ -18,6 +18,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// a 250 ms gap held the first rows of `--demo` back past the 150 ms first-paint
 /// target (BENCHMARKS.md, "Restructure").
 pub const MAX_FRAMES_PER_SECOND: u32 = 20;
+/// Frames of news drawn back to back after a quiet spell before the pace above
+/// holds: a start (the poll's start, the first pages, the sweep's end all come
+/// within a few ms) is drawn as it happens, not one step per 50 ms.
+pub const FRAME_BURST: u32 = 5;
 /// Instances per page: the largest size the service allows.
 pub const PAGE_SIZE: u32 = 50;
 /// A transitional status held longer than this is flagged as stuck.

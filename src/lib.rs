@@ -28,6 +28,7 @@ pub mod sim;
 pub mod ssh;
 pub(crate) mod term;
 pub mod timefmt;
+pub(crate) mod tokio_clock;
 pub mod track;
 pub mod ui;
 pub mod watch;

@@ -30,59 +30,18 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::ops::Add;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::Quota;
-use governor::clock::{Clock, Reference};
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::tokio_clock::{Gcra, TokioClock};
+
 /// The sliding window every limit and count is over.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
-
-/// A point on tokio's clock, as `governor` measures time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Tick(Instant);
-
-impl Add<Nanos> for Tick {
-    type Output = Tick;
-    fn add(self, d: Nanos) -> Tick {
-        Tick(self.0 + Duration::from_nanos(d.as_u64()))
-    }
-}
-
-impl Reference for Tick {
-    fn duration_since(&self, earlier: Self) -> Nanos {
-        self.0.saturating_duration_since(earlier.0).into()
-    }
-
-    fn saturating_sub(&self, d: Nanos) -> Self {
-        Tick(
-            self.0
-                .checked_sub(Duration::from_nanos(d.as_u64()))
-                .unwrap_or(self.0),
-        )
-    }
-}
-
-/// tokio's clock for `governor`.
-#[derive(Clone, Copy, Debug, Default)]
-struct TokioClock;
-
-impl Clock for TokioClock {
-    type Instant = Tick;
-    fn now(&self) -> Tick {
-        Tick(Instant::now())
-    }
-}
-
-type Gcra = governor::RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Tick>>;
 
 /// Paces requests under a per-minute budget and counts them. Shared by every
 /// page and every clone of a client.
