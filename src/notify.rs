@@ -61,9 +61,14 @@ impl Notifier {
             ..self.alerts.clone()
         };
         let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
-        let due = self
-            .detector
-            .scan(app.instances(), &names, now_ms, app.stuck_after_ms(), &all);
+        let due = self.detector.scan_changed(
+            app.revision(),
+            app.instances(),
+            &names,
+            now_ms,
+            app.stuck_after_ms(),
+            &all,
+        );
         // Each source's first listing is its baseline.
         if complete {
             for (n, f) in app.feeds().iter().enumerate() {

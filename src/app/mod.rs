@@ -311,7 +311,8 @@ impl App {
             self.order.clear();
         }
         if changes.rows() || changes.sweep_ended {
-            self.recompute(now_ms, neighbours, old_cursor);
+            let sorted = !changes.population() && self.still_sorted(changes);
+            self.recompute_with(now_ms, neighbours, old_cursor, !sorted);
         }
     }
 
@@ -334,8 +335,22 @@ impl App {
 
     /// Counts, order, view, selection and attention after the population changed.
     fn recompute(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
+        self.recompute_with(at, neighbours, old_cursor, true);
+    }
+
+    /// [`App::recompute`], the sort skipped when `resort` is false (the order
+    /// is known to be sorted still).
+    fn recompute_with(
+        &mut self,
+        at: i64,
+        neighbours: &[InstanceKey],
+        old_cursor: usize,
+        resort: bool,
+    ) {
         self.count_statuses();
-        self.resort();
+        if resort {
+            self.resort();
+        }
         self.refilter(at, false);
         self.restore_selection(neighbours, old_cursor);
         self.recount_attention(at);
@@ -406,6 +421,11 @@ impl App {
 
     pub fn has_data(&self) -> bool {
         self.track.has_data()
+    }
+
+    /// See [`Tracker::revision`].
+    pub fn revision(&self) -> u64 {
+        self.track.revision()
     }
 
     /// Every instance, in the order of the last snapshot.

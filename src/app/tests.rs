@@ -1117,3 +1117,49 @@ fn an_incomplete_sweep_is_not_the_second_sweep_that_confirms_a_gone() {
     // The second complete sweep without it does.
     assert!(!names(&app).contains(&"quick-test".to_string()));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// A batch that changes rows without adding or removing any skips the sort
+    /// when the changed rows still sit between their neighbours: whatever the
+    /// column, the direction and the changes (statuses, names, flavors, a
+    /// lease), the table is always in the order a whole sort gives.
+    #[test]
+    fn the_table_is_always_in_sorted_order_after_changed_rows(
+        column_presses in 0usize..9,
+        descending in proptest::bool::ANY,
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..40, 0usize..6), 1..6),
+            1..12,
+        ),
+    ) {
+        const STATUSES: [&str; 6] = ["RUNNING", "STOPPED", "ERROR", "STARTING", "FROZEN", "CREATING"];
+        let make = |i: usize, v: usize| {
+            let mut n = nb(&format!("id{i:02}"), &format!("nb-{}", (i * 7 + v) % 13), STATUSES[v]);
+            n.flavor = Some(format!("flavor-{}", (i + v) % 3));
+            if v.is_multiple_of(2) {
+                n.lease = Some(fixtures::lease(i64::try_from(i * v + 1).unwrap_or(1) * MIN));
+            }
+            n
+        };
+        let mut app = App::new(fixtures::timing());
+        app.sweep((0..40).map(|i| make(i, i % 6)).collect(), NOW);
+        for _ in 0..column_presses {
+            chr(&mut app, 'o');
+        }
+        if descending {
+            chr(&mut app, 'O');
+        }
+        for (b, changes) in batches.into_iter().enumerate() {
+            let at = NOW + i64::try_from(b + 1).unwrap_or(0) * 1000;
+            let seen = changes.into_iter().map(|(i, v)| make(i, v)).collect();
+            app.hot(crate::track::SourceId(0), vec![(at, seen)], Vec::new(), None, at);
+            let shown: Vec<InstanceKey> = app.rows(0, usize::MAX).map(|t| t.key.clone()).collect();
+            let mut whole: Vec<&Tracked> = app.instances().iter().collect();
+            let sort = app.sort();
+            whole.sort_by(|a, b| sort::compare(a, b, sort));
+            let whole: Vec<InstanceKey> = whole.into_iter().map(|t| t.key.clone()).collect();
+            proptest::prop_assert_eq!(shown, whole, "sorted by {:?}", sort);
+        }
+    }
+}

@@ -42,6 +42,40 @@ impl App {
         self.order = order;
     }
 
+    /// Whether the order is still sorted after `changes`, no instance having
+    /// joined or left: only the rows whose record was taken in can have moved,
+    /// and an order is sorted when each pair of neighbours is, so comparing
+    /// each such row with its two neighbours tells (a handful of comparisons
+    /// where a sort of 10,000 rows costs thousands, on every batch of pages).
+    pub(super) fn still_sorted(&self, changes: &Changes) -> bool {
+        let inst = self.track.instances();
+        if self.order.len() != inst.len() {
+            return false;
+        }
+        let moved: Vec<usize> = changes
+            .changed
+            .iter()
+            .chain(&changes.records)
+            .filter_map(|k| self.track.index_of(k))
+            .collect();
+        if moved.is_empty() {
+            return true;
+        }
+        let mut pos = vec![0usize; inst.len()];
+        for (p, i) in self.order.iter().enumerate() {
+            pos[*i] = p;
+        }
+        let sort = self.sort;
+        let in_order = |p: usize| {
+            sort::compare(&inst[self.order[p]], &inst[self.order[p + 1]], sort)
+                != std::cmp::Ordering::Greater
+        };
+        moved.into_iter().all(|i| {
+            let p = pos[i];
+            (p == 0 || in_order(p - 1)) && (p + 1 >= self.order.len() || in_order(p))
+        })
+    }
+
     /// The sort (or a view holding one) changed: the rows in their new order,
     /// the selection kept. Every row moved, so the old scroll offset means
     /// nothing: the table shows the new order from its top, scrolled only as

@@ -369,6 +369,7 @@ impl Tracker {
         announce: bool,
         changes: &mut Changes,
     ) -> usize {
+        self.revision += 1;
         if let Some(i) = self.index.get(&key).copied() {
             let t = &mut self.instances[i];
             if at < t.confirmed_ms {
@@ -451,6 +452,7 @@ impl Tracker {
         if gone.is_empty() {
             return;
         }
+        self.revision += 1;
         // In place: a second vector of 10,000 rows, even for a moment, would
         // double what the state costs in memory at each sweep with a deletion.
         let mut keep = vec![true; self.instances.len()];

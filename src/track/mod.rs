@@ -78,6 +78,9 @@ pub struct Tracker {
     /// Events not yet taken by [`Tracker::take_events`], kept only once asked for.
     outbox: Option<Vec<RecentEvent>>,
     trend: trend::Trend,
+    /// Moves whenever an instance's record is taken in or an instance leaves:
+    /// equal revisions, the same instances as they were (see [`Tracker::revision`]).
+    revision: u64,
 }
 
 impl Tracker {
@@ -94,7 +97,16 @@ impl Tracker {
             events: VecDeque::new(),
             outbox: None,
             trend: trend::Trend::default(),
+            revision: 0,
         }
+    }
+
+    /// Equal between two moments when no record was taken in and no instance
+    /// joined or left between them: what is known of every instance is the
+    /// same (only confirmation times move). Lets a consumer skip re-reading
+    /// the population (the alert scan).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
@@ -280,6 +292,7 @@ impl Tracker {
     ) -> Changes {
         let mut changes = Changes::default();
         if let Some(&i) = self.index.get(key) {
+            self.revision += 1;
             let t = &mut self.instances[i];
             t.row.lease = Some(lease.clone());
             t.changed_at_ms = Some(at_ms);

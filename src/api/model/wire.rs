@@ -17,7 +17,6 @@
 //! `data` that are not objects are dropped.
 
 use std::fmt;
-use std::hash::{DefaultHasher, Hasher};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -182,7 +181,7 @@ impl Clone for WireNotebook {
 
 impl WireNotebook {
     /// Two instances' texts with the same fingerprint are the same text, byte
-    /// for byte (64 bits of SipHash: a change that keeps it has a chance of
+    /// for byte (64 bits of XXH3: a change that keeps it has a chance of about
     /// 2^-64), so the record it holds is the one already taken.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
@@ -212,10 +211,11 @@ impl WireNotebook {
     }
 }
 
+/// XXH3 (64 bits) of the text: a fingerprint, not a defence (the text comes
+/// from the service nbwatch asks), and several times cheaper than SipHash on
+/// 2.6 KB: with SipHash it was 5 % of the dashboard's CPU at 10,000 instances.
 fn fingerprint(text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    h.write(text.as_bytes());
-    h.finish()
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
 impl ItemText for WireNotebook {
