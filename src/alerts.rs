@@ -11,8 +11,8 @@
 //! its standard input, in the background with a timeout: a slow or failing hook
 //! is logged and never blocks the screen.
 
-use crate::track::{InstanceKey, SourceId};
-use std::collections::{HashMap, HashSet};
+use crate::track::SourceId;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -122,7 +122,7 @@ pub struct Detector {
     /// What was announced of each instance with a condition: one entry per
     /// such instance, so a scan costs one lookup per instance with a condition
     /// (it runs every second over the whole population) and nothing else is kept.
-    seen: HashMap<InstanceKey, Conditions>,
+    seen: crate::track::KeyMap<Conditions>,
     /// Scans so far: an entry not visited by the latest scan is of an
     /// instance no longer listed, and is forgotten.
     scans: u64,

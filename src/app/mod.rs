@@ -311,7 +311,7 @@ impl App {
             self.order.clear();
         }
         if changes.rows() || changes.sweep_ended {
-            let sorted = !changes.population() && self.still_sorted(changes);
+            let sorted = self.keep_sorted(changes);
             self.recompute_with(now_ms, neighbours, old_cursor, !sorted);
         }
     }

@@ -42,14 +42,19 @@ impl App {
         self.order = order;
     }
 
-    /// Whether the order is still sorted after `changes`, no instance having
-    /// joined or left: only the rows whose record was taken in can have moved,
-    /// and an order is sorted when each pair of neighbours is, so comparing
-    /// each such row with its two neighbours tells (a handful of comparisons
-    /// where a sort of 10,000 rows costs thousands, on every batch of pages).
-    pub(super) fn still_sorted(&self, changes: &Changes) -> bool {
+    /// Brings the order up to date after `changes` without a whole sort when
+    /// it can, and says whether it did. No instance may have left (places
+    /// moved: the caller sorts afresh). Only the rows whose record was taken
+    /// in can have moved, and an order is sorted when each pair of neighbours
+    /// is, so comparing each such row with its two neighbours tells; rows that
+    /// joined (at the end of the instances) then go in at their place by
+    /// binary search. A handful of comparisons on each batch of pages, where a
+    /// sort of 10,000 rows costs tens of thousands.
+    pub(super) fn keep_sorted(&mut self, changes: &Changes) -> bool {
         let inst = self.track.instances();
-        if self.order.len() != inst.len() {
+        let old = self.order.len();
+        // Many new rows (a first sweep's pages): one sort is cheaper.
+        if !changes.gone.is_empty() || old > inst.len() || (inst.len() - old) * 16 > inst.len() {
             return false;
         }
         let moved: Vec<usize> = changes
@@ -57,23 +62,36 @@ impl App {
             .iter()
             .chain(&changes.records)
             .filter_map(|k| self.track.index_of(k))
+            .filter(|i| *i < old)
             .collect();
-        if moved.is_empty() {
-            return true;
-        }
-        let mut pos = vec![0usize; inst.len()];
-        for (p, i) in self.order.iter().enumerate() {
-            pos[*i] = p;
-        }
         let sort = self.sort;
-        let in_order = |p: usize| {
-            sort::compare(&inst[self.order[p]], &inst[self.order[p + 1]], sort)
-                != std::cmp::Ordering::Greater
-        };
-        moved.into_iter().all(|i| {
-            let p = pos[i];
-            (p == 0 || in_order(p - 1)) && (p + 1 >= self.order.len() || in_order(p))
-        })
+        if !moved.is_empty() {
+            let mut pos = vec![0usize; old];
+            for (p, i) in self.order.iter().enumerate() {
+                if let Some(slot) = pos.get_mut(*i) {
+                    *slot = p;
+                }
+            }
+            let order = &self.order;
+            let in_order = |p: usize| {
+                sort::compare(&inst[order[p]], &inst[order[p + 1]], sort)
+                    != std::cmp::Ordering::Greater
+            };
+            let sorted = moved.into_iter().all(|i| {
+                let p = pos[i];
+                (p == 0 || in_order(p - 1)) && (p + 1 >= old || in_order(p))
+            });
+            if !sorted {
+                return false;
+            }
+        }
+        for i in old..inst.len() {
+            let at = self.order.partition_point(|j| {
+                sort::compare(&inst[*j], &inst[i], sort) == std::cmp::Ordering::Less
+            });
+            self.order.insert(at, i);
+        }
+        true
     }
 
     /// The sort (or a view holding one) changed: the rows in their new order,

@@ -18,10 +18,7 @@
 //! the one kept, so a sweep page that only confirms instances costs no
 //! compression at all.
 
-use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
 use std::fmt::{self, Write as _};
-use std::hash::Hasher as _;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -82,7 +79,7 @@ pub struct Store {
     names: [String; FAMILIES],
     /// The families' header lines (HELP, TYPE, UNIT), compressed, per format.
     headers: [[Packed; FAMILIES]; 2],
-    slots: HashMap<InstanceKey, Slot>,
+    slots: crate::track::KeyMap<Slot>,
     groups: Vec<Group>,
     /// Groups with room for another instance.
     open: Vec<usize>,
@@ -146,7 +143,7 @@ impl Store {
             group: group.max(1),
             names: std::array::from_fn(|f| fams[f].exposed_name()),
             headers,
-            slots: HashMap::new(),
+            slots: crate::track::KeyMap::default(),
             groups: Vec::new(),
             open: Vec::new(),
             joined: [None, None],
@@ -253,9 +250,7 @@ impl Store {
         for (f, print) in prints.iter_mut().enumerate() {
             self.scratch.clear();
             let _ = write_lines(&mut self.scratch, self.mode, &self.names[f], f, t);
-            let mut h = DefaultHasher::new();
-            h.write(self.scratch.as_bytes());
-            *print = h.finish();
+            *print = xxhash_rust::xxh3::xxh3_64(self.scratch.as_bytes());
         }
         if let Some(slot) = self.slots.get_mut(&t.key) {
             for f in 0..FAMILIES {

@@ -28,14 +28,14 @@ pub mod trend;
 #[cfg(test)]
 mod wire_tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::api::model::{Notebook, Status};
 
 pub use apply::Changes;
 pub use feeds::Feed;
-pub use key::{InstanceKey, SourceId};
+pub use key::{InstanceKey, KeyMap, SourceId};
 pub use poll::{Freshness, Pace, PollErrorInfo, PollState, SweepProgress};
 pub use records::Records;
 pub use tracked::{LeaseUrgency, StatusAge, Tracked, Transition};
@@ -64,7 +64,7 @@ pub struct RecentEvent {
 pub struct Tracker {
     instances: Vec<Tracked>,
     /// Key → place in `instances`.
-    index: HashMap<InstanceKey, usize>,
+    index: KeyMap<usize>,
     /// One copy of each string the rows repeat (flavors, images, users…).
     strings: row::Interner,
     /// Whole records, for the detail pane (all of them in a small project).
@@ -88,7 +88,7 @@ impl Tracker {
     pub fn new(interval: Duration, record_cap: usize) -> Tracker {
         Tracker {
             instances: Vec::new(),
-            index: HashMap::new(),
+            index: KeyMap::default(),
             strings: row::Interner::default(),
             records: Records::new(record_cap),
             poll: PollState::new(interval),

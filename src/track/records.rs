@@ -5,8 +5,6 @@
 //! user looked at most recently, read with ShowNotebook when the selection rests
 //! on an instance whose record is not held (see `App::detail_wanted`).
 
-use std::collections::HashMap;
-
 use super::key::InstanceKey;
 use crate::api::model::Notebook;
 
@@ -14,7 +12,7 @@ use crate::api::model::Notebook;
 #[derive(Debug)]
 pub struct Records {
     cap: usize,
-    map: HashMap<InstanceKey, Held>,
+    map: crate::track::KeyMap<Held>,
     clock: u64,
 }
 
@@ -29,7 +27,7 @@ impl Records {
     pub fn new(cap: usize) -> Records {
         Records {
             cap,
-            map: HashMap::new(),
+            map: crate::track::KeyMap::default(),
             clock: 0,
         }
     }

@@ -45,8 +45,7 @@ impl Seen {
 
 /// The hash a page's id is remembered by.
 fn id_hash(id: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// Why a page was read.
