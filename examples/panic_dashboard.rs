@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         .map(Duration::from_millis);
     let cli = nbwatch::cli::parse();
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    let runtime = match nbwatch::cmd::runtime() {
+    let runtime = match nbwatch::cmd::runtime(&cli) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("panic_dashboard: cannot start the async runtime: {e}");

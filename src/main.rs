@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     // Read the local UTC offset while the process is still single-threaded: the
     // `time` crate refuses to read it once threads exist.
     let utc_offset = nbwatch::timefmt::local_offset_secs();
-    match nbwatch::cmd::runtime() {
+    match nbwatch::cmd::runtime(&cli) {
         Ok(runtime) => runtime.block_on(nbwatch::cmd::main(cli, utc_offset)),
         Err(e) => {
             nbwatch::cmd::CmdError::usage(format!("cannot start the async runtime: {e}")).report()

@@ -101,13 +101,27 @@ use crate::cli::{Cli, Command};
 
 pub use error::{CmdError, Kind};
 
-/// The async runtime every command runs on (the shipped binary and the
+/// The async runtime `cli`'s command runs on (the shipped binary and the
 /// test-only example that drives the same dashboard build it here).
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
+///
+/// The watchers that stay on for days, the dashboard and `serve`, run on one
+/// thread: their work is a page now and then (about a millisecond of CPU
+/// each), and with pages decoded on one thread and dropped on another,
+/// glibc's per-thread arenas kept memory the other threads had freed: the
+/// soak saw `serve` grow 17 % from minute 2 to 10 at a steady population
+/// (BENCHMARKS.md "Soak"). The one-shot commands (`list` reads pages four at
+/// a time, `sim` serves them) keep two worker threads.
+pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    if matches!(cli.command, None | Some(Command::Serve(_))) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
 }
 
 /// Entry point after argument parsing: runs the command and gives its exit

@@ -84,12 +84,9 @@ async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     };
     let format = Format::negotiate(header_str(header::ACCEPT));
     let gzip = accepts_gzip(header_str(header::ACCEPT_ENCODING));
-    // Rendering 10,000 instances takes milliseconds of CPU: off the async workers.
-    let m = Arc::clone(&ctx.metrics);
-    let parts = match tokio::task::spawn_blocking(move || m.render_parts(format)).await {
-        Ok(parts) => parts,
-        Err(e) => return failed(&e),
-    };
+    // The instances' part is kept rendered (`serve::chunks`): joining it is
+    // cheap, so it is done here, on the runtime's one thread.
+    let parts = ctx.metrics.render_parts(format);
     let content_type = (
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
@@ -125,15 +122,6 @@ async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         )
             .into_response()
     }
-}
-
-fn failed(e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "rendering the metrics failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "rendering the metrics failed; see the log\n",
-    )
-        .into_response()
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> Response {

@@ -220,9 +220,10 @@ async fn poll_loop(
                     hot = now_hot;
                     let _ = poller.commands.send(Control::SetHot(hot));
                 }
+                // Rendered here, on the runtime's one thread (see
+                // `cmd::runtime`): what changed costs a fraction of a ms.
                 if snapshot || changed {
-                    let m = Arc::clone(metrics);
-                    drop(tokio::task::spawn_blocking(move || m.prerender()));
+                    metrics.prerender();
                 }
             }
             _ = signals.hup.recv() => {
