@@ -170,42 +170,31 @@ impl Detector {
         self.armed
     }
 
-    /// [`Detector::scan`], skipped when nothing can have changed since the
-    /// last scan: `revision` (the tracker's) is the one it read, and no
-    /// condition comes with time before `now_ms`. The dashboard scans on every
-    /// poll and every second; at 10,000 instances nearly all of those found
-    /// what the one before did, at a few hundred µs each.
-    pub fn scan_changed<'a>(
-        &mut self,
-        revision: u64,
-        instances: impl IntoIterator<Item = &'a Tracked>,
-        sources: &[&str],
-        now_ms: i64,
-        stuck_after_ms: i64,
-        cfg: &AlertConfig,
-    ) -> Vec<Alert> {
-        if self.quiet.is_some_and(|(r, stuck, until)| {
-            r == revision && stuck == stuck_after_ms && now_ms < until
-        }) {
-            return Vec::new();
-        }
-        let out = self.scan(instances, sources, now_ms, stuck_after_ms, cfg);
-        if let Some(q) = &mut self.quiet {
-            q.0 = revision;
-        }
-        out
-    }
-
     /// The alerts due at `now_ms` for `instances`; `sources` names them by
     /// their source number.
+    ///
+    /// With `revision` (the tracker's, see `Tracker::revision`), the scan is
+    /// skipped when nothing can have changed since the last one: the same
+    /// revision, and no condition comes with time before `now_ms`. The
+    /// dashboard scans on every poll and every second; at 10,000 instances
+    /// most of those would find what the one before did, at a few hundred µs
+    /// each. `None` always scans.
     pub fn scan<'a>(
         &mut self,
+        revision: Option<u64>,
         instances: impl IntoIterator<Item = &'a Tracked>,
         sources: &[&str],
         now_ms: i64,
         stuck_after_ms: i64,
         cfg: &AlertConfig,
     ) -> Vec<Alert> {
+        if let Some(rev) = revision
+            && self.quiet.is_some_and(|(r, stuck, until)| {
+                r == rev && stuck == stuck_after_ms && now_ms < until
+            })
+        {
+            return Vec::new();
+        }
         let all_armed = self.armed || cfg.existing;
         let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
         self.scans += 1;
@@ -283,8 +272,7 @@ impl Detector {
         // Forget instances no longer listed or with nothing left to announce,
         // so the memory stays bounded.
         self.seen.retain(|_, c| c.scan == scan && c.any());
-        // The revision is the caller's: `scan_changed` sets it.
-        self.quiet = Some((u64::MAX, stuck_after_ms, until));
+        self.quiet = revision.map(|r| (r, stuck_after_ms, until));
         out
     }
 }
@@ -409,10 +397,10 @@ mod tests {
         let cfg = AlertConfig::default();
         let all = [tracked("a", "ERROR", NOW), tracked("b", "RUNNING", NOW)];
         let mut d = Detector::new();
-        assert!(d.scan(&all, &["p"], NOW, 10 * MIN, &cfg).is_empty());
+        assert!(d.scan(None, &all, &["p"], NOW, 10 * MIN, &cfg).is_empty());
         d.arm();
         assert!(
-            d.scan(&all, &["p"], NOW, 10 * MIN, &cfg).is_empty(),
+            d.scan(None, &all, &["p"], NOW, 10 * MIN, &cfg).is_empty(),
             "still the same problem"
         );
         let mut d = Detector::new();
@@ -421,7 +409,7 @@ mod tests {
             ..cfg
         };
         assert_eq!(
-            kinds(&d.scan(&all, &["p"], NOW, 10 * MIN, &asked)),
+            kinds(&d.scan(None, &all, &["p"], NOW, 10 * MIN, &asked)),
             [("a".to_string(), AlertKind::Problem)]
         );
     }
@@ -432,26 +420,30 @@ mod tests {
         let mut d = Detector::new();
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
-        assert!(d.scan([&a], &["p"], NOW, 10 * MIN, &cfg).is_empty());
+        assert!(d.scan(None, [&a], &["p"], NOW, 10 * MIN, &cfg).is_empty());
         a.take(nb("a", "nb-a", "ERROR"), NOW + 1000);
-        let got = d.scan([&a], &["p"], NOW + 1000, 10 * MIN, &cfg);
+        let got = d.scan(None, [&a], &["p"], NOW + 1000, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Problem)]);
         assert_eq!(got[0].summary(), "nb-a: ERROR");
         assert!(
-            d.scan([&a], &["p"], NOW + 2000, 10 * MIN, &cfg).is_empty(),
+            d.scan(None, [&a], &["p"], NOW + 2000, 10 * MIN, &cfg)
+                .is_empty(),
             "once"
         );
         a.take(nb("a", "nb-a", "FROZEN"), NOW + 3000);
         assert_eq!(
-            d.scan([&a], &["p"], NOW + 3000, 10 * MIN, &cfg).len(),
+            d.scan(None, [&a], &["p"], NOW + 3000, 10 * MIN, &cfg).len(),
             1,
             "another problem"
         );
         a.take(nb("a", "nb-a", "RUNNING"), NOW + 4000);
-        assert!(d.scan([&a], &["p"], NOW + 4000, 10 * MIN, &cfg).is_empty());
+        assert!(
+            d.scan(None, [&a], &["p"], NOW + 4000, 10 * MIN, &cfg)
+                .is_empty()
+        );
         a.take(nb("a", "nb-a", "ERROR"), NOW + 5000);
         assert_eq!(
-            d.scan([&a], &["p"], NOW + 5000, 10 * MIN, &cfg).len(),
+            d.scan(None, [&a], &["p"], NOW + 5000, 10 * MIN, &cfg).len(),
             1,
             "again"
         );
@@ -460,10 +452,11 @@ mod tests {
             ..cfg
         };
         a.take(nb("a", "nb-a", "RUNNING"), NOW + 6000);
-        d.scan([&a], &["p"], NOW + 6000, 10 * MIN, &off);
+        d.scan(None, [&a], &["p"], NOW + 6000, 10 * MIN, &off);
         a.take(nb("a", "nb-a", "ERROR"), NOW + 7000);
         assert!(
-            d.scan([&a], &["p"], NOW + 7000, 10 * MIN, &off).is_empty(),
+            d.scan(None, [&a], &["p"], NOW + 7000, 10 * MIN, &off)
+                .is_empty(),
             "kind off"
         );
     }
@@ -476,14 +469,14 @@ mod tests {
         let mut a = tracked("a", "RUNNING", NOW);
         a.take(nb("a", "nb-a", "STARTING"), NOW);
         assert!(
-            d.scan([&a], &["p"], NOW + 9 * MIN, 10 * MIN, &cfg)
+            d.scan(None, [&a], &["p"], NOW + 9 * MIN, 10 * MIN, &cfg)
                 .is_empty()
         );
-        let got = d.scan([&a], &["p"], NOW + 11 * MIN, 10 * MIN, &cfg);
+        let got = d.scan(None, [&a], &["p"], NOW + 11 * MIN, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Stuck)]);
         assert_eq!(got[0].summary(), "nb-a: stuck in STARTING");
         assert!(
-            d.scan([&a], &["p"], NOW + 12 * MIN, 10 * MIN, &cfg)
+            d.scan(None, [&a], &["p"], NOW + 12 * MIN, 10 * MIN, &cfg)
                 .is_empty()
         );
     }
@@ -497,28 +490,28 @@ mod tests {
         n.lease = Some(lease(30 * MIN));
         let a = Tracked::of("a", n.clone(), NOW, false);
         assert!(
-            d.scan([&a], &["p"], NOW, 10 * MIN, &cfg).is_empty(),
+            d.scan(None, [&a], &["p"], NOW, 10 * MIN, &cfg).is_empty(),
             "30 min left"
         );
-        let got = d.scan([&a], &["p"], NOW + 21 * MIN, 10 * MIN, &cfg);
+        let got = d.scan(None, [&a], &["p"], NOW + 21 * MIN, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::LeaseEnding)]);
         assert_eq!(
             got[0].stops_at.as_deref(),
             Some(iso_utc(NOW + 30 * MIN).as_str())
         );
         assert!(
-            d.scan([&a], &["p"], NOW + 22 * MIN, 10 * MIN, &cfg)
+            d.scan(None, [&a], &["p"], NOW + 22 * MIN, 10 * MIN, &cfg)
                 .is_empty()
         );
         // Extended by an hour: quiet, and news again when the new end nears.
         n.lease = Some(lease(HOUR + 22 * MIN));
         let a = Tracked::of("a", n, NOW + 22 * MIN, false);
         assert!(
-            d.scan([&a], &["p"], NOW + 23 * MIN, 10 * MIN, &cfg)
+            d.scan(None, [&a], &["p"], NOW + 23 * MIN, 10 * MIN, &cfg)
                 .is_empty()
         );
         assert_eq!(
-            d.scan([&a], &["p"], NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
+            d.scan(None, [&a], &["p"], NOW + HOUR + 20 * MIN, 10 * MIN, &cfg)
                 .len(),
             1
         );
@@ -551,8 +544,8 @@ mod tests {
             skipping.arm();
             let mut now = NOW;
             for step in steps {
-                let a = every.scan(&all, &["p"], now, 10 * MIN, &cfg);
-                let b = skipping.scan_changed(7, &all, &["p"], now, 10 * MIN, &cfg);
+                let a = every.scan(None, &all, &["p"], now, 10 * MIN, &cfg);
+                let b = skipping.scan(Some(7), &all, &["p"], now, 10 * MIN, &cfg);
                 proptest::prop_assert_eq!(kinds(&a), kinds(&b), "at +{} ms", now - NOW);
                 now += step;
             }
@@ -567,19 +560,19 @@ mod tests {
         d.arm();
         let mut a = tracked("a", "RUNNING", NOW);
         assert!(
-            d.scan_changed(1, [&a], &["p"], NOW, 10 * MIN, &cfg)
+            d.scan(Some(1), [&a], &["p"], NOW, 10 * MIN, &cfg)
                 .is_empty()
         );
         assert!(
-            d.scan_changed(1, [&a], &["p"], NOW + 1000, 10 * MIN, &cfg)
+            d.scan(Some(1), [&a], &["p"], NOW + 1000, 10 * MIN, &cfg)
                 .is_empty()
         );
         assert_eq!(d.scans, 1, "nothing changed, nothing can come with time");
         a.take(nb("a", "nb-a", "ERROR"), NOW + 2000);
-        let got = d.scan_changed(2, [&a], &["p"], NOW + 2000, 10 * MIN, &cfg);
+        let got = d.scan(Some(2), [&a], &["p"], NOW + 2000, 10 * MIN, &cfg);
         assert_eq!(kinds(&got), [("a".to_string(), AlertKind::Problem)]);
         // The stuck threshold changed: scanned again.
-        d.scan_changed(2, [&a], &["p"], NOW + 3000, 5 * MIN, &cfg);
+        d.scan(Some(2), [&a], &["p"], NOW + 3000, 5 * MIN, &cfg);
         assert_eq!(d.scans, 3);
     }
 
@@ -591,6 +584,7 @@ mod tests {
         let a = Tracked::of("a", n, NOW, false);
         let mut d = Detector::new();
         let got = d.scan(
+            None,
             [&a],
             &["prod"],
             NOW,

@@ -61,8 +61,8 @@ impl Notifier {
             ..self.alerts.clone()
         };
         let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
-        let due = self.detector.scan_changed(
-            app.revision(),
+        let due = self.detector.scan(
+            Some(app.revision()),
             app.instances(),
             &names,
             now_ms,
