@@ -165,44 +165,46 @@ pub struct NotebookPage {
     pub total: Option<i64>,
 }
 
-impl<'de> Deserialize<'de> for NotebookPage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        enum Key {
-            Current,
-            Data,
-            Pages,
-            Size,
-            Total,
-            Other,
-        }
+/// The keys of a listing page: one reading for the typed page and the text
+/// pages (`wire::TextPage`), which take `total` and `data` only.
+pub(super) enum PageKey {
+    Current,
+    Data,
+    Pages,
+    Size,
+    Total,
+    Other,
+}
 
+impl<'de> Deserialize<'de> for PageKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PageKey, D::Error> {
         struct KeyVisitor;
 
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = PageKey;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a field name")
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PageKey, E> {
                 Ok(match v {
-                    "current" => Key::Current,
-                    "data" => Key::Data,
-                    "pages" => Key::Pages,
-                    "size" => Key::Size,
-                    "total" => Key::Total,
-                    _ => Key::Other,
+                    "current" => PageKey::Current,
+                    "data" => PageKey::Data,
+                    "pages" => PageKey::Pages,
+                    "size" => PageKey::Size,
+                    "total" => PageKey::Total,
+                    _ => PageKey::Other,
                 })
             }
         }
 
-        impl<'de> Deserialize<'de> for Key {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-                d.deserialize_identifier(KeyVisitor)
-            }
-        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
 
+impl<'de> Deserialize<'de> for NotebookPage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct PageVisitor;
 
         impl<'de> Visitor<'de> for PageVisitor {
@@ -215,14 +217,14 @@ impl<'de> Deserialize<'de> for NotebookPage {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotebookPage, A::Error> {
                 use lenient::Lenient;
                 let mut page = NotebookPage::default();
-                while let Some(key) = map.next_key::<Key>()? {
+                while let Some(key) = map.next_key::<PageKey>()? {
                     match key {
-                        Key::Current => page.current = map.next_value::<Lenient<_>>()?.0,
-                        Key::Data => page.data = map.next_value::<Lenient<_>>()?.0,
-                        Key::Pages => page.pages = map.next_value::<Lenient<_>>()?.0,
-                        Key::Size => page.size = map.next_value::<Lenient<_>>()?.0,
-                        Key::Total => page.total = map.next_value::<Lenient<_>>()?.0,
-                        Key::Other => {
+                        PageKey::Current => page.current = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Data => page.data = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Pages => page.pages = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Size => page.size = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Total => page.total = map.next_value::<Lenient<_>>()?.0,
+                        PageKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }

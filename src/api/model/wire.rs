@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::Notebook;
 use super::lenient::{Lenient, drain_map};
+use super::{Notebook, PageKey};
 
 /// An instance kept as its JSON text.
 pub trait ItemText: Sized + Send + 'static {
@@ -73,7 +73,7 @@ impl<'de, T: ItemText> Deserialize<'de> for TextPage<T> {
                             page.has_data = true;
                             page.data = map.next_value::<Items<T>>()?.0;
                         }
-                        PageKey::Other => {
+                        PageKey::Current | PageKey::Pages | PageKey::Size | PageKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -82,33 +82,6 @@ impl<'de, T: ItemText> Deserialize<'de> for TextPage<T> {
             }
         }
         d.deserialize_map(PageVisitor(std::marker::PhantomData))
-    }
-}
-
-/// The keys of a page the text pages read.
-enum PageKey {
-    Total,
-    Data,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for PageKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = PageKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PageKey, E> {
-                Ok(match v {
-                    "total" => PageKey::Total,
-                    "data" => PageKey::Data,
-                    _ => PageKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(KeyVisitor)
     }
 }
 
