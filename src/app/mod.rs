@@ -311,8 +311,10 @@ impl App {
             self.order.clear();
         }
         if changes.rows() || changes.sweep_ended {
-            let sorted = self.keep_sorted(changes);
-            self.recompute_with(now_ms, neighbours, old_cursor, !sorted);
+            if !self.keep_sorted(changes) {
+                self.resort();
+            }
+            self.review(now_ms, neighbours, old_cursor);
         }
     }
 
@@ -335,22 +337,13 @@ impl App {
 
     /// Counts, order, view, selection and attention after the population changed.
     fn recompute(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
-        self.recompute_with(at, neighbours, old_cursor, true);
+        self.resort();
+        self.review(at, neighbours, old_cursor);
     }
 
-    /// [`App::recompute`], the sort skipped when `resort` is false (the order
-    /// is known to be sorted still).
-    fn recompute_with(
-        &mut self,
-        at: i64,
-        neighbours: &[InstanceKey],
-        old_cursor: usize,
-        resort: bool,
-    ) {
+    /// Counts, view, selection and attention over the order as it stands.
+    fn review(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
         self.count_statuses();
-        if resort {
-            self.resort();
-        }
         self.refilter(at, false);
         self.restore_selection(neighbours, old_cursor);
         self.recount_attention(at);
