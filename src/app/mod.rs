@@ -417,7 +417,7 @@ impl App {
     }
 
     /// See [`Tracker::revision`].
-    pub fn revision(&self) -> u64 {
+    pub fn revision(&self) -> crate::track::Revision {
         self.track.revision()
     }
 

@@ -378,6 +378,7 @@ impl Tracker {
             let before = t.changed_at_ms;
             let tr = t.update(&nb, at, &mut self.strings);
             t.fingerprint = fingerprint;
+            t.stamp = self.revision;
             changes.records.push(key.clone());
             if tr.is_some() || t.changed_at_ms != before {
                 changes.changed.push(key.clone());
@@ -399,6 +400,7 @@ impl Tracker {
         }
         let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
         t.fingerprint = fingerprint;
+        t.stamp = self.revision;
         changes.records.push(t.key.clone());
         self.records.offer(&t.key, nb);
         if announce {
@@ -453,6 +455,7 @@ impl Tracker {
             return;
         }
         self.revision += 1;
+        self.left = self.revision;
         // In place: a second vector of 10,000 rows, even for a moment, would
         // double what the state costs in memory at each sweep with a deletion.
         let mut keep = vec![true; self.instances.len()];

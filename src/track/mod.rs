@@ -81,6 +81,19 @@ pub struct Tracker {
     /// Moves whenever an instance's record is taken in or an instance leaves:
     /// equal revisions, the same instances as they were (see [`Tracker::revision`]).
     revision: u64,
+    /// The revision of the last departure.
+    left: u64,
+}
+
+/// Where the population stands (see [`Tracker::revision`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revision {
+    /// Moves whenever an instance's record is taken in or an instance leaves.
+    pub now: u64,
+    /// `now` when an instance last left: a reader that saw revision `r` with
+    /// `left <= r` knows that every instance it saw is still here, and that
+    /// only those stamped after `r` (`Tracked::stamp`) changed or joined.
+    pub left: u64,
 }
 
 impl Tracker {
@@ -98,6 +111,7 @@ impl Tracker {
             outbox: None,
             trend: trend::Trend::default(),
             revision: 0,
+            left: 0,
         }
     }
 
@@ -105,8 +119,11 @@ impl Tracker {
     /// joined or left between them: what is known of every instance is the
     /// same (only confirmation times move). Lets a consumer skip re-reading
     /// the population (the alert scan).
-    pub fn revision(&self) -> u64 {
-        self.revision
+    pub fn revision(&self) -> Revision {
+        Revision {
+            now: self.revision,
+            left: self.left,
+        }
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
@@ -296,6 +313,7 @@ impl Tracker {
             let t = &mut self.instances[i];
             t.row.lease = Some(lease.clone());
             t.changed_at_ms = Some(at_ms);
+            t.stamp = self.revision;
             // The row no longer holds what the listing's text says.
             t.fingerprint = None;
             self.records.edit(key, |nb| nb.lease = Some(lease));

@@ -87,6 +87,10 @@ pub struct Tracked {
     /// record from elsewhere (a hot read, ShowNotebook, an action's answer),
     /// so the next page's copy is read in whole.
     pub(crate) fingerprint: Option<u64>,
+    /// The tracker's revision when its record last changed (see
+    /// `Tracker::revision`): a reader that saw revision `r` has seen this
+    /// row as it is when `stamp <= r` (the alert scan visits only the rest).
+    pub(crate) stamp: u64,
 }
 
 impl Tracked {
@@ -119,6 +123,7 @@ impl Tracked {
             missed: 0,
             confirmed_ms: at_ms,
             fingerprint: None,
+            stamp: 0,
         }
     }
 
