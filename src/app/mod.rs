@@ -307,8 +307,16 @@ impl App {
             self.marks.forget(key);
         }
         if !changes.gone.is_empty() {
-            // Indices moved: the next sort starts afresh.
-            self.order.clear();
+            // The others' places moved, their order did not.
+            let mut order = std::mem::take(&mut self.order);
+            order.retain_mut(|i| match changes.places_after(*i) {
+                Some(after) => {
+                    *i = after;
+                    true
+                }
+                None => false,
+            });
+            self.order = order;
         }
         if changes.rows() || changes.sweep_ended {
             if !self.keep_sorted(changes) {

@@ -26,8 +26,8 @@ impl App {
     }
 
     /// Sorts every instance. The last order is the starting point: it holds
-    /// instances `0..len` (rows are only appended between sorts; a removal clears
-    /// it), so while a sweep adds pages the sorted run is kept and only the new
+    /// instances `0..len` (rows are only appended between sorts; a removal
+    /// keeps the others' order, see `App::follow`), so while a sweep adds pages the sorted run is kept and only the new
     /// rows are sorted and merged in (the stable sort finds the run), not 10,000
     /// rows sorted again for each page of a first sweep.
     pub(super) fn resort(&mut self) {
@@ -43,8 +43,9 @@ impl App {
     }
 
     /// Brings the order up to date after `changes` without a whole sort when
-    /// it can, and says whether it did. No instance may have left (places
-    /// moved: the caller sorts afresh). Only the rows whose record was taken
+    /// it can, and says whether it did. The order already holds the rows that
+    /// were there before, at their places after `changes` (those that left
+    /// taken out: the rest are still in order). Only the rows whose record was taken
     /// in can have moved, and an order is sorted when each pair of neighbours
     /// is, so comparing each such row with its two neighbours tells; rows that
     /// joined (at the end of the instances) then go in at their place by
@@ -54,7 +55,7 @@ impl App {
         let inst = self.track.instances();
         let old = self.order.len();
         // Many new rows (a first sweep's pages): one sort is cheaper.
-        if !changes.gone.is_empty() || old > inst.len() || (inst.len() - old) * 16 > inst.len() {
+        if old > inst.len() || (inst.len() - old) * 16 > inst.len() {
             return false;
         }
         let moved: Vec<usize> = changes

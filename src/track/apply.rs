@@ -24,6 +24,11 @@ pub struct Changes {
     pub changed: Vec<InstanceKey>,
     /// Instances that left. The others' places in [`Tracker::instances`] moved.
     pub gone: Vec<InstanceKey>,
+    /// Where they left from: each departure's places in
+    /// [`Tracker::instances`] at its moment, ascending, in the order they
+    /// happened. The others kept their order, each moving down by the places
+    /// left before it (see [`Changes::places_after`]).
+    pub left: Vec<Vec<usize>>,
     /// Instances whose record was taken in, whatever changed in it (what the
     /// table shows or not): the appeared and changed ones and more, never one
     /// whose page held the same text as the record it has. What the exporter
@@ -53,12 +58,26 @@ impl Changes {
         self.rows() || self.sweep_ended || self.polling
     }
 
+    /// Where the instance at place `i` before these changes is after them;
+    /// `None` if it left. Places past those of the instances that were there
+    /// before (the ones that joined) are not asked about.
+    pub fn places_after(&self, mut i: usize) -> Option<usize> {
+        for places in &self.left {
+            match places.binary_search(&i) {
+                Ok(_) => return None,
+                Err(before) => i -= before,
+            }
+        }
+        Some(i)
+    }
+
     /// Adds what `later` changed (for a consumer that collects changes
     /// between two uses of them, such as the exporter between renders).
     pub fn absorb(&mut self, later: Changes) {
         self.appeared.extend(later.appeared);
         self.changed.extend(later.changed);
         self.gone.extend(later.gone);
+        self.left.extend(later.left);
         self.records.extend(later.records);
         self.sweep_ended |= later.sweep_ended;
         self.polling |= later.polling;
@@ -456,26 +475,40 @@ impl Tracker {
         }
         self.revision += 1;
         self.left = self.revision;
+        let mut places = gone.to_vec();
+        places.sort_unstable();
+        places.dedup();
+        places.retain(|i| *i < self.instances.len());
+        let Some(&first) = places.first() else {
+            return;
+        };
         // In place: a second vector of 10,000 rows, even for a moment, would
         // double what the state costs in memory at each sweep with a deletion.
         let mut keep = vec![true; self.instances.len()];
-        for i in gone {
-            keep[*i] = false;
-            let t = self.instances[*i].clone();
-            self.index.remove(&t.key);
-            self.records.remove(&t.key);
-            let last = t.status.clone();
-            self.log(at, &t, EventKind::Gone { last });
-            changes.gone.push(t.key);
+        for &i in &places {
+            keep[i] = false;
+            let t = &self.instances[i];
+            let (key, name, last) = (t.key.clone(), t.name().to_string(), t.status.clone());
+            self.index.remove(&key);
+            self.records.remove(&key);
+            self.push_event(RecentEvent {
+                at_ms: at,
+                key: key.clone(),
+                name,
+                kind: EventKind::Gone { last },
+            });
+            changes.gone.push(key);
         }
         let mut kept = keep.iter();
         self.instances
             .retain(|_| kept.next().copied().unwrap_or(true));
-        for (i, t) in self.instances.iter().enumerate() {
+        // Only the instances past the first to leave moved.
+        for (i, t) in self.instances.iter().enumerate().skip(first) {
             if let Some(at) = self.index.get_mut(&t.key) {
                 *at = i;
             }
         }
+        changes.left.push(places);
         self.strings.prune();
     }
 
