@@ -271,7 +271,7 @@ async fn now(a: &Args, c: &Client, truth: &Truth) -> Tally {
         let took = started.elapsed();
         let to = truth.now().await;
         let alive = truth.alive(from, to).await;
-        t.lost += alive.iter().filter(|id| !r.ids.contains(*id)).count();
+        t.lost += alive.iter().filter(|id| !r.saw(id)).count();
         let before_previous = match prev_from {
             Some(p) => truth.alive(p, to).await,
             None => BTreeSet::new(),
@@ -393,7 +393,7 @@ async fn churn_rows(a: &Args, mode: &str) {
             let to = truth.now().await;
             let alive = truth.alive(from, to).await;
             // Only a sweep that called itself complete promises nobody is missing.
-            t.lost += alive.iter().filter(|id| !r.ids.contains(*id)).count();
+            t.lost += alive.iter().filter(|id| !r.saw(id)).count();
             t.requests += r.requests;
             t.pages += pages_of(alive.len().saturating_sub(1), 50) + 1;
             t.sweeps += 1;

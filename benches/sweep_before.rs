@@ -73,9 +73,8 @@ impl<P: ListPage, S: PageSink<P::Item>> Run<'_, P, S> {
         for item in &items {
             match P::id_of(item) {
                 Some(id) => {
-                    if !self.report.ids.contains(id) {
-                        self.report.ids.insert(id.to_string());
-                    }
+                    // The report counts ids by hash since the ninth session.
+                    self.report.ids.insert(id_hash(id));
                     ids.insert(id_hash(id));
                 }
                 None => self.report.idless += 1,

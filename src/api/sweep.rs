@@ -153,8 +153,9 @@ pub trait PageSink<T>: Send {
 /// What a sweep did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepReport {
-    /// Every id received (the same instance on two pages counts once).
-    pub ids: HashSet<String>,
+    /// Every id received, by its 64-bit hash (the same instance on two pages
+    /// counts once): a sweep of 10,000 instances kept 10,000 strings here.
+    pub ids: HashSet<u64, foldhash::fast::RandomState>,
     /// Items received without an id.
     pub idless: u64,
     /// `total` as the last page reported it.
@@ -180,6 +181,11 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    /// Whether the sweep received the instance with this id.
+    pub fn saw(&self, id: &str) -> bool {
+        self.ids.contains(&stretch::id_hash(id))
+    }
+
     /// Folds the report of a second listing (CodeLab) into this one.
     pub(super) fn absorb(&mut self, more: SweepReport) {
         self.ids.extend(more.ids);

@@ -44,7 +44,7 @@ impl Seen {
 }
 
 /// The hash a page's id is remembered by.
-fn id_hash(id: &str) -> u64 {
+pub(super) fn id_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
@@ -201,10 +201,9 @@ impl<'a, P: ListPage, S: PageSink<P::Item>> Run<'a, P, S> {
         for item in &items {
             match P::id_of(item) {
                 Some(id) => {
-                    if !self.report.ids.contains(id) {
-                        self.report.ids.insert(id.to_string());
-                    }
-                    ids.push(id_hash(id));
+                    let h = id_hash(id);
+                    self.report.ids.insert(h);
+                    ids.push(h);
                 }
                 None => self.report.idless += 1,
             }
