@@ -112,6 +112,16 @@ impl Alert {
     }
 }
 
+/// What the caller of [`Detector::scan`] knows changed since its last scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Since<'a> {
+    /// The tracker's revision now (`Tracker::revision`).
+    pub revision: u64,
+    /// Every instance that left since the last scan (its `Gone` events) and
+    /// is not back.
+    pub left: &'a [crate::track::InstanceKey],
+}
+
 /// The longest a scanning detector goes without reading every instance: a
 /// partial scan (see `Detector::quiet`) does not see instances that left, and
 /// what it remembers of them is dropped at the next whole scan.
@@ -180,18 +190,17 @@ impl Detector {
     /// The alerts due at `now_ms` for `instances`; `sources` names them by
     /// their source number.
     ///
-    /// With `revision` (the tracker's, see `Tracker::revision`), the scan
-    /// reads only what can have changed since the last one, until a condition
-    /// can come with time alone (see `quiet`): nothing at the same revision,
-    /// and only the instances stamped since at a later one, unless an instance
-    /// left meanwhile. The dashboard scans after every batch of pages and
-    /// every second; at 10,000 instances a whole scan costs a few hundred µs,
-    /// one lookup per instance with a condition (a thousand failed ones in the
-    /// simulator), and most scans would find what the one before did. `None`
-    /// always reads everything.
+    /// With `since` (see [`Since`]), the scan reads only what can have
+    /// changed since the last one, until a condition can come with time alone
+    /// (see `quiet`): nothing at the same revision, and at a later one only
+    /// the instances stamped since, forgetting those that left. The dashboard
+    /// scans after every batch of pages and every second; at 10,000 instances
+    /// a whole scan costs a few hundred µs, one lookup per instance with a
+    /// condition (a thousand failed ones in the simulator), and most scans
+    /// would find what the one before did. `None` always reads everything.
     pub fn scan<'a>(
         &mut self,
-        revision: Option<crate::track::Revision>,
+        since: Option<Since<'_>>,
         instances: impl IntoIterator<Item = &'a Tracked>,
         sources: &[&str],
         now_ms: i64,
@@ -200,12 +209,14 @@ impl Detector {
     ) -> Vec<Alert> {
         // Since a scan at revision `since`, before its `until`: only rows
         // stamped later can have changed their conditions.
-        let since = match (revision, self.quiet) {
-            (Some(rev), Some((r, stuck, until)))
-                if stuck == stuck_after_ms && now_ms < until && rev.left <= r =>
-            {
-                if r == rev.now {
+        let revision = since.map(|s| s.revision);
+        let since = match (since, self.quiet) {
+            (Some(now), Some((r, stuck, until))) if stuck == stuck_after_ms && now_ms < until => {
+                if r == now.revision {
                     return Vec::new();
+                }
+                for key in now.left {
+                    self.seen.remove(key);
                 }
                 Some((r, until))
             }
@@ -300,7 +311,7 @@ impl Detector {
         if since.is_none() {
             self.seen.retain(|_, c| c.scan == scan && c.any());
         }
-        self.quiet = revision.map(|r| (r.now, stuck_after_ms, until));
+        self.quiet = revision.map(|r| (r, stuck_after_ms, until));
         out
     }
 }
@@ -417,8 +428,11 @@ mod tests {
     }
 
     /// A population at revision `n` from which nothing left.
-    fn rev(n: u64) -> crate::track::Revision {
-        crate::track::Revision { now: n, left: 0 }
+    fn rev(revision: u64) -> Since<'static> {
+        Since {
+            revision,
+            left: &[],
+        }
     }
 
     fn kinds(alerts: &[Alert]) -> Vec<(String, AlertKind)> {
@@ -627,6 +641,7 @@ mod tests {
             use crate::watch::{Message, Stats};
             let cfg = AlertConfig::default();
             let mut t = Tracker::new(Duration::from_secs(10), 0);
+            t.take_events();
             let src = SourceId(0);
             let (mut every, mut partial) = (Detector::new(), Detector::new());
             every.arm();
@@ -668,11 +683,66 @@ mod tests {
                     }
                 }
                 let a = every.scan(None, t.instances(), &["p"], now, 10 * MIN, &cfg);
-                let b = partial.scan(Some(t.revision()), t.instances(), &["p"], now, 10 * MIN, &cfg);
+                // As the notifier tells it: the departures since, not back.
+                let events = t.take_events();
+                let left = t.left_of(&events);
+                let since = Since { revision: t.revision(), left: &left };
+                let b = partial.scan(Some(since), t.instances(), &["p"], now, 10 * MIN, &cfg);
                 proptest::prop_assert_eq!(kinds(&a), kinds(&b), "at +{} ms", now - NOW);
                 now += step;
             }
         }
+    }
+
+    #[test]
+    fn an_instance_back_before_the_next_scan_is_not_news_again_nor_one_that_left() {
+        use crate::track::Tracker;
+        use crate::watch::{Message, Stats};
+        let hot = |seen: Vec<crate::api::model::Notebook>, gone: Vec<&str>, at: i64| Message::Hot {
+            seen: vec![(at, seen)],
+            gone: gone.into_iter().map(|id| (id.to_string(), at)).collect(),
+            error: None,
+            stats: Stats::default(),
+        };
+        let cfg = AlertConfig::default();
+        let mut t = Tracker::new(Duration::from_secs(10), 0);
+        t.take_events();
+        let mut d = Detector::new();
+        d.arm();
+        let mut scan = |t: &mut Tracker, at: i64| {
+            let events = t.take_events();
+            let left = t.left_of(&events);
+            let since = Since {
+                revision: t.revision(),
+                left: &left,
+            };
+            kinds(&d.scan(Some(since), t.instances(), &["p"], at, 10 * MIN, &cfg))
+        };
+        let src = SourceId(0);
+        t.apply(
+            src,
+            hot(
+                vec![nb("a", "nb-a", "ERROR"), nb("b", "nb-b", "ERROR")],
+                vec![],
+                NOW,
+            ),
+            NOW,
+        );
+        assert_eq!(scan(&mut t, NOW).len(), 2);
+        // `a` leaves and is back, `b` leaves, in one batch.
+        let at = NOW + 1000;
+        t.apply_all(
+            [
+                (src, hot(vec![], vec!["a", "b"], at)),
+                (src, hot(vec![nb("a", "nb-a", "ERROR")], vec![], at)),
+            ],
+            at,
+        );
+        assert_eq!(scan(&mut t, at), [], "a whole scan would not see `a` leave");
+        // `b` comes back later: its failure is news again, as it is to a whole scan.
+        let at = NOW + 2000;
+        t.apply(src, hot(vec![nb("b", "nb-b", "ERROR")], vec![], at), at);
+        assert_eq!(scan(&mut t, at), [("b".to_string(), AlertKind::Problem)]);
     }
 
     #[test]

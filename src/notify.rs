@@ -61,8 +61,13 @@ impl Notifier {
             ..self.alerts.clone()
         };
         let names: Vec<&str> = self.sources.iter().map(String::as_str).collect();
+        let left = app.left_of(&events);
+        let since = alerts::Since {
+            revision: app.revision(),
+            left: &left,
+        };
         let due = self.detector.scan(
-            Some(app.revision()),
+            Some(since),
             app.instances(),
             &names,
             now_ms,

@@ -425,7 +425,7 @@ impl App {
     }
 
     /// See [`Tracker::revision`].
-    pub fn revision(&self) -> crate::track::Revision {
+    pub fn revision(&self) -> u64 {
         self.track.revision()
     }
 
@@ -564,6 +564,11 @@ impl App {
     /// starts the collection and returns nothing; until then none is kept.
     pub fn take_events(&mut self) -> Vec<RecentEvent> {
         self.track.take_events()
+    }
+
+    /// See [`Tracker::left_of`].
+    pub fn left_of(&self, events: &[RecentEvent]) -> Vec<InstanceKey> {
+        self.track.left_of(events)
     }
 
     /// The flash message, while it is fresh.

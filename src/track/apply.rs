@@ -474,7 +474,6 @@ impl Tracker {
             return;
         }
         self.revision += 1;
-        self.left = self.revision;
         let mut places = gone.to_vec();
         places.sort_unstable();
         places.dedup();

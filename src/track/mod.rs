@@ -81,19 +81,6 @@ pub struct Tracker {
     /// Moves whenever an instance's record is taken in or an instance leaves:
     /// equal revisions, the same instances as they were (see [`Tracker::revision`]).
     revision: u64,
-    /// The revision of the last departure.
-    left: u64,
-}
-
-/// Where the population stands (see [`Tracker::revision`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Revision {
-    /// Moves whenever an instance's record is taken in or an instance leaves.
-    pub now: u64,
-    /// `now` when an instance last left: a reader that saw revision `r` with
-    /// `left <= r` knows that every instance it saw is still here, and that
-    /// only those stamped after `r` (`Tracked::stamp`) changed or joined.
-    pub left: u64,
 }
 
 impl Tracker {
@@ -111,19 +98,17 @@ impl Tracker {
             outbox: None,
             trend: trend::Trend::default(),
             revision: 0,
-            left: 0,
         }
     }
 
     /// Equal between two moments when no record was taken in and no instance
     /// joined or left between them: what is known of every instance is the
     /// same (only confirmation times move). Lets a consumer skip re-reading
-    /// the population (the alert scan).
-    pub fn revision(&self) -> Revision {
-        Revision {
-            now: self.revision,
-            left: self.left,
-        }
+    /// the population (the alert scan): a consumer that read revision `r`
+    /// has seen every instance stamped `r` or before as it is
+    /// (`Tracked::stamp`), and the departures since are `Gone` events.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The sources watched, by name, in the order their pollers are numbered.
@@ -211,6 +196,17 @@ impl Tracker {
                 Vec::new()
             }
         }
+    }
+
+    /// The instances these events saw leave that are not back: what a
+    /// reader that skips unchanged instances must forget (see
+    /// [`Tracker::revision`]).
+    pub fn left_of(&self, events: &[RecentEvent]) -> Vec<InstanceKey> {
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Gone { .. }) && self.get(&e.key).is_none())
+            .map(|e| e.key.clone())
+            .collect()
     }
 
     /// Counts per status group over the session (and the journal's span).
