@@ -451,7 +451,7 @@ impl App {
                                 );
                                 let changes = self.track.take_lease(&key, lease, now_ms);
                                 if changes.rows() {
-                                    self.recompute(now_ms, &self.neighbour_keys(), self.cursor);
+                                    self.recompute(now_ms, &self.neighbour_places(), self.cursor);
                                 }
                             }
                         }

@@ -276,7 +276,7 @@ impl App {
     }
 
     fn filter_changed(&mut self, now_ms: i64, narrow: bool) {
-        let neighbours = self.neighbour_keys();
+        let neighbours = self.neighbour_places();
         let old_cursor = self.cursor;
         self.refilter(now_ms, narrow);
         self.restore_selection(&neighbours, old_cursor);

@@ -288,21 +288,23 @@ impl App {
         msgs: impl IntoIterator<Item = (SourceId, Message)>,
         now_ms: i64,
     ) -> Changes {
-        let neighbours = self.neighbour_keys();
+        let neighbours = self.neighbour_places();
         let old_cursor = self.cursor;
         let changes = self.track.apply_all(msgs, now_ms);
+        let neighbours: Vec<usize> = if changes.gone.is_empty() {
+            neighbours
+        } else {
+            neighbours
+                .into_iter()
+                .filter_map(|i| changes.places_after(i))
+                .collect()
+        };
         self.follow(&changes, now_ms, &neighbours, old_cursor);
         changes
     }
 
     /// The view after the tracker changed (`neighbours` and `old_cursor` taken before).
-    fn follow(
-        &mut self,
-        changes: &Changes,
-        now_ms: i64,
-        neighbours: &[InstanceKey],
-        old_cursor: usize,
-    ) {
+    fn follow(&mut self, changes: &Changes, now_ms: i64, neighbours: &[usize], old_cursor: usize) {
         for key in &changes.gone {
             self.marks.forget(key);
         }
@@ -335,7 +337,7 @@ impl App {
         now_ms: i64,
         held: bool,
     ) {
-        let neighbours = self.neighbour_keys();
+        let neighbours = self.neighbour_places();
         let old_cursor = self.cursor;
         // No instance leaves on such a read; counts and attention follow the
         // time even when it only confirmed the row.
@@ -344,13 +346,13 @@ impl App {
     }
 
     /// Counts, order, view, selection and attention after the population changed.
-    fn recompute(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
+    fn recompute(&mut self, at: i64, neighbours: &[usize], old_cursor: usize) {
         self.resort();
         self.review(at, neighbours, old_cursor);
     }
 
     /// Counts, view, selection and attention over the order as it stands.
-    fn review(&mut self, at: i64, neighbours: &[InstanceKey], old_cursor: usize) {
+    fn review(&mut self, at: i64, neighbours: &[usize], old_cursor: usize) {
         self.count_statuses();
         self.refilter(at, false);
         self.restore_selection(neighbours, old_cursor);
@@ -398,7 +400,7 @@ impl App {
     pub fn tick(&mut self, now_ms: i64) {
         if self.next_stuck_at_ms.is_some_and(|t| t <= now_ms) {
             if self.filter.problems_only {
-                let neighbours = self.neighbour_keys();
+                let neighbours = self.neighbour_places();
                 let old_cursor = self.cursor;
                 self.refilter(now_ms, false);
                 self.restore_selection(&neighbours, old_cursor);

@@ -113,6 +113,32 @@ fn a_vanished_selection_moves_to_the_next_neighbour_then_the_previous() {
 }
 
 #[test]
+fn a_vanished_selection_finds_its_neighbour_when_others_left_in_the_same_sweep() {
+    let mut app = app();
+    select(&mut app, "mystery-box");
+    let cursor = app.cursor().unwrap();
+    let shown = names(&app);
+    // The selection, both its neighbours and the first instance listed leave
+    // together: every place past the first moves.
+    let first = fixtures::notebooks()[0].name_str().to_string();
+    let leaving = [
+        "mystery-box",
+        shown[cursor + 1].as_str(),
+        shown[cursor - 1].as_str(),
+        first.as_str(),
+    ];
+    let want = shown[cursor + 2].clone();
+    assert!(!leaving.contains(&want.as_str()));
+    let next: Vec<_> = fixtures::notebooks()
+        .into_iter()
+        .filter(|n| !leaving.contains(&n.name_str()))
+        .collect();
+    app.sweep(next.clone(), NOW + 10_000);
+    app.sweep(next, NOW + 15_000);
+    assert_eq!(selected_name(&app), Some(want));
+}
+
+#[test]
 fn gone_instances_are_removed_and_logged() {
     let mut app = app();
     let next: Vec<_> = fixtures::notebooks()

@@ -6,20 +6,26 @@
 use super::*;
 
 impl App {
+    /// Instances per status: the known ones in lifecycle order, then those
+    /// this version does not know, by name. Counted by place, not by hash: it
+    /// runs over every instance after each batch that changed a row.
     pub(super) fn count_statuses(&mut self) {
-        let mut counts: HashMap<&Status, usize> = HashMap::new();
+        let mut known = [0usize; Status::ALL.len()];
+        let mut unknown: HashMap<&Status, usize> = HashMap::new();
         for t in self.track.instances() {
-            *counts.entry(&t.status).or_default() += 1;
+            match t.status.place() {
+                Some(p) => known[p] += 1,
+                None => *unknown.entry(&t.status).or_default() += 1,
+            }
         }
         let mut out: Vec<(Status, usize)> = Status::ALL
             .iter()
-            .filter_map(|s| counts.get(s).map(|n| (s.clone(), *n)))
+            .zip(known)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| (s.clone(), n))
             .collect();
-        let mut unknown: Vec<(Status, usize)> = counts
-            .iter()
-            .filter(|(s, _)| !s.is_known())
-            .map(|(s, n)| ((*s).clone(), *n))
-            .collect();
+        let mut unknown: Vec<(Status, usize)> =
+            unknown.into_iter().map(|(s, n)| (s.clone(), n)).collect();
         unknown.sort();
         out.extend(unknown);
         self.status_counts = out;
@@ -101,12 +107,7 @@ impl App {
     /// far as the selection needs. (Kept, it hid the first rows whenever the
     /// selection moved up past it: sorted by source, a source's first row sat
     /// above a selection that the reversal put on its second.)
-    pub(super) fn sort_changed(
-        &mut self,
-        now_ms: i64,
-        neighbours: &[InstanceKey],
-        old_cursor: usize,
-    ) {
+    pub(super) fn sort_changed(&mut self, now_ms: i64, neighbours: &[usize], old_cursor: usize) {
         self.resort();
         self.refilter(now_ms, false);
         self.offset = 0;
@@ -158,41 +159,47 @@ impl App {
             .min();
     }
 
-    /// Keys of the rows around the cursor, nearest first (next, then previous),
-    /// taken before the view changes.
-    pub(super) fn neighbour_keys(&self) -> Vec<InstanceKey> {
+    /// Places in the instances of the rows around the cursor, nearest first
+    /// (next, then previous), taken before the view changes. Places, not
+    /// keys: this runs before every batch, and the keys are needed only when
+    /// the selected row left the view (a batch that removes instances moves
+    /// places: see `Changes::places_after`).
+    pub(super) fn neighbour_places(&self) -> Vec<usize> {
         if self.selected().is_none() {
             return Vec::new();
         }
-        let mut keys = Vec::new();
+        let mut places = Vec::with_capacity(2 * NEIGHBOURS);
         for d in 1..=NEIGHBOURS {
             for pos in [self.cursor.checked_add(d), self.cursor.checked_sub(d)]
                 .into_iter()
                 .flatten()
             {
-                if let Some(i) = self.view.get(pos) {
-                    keys.push(self.track.instances()[*i].key.clone());
-                }
+                places.extend(self.view.get(pos));
             }
         }
-        keys
+        places
     }
 
     /// Puts the cursor back on the selected instance; if it left the view, on the
-    /// nearest surviving neighbour; failing that, on the same row.
-    pub(super) fn restore_selection(&mut self, neighbours: &[InstanceKey], old_cursor: usize) {
+    /// nearest surviving neighbour (`neighbours`: places in the instances as
+    /// they are now); failing that, on the same row.
+    pub(super) fn restore_selection(&mut self, neighbours: &[usize], old_cursor: usize) {
         let before = self.selected.clone();
-        let pos_of = |key: &InstanceKey| {
-            let i = self.track.index_of(key)?;
+        let pos_of = |i: usize| {
             let pos = *self.view_pos.get(i)?;
             (pos != NOT_IN_VIEW).then_some(pos as usize)
         };
-        let target = match self.selected.as_ref().and_then(pos_of) {
+        let selected = self
+            .selected
+            .as_ref()
+            .and_then(|key| self.track.index_of(key))
+            .and_then(pos_of);
+        let target = match selected {
             Some(pos) => Some(pos),
             None if self.view.is_empty() => None,
             None => neighbours
                 .iter()
-                .find_map(pos_of)
+                .find_map(|i| pos_of(*i))
                 .or(Some(old_cursor.min(self.view.len() - 1))),
         };
         match target {

@@ -84,7 +84,7 @@ impl App {
             },
             None => (Filter::default(), Sort::default()),
         };
-        let neighbours = self.neighbour_keys();
+        let neighbours = self.neighbour_places();
         let old_cursor = self.cursor;
         self.views.current = index;
         self.filter = filter;

@@ -447,6 +447,11 @@ impl Status {
     pub fn is_known(&self) -> bool {
         !matches!(self, Status::Unknown(_))
     }
+
+    /// Its place in [`Status::ALL`]; `None` for a status this version does not know.
+    pub fn place(&self) -> Option<usize> {
+        Status::ALL.iter().position(|s| s == self)
+    }
 }
 
 impl fmt::Display for Status {
