@@ -83,7 +83,7 @@ fn hot_change(shared: &Shared, pop: &mut [Notebook], i: usize, at: i64) {
     nb.update_at = Some(at);
     shared.write().unwrap().apply(
         Message::Hot {
-            seen: vec![(at, vec![nb.clone()])],
+            seen: vec![(at, vec![nbwatch::api::model::WireNotebook::of(nb)])],
             gone: vec![],
             error: None,
             stats: Stats::default(),

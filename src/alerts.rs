@@ -656,7 +656,7 @@ mod tests {
                             b.update_at = Some(now);
                             b.lease = Some(lease(left + (now - NOW)));
                             let msg = Message::Hot {
-                                seen: vec![(now, vec![b])],
+                                seen: vec![(now, vec![crate::api::model::WireNotebook::of(&b)])],
                                 gone: Vec::new(),
                                 error: None,
                                 stats: Stats::default(),
@@ -699,7 +699,12 @@ mod tests {
         use crate::track::Tracker;
         use crate::watch::{Message, Stats};
         let hot = |seen: Vec<crate::api::model::Notebook>, gone: Vec<&str>, at: i64| Message::Hot {
-            seen: vec![(at, seen)],
+            seen: vec![(
+                at,
+                seen.iter()
+                    .map(crate::api::model::WireNotebook::of)
+                    .collect(),
+            )],
             gone: gone.into_iter().map(|id| (id.to_string(), at)).collect(),
             error: None,
             stats: Stats::default(),

@@ -340,7 +340,10 @@ impl crate::app::App {
         now_ms: i64,
     ) -> bool {
         let msg = crate::watch::Message::Hot {
-            seen,
+            seen: seen
+                .into_iter()
+                .map(|(at, nbs)| (at, nbs.iter().map(WireNotebook::of).collect()))
+                .collect(),
             gone,
             error,
             stats: crate::watch::Stats::default(),

@@ -1192,7 +1192,7 @@ proptest::proptest! {
                 .into_iter()
                 .map(|(read, gone)| {
                     let msg = crate::watch::Message::Hot {
-                        seen: vec![(at, read.into_iter().map(|(i, v)| make(i, v)).collect())],
+                        seen: vec![(at, read.into_iter().map(|(i, v)| crate::api::model::WireNotebook::of(&make(i, v))).collect())],
                         gone: gone.into_iter().map(|i| (format!("id{i:02}"), at)).collect(),
                         error: None,
                         stats: crate::watch::Stats::default(),

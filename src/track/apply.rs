@@ -312,7 +312,7 @@ impl Tracker {
     fn hot(
         &mut self,
         source: SourceId,
-        seen: Vec<(i64, Vec<Notebook>)>,
+        seen: Vec<(i64, Vec<WireNotebook>)>,
         gone: Vec<(String, i64)>,
         error: Option<String>,
         now_ms: i64,
@@ -324,8 +324,17 @@ impl Tracker {
         // As for a sweep page: only after a complete sweep is a new id news.
         let announce = announces(feed);
         for (at, batch) in seen {
-            for nb in batch {
-                let Some(key) = nb
+            for wire in batch {
+                // The text its row took last: confirmed, nothing to read.
+                if let Some(i) = self.unchanged(source, &wire) {
+                    let t = &mut self.instances[i];
+                    if at >= t.confirmed_ms {
+                        t.confirmed_ms = at;
+                        t.missed = 0;
+                    }
+                    continue;
+                }
+                let Some(key) = wire
                     .id
                     .as_deref()
                     .filter(|id| !id.is_empty())
@@ -334,7 +343,9 @@ impl Tracker {
                     continue;
                 };
                 let older = self.get(&key).is_some_and(|t| at < t.confirmed_ms);
-                let index = self.take_record(key, nb, None, at, announce, changes);
+                let nb = wire.decode();
+                let index =
+                    self.take_record(key, nb, Some(wire.fingerprint()), at, announce, changes);
                 if !older {
                     self.instances[index].missed = 0;
                 }

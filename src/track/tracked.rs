@@ -83,9 +83,10 @@ pub struct Tracked {
     /// ShowNotebook answer arrived with it), epoch ms.
     pub confirmed_ms: i64,
     /// The fingerprint of the listing's text of the record the row holds
-    /// (see [`crate::api::model::WireNotebook`]); `None` when the row took a
-    /// record from elsewhere (a hot read, ShowNotebook, an action's answer),
-    /// so the next page's copy is read in whole.
+    /// (see [`crate::api::model::WireNotebook`]: a sweep page or a hot read);
+    /// `None` when the row took a record from elsewhere (ShowNotebook outside
+    /// the hot tier, an action's answer, an extension), so the next page's
+    /// copy is read in whole.
     pub(crate) fingerprint: Option<u64>,
     /// The tracker's revision when its record last changed (see
     /// `Tracker::revision`): a reader that saw revision `r` has seen this

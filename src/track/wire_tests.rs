@@ -32,7 +32,7 @@ fn page(nbs: &[Notebook], at: i64) -> Message {
 
 fn hot(n: Notebook, at: i64) -> Message {
     Message::Hot {
-        seen: vec![(at, vec![n])],
+        seen: vec![(at, vec![WireNotebook::of(&n)])],
         gone: Vec::new(),
         error: None,
         stats: Stats::default(),
@@ -115,7 +115,8 @@ enum Step {
     /// A page of instances (index into the ids, status, name), read `back` ms
     /// before the clock (an older page that arrives late).
     Page(Vec<(usize, usize, usize)>, i64),
-    Hot(usize, usize, usize),
+    /// A hot read of one instance, `back` ms old.
+    Hot(usize, usize, usize, i64),
     Lease(usize),
     End(bool),
 }
@@ -129,7 +130,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => (prop::collection::vec(item.clone(), 0..5), prop_oneof![Just(0i64), 1..30i64])
             .prop_map(|(items, back)| Step::Page(items, back)),
-        2 => item.prop_map(|(i, s, n)| Step::Hot(i, s, n)),
+        2 => (item, prop_oneof![Just(0i64), 1..30i64]).prop_map(|((i, s, n), back)| Step::Hot(i, s, n, back)),
         1 => (0..IDS.len()).prop_map(Step::Lease),
         2 => any::<bool>().prop_map(Step::End),
     ]
@@ -160,7 +161,7 @@ fn known(t: &Tracker) -> Vec<String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// Whatever the order of pages, late pages, hot reads, extensions and
+    /// Whatever the order of pages, late pages, hot reads (late too), extensions and
     /// sweep ends, a tracker that skips repeated texts knows what one that
     /// reads every instance knows (its texts are all different: a counter in
     /// a field nobody reads).
@@ -193,9 +194,12 @@ proptest! {
                     let when = at - back;
                     (page(&nbs, when), page(&salted, when))
                 }
-                Step::Hot(i, st, n) => {
+                Step::Hot(i, st, n, back) => {
                     let h = nb(IDS[i], STATUSES[st], NAMES[n]);
-                    (hot(h.clone(), at), hot(h, at))
+                    let mut salted = h.clone();
+                    salt += 1;
+                    salted.extra.insert("_salt".into(), salt.into());
+                    (hot(h, at - back), hot(salted, at - back))
                 }
                 Step::Lease(i) => {
                     let lease = Lease { duration: Some(at), ..Lease::default() };

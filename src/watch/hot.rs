@@ -38,6 +38,7 @@ use std::collections::{HashMap, HashSet};
 use futures::StreamExt;
 
 use crate::api::model::Status;
+use crate::api::model::{HotNotebook, HotPage, WireNotebook};
 use crate::api::query::PageSize;
 use crate::api::sweep::FEATURE_CODELAB;
 use crate::api::{ApiError, Client, ListQuery, Notebook};
@@ -140,7 +141,7 @@ impl Memory {
     }
 
     /// Notes which kind `nb` is (its `feature`; absent is NOTEBOOK).
-    fn kind_of_id(&mut self, id: &str, nb: &Notebook) {
+    fn kind_of_id(&mut self, id: &str, nb: &HotNotebook) {
         let feature = nb.feature.as_deref().unwrap_or("NOTEBOOK");
         let k = self.kinds.iter().position(|k| {
             k.query
@@ -243,7 +244,7 @@ impl Memory {
 #[derive(Debug, Clone, Default)]
 pub struct News {
     /// Instances read, each batch with the time its answer arrived (epoch ms).
-    pub seen: Vec<(i64, Vec<Notebook>)>,
+    pub seen: Vec<(i64, Vec<WireNotebook>)>,
     /// Instances ShowNotebook says no longer exist, with the time it said so.
     pub gone: Vec<(String, i64)>,
     /// ShowNotebook requests sent.
@@ -275,7 +276,7 @@ enum Job {
 struct Read {
     key: ReadKey,
     at_ms: i64,
-    items: Vec<Notebook>,
+    items: Vec<HotNotebook>,
     /// Every page was read: an id missing from `items` left the set.
     complete: bool,
     /// The kind's size, when a whole read found out.
@@ -315,7 +316,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
     let mut placed: HashMap<String, Status> = HashMap::new();
     for read in results.iter().flatten() {
         for nb in &read.items {
-            if let Some(id) = nb.id.as_deref() {
+            if let Some(id) = nb.wire.id.as_deref() {
                 placed.insert(id.to_string(), nb.status_or_unknown());
                 mem.kind_of_id(id, nb);
             }
@@ -360,7 +361,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         match r {
             Ok(read) => {
                 for nb in &read.items {
-                    if let Some(id) = nb.id.as_deref() {
+                    if let Some(id) = nb.wire.id.as_deref() {
                         seen.insert(id.to_string(), nb.status_or_unknown());
                         mem.kind_of_id(id, nb);
                     }
@@ -389,7 +390,11 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         .collect();
     let mut ended = Vec::new();
     for read in reads.iter().filter(|r| r.complete) {
-        let now: HashSet<&str> = read.items.iter().filter_map(|n| n.id.as_deref()).collect();
+        let now: HashSet<&str> = read
+            .items
+            .iter()
+            .filter_map(|n| n.wire.id.as_deref())
+            .collect();
         // DELETED is the end: nothing leaves it but by ceasing to exist. Read
         // in one page (no shift between pages can hide a member), an instance
         // gone from it is gone, as a sweep takes it; else ShowNotebook says.
@@ -429,7 +434,11 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
             mem.kinds[read.key.0].small = Some(small);
         }
         if read.complete {
-            let ids = read.items.iter().filter_map(|n| n.id.clone()).collect();
+            let ids = read
+                .items
+                .iter()
+                .filter_map(|n| n.wire.id.clone())
+                .collect();
             mem.sets.insert(read.key.clone(), ids);
         }
         // A problem status whose set is known: its total as said now.
@@ -448,7 +457,8 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
     }
     for read in reads {
         if !read.items.is_empty() {
-            news.seen.push((read.at_ms, read.items));
+            let texts = read.items.into_iter().map(|h| h.wire).collect();
+            news.seen.push((read.at_ms, texts));
         }
     }
 
@@ -492,7 +502,8 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         }
     }
     for (at, nb) in found {
-        news.seen.push((at, vec![nb]));
+        // As text, as the reads' instances are (a few a tick at most).
+        news.seen.push((at, vec![WireNotebook::of(&nb)]));
     }
     news
 }
@@ -522,7 +533,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
         q.status = Some(s.as_str().to_string());
     }
     q.page_size = limit;
-    let first = client.fetch_page(&q, 0).await?.page;
+    let (first, _) = client.fetch_page_as::<HotPage>(&q, 0).await?;
     let total = first.total.map(|t| t.max(0) as u64);
     let mut items = first.data;
     let mut at_ms = now_ms();
@@ -577,7 +588,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
             complete = false;
             break;
         }
-        let p = client.fetch_page(&q, offset).await?.page;
+        let (p, _) = client.fetch_page_as::<HotPage>(&q, offset).await?;
         at_ms = now_ms();
         pages += 1;
         sent += 1;
@@ -590,7 +601,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
     }
     // Pages read a moment apart may have shifted: an id seen twice is one.
     let mut ids = HashSet::new();
-    items.retain(|nb| nb.id.as_ref().is_none_or(|id| ids.insert(id.clone())));
+    items.retain(|nb| nb.wire.id.as_ref().is_none_or(|id| ids.insert(id.clone())));
     Ok(Read {
         key: (k, status),
         at_ms,

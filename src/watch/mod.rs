@@ -46,7 +46,7 @@ mod tier_tests;
 
 use crate::api::model::{WireNotebook, WirePage};
 use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
-use crate::api::{ApiError, Client, ListQuery, Listing, Notebook};
+use crate::api::{ApiError, Client, ListQuery, Listing};
 
 mod queue;
 use crate::defaults;
@@ -209,9 +209,10 @@ pub enum Message {
         stats: Stats,
     },
     /// A hot tick ended: what it read, each batch with when its answer came
-    /// (epoch ms), and which instances ShowNotebook says no longer exist.
+    /// (epoch ms), as text the tracker decodes only where it changed; and
+    /// which instances ShowNotebook says no longer exist.
     Hot {
-        seen: Vec<(i64, Vec<Notebook>)>,
+        seen: Vec<(i64, Vec<WireNotebook>)>,
         gone: Vec<(String, i64)>,
         /// A read that failed (the others' news is still here).
         error: Option<ApiError>,

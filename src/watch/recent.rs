@@ -24,8 +24,9 @@
 
 use std::collections::HashSet;
 
+use crate::api::model::{HotNotebook, HotPage};
 use crate::api::query::PageSize;
-use crate::api::{ApiError, Client, ListQuery, Notebook};
+use crate::api::{ApiError, Client, ListQuery};
 use crate::timefmt::now_ms;
 
 /// Pages one read may take: 1,000 changes since the last tick. A page
@@ -69,7 +70,7 @@ impl Feed {
 #[derive(Debug, Clone, Default)]
 pub struct Recent {
     /// Each instance once, as its newest page showed it.
-    pub items: Vec<Notebook>,
+    pub items: Vec<HotNotebook>,
     /// When the last page's answer arrived (epoch ms).
     pub at_ms: i64,
     /// Requests sent.
@@ -96,8 +97,8 @@ pub async fn read(
     let mut ids = HashSet::new();
     let mut offset = 0;
     loop {
-        let page = match client.fetch_page(&q, offset).await {
-            Ok(p) => p.page,
+        let page = match client.fetch_page_as::<HotPage>(&q, offset).await {
+            Ok((p, _)) => p,
             Err(e) if e.status() == Some(400) => {
                 // "Field update_at does not support sorting" and the like.
                 out.pages += 1;
@@ -122,7 +123,7 @@ pub async fn read(
         out.items.extend(
             page.data
                 .into_iter()
-                .filter(|nb| nb.id.as_ref().is_none_or(|id| ids.insert(id.clone()))),
+                .filter(|nb| nb.wire.id.as_ref().is_none_or(|id| ids.insert(id.clone()))),
         );
         let at_end = n < limit;
         let caught_up = match (since, oldest) {
@@ -141,7 +142,7 @@ pub async fn read(
 /// The oldest `update_at` of a page in the order asked for (`Some(None)`
 /// when it is empty); `None` when a record has none or the page is not
 /// newest first.
-fn newest_first(items: &[Notebook]) -> Option<Option<i64>> {
+fn newest_first(items: &[HotNotebook]) -> Option<Option<i64>> {
     let mut last: Option<i64> = None;
     for nb in items {
         let at = nb.update_at?;
@@ -157,12 +158,12 @@ fn newest_first(items: &[Notebook]) -> Option<Option<i64>> {
 mod tests {
     use super::*;
 
-    fn nb(id: &str, update_at: Option<i64>) -> Notebook {
-        Notebook {
+    fn nb(id: &str, update_at: Option<i64>) -> HotNotebook {
+        HotNotebook::of(&crate::api::Notebook {
             id: Some(id.to_string()),
             update_at,
-            ..Notebook::default()
-        }
+            ..crate::api::Notebook::default()
+        })
     }
 
     #[test]

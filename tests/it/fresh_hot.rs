@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::sim::*;
 use nbwatch::api::actions::Verb;
-use nbwatch::api::{Client, ListQuery, Notebook, PageSize, RetryPolicy, Status};
+use nbwatch::api::{Client, ListQuery, PageSize, RetryPolicy, Status};
 use nbwatch::app::{self, App, EventKind};
 use nbwatch::sim::SimHandle;
 use nbwatch::track::SourceId;
@@ -39,8 +39,8 @@ fn status_of(news: &hot::News, id: &str) -> Option<Status> {
     news.seen
         .iter()
         .flat_map(|(_, b)| b)
-        .filter(|nb| nb.id.as_deref() == Some(id))
-        .map(Notebook::status_or_unknown)
+        .filter(|w| w.id.as_deref() == Some(id))
+        .map(|w| w.decode().status_or_unknown())
         .next_back()
 }
 

@@ -682,7 +682,7 @@ model_struct! {
 mod lenient;
 pub mod wire;
 
-pub use wire::{WireNotebook, WirePage};
+pub use wire::{HotNotebook, HotPage, WireNotebook, WirePage};
 
 #[cfg(test)]
 mod tests;

@@ -3,13 +3,16 @@
 //!
 //! [`TextPage`] is one page of the listing with its instances as text: the
 //! page is checked as JSON and cut into its instances, but no field is
-//! decoded. Two kinds of instance text use it:
+//! decoded. Three kinds of instance text use it:
 //!
 //! - [`WireNotebook`] (the watchers' pages, [`WirePage`]): the text, its id and
 //!   a fingerprint of the text. Most instances of a sweep are byte for byte
 //!   what the last sweep read, so the tracker decodes only those whose
 //!   fingerprint moved: the field-by-field decode (one allocation per string,
 //!   2.6 KB an instance) was the largest cost of watching 10,000 instances.
+//! - [`HotNotebook`] (the hot tier's pages, [`HotPage`]): the same, with the
+//!   few fields the hot tier decides by read beside the id. A hot read
+//!   returns the same moving instances tick after tick.
 //! - `list`'s raw instances (`output::raw::RawNotebook`), printed as sent.
 //!
 //! The page is as tolerant as [`super::NotebookPage`]: a `total` of the wrong
@@ -191,17 +194,24 @@ fn fingerprint(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
+impl WireNotebook {
+    /// The instance whose object text is `text`, with its id.
+    fn with_id(text: Box<RawValue>, id: Option<String>) -> WireNotebook {
+        WireNotebook {
+            id,
+            fingerprint: fingerprint(text.get()),
+            text: text.into(),
+        }
+    }
+}
+
 impl ItemText for WireNotebook {
     fn from_raw(text: Box<RawValue>) -> Option<WireNotebook> {
         if !is_object(text.get()) {
             return None;
         }
-        let id = serde_json::from_str::<IdOnly>(text.get()).ok()?.0;
-        Some(WireNotebook {
-            id,
-            fingerprint: fingerprint(text.get()),
-            text: text.into(),
-        })
+        let head = Head::read(text.get(), false)?;
+        Some(WireNotebook::with_id(text, head.id))
     }
 
     fn id(&self) -> Option<&str> {
@@ -209,54 +219,152 @@ impl ItemText for WireNotebook {
     }
 }
 
-/// The `id` of an instance's object, read leniently as the model reads it
-/// (a number becomes its text; a repeated key: the last one wins), nothing
-/// else decoded.
-struct IdOnly(Option<String>);
+/// One instance as a hot read carries it: what the hot tier decides by (its
+/// id, status, kind and last update, read as the model reads them), and the
+/// instance as text, decoded only when the tracker finds it changed. A hot
+/// read returns the same moving instances tick after tick, and decoding each
+/// in whole was the hot tier's largest cost.
+#[derive(Debug, Clone)]
+pub struct HotNotebook {
+    pub status: Option<super::Status>,
+    pub feature: Option<String>,
+    pub update_at: Option<i64>,
+    pub wire: WireNotebook,
+}
 
-impl<'de> Deserialize<'de> for IdOnly {
+/// A hot read's page.
+pub type HotPage = TextPage<HotNotebook>;
+
+impl HotNotebook {
+    /// The instance as the model would hold it (tests, the in-process demo).
+    pub fn of(nb: &Notebook) -> HotNotebook {
+        HotNotebook {
+            status: nb.status.clone(),
+            feature: nb.feature.clone(),
+            update_at: nb.update_at,
+            wire: WireNotebook::of(nb),
+        }
+    }
+
+    pub fn id(&self) -> Option<&String> {
+        self.wire.id.as_ref()
+    }
+
+    /// As [`Notebook::status_or_unknown`].
+    pub fn status_or_unknown(&self) -> super::Status {
+        self.status
+            .clone()
+            .unwrap_or(super::Status::Unknown(String::new()))
+    }
+}
+
+impl ItemText for HotNotebook {
+    fn from_raw(text: Box<RawValue>) -> Option<HotNotebook> {
+        if !is_object(text.get()) {
+            return None;
+        }
+        let head = Head::read(text.get(), true)?;
+        Some(HotNotebook {
+            status: head.status,
+            feature: head.feature,
+            update_at: head.update_at,
+            wire: WireNotebook::with_id(text, head.id),
+        })
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.wire.id.as_deref()
+    }
+}
+
+/// A few fields of an instance's object, read leniently as the model reads
+/// them (a number id becomes its text; a repeated key: the last one wins),
+/// nothing else decoded: the id, and with `all` the status, feature and
+/// `update_at` too.
+#[derive(Default)]
+struct Head {
+    id: Option<String>,
+    status: Option<super::Status>,
+    feature: Option<String>,
+    update_at: Option<i64>,
+}
+
+impl Head {
+    /// `None` unless `text` is an object.
+    fn read(text: &str, all: bool) -> Option<Head> {
+        let mut d = serde_json::Deserializer::from_str(text);
+        de::DeserializeSeed::deserialize(HeadSeed(all), &mut d).ok()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum HeadKey {
+    Id,
+    Status,
+    Feature,
+    UpdateAt,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeadKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct IsId(bool);
-        impl<'de> Deserialize<'de> for IsId {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct KeyVisitor;
-                impl Visitor<'_> for KeyVisitor {
-                    type Value = IsId;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a field name")
-                    }
-                    fn visit_str<E: de::Error>(self, v: &str) -> Result<IsId, E> {
-                        Ok(IsId(v == "id"))
-                    }
-                }
-                d.deserialize_identifier(KeyVisitor)
-            }
-        }
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = IdOnly;
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = HeadKey;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a notebook object")
+                f.write_str("a field name")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IdOnly, A::Error> {
-                let mut id = None;
-                while let Some(IsId(is_id)) = map.next_key()? {
-                    if is_id {
-                        id = map.next_value::<Lenient<Option<String>>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(IdOnly(id))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HeadKey, E> {
+                Ok(match v {
+                    "id" => HeadKey::Id,
+                    "status" => HeadKey::Status,
+                    "feature" => HeadKey::Feature,
+                    "update_at" => HeadKey::UpdateAt,
+                    _ => HeadKey::Other,
+                })
             }
         }
-        d.deserialize_map(ObjectVisitor)
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Reads a [`Head`]; `.0`: all of it, not only the id.
+struct HeadSeed(bool);
+
+impl<'de> de::DeserializeSeed<'de> for HeadSeed {
+    type Value = Head;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadSeed {
+    type Value = Head;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a notebook object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        let all = self.0;
+        let mut head = Head::default();
+        while let Some(key) = map.next_key::<HeadKey>()? {
+            match key {
+                HeadKey::Id => head.id = map.next_value::<Lenient<_>>()?.0,
+                HeadKey::Status if all => head.status = map.next_value::<Lenient<_>>()?.0,
+                HeadKey::Feature if all => head.feature = map.next_value::<Lenient<_>>()?.0,
+                HeadKey::UpdateAt if all => head.update_at = map.next_value::<Lenient<_>>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::model::Status;
 
     fn page(body: &str) -> WirePage {
         serde_json::from_str(body).unwrap()
@@ -281,6 +389,29 @@ mod tests {
         assert_eq!(p.data[1].id.as_deref(), Some("43"), "the last key wins");
         let shown = format!("{:?}", p.data[0]);
         assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn a_hot_item_reads_its_head_as_the_model_reads_it() {
+        let body = r#"{"total": 3, "data": [
+            {"id": "a", "status": "STARTING", "feature": "DEFAULT", "update_at": "17",
+             "token": "secret-token-1234", "image": {"id": "img", "status": "ACTIVE"}},
+            {"id": 42, "status": 5, "update_at": 1.5, "feature": null, "status": "ERROR"},
+            {"name": "no id"}
+        ]}"#;
+        let p: HotPage = serde_json::from_str(body).unwrap();
+        let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
+        assert_eq!(p.data.len(), 3);
+        for (h, nb) in p.data.iter().zip(&full.data) {
+            assert_eq!(h.id(), nb.id.as_ref());
+            assert_eq!(h.status, nb.status);
+            assert_eq!(h.status_or_unknown(), nb.status_or_unknown());
+            assert_eq!(h.feature, nb.feature);
+            assert_eq!(h.update_at, nb.update_at);
+            assert_eq!(&h.wire.decode(), nb);
+        }
+        assert_eq!(p.data[0].status, Some(Status::Starting), "not the image's");
+        assert!(!format!("{:?}", p.data[0]).contains("secret"));
     }
 
     #[test]
