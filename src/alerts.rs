@@ -141,13 +141,26 @@ pub struct Detector {
     /// Scans so far: an entry not visited by the latest scan is of an
     /// instance no longer listed, and is forgotten.
     scans: u64,
-    /// After a scan: the population's revision it read, the stuck threshold,
-    /// and the first moment time alone can change a condition it saw (an
-    /// instance becoming stuck, a lease entering or leaving the warning), at
-    /// most [`WHOLE_SCAN_MS`] away. Until then, at the same revision, a scan
-    /// would find what this one did, and at a later one only the instances
-    /// whose record changed since (`Tracked::stamp`) need a look.
-    quiet: Option<(u64, i64, i64)>,
+    /// What the last scan with a revision saw (see [`Quiet`]).
+    quiet: Option<Quiet>,
+}
+
+/// What a scan saw, so the next need not read everything again.
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    /// The population's revision it read.
+    revision: u64,
+    stuck_after_ms: i64,
+    /// The first moment time alone can change a condition it saw (an instance
+    /// becoming stuck, a lease entering or leaving the warning): until then,
+    /// at the same revision, a scan would find what this one did.
+    until: i64,
+    /// When it ran: a later scan looks only at the instances stamped since
+    /// (`Tracked::stamp`) and those whose stuck or lease condition differs
+    /// between then and now.
+    at: i64,
+    /// When the next whole scan is due (at most [`WHOLE_SCAN_MS`] after the last).
+    whole_by: i64,
 }
 
 /// The conditions announced for one instance.
@@ -190,10 +203,12 @@ impl Detector {
     /// The alerts due at `now_ms` for `instances`; `sources` names them by
     /// their source number.
     ///
-    /// With `since` (see [`Since`]), the scan reads only what can have
-    /// changed since the last one, until a condition can come with time alone
-    /// (see `quiet`): nothing at the same revision, and at a later one only
-    /// the instances stamped since, forgetting those that left. The dashboard
+    /// With `since` (see [`Since`]), the scan looks up only what can have
+    /// changed since the last one (see [`Quiet`]): nothing at the same
+    /// revision before a condition can come with time alone; else the
+    /// instances stamped since and those whose stuck or lease condition time
+    /// moved, forgetting those that left; everything at least every
+    /// [`WHOLE_SCAN_MS`]. The dashboard
     /// scans after every batch of pages and every second; at 10,000 instances
     /// a whole scan costs a few hundred µs, one lookup per instance with a
     /// condition (a thousand failed ones in the simulator), and most scans
@@ -207,36 +222,40 @@ impl Detector {
         stuck_after_ms: i64,
         cfg: &AlertConfig,
     ) -> Vec<Alert> {
-        // Since a scan at revision `since`, before its `until`: only rows
-        // stamped later can have changed their conditions.
         let revision = since.map(|s| s.revision);
+        // Since the last scan (at revision `r`, time `then`): only rows stamped
+        // later, or whose stuck or lease condition time alone moved, can have
+        // changed what is announced of them.
         let since = match (since, self.quiet) {
-            (Some(now), Some((r, stuck, until))) if stuck == stuck_after_ms && now_ms < until => {
-                if r == now.revision {
+            (Some(now), Some(q)) if q.stuck_after_ms == stuck_after_ms && now_ms < q.whole_by => {
+                if q.revision == now.revision && now_ms < q.until {
                     return Vec::new();
                 }
                 for key in now.left {
                     self.seen.remove(key);
                 }
-                Some((r, until))
+                Some((q.revision, q.at, q.whole_by))
             }
             _ => None,
         };
         let all_armed = self.armed || cfg.existing;
         let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
+        let ending_at = |t: &Tracked, at: i64| {
+            matches!(t.status, Status::Running)
+                .then(|| t.lease_remaining_ms(at))
+                .flatten()
+                .filter(|r| (0..=lead_ms).contains(r))
+        };
         self.scans += 1;
         let scan = self.scans;
         let mut out = Vec::new();
-        // The first moment time alone changes a condition (see `quiet`). A
-        // partial scan keeps the whole scan's moment for the rows it skips.
-        let mut until = match since {
-            Some((_, until)) => until,
+        let whole_by = match since {
+            Some((.., whole_by)) => whole_by,
             None => now_ms.saturating_add(WHOLE_SCAN_MS),
         };
+        // The first moment time alone changes a condition (see `quiet`).
+        let mut until = whole_by;
         for t in instances {
-            if since.is_some_and(|(r, _)| t.stamp <= r) {
-                continue;
-            }
             let problem = t.status.is_problem().then(|| t.status.clone());
             let stuck = t.is_stuck(now_ms, stuck_after_ms);
             if !stuck && let Some(at) = t.stuck_at_ms(stuck_after_ms) {
@@ -257,6 +276,14 @@ impl Detector {
                 }
             }
             let ending = remaining.filter(|r| (0..=lead_ms).contains(r));
+            if let Some((r, then, _)) = since
+                && t.stamp <= r
+                && t.is_stuck(then, stuck_after_ms) == stuck
+                && ending_at(t, then).is_some() == ending.is_some()
+            {
+                // As it was at the last scan: what is remembered of it holds.
+                continue;
+            }
             if problem.is_none() && !stuck && ending.is_none() {
                 // Nothing to announce, the common case: not even looked up. What
                 // was announced of it is forgotten (a whole scan drops what it
@@ -311,7 +338,13 @@ impl Detector {
         if since.is_none() {
             self.seen.retain(|_, c| c.scan == scan && c.any());
         }
-        self.quiet = revision.map(|r| (r, stuck_after_ms, until));
+        self.quiet = revision.map(|revision| Quiet {
+            revision,
+            stuck_after_ms,
+            until,
+            at: now_ms,
+            whole_by,
+        });
         out
     }
 }
