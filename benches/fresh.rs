@@ -406,19 +406,16 @@ async fn run(a: &Args, endpoint: &str) {
         watchers.push(Watcher::new(
             format!("hot tier + sweep @{budget}"),
             budget,
-            Arc::new(ClientSource {
-                client: hot_client.clone(),
-                query: ListQuery::default(),
-            }),
+            Arc::new(ClientSource::new(hot_client.clone(), ListQuery::default())),
             hot_client,
         ));
         watchers.push(Watcher::new(
             format!("sweep only @{budget}"),
             budget,
-            Arc::new(SweepOnly(ClientSource {
-                client: sweep_client.clone(),
-                query: ListQuery::default(),
-            })),
+            Arc::new(SweepOnly(ClientSource::new(
+                sweep_client.clone(),
+                ListQuery::default(),
+            ))),
             sweep_client,
         ));
     }

@@ -317,10 +317,7 @@ async fn budget_now(endpoint: &str, concurrency: usize) -> (Duration, Duration) 
         .with_first_burst(nbwatch::defaults::FIRST_SWEEP_BURST);
     let mut app = App::new(Timing::default());
     let started = Instant::now();
-    let source = ClientSource {
-        client: c,
-        query: ListQuery::default(),
-    };
+    let source = ClientSource::new(c, ListQuery::default());
     let mut poller = watch::spawn(std::sync::Arc::new(source), PollerConfig::default());
     let mut first_rows = None;
     while let Some(msg) = poller.messages.recv().await {

@@ -93,10 +93,7 @@ pub async fn run(parts: Parts) -> anyhow::Result<()> {
             client: s.client.clone(),
             fast_interval: s.poller.fast_interval,
         });
-        let source: Arc<dyn watch::Source> = Arc::new(ClientSource {
-            client: s.client,
-            query: s.query,
-        });
+        let source: Arc<dyn watch::Source> = Arc::new(ClientSource::new(s.client, s.query));
         feeds.push((source, s.poller));
     }
     let pollers = spawn_all(feeds);

@@ -41,7 +41,7 @@
 //! the sweep runs; `list` collects them in order); the sweep itself keeps only
 //! 64-bit hashes of ids (two distinct ids colliding is a 1-in-10^16 chance).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use futures::StreamExt;
@@ -74,6 +74,10 @@ pub trait ListPage: DeserializeOwned + Send + 'static {
     fn looks_like_listing(&self) -> bool;
     /// The id of an item, if the service sent one.
     fn id_of(item: &Self::Item) -> Option<&str>;
+    /// A fingerprint of an item's text, if it keeps one (see [`IdMemo`]).
+    fn print_of(_item: &Self::Item) -> Option<u64> {
+        None
+    }
 }
 
 impl ListPage for NotebookPage {
@@ -105,6 +109,9 @@ impl<T: ItemText> ListPage for TextPage<T> {
     }
     fn id_of(item: &T) -> Option<&str> {
         item.id()
+    }
+    fn print_of(item: &T) -> Option<u64> {
+        item.print()
     }
 }
 
@@ -147,6 +154,59 @@ pub trait PageSink<T>: Send {
     /// sweep waits for it before reading on (the dashboard's bounded queue).
     fn room(&self) -> impl Future<Output = ()> + Send {
         std::future::ready(())
+    }
+
+    /// The ids its items were known by in earlier sweeps, if it keeps them.
+    fn memo(&mut self) -> Option<&mut IdMemo> {
+        None
+    }
+}
+
+/// The hashes of the ids earlier sweeps read, by the fingerprint of the text
+/// that carried each (a text holds its id, so the same text has the same id).
+/// Most instances of a sweep are byte for byte what the last one read: their
+/// ids need not be read again, which was the largest part of cutting a page
+/// into instances. What a sweep did not see again is forgotten at the next.
+#[derive(Debug, Default)]
+pub struct IdMemo {
+    now: HashMap<u64, u64, foldhash::fast::RandomState>,
+    before: HashMap<u64, u64, foldhash::fast::RandomState>,
+}
+
+impl IdMemo {
+    /// A sweep begins: what the one before did not see again goes.
+    pub fn turn(&mut self) {
+        self.before = std::mem::take(&mut self.now);
+    }
+
+    /// The id hash of the text with this fingerprint, if a sweep read it.
+    fn get(&mut self, print: u64) -> Option<u64> {
+        if let Some(h) = self.now.get(&print) {
+            return Some(*h);
+        }
+        let h = self.before.remove(&print)?;
+        self.now.insert(print, h);
+        Some(h)
+    }
+
+    fn put(&mut self, print: u64, id: u64) {
+        self.now.insert(print, id);
+    }
+
+    /// The hash an item's id is counted by: from the memo when its text was
+    /// read before, else read (and remembered).
+    pub(super) fn id_hash<P: ListPage>(memo: Option<&mut IdMemo>, item: &P::Item) -> Option<u64> {
+        let read = || P::id_of(item).map(stretch::id_hash);
+        match (memo, P::print_of(item)) {
+            (Some(m), Some(print)) => m.get(print).or_else(|| {
+                let h = read();
+                if let Some(h) = h {
+                    m.put(print, h);
+                }
+                h
+            }),
+            _ => read(),
+        }
     }
 }
 

@@ -313,3 +313,51 @@ fn the_overlap_grows_while_the_listing_moves_and_the_sweep_still_costs_little() 
     assert!(report.overlap > DEFAULT_OVERLAP, "{report:?}");
     assert!(report.requests <= 45, "{report:?}");
 }
+
+#[test]
+fn an_id_read_once_is_known_by_its_text_until_a_sweep_no_longer_sees_it() {
+    use crate::api::model::WirePage;
+    let page = |body: &str| serde_json::from_str::<WirePage>(body).unwrap().data;
+    let a = r#"{"data": [{"id": "a", "status": "RUNNING", "image": {"id": "img"}}]}"#;
+    let hash = |id: &str| stretch::id_hash(id);
+    let mut memo = IdMemo::default();
+    let first = page(a);
+    assert_eq!(
+        IdMemo::id_hash::<WirePage>(Some(&mut memo), &first[0]),
+        Some(hash("a"))
+    );
+    // The same text again: known without reading its id.
+    let again = page(a);
+    assert_eq!(
+        IdMemo::id_hash::<WirePage>(Some(&mut memo), &again[0]),
+        Some(hash("a"))
+    );
+    assert!(
+        format!("{:?}", again[0]).contains("id: None"),
+        "{:?}",
+        again[0]
+    );
+    // Another text is read, whatever id it has.
+    let moved = page(r#"{"data": [{"id": "b", "status": "RUNNING"}]}"#);
+    assert_eq!(
+        IdMemo::id_hash::<WirePage>(Some(&mut memo), &moved[0]),
+        Some(hash("b"))
+    );
+    // Kept by a sweep that saw it; forgotten after one that did not.
+    memo.turn();
+    assert_eq!(
+        IdMemo::id_hash::<WirePage>(Some(&mut memo), &page(a)[0]),
+        Some(hash("a"))
+    );
+    memo.turn();
+    memo.turn();
+    let after = page(a);
+    assert_eq!(
+        IdMemo::id_hash::<WirePage>(Some(&mut memo), &after[0]),
+        Some(hash("a"))
+    );
+    assert!(
+        format!("{:?}", after[0]).contains("Some(\"a\")"),
+        "read again"
+    );
+}

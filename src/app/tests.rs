@@ -231,10 +231,21 @@ fn instances_without_ids_are_kept_apart() {
     let mut a = nb("", "same", "RUNNING");
     a.id = None;
     let b = a.clone();
-    app.sweep(vec![a, b], NOW);
+    app.sweep(vec![a.clone(), b.clone()], NOW);
     assert_eq!(app.total(), 2);
     assert!(app.get(&k("(no id) same")).is_some());
     assert!(app.get(&k("(no id) same #2")).is_some());
+    // Their texts are the same: later sweeps still see two, and lose neither.
+    for n in 1..4 {
+        app.sweep(vec![a.clone(), b.clone()], NOW + n * 5_000);
+        assert_eq!(app.total(), 2);
+        for id in ["(no id) same", "(no id) same #2"] {
+            assert_eq!(
+                app.get(&k(id)).map(|t| t.confirmed_ms),
+                Some(NOW + n * 5_000)
+            );
+        }
+    }
 }
 
 #[test]

@@ -149,7 +149,7 @@ pub async fn run(parts: Parts) -> Result<(), ServeError> {
         }),
     };
 
-    let poller = watch::spawn(Arc::new(ClientSource { client, query }), poller);
+    let poller = watch::spawn(Arc::new(ClientSource::new(client, query)), poller);
     tracing::info!(listen = %local, from = %origin, "exporter started");
     let result = poll_loop(poller, &shared, &metrics).await;
     let _ = stop_tx.send(true);

@@ -84,6 +84,10 @@ impl Changes {
     }
 }
 
+/// What the key of an instance the service sent without an id starts with
+/// (see `Tracker::page_key`).
+const NO_ID: &str = "(no id) ";
+
 impl Tracker {
     /// Applies the poller messages received at `now_ms`, each from its source,
     /// in order, and returns what changed. Runs of pages of one source go in
@@ -231,7 +235,13 @@ impl Tracker {
         let seq = feed.sweep_seq;
         self.make_room(progress.total);
         for wire in notebooks {
-            let index = match self.unchanged(source, &wire) {
+            // Two instances without ids may send the same text: the second of
+            // a sweep is not the first confirmed again.
+            let known = self.unchanged(source, &wire).filter(|&i| {
+                let t = &self.instances[i];
+                t.seen_sweep != seq || !t.key.id().starts_with(NO_ID)
+            });
+            let index = match known {
                 Some(i) => {
                     let t = &mut self.instances[i];
                     t.confirmed_ms = t.confirmed_ms.max(at);
@@ -335,8 +345,7 @@ impl Tracker {
                     continue;
                 }
                 let Some(key) = wire
-                    .id
-                    .as_deref()
+                    .id()
                     .filter(|id| !id.is_empty())
                     .map(|id| InstanceKey::new(source, id))
                 else {
@@ -377,12 +386,29 @@ impl Tracker {
 
     /// Where the instance a page carries is, when its row took this very
     /// text last (and the held records do not want it): nothing to read.
+    /// Known by its text's fingerprint (a text holds its id): no id is read.
     fn unchanged(&self, source: SourceId, wire: &WireNotebook) -> Option<usize> {
-        let id = wire.id.as_deref().filter(|id| !id.is_empty())?;
-        let key = InstanceKey::new(source, id);
-        let i = *self.index.get(&key)?;
-        (self.instances[i].fingerprint == Some(wire.fingerprint()) && !self.records.wants(&key))
-            .then_some(i)
+        let print = wire.fingerprint();
+        let i = *self.prints.get(&(source, print))?;
+        let t = self.instances.get(i)?;
+        (t.fingerprint == Some(print) && !self.records.wants(&t.key)).then_some(i)
+    }
+
+    /// Row `i` now holds the record of the text with this fingerprint (`None`:
+    /// of no listing text).
+    pub(super) fn set_print(&mut self, i: usize, print: Option<u64>) {
+        let Some(t) = self.instances.get_mut(i) else {
+            return;
+        };
+        let source = t.key.source;
+        if let Some(old) = std::mem::replace(&mut t.fingerprint, print)
+            && self.prints.get(&(source, old)) == Some(&i)
+        {
+            self.prints.remove(&(source, old));
+        }
+        if let Some(new) = print {
+            self.prints.insert((source, new), i);
+        }
     }
 
     /// One record of instance `key`, read at `at` (a sweep page, a hot read, a
@@ -407,10 +433,11 @@ impl Tracker {
             }
             let before = t.changed_at_ms;
             let tr = t.update(&nb, at, &mut self.strings);
-            t.fingerprint = fingerprint;
             t.stamp = self.revision;
+            let changed = tr.is_some() || t.changed_at_ms != before;
+            self.set_print(i, fingerprint);
             changes.records.push(key.clone());
-            if tr.is_some() || t.changed_at_ms != before {
+            if changed {
                 changes.changed.push(key.clone());
             }
             self.records.offer(&key, nb);
@@ -429,7 +456,6 @@ impl Tracker {
             return i;
         }
         let mut t = Tracked::new(key, &nb, at, announce, &mut self.strings);
-        t.fingerprint = fingerprint;
         t.stamp = self.revision;
         changes.records.push(t.key.clone());
         self.records.offer(&t.key, nb);
@@ -440,6 +466,7 @@ impl Tracker {
         self.index.insert(t.key.clone(), index);
         changes.appeared.push(t.key.clone());
         self.instances.push(t);
+        self.set_print(index, fingerprint);
         index
     }
 
@@ -464,7 +491,7 @@ impl Tracker {
         if let Some(id) = nb.id.as_deref().filter(|id| !id.is_empty()) {
             return InstanceKey::new(source, id);
         }
-        let base = InstanceKey::new(source, &format!("(no id) {}", nb.name_str()));
+        let base = InstanceKey::new(source, &format!("{NO_ID}{}", nb.name_str()));
         let taken = |k: &InstanceKey| {
             self.index
                 .get(k)
@@ -497,6 +524,7 @@ impl Tracker {
         let mut keep = vec![true; self.instances.len()];
         for &i in &places {
             keep[i] = false;
+            self.set_print(i, None);
             let t = &self.instances[i];
             let (key, name, last) = (t.key.clone(), t.name().to_string(), t.status.clone());
             self.index.remove(&key);
@@ -516,6 +544,9 @@ impl Tracker {
         for (i, t) in self.instances.iter().enumerate().skip(first) {
             if let Some(at) = self.index.get_mut(&t.key) {
                 *at = i;
+            }
+            if let Some(print) = t.fingerprint {
+                self.prints.insert((t.key.source, print), i);
             }
         }
         changes.left.push(places);

@@ -65,6 +65,9 @@ pub struct Tracker {
     instances: Vec<Tracked>,
     /// Key → place in `instances`.
     index: KeyMap<usize>,
+    /// Where each fingerprint of a text a row took is (see `Tracked::fingerprint`):
+    /// a page's instance is known by its text before its id is read.
+    prints: std::collections::HashMap<(SourceId, u64), usize, foldhash::fast::RandomState>,
     /// One copy of each string the rows repeat (flavors, images, users…).
     strings: row::Interner,
     /// Whole records, for the detail pane (all of them in a small project).
@@ -89,6 +92,7 @@ impl Tracker {
         Tracker {
             instances: Vec::new(),
             index: KeyMap::default(),
+            prints: Default::default(),
             strings: row::Interner::default(),
             records: Records::new(record_cap),
             poll: PollState::new(interval),
@@ -311,7 +315,7 @@ impl Tracker {
             t.changed_at_ms = Some(at_ms);
             t.stamp = self.revision;
             // The row no longer holds what the listing's text says.
-            t.fingerprint = None;
+            self.set_print(i, None);
             self.records.edit(key, |nb| nb.lease = Some(lease));
             changes.changed.push(key.clone());
         }

@@ -316,7 +316,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
     let mut placed: HashMap<String, Status> = HashMap::new();
     for read in results.iter().flatten() {
         for nb in &read.items {
-            if let Some(id) = nb.wire.id.as_deref() {
+            if let Some(id) = nb.wire.id() {
                 placed.insert(id.to_string(), nb.status_or_unknown());
                 mem.kind_of_id(id, nb);
             }
@@ -361,7 +361,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         match r {
             Ok(read) => {
                 for nb in &read.items {
-                    if let Some(id) = nb.wire.id.as_deref() {
+                    if let Some(id) = nb.wire.id() {
                         seen.insert(id.to_string(), nb.status_or_unknown());
                         mem.kind_of_id(id, nb);
                     }
@@ -390,11 +390,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
         .collect();
     let mut ended = Vec::new();
     for read in reads.iter().filter(|r| r.complete) {
-        let now: HashSet<&str> = read
-            .items
-            .iter()
-            .filter_map(|n| n.wire.id.as_deref())
-            .collect();
+        let now: HashSet<&str> = read.items.iter().filter_map(|n| n.wire.id()).collect();
         // DELETED is the end: nothing leaves it but by ceasing to exist. Read
         // in one page (no shift between pages can hide a member), an instance
         // gone from it is gone, as a sweep takes it; else ShowNotebook says.
@@ -437,7 +433,7 @@ async fn run(client: &Client, mem: &mut Memory, due: Due) -> News {
             let ids = read
                 .items
                 .iter()
-                .filter_map(|n| n.wire.id.clone())
+                .filter_map(|n| n.wire.id().map(str::to_owned))
                 .collect();
             mem.sets.insert(read.key.clone(), ids);
         }
@@ -601,7 +597,7 @@ async fn read(client: &Client, kinds: &[Kind], job: Job) -> Result<Read, ApiErro
     }
     // Pages read a moment apart may have shifted: an id seen twice is one.
     let mut ids = HashSet::new();
-    items.retain(|nb| nb.wire.id.as_ref().is_none_or(|id| ids.insert(id.clone())));
+    items.retain(|nb| nb.wire.id().is_none_or(|id| ids.insert(id.to_owned())));
     Ok(Read {
         key: (k, status),
         at_ms,

@@ -45,7 +45,7 @@ mod recent;
 mod tier_tests;
 
 use crate::api::model::{WireNotebook, WirePage};
-use crate::api::sweep::{DEFAULT_OVERLAP, PagePlace, PageSink};
+use crate::api::sweep::{DEFAULT_OVERLAP, IdMemo, PagePlace, PageSink};
 use crate::api::{ApiError, Client, ListQuery, Listing};
 
 mod queue;
@@ -99,12 +99,28 @@ pub type HotFuture<'a> = Pin<Box<dyn Future<Output = (hot::Memory, hot::News)> +
 pub struct ClientSource {
     pub client: Client,
     pub query: ListQuery,
+    /// The ids its sweeps read, by text (taken by each sweep while it runs).
+    pub ids: std::sync::Mutex<IdMemo>,
+}
+
+impl ClientSource {
+    pub fn new(client: Client, query: ListQuery) -> ClientSource {
+        ClientSource {
+            client,
+            query,
+            ids: std::sync::Mutex::default(),
+        }
+    }
 }
 
 /// Sends each page on as a message.
-struct Forward<'a>(&'a PageSender);
+struct Forward<'a>(&'a PageSender, IdMemo);
 
 impl PageSink<WireNotebook> for Forward<'_> {
+    fn memo(&mut self) -> Option<&mut IdMemo> {
+        Some(&mut self.1)
+    }
+
     fn page(&mut self, notebooks: Vec<WireNotebook>, place: PagePlace) {
         let _ = self.0.send(Message::Page {
             notebooks,
@@ -130,7 +146,9 @@ impl Source for ClientSource {
         pace: Option<u32>,
     ) -> Pin<Box<dyn Future<Output = Result<Listing, ApiError>> + Send + 'a>> {
         Box::pin(async move {
-            let mut sink = Forward(pages);
+            let mut memo = std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()));
+            memo.turn();
+            let mut sink = Forward(pages, memo);
             let client = match pace {
                 Some(n) => self.client.paced(n),
                 None => self.client.clone(),
@@ -138,6 +156,7 @@ impl Source for ClientSource {
             let swept = client
                 .sweep_all_kinds::<WirePage, _>(&self.query, DEFAULT_OVERLAP, &mut sink)
                 .await;
+            *self.ids.lock().unwrap_or_else(|e| e.into_inner()) = sink.1;
             // The burst is for the first sweep only, whatever it left.
             self.client.burst().end();
             let report = swept?;

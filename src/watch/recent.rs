@@ -123,7 +123,7 @@ pub async fn read(
         out.items.extend(
             page.data
                 .into_iter()
-                .filter(|nb| nb.wire.id.as_ref().is_none_or(|id| ids.insert(id.clone()))),
+                .filter(|nb| nb.wire.id().is_none_or(|id| ids.insert(id.to_owned()))),
         );
         let at_end = n < limit;
         let caught_up = match (since, oldest) {

@@ -39,7 +39,7 @@ fn status_of(news: &hot::News, id: &str) -> Option<Status> {
     news.seen
         .iter()
         .flat_map(|(_, b)| b)
-        .filter(|w| w.id.as_deref() == Some(id))
+        .filter(|w| w.id() == Some(id))
         .map(|w| w.decode().status_or_unknown())
         .next_back()
 }
@@ -112,13 +112,7 @@ async fn a_stop_and_a_deletion_reach_the_state_through_the_hot_tier_before_the_n
         budget_per_minute: 6_000,
         ..PollerConfig::default()
     };
-    let mut h = watch::spawn(
-        Arc::new(ClientSource {
-            client: client.clone(),
-            query,
-        }),
-        cfg,
-    );
+    let mut h = watch::spawn(Arc::new(ClientSource::new(client.clone(), query)), cfg);
     let mut w = Watched {
         app: App::new(app::Timing::default()),
         sweeps: 0,

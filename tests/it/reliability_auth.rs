@@ -60,10 +60,7 @@ fn poller(sim: &SimHandle, auth: Auth, clock_offset_secs: i64) -> Handle {
     o.clock_offset_secs = clock_offset_secs;
     let client = Client::new(o).unwrap();
     watch::spawn(
-        Arc::new(ClientSource {
-            client,
-            query: ListQuery::default(),
-        }),
+        Arc::new(ClientSource::new(client, ListQuery::default())),
         PollerConfig {
             interval: INTERVAL,
             fast_interval: INTERVAL,

@@ -91,7 +91,7 @@ fn poller_cfg() -> PollerConfig {
 }
 
 fn start(client: Client, q: ListQuery) -> Handle {
-    watch::spawn(Arc::new(ClientSource { client, query: q }), poller_cfg())
+    watch::spawn(Arc::new(ClientSource::new(client, q)), poller_cfg())
 }
 
 /// The next message that is not `Started`.

@@ -35,6 +35,10 @@ pub trait ItemText: Sized + Send + 'static {
     fn from_raw(raw: Box<RawValue>) -> Option<Self>;
     /// Its id, if the service sent one.
     fn id(&self) -> Option<&str>;
+    /// A fingerprint of its text, when it keeps one (see [`WireNotebook::fingerprint`]).
+    fn print(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One page of the listing, its instances kept as text.
@@ -126,12 +130,14 @@ pub fn is_object(text: &str) -> bool {
     text.trim_start().starts_with('{')
 }
 
-/// One instance as a page of the listing carried it: its id (read as the
-/// model reads it), a fingerprint of its text, and the text, decoded only by
-/// [`WireNotebook::decode`]. The text holds the notebook's `token`: it is
-/// never printed (`Debug` shows the id and the fingerprint only).
+/// One instance as a page of the listing carried it: a fingerprint of its
+/// text, its id (read as the model reads it, when first asked: a sweep knows
+/// most instances by their fingerprint, see `api::sweep::IdMemo`), and the
+/// text, decoded only by [`WireNotebook::decode`]. The text holds the
+/// notebook's `token`: it is never printed (`Debug` shows the id, when read,
+/// and the fingerprint only).
 pub struct WireNotebook {
-    pub id: Option<String>,
+    id: std::cell::OnceCell<Option<String>>,
     fingerprint: u64,
     text: Box<str>,
 }
@@ -139,7 +145,7 @@ pub struct WireNotebook {
 impl fmt::Debug for WireNotebook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WireNotebook")
-            .field("id", &self.id)
+            .field("id", &self.id.get())
             .field("fingerprint", &format_args!("{:016x}", self.fingerprint))
             .finish_non_exhaustive()
     }
@@ -168,9 +174,16 @@ impl WireNotebook {
     /// record is the id alone.
     pub fn decode(&self) -> Notebook {
         serde_json::from_str(&self.text).unwrap_or_else(|_| Notebook {
-            id: self.id.clone(),
+            id: self.id().map(str::to_owned),
             ..Notebook::default()
         })
+    }
+
+    /// Its id, if the service sent one (read from the text the first time).
+    pub fn id(&self) -> Option<&str> {
+        self.id
+            .get_or_init(|| Head::read(&self.text, false).and_then(|h| h.id))
+            .as_deref()
     }
 
     /// The instance `nb` as the service would send it (tests, the simulator's
@@ -180,7 +193,7 @@ impl WireNotebook {
         // serde_json writes what JSON cannot hold as null).
         let text = serde_json::to_string(nb).unwrap_or_else(|_| "{}".to_owned());
         WireNotebook {
-            id: nb.id.clone(),
+            id: nb.id.clone().into(),
             fingerprint: fingerprint(&text),
             text: text.into_boxed_str(),
         }
@@ -195,10 +208,14 @@ fn fingerprint(text: &str) -> u64 {
 }
 
 impl WireNotebook {
-    /// The instance whose object text is `text`, with its id.
-    fn with_id(text: Box<RawValue>, id: Option<String>) -> WireNotebook {
+    /// The instance whose object text is `text`; its id when known.
+    fn with_id(text: Box<RawValue>, id: Option<Option<String>>) -> WireNotebook {
+        let cell = std::cell::OnceCell::new();
+        if let Some(id) = id {
+            let _ = cell.set(id);
+        }
         WireNotebook {
-            id,
+            id: cell,
             fingerprint: fingerprint(text.get()),
             text: text.into(),
         }
@@ -210,12 +227,15 @@ impl ItemText for WireNotebook {
         if !is_object(text.get()) {
             return None;
         }
-        let head = Head::read(text.get(), false)?;
-        Some(WireNotebook::with_id(text, head.id))
+        Some(WireNotebook::with_id(text, None))
     }
 
     fn id(&self) -> Option<&str> {
-        self.id.as_deref()
+        WireNotebook::id(self)
+    }
+
+    fn print(&self) -> Option<u64> {
+        Some(self.fingerprint)
     }
 }
 
@@ -246,8 +266,8 @@ impl HotNotebook {
         }
     }
 
-    pub fn id(&self) -> Option<&String> {
-        self.wire.id.as_ref()
+    pub fn id(&self) -> Option<&str> {
+        self.wire.id()
     }
 
     /// As [`Notebook::status_or_unknown`].
@@ -268,12 +288,12 @@ impl ItemText for HotNotebook {
             status: head.status,
             feature: head.feature,
             update_at: head.update_at,
-            wire: WireNotebook::with_id(text, head.id),
+            wire: WireNotebook::with_id(text, Some(head.id)),
         })
     }
 
     fn id(&self) -> Option<&str> {
-        self.wire.id.as_deref()
+        self.wire.id()
     }
 }
 
@@ -384,9 +404,13 @@ mod tests {
         let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
         for (w, nb) in p.data.iter().zip(&full.data) {
             assert_eq!(&w.decode(), nb);
-            assert_eq!(w.id, nb.id, "the id is read as the model reads it");
+            assert_eq!(
+                w.id(),
+                nb.id.as_deref(),
+                "the id is read as the model reads it"
+            );
         }
-        assert_eq!(p.data[1].id.as_deref(), Some("43"), "the last key wins");
+        assert_eq!(p.data[1].id(), Some("43"), "the last key wins");
         let shown = format!("{:?}", p.data[0]);
         assert!(!shown.contains("secret"), "{shown}");
     }
@@ -403,7 +427,7 @@ mod tests {
         let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
         assert_eq!(p.data.len(), 3);
         for (h, nb) in p.data.iter().zip(&full.data) {
-            assert_eq!(h.id(), nb.id.as_ref());
+            assert_eq!(h.id(), nb.id.as_deref());
             assert_eq!(h.status, nb.status);
             assert_eq!(h.status_or_unknown(), nb.status_or_unknown());
             assert_eq!(h.feature, nb.feature);
@@ -434,7 +458,7 @@ mod tests {
             let p = page(body);
             let full: super::super::NotebookPage = serde_json::from_str(body).unwrap();
             assert_eq!(p.total, full.total, "{body}");
-            let ids: Vec<_> = p.data.iter().map(|w| w.id.clone()).collect();
+            let ids: Vec<_> = p.data.iter().map(|w| w.id().map(str::to_owned)).collect();
             let want: Vec<_> = full.data.iter().map(|n| n.id.clone()).collect();
             assert_eq!(ids, want, "{body}");
             assert!(p.has_data);
@@ -451,6 +475,6 @@ mod tests {
         };
         let w = WireNotebook::of(&nb);
         assert_eq!(w.decode(), nb);
-        assert_eq!(w.id.as_deref(), Some("x"));
+        assert_eq!(w.id(), Some("x"));
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::{ListPage, MAX_TOTAL, PagePlace, PageSink, SweepReport};
+use super::{IdMemo, ListPage, MAX_TOTAL, PagePlace, PageSink, SweepReport};
 
 /// Repair reads a broken boundary may take before what it measured moving
 /// earns it more.
@@ -199,9 +199,8 @@ impl<'a, P: ListPage, S: PageSink<P::Item>> Run<'a, P, S> {
         let len = items.len() as u64;
         let mut ids = Vec::with_capacity(items.len());
         for item in &items {
-            match P::id_of(item) {
-                Some(id) => {
-                    let h = id_hash(id);
+            match IdMemo::id_hash::<P>(self.sink.memo(), item) {
+                Some(h) => {
                     self.report.ids.insert(h);
                     ids.push(h);
                 }
