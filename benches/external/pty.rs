@@ -21,13 +21,24 @@ pub struct Seen {
 
 /// The table has rows: its title reads `Notebooks N/M` with N > 0.
 pub fn table_rows_shown(screen: &str) -> Option<u64> {
-    let i = screen.find("Notebooks ")?;
-    let rest = &screen[i + "Notebooks ".len()..];
+    number_between(screen, "Notebooks ", '/').filter(|n| *n > 0)
+}
+
+/// The number written right after the first `before` in `text`, if `after` follows it.
+fn number_between(text: &str, before: &str, after: char) -> Option<u64> {
+    let i = text.find(before)?;
+    let rest = &text[i + before.len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    if !rest[digits.len()..].starts_with('/') {
+    if !rest[digits.len()..].starts_with(after) {
         return None;
     }
-    digits.parse().ok().filter(|n| *n > 0)
+    digits.parse().ok()
+}
+
+/// The sweep's period the status bar states (`sweep 6s ago, every 42s`),
+/// in seconds: shown while the budget stretches it.
+pub fn sweep_period_shown(status_bar: &str) -> Option<u64> {
+    number_between(status_bar, ", every ", 's')
 }
 
 pub struct Dash {
