@@ -135,8 +135,8 @@ pub struct Detector {
     /// Sources whose first listing is in (see [`Detector::arm_source`]).
     armed_sources: HashSet<SourceId>,
     /// What was announced of each instance with a condition: one entry per
-    /// such instance, so a scan costs one lookup per instance with a condition
-    /// (it runs every second over the whole population) and nothing else is kept.
+    /// such instance, so a whole scan costs one lookup per instance with a
+    /// condition and nothing else is kept.
     seen: crate::track::KeyMap<Conditions>,
     /// Scans so far: an entry not visited by the latest scan is of an
     /// instance no longer listed, and is forgotten.
@@ -208,11 +208,11 @@ impl Detector {
     /// revision before a condition can come with time alone; else the
     /// instances stamped since and those whose stuck or lease condition time
     /// moved, forgetting those that left; everything at least every
-    /// [`WHOLE_SCAN_MS`]. The dashboard
-    /// scans after every batch of pages and every second; at 10,000 instances
-    /// a whole scan costs a few hundred µs, one lookup per instance with a
-    /// condition (a thousand failed ones in the simulator), and most scans
-    /// would find what the one before did. `None` always reads everything.
+    /// [`WHOLE_SCAN_MS`]. The dashboard scans after every hot tick and sweep
+    /// end and every second; at 10,000 instances a whole scan costs a few
+    /// hundred µs, one lookup per instance with a condition (a thousand failed
+    /// ones in the simulator), and most scans would find what the one before
+    /// did. `None` always reads everything.
     pub fn scan<'a>(
         &mut self,
         since: Option<Since<'_>>,
@@ -240,12 +240,13 @@ impl Detector {
         };
         let all_armed = self.armed || cfg.existing;
         let lead_ms = i64::try_from(cfg.lease_lead.as_millis()).unwrap_or(i64::MAX);
-        let ending_at = |t: &Tracked, at: i64| {
+        // A running instance's lease left at `at`; in the warning within `lead_ms`.
+        let remaining_at = |t: &Tracked, at: i64| {
             matches!(t.status, Status::Running)
                 .then(|| t.lease_remaining_ms(at))
                 .flatten()
-                .filter(|r| (0..=lead_ms).contains(r))
         };
+        let warns = |r: &i64| (0..=lead_ms).contains(r);
         self.scans += 1;
         let scan = self.scans;
         let mut out = Vec::new();
@@ -261,9 +262,7 @@ impl Detector {
             if !stuck && let Some(at) = t.stuck_at_ms(stuck_after_ms) {
                 until = until.min(at);
             }
-            let remaining = matches!(t.status, Status::Running)
-                .then(|| t.lease_remaining_ms(now_ms))
-                .flatten();
+            let remaining = remaining_at(t, now_ms);
             if let Some(r) = remaining {
                 // Into the warning at `lead_ms` left, out of it past the end.
                 let next = if r > lead_ms {
@@ -275,11 +274,11 @@ impl Detector {
                     until = until.min(now_ms.saturating_add(next));
                 }
             }
-            let ending = remaining.filter(|r| (0..=lead_ms).contains(r));
+            let ending = remaining.filter(warns);
             if let Some((r, then, _)) = since
                 && t.stamp <= r
                 && t.is_stuck(then, stuck_after_ms) == stuck
-                && ending_at(t, then).is_some() == ending.is_some()
+                && remaining_at(t, then).filter(warns).is_some() == ending.is_some()
             {
                 // As it was at the last scan: what is remembered of it holds.
                 continue;
@@ -455,9 +454,43 @@ fn spawn_bounded(
 mod tests {
     use super::*;
     use crate::app::fixtures::{HOUR, MIN, NOW, lease, nb};
+    use crate::track::{InstanceKey, Tracker};
+    use crate::watch::{Message, Stats};
 
     fn tracked(id: &str, status: &str, at: i64) -> Tracked {
         Tracked::of(id, nb(id, &format!("nb-{id}"), status), at, false)
+    }
+
+    /// A hot tick at `at`: these instances read, these ids gone.
+    fn hot(seen: &[crate::api::model::Notebook], gone: &[&str], at: i64) -> Message {
+        Message::Hot {
+            seen: vec![(
+                at,
+                seen.iter()
+                    .map(crate::api::model::WireNotebook::of)
+                    .collect(),
+            )],
+            gone: gone.iter().map(|id| (id.to_string(), at)).collect(),
+            error: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// A scan as the notifier makes it: the tracker's revision, and the
+    /// instances that left since the last one and are not back.
+    fn scan_as_notifier(
+        d: &mut Detector,
+        t: &mut Tracker,
+        at: i64,
+        cfg: &AlertConfig,
+    ) -> Vec<Alert> {
+        let events = t.take_events();
+        let left = t.left_of(&events);
+        let since = Since {
+            revision: t.revision(),
+            left: &left,
+        };
+        d.scan(Some(since), t.instances(), &["p"], at, 10 * MIN, cfg)
     }
 
     /// A population at revision `n` from which nothing left.
@@ -670,8 +703,6 @@ mod tests {
             steps in proptest::collection::vec(
                 (proptest::collection::vec(op(), 0..3), 1i64..4 * MIN), 1..40),
         ) {
-            use crate::track::{InstanceKey, Tracker};
-            use crate::watch::{Message, Stats};
             let cfg = AlertConfig::default();
             let mut t = Tracker::new(Duration::from_secs(10), 0);
             t.take_events();
@@ -688,22 +719,10 @@ mod tests {
                             let mut b = nb(&id, &format!("nb-{id}"), status);
                             b.update_at = Some(now);
                             b.lease = Some(lease(left + (now - NOW)));
-                            let msg = Message::Hot {
-                                seen: vec![(now, vec![crate::api::model::WireNotebook::of(&b)])],
-                                gone: Vec::new(),
-                                error: None,
-                                stats: Stats::default(),
-                            };
-                            t.apply(src, msg, now);
+                            t.apply(src, hot(&[b], &[], now), now);
                         }
                         Op::Gone(n) => {
-                            let msg = Message::Hot {
-                                seen: Vec::new(),
-                                gone: vec![(format!("i{n}"), now)],
-                                error: None,
-                                stats: Stats::default(),
-                            };
-                            t.apply(src, msg, now);
+                            t.apply(src, hot(&[], &[&format!("i{n}")], now), now);
                         }
                         Op::Extend(n) => {
                             let key = InstanceKey::new(src, &format!("i{n}"));
@@ -716,11 +735,7 @@ mod tests {
                     }
                 }
                 let a = every.scan(None, t.instances(), &["p"], now, 10 * MIN, &cfg);
-                // As the notifier tells it: the departures since, not back.
-                let events = t.take_events();
-                let left = t.left_of(&events);
-                let since = Since { revision: t.revision(), left: &left };
-                let b = partial.scan(Some(since), t.instances(), &["p"], now, 10 * MIN, &cfg);
+                let b = scan_as_notifier(&mut partial, &mut t, now, &cfg);
                 proptest::prop_assert_eq!(kinds(&a), kinds(&b), "at +{} ms", now - NOW);
                 now += step;
             }
@@ -729,57 +744,26 @@ mod tests {
 
     #[test]
     fn an_instance_back_before_the_next_scan_is_not_news_again_nor_one_that_left() {
-        use crate::track::Tracker;
-        use crate::watch::{Message, Stats};
-        let hot = |seen: Vec<crate::api::model::Notebook>, gone: Vec<&str>, at: i64| Message::Hot {
-            seen: vec![(
-                at,
-                seen.iter()
-                    .map(crate::api::model::WireNotebook::of)
-                    .collect(),
-            )],
-            gone: gone.into_iter().map(|id| (id.to_string(), at)).collect(),
-            error: None,
-            stats: Stats::default(),
-        };
         let cfg = AlertConfig::default();
         let mut t = Tracker::new(Duration::from_secs(10), 0);
         t.take_events();
         let mut d = Detector::new();
         d.arm();
-        let mut scan = |t: &mut Tracker, at: i64| {
-            let events = t.take_events();
-            let left = t.left_of(&events);
-            let since = Since {
-                revision: t.revision(),
-                left: &left,
-            };
-            kinds(&d.scan(Some(since), t.instances(), &["p"], at, 10 * MIN, &cfg))
-        };
+        let mut scan = |t: &mut Tracker, at: i64| kinds(&scan_as_notifier(&mut d, t, at, &cfg));
         let src = SourceId(0);
-        t.apply(
-            src,
-            hot(
-                vec![nb("a", "nb-a", "ERROR"), nb("b", "nb-b", "ERROR")],
-                vec![],
-                NOW,
-            ),
-            NOW,
-        );
+        let (a, b) = (nb("a", "nb-a", "ERROR"), nb("b", "nb-b", "ERROR"));
+        t.apply(src, hot(&[a.clone(), b.clone()], &[], NOW), NOW);
         assert_eq!(scan(&mut t, NOW).len(), 2);
         // `a` leaves and is back, `b` leaves, in one batch.
         let at = NOW + 1000;
         t.apply_all(
-            [
-                (src, hot(vec![], vec!["a", "b"], at)),
-                (src, hot(vec![nb("a", "nb-a", "ERROR")], vec![], at)),
-            ],
+            [(src, hot(&[], &["a", "b"], at)), (src, hot(&[a], &[], at))],
             at,
         );
         assert_eq!(scan(&mut t, at), [], "a whole scan would not see `a` leave");
         // `b` comes back later: its failure is news again, as it is to a whole scan.
         let at = NOW + 2000;
-        t.apply(src, hot(vec![nb("b", "nb-b", "ERROR")], vec![], at), at);
+        t.apply(src, hot(&[b], &[], at), at);
         assert_eq!(scan(&mut t, at), [("b".to_string(), AlertKind::Problem)]);
     }
 
