@@ -460,7 +460,7 @@ impl Tracker {
         changes.records.push(t.key.clone());
         self.records.offer(&t.key, nb);
         if announce {
-            self.log(at, &t, EventKind::Appeared(t.status.clone()));
+            self.push_event(event(at, &t, EventKind::Appeared(t.status.clone())));
         }
         let index = self.instances.len();
         self.index.insert(t.key.clone(), index);
@@ -526,16 +526,17 @@ impl Tracker {
             keep[i] = false;
             self.set_print(i, None);
             let t = &self.instances[i];
-            let (key, name, last) = (t.key.clone(), t.name().to_string(), t.status.clone());
-            self.index.remove(&key);
-            self.records.remove(&key);
-            self.push_event(RecentEvent {
-                at_ms: at,
-                key: key.clone(),
-                name,
-                kind: EventKind::Gone { last },
-            });
-            changes.gone.push(key);
+            let gone = event(
+                at,
+                t,
+                EventKind::Gone {
+                    last: t.status.clone(),
+                },
+            );
+            self.index.remove(&gone.key);
+            self.records.remove(&gone.key);
+            changes.gone.push(gone.key.clone());
+            self.push_event(gone);
         }
         let mut kept = keep.iter();
         self.instances
@@ -553,15 +554,6 @@ impl Tracker {
         self.strings.prune();
     }
 
-    fn log(&mut self, at_ms: i64, t: &Tracked, kind: EventKind) {
-        self.push_event(RecentEvent {
-            at_ms,
-            key: t.key.clone(),
-            name: t.name().to_string(),
-            kind,
-        });
-    }
-
     fn push_event(&mut self, event: RecentEvent) {
         if self.events.len() == MAX_EVENTS {
             self.events.pop_front();
@@ -570,6 +562,16 @@ impl Tracker {
             out.push(event.clone());
         }
         self.events.push_back(event);
+    }
+}
+
+/// What happened to `t` at `at_ms`, for the log of recent events.
+fn event(at_ms: i64, t: &Tracked, kind: EventKind) -> RecentEvent {
+    RecentEvent {
+        at_ms,
+        key: t.key.clone(),
+        name: t.name().to_string(),
+        kind,
     }
 }
 
