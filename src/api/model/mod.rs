@@ -302,9 +302,7 @@ impl Notebook {
 
     /// The status, `Unknown("")` when absent.
     pub fn status_or_unknown(&self) -> Status {
-        self.status
-            .clone()
-            .unwrap_or(Status::Unknown(String::new()))
+        Status::or_unknown(self.status.as_ref())
     }
 
     /// Milliseconds since creation at `now_ms`, if the creation time is known.
@@ -446,6 +444,11 @@ impl Status {
 
     pub fn is_known(&self) -> bool {
         !matches!(self, Status::Unknown(_))
+    }
+
+    /// The status sent, or an unknown one with no name when none was.
+    pub fn or_unknown(status: Option<&Status>) -> Status {
+        status.cloned().unwrap_or(Status::Unknown(String::new()))
     }
 
     /// Its place in [`Status::ALL`]; `None` for a status this version does not know.

@@ -272,9 +272,7 @@ impl HotNotebook {
 
     /// As [`Notebook::status_or_unknown`].
     pub fn status_or_unknown(&self) -> super::Status {
-        self.status
-            .clone()
-            .unwrap_or(super::Status::Unknown(String::new()))
+        super::Status::or_unknown(self.status.as_ref())
     }
 }
 
